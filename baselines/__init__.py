@@ -1,0 +1,1 @@
+"""Immutable, versioned training baselines: build, freeze, hash, store, load, verify."""

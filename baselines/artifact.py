@@ -1,0 +1,332 @@
+"""The baseline artifact: what a model's training data looked like, frozen.
+
+A baseline is immutable once written. Everything a window is compared with comes
+from here: numeric bin edges and reference counts, categorical top-k shares, and
+the missing rates. The artifact is one JSON document whose body is covered by a
+sha256 content hash, so a modified or truncated file is refused on load instead
+of silently moving every statistic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from baselines.errors import BaselineCorrupt, BaselineError
+
+FORMAT = "driftwarden.baseline/1"
+
+ColumnRole = Literal["feature", "output"]
+Int64Array = npt.NDArray[np.int64]
+Float64Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class NumericColumn:
+    """A numeric column binned on edges frozen from reference quantiles.
+
+    `edges` are the interior bin boundaries e_0 < e_1 < ... < e_K with e_0 the
+    reference minimum and e_K the reference maximum. Counts have K + 2 slots:
+    underflow (x < e_0), the K interior bins [e_i, e_{i+1}) (the last one closed
+    at e_K), and overflow (x > e_K). Reference underflow and overflow are zero by
+    construction; in a live window they are the out-of-range counts.
+    """
+
+    name: str
+    role: ColumnRole
+    edges: Float64Array
+    counts: Int64Array
+    n: int
+    missing: int
+    minimum: float
+    maximum: float
+    mean: float
+    std: float
+    quantiles: Mapping[str, float]
+    kind: Literal["numeric"] = "numeric"
+
+    @property
+    def missing_rate(self) -> float:
+        total = self.n + self.missing
+        return self.missing / total if total else 0.0
+
+    @property
+    def n_bins(self) -> int:
+        """Number of count slots, underflow and overflow included."""
+        return len(self.edges) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class CategoricalColumn:
+    """A categorical column as top-k category counts plus one "other" bucket.
+
+    `known_other` lists the training categories that are not in the top k, so a
+    live value can be told apart as "rare but known" (other) or "never seen"
+    (new). It is None when training had more distinct values than the builder
+    keeps; new-category detection is then off for this column and every unseen
+    value counts as "other".
+    """
+
+    name: str
+    role: ColumnRole
+    categories: tuple[str, ...]
+    counts: Int64Array
+    known_other: tuple[str, ...] | None
+    n: int
+    missing: int
+    kind: Literal["categorical"] = "categorical"
+
+    @property
+    def missing_rate(self) -> float:
+        total = self.n + self.missing
+        return self.missing / total if total else 0.0
+
+    @property
+    def n_bins(self) -> int:
+        """Number of count slots in a window: top-k, other, new."""
+        return len(self.categories) + 2
+
+
+Column = NumericColumn | CategoricalColumn
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One training file the baseline was built from, for provenance."""
+
+    name: str
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A frozen, versioned description of one model's training data."""
+
+    model_id: str
+    version: int
+    created_at: str
+    driftwarden_version: str
+    row_count: int
+    columns: tuple[Column, ...]
+    sources: tuple[SourceFile, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """Short human reference, as used in messages: `credit-risk@3`."""
+        return f"{self.model_id}@{self.version}"
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def features(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role == "feature")
+
+    @property
+    def outputs(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role == "output")
+
+
+# --- serialisation -----------------------------------------------------------------
+
+
+def _column_to_dict(col: Column) -> dict[str, Any]:
+    if isinstance(col, NumericColumn):
+        return {
+            "name": col.name,
+            "kind": "numeric",
+            "role": col.role,
+            "edges": [float(x) for x in col.edges],
+            "counts": [int(x) for x in col.counts],
+            "n": col.n,
+            "missing": col.missing,
+            "min": col.minimum,
+            "max": col.maximum,
+            "mean": col.mean,
+            "std": col.std,
+            "quantiles": dict(col.quantiles),
+        }
+    return {
+        "name": col.name,
+        "kind": "categorical",
+        "role": col.role,
+        "categories": list(col.categories),
+        "counts": [int(x) for x in col.counts],
+        "known_other": None if col.known_other is None else list(col.known_other),
+        "n": col.n,
+        "missing": col.missing,
+    }
+
+
+def _column_from_dict(raw: Mapping[str, Any]) -> Column:
+    kind = raw["kind"]
+    if kind == "numeric":
+        return NumericColumn(
+            name=str(raw["name"]),
+            role=raw["role"],
+            edges=np.asarray(raw["edges"], dtype=np.float64),
+            counts=np.asarray(raw["counts"], dtype=np.int64),
+            n=int(raw["n"]),
+            missing=int(raw["missing"]),
+            minimum=float(raw["min"]),
+            maximum=float(raw["max"]),
+            mean=float(raw["mean"]),
+            std=float(raw["std"]),
+            quantiles={str(k): float(v) for k, v in raw["quantiles"].items()},
+        )
+    if kind == "categorical":
+        known = raw["known_other"]
+        return CategoricalColumn(
+            name=str(raw["name"]),
+            role=raw["role"],
+            categories=tuple(str(c) for c in raw["categories"]),
+            counts=np.asarray(raw["counts"], dtype=np.int64),
+            known_other=None if known is None else tuple(str(c) for c in known),
+            n=int(raw["n"]),
+            missing=int(raw["missing"]),
+        )
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def baseline_to_body(baseline: Baseline) -> dict[str, Any]:
+    """The hashed body of the artifact, as plain JSON-ready data."""
+    return {
+        "model_id": baseline.model_id,
+        "version": baseline.version,
+        "created_at": baseline.created_at,
+        "driftwarden_version": baseline.driftwarden_version,
+        "row_count": baseline.row_count,
+        "labels": dict(sorted(baseline.labels.items())),
+        "sources": [
+            {"name": s.name, "rows": s.rows, "sha256": s.sha256} for s in baseline.sources
+        ],
+        "columns": [_column_to_dict(c) for c in baseline.columns],
+    }
+
+
+def baseline_from_body(body: Mapping[str, Any]) -> Baseline:
+    return Baseline(
+        model_id=str(body["model_id"]),
+        version=int(body["version"]),
+        created_at=str(body["created_at"]),
+        driftwarden_version=str(body["driftwarden_version"]),
+        row_count=int(body["row_count"]),
+        labels={str(k): str(v) for k, v in body.get("labels", {}).items()},
+        sources=tuple(
+            SourceFile(name=str(s["name"]), rows=int(s["rows"]), sha256=str(s["sha256"]))
+            for s in body.get("sources", [])
+        ),
+        columns=tuple(_column_from_dict(c) for c in body["columns"]),
+    )
+
+
+def canonical_json(body: Mapping[str, Any]) -> bytes:
+    """The exact bytes the content hash covers: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def content_hash(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def encode_artifact(baseline: Baseline) -> bytes:
+    """The artifact file's bytes: readable JSON with the body's hash beside it."""
+    body = baseline_to_body(baseline)
+    document = {"format": FORMAT, "content_sha256": content_hash(body), "body": body}
+    return (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def decode_artifact(data: bytes, *, source: str) -> Baseline:
+    """Parse and verify an artifact; `source` names the file in every error."""
+    fix = "rebuild it with 'driftwarden baseline build' or restore the original file"
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineCorrupt(
+            f"baseline {source}: not valid JSON ({exc.__class__.__name__}: {exc}); "
+            f"the file is truncated or was edited; {fix}"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise BaselineCorrupt(
+            f"baseline {source}: not a driftwarden baseline (expected format {FORMAT!r}); "
+            f"point --baseline at a file written by 'driftwarden baseline build'"
+        )
+    body = document.get("body")
+    expected = document.get("content_sha256")
+    if not isinstance(body, dict) or not isinstance(expected, str):
+        raise BaselineCorrupt(f"baseline {source}: missing body or content hash; {fix}")
+    actual = content_hash(body)
+    if actual != expected:
+        ref = f"{body.get('model_id', '?')}@{body.get('version', '?')}"
+        raise BaselineCorrupt(
+            f"baseline '{ref}' ({source}) hash mismatch: the file was modified after it was "
+            f"frozen (expected sha256 {expected[:12]}..., found {actual[:12]}...); {fix}"
+        )
+    try:
+        return baseline_from_body(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BaselineCorrupt(
+            f"baseline {source}: hash matches but the body is not readable by this "
+            f"driftwarden version ({exc!r}); rebuild it with this version"
+        ) from None
+
+
+def column_names(columns: Sequence[Column]) -> list[str]:
+    return [c.name for c in columns]
+
+
+# --- shared spellings ---------------------------------------------------------------
+
+MODEL_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_model_id(model_id: str) -> str:
+    """Return `model_id` if it can name a store directory, else raise with the rule.
+
+    Model ids become directory names (`<root>/<model_id>/`), so they are limited
+    to letters, digits, `.`, `_` and `-`, starting with a letter or digit.
+    """
+    if not MODEL_ID_PATTERN.fullmatch(model_id):
+        raise BaselineError(
+            f"model id {model_id!r} cannot name a baseline: use 1-128 letters, digits, "
+            f"'.', '_' or '-', starting with a letter or digit (e.g. 'credit-risk')"
+        )
+    return model_id
+
+
+def category_label(value: object) -> str:
+    """The string a categorical value is counted under, in training and live alike.
+
+    Categories are compared as strings spelled the way JSON spells the value:
+    `"web"` stays `web`, `49` becomes `"49"`, `true` becomes `"true"`. A float
+    with an integral value is spelled as the integer (`49.0` -> `"49"`) because
+    JSON does not tell 49 from 49.0 and neither should a baseline. Missing values
+    (None, NaN) have no label; callers count them as missing first.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return str(int(number))
+        return repr(number)
+    raise TypeError(f"{type(value).__name__} value {value!r} is not a category")

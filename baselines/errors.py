@@ -1,0 +1,29 @@
+"""Errors about baseline artifacts; each message names the file and the fix."""
+
+from __future__ import annotations
+
+from detectors.errors import DriftwardenError
+
+
+class BaselineError(DriftwardenError):
+    """Something is wrong with a baseline or with the data it is built from."""
+
+
+class BaselineCorrupt(BaselineError):
+    """An artifact failed verification: truncated, edited, or not ours."""
+
+
+class BaselineExists(BaselineError):
+    """A build would overwrite an existing version; versions are immutable."""
+
+
+class BaselineNotFound(BaselineError):
+    """No artifact at the given path."""
+
+
+class TrainingDataError(BaselineError):
+    """Training data cannot be read or does not fit the schema."""
+
+
+class SchemaError(BaselineError):
+    """A schema file is malformed or does not match the training data's columns."""

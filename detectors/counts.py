@@ -1,0 +1,94 @@
+"""Count vectors: the one input shape every histogram detector accepts.
+
+A baseline freezes bins (numeric columns) or categories (categorical columns); a
+live window fills the same slots. Detectors compare the two vectors slot by slot,
+so the only promises they need are checked here, once, with messages that say
+which vector is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from detectors.errors import DetectorInputError
+
+Counts: TypeAlias = npt.ArrayLike
+"""Non-negative whole numbers, one per bin or category, in the baseline's order."""
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+_NUMERIC_KINDS = frozenset("iuf")
+
+
+def as_counts(values: Counts, *, name: str) -> FloatArray:
+    """Validate one count vector and return it as float64.
+
+    Counts arrive as Python lists, integer arrays or float arrays (after a merge
+    or a round trip through JSON); they are accepted as long as every entry is a
+    finite, non-negative whole number. float64 represents every count below 2**53
+    exactly, far beyond any window.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise DetectorInputError(
+            f"{name} counts have dtype {array.dtype}; pass integer counts, one per bin"
+        )
+    if array.ndim != 1:
+        raise DetectorInputError(
+            f"{name} counts have shape {array.shape}; pass a one-dimensional vector, "
+            "one count per bin"
+        )
+    if array.size == 0:
+        raise DetectorInputError(f"{name} counts are empty; pass at least one bin")
+    counts = array.astype(np.float64)
+    if not np.all(np.isfinite(counts)):
+        bad = int(np.flatnonzero(~np.isfinite(counts))[0])
+        raise DetectorInputError(
+            f"{name} counts contain a non-finite value at bin {bad}; counts must be finite"
+        )
+    if np.any(counts < 0):
+        bad = int(np.flatnonzero(counts < 0)[0])
+        raise DetectorInputError(
+            f"{name} counts contain a negative value ({counts[bad]:g} at bin {bad}); "
+            "counts must be >= 0"
+        )
+    if np.any(counts != np.floor(counts)):
+        bad = int(np.flatnonzero(counts != np.floor(counts))[0])
+        raise DetectorInputError(
+            f"{name} counts contain a fractional value ({counts[bad]:g} at bin {bad}); "
+            "pass whole-number counts, not shares"
+        )
+    return counts
+
+
+def as_count_pair(reference: Counts, current: Counts) -> tuple[FloatArray, FloatArray]:
+    """Validate a reference and a current vector that must describe the same slots."""
+    ref = as_counts(reference, name="reference")
+    cur = as_counts(current, name="current")
+    if ref.shape != cur.shape:
+        raise DetectorInputError(
+            f"current counts have {cur.size} bins but reference counts have {ref.size}; "
+            "bin the window with the same baseline the reference comes from"
+        )
+    return ref, cur
+
+
+def total(counts: FloatArray) -> int:
+    """The number of observations behind a validated count vector."""
+    return int(counts.sum())
+
+
+def shares(counts: FloatArray) -> FloatArray:
+    """Counts divided by their total; all zeros when there are no observations.
+
+    Callers check for an empty vector first and return their documented empty
+    result, so the all-zero branch only keeps this function total.
+    """
+    n = float(counts.sum())
+    if n == 0:
+        return np.zeros_like(counts)
+    result: FloatArray = counts / n
+    return result

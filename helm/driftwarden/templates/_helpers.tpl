@@ -1,0 +1,206 @@
+{{/*
+Names, labels and the daemon configuration shared by every template.
+*/}}
+
+{{- define "driftwarden.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: <release>-<name>, or the release name alone when it already contains the
+chart name. Truncated to 63 characters (DNS label limit).
+*/}}
+{{- define "driftwarden.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "driftwarden.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Recommended labels (app.kubernetes.io/*) on every resource. */}}
+{{- define "driftwarden.labels" -}}
+helm.sh/chart: {{ include "driftwarden.chart" . }}
+{{ include "driftwarden.selectorLabels" . }}
+app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | trunc 63 | quote }}
+app.kubernetes.io/component: monitor
+app.kubernetes.io/part-of: driftwarden
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Selector labels: stable across upgrades (a Deployment's selector is immutable). */}}
+{{- define "driftwarden.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "driftwarden.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "driftwarden.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "driftwarden.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "driftwarden.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* StatefulSet when checkpoints live on a local volume, Deployment otherwise. */}}
+{{- define "driftwarden.stateful" -}}
+{{- if eq .Values.checkpoint.backend "directory" }}true{{ end }}
+{{- end }}
+
+{{/* Fixed paths inside the container; the config references them. */}}
+{{- define "driftwarden.configDir" -}}/etc/driftwarden{{- end }}
+{{- define "driftwarden.configFile" -}}driftwarden.yaml{{- end }}
+{{- define "driftwarden.secretsDir" -}}/run/secrets/driftwarden{{- end }}
+{{- define "driftwarden.checkpointDir" -}}/var/lib/driftwarden/checkpoints{{- end }}
+
+{{/*
+Receiver type -> the config field that reads its secret from a file.
+*/}}
+{{- define "driftwarden.receiverSecretFields" -}}
+slack: webhook_url_file
+pagerduty: routing_key_file
+webhook: secret_file
+{{- end }}
+
+{{/*
+Secret items mounted into the projected volume at secretsDir, as a YAML list of
+{secret, key, path}. The config template points the *_file settings at these paths,
+and the pod template mounts exactly these items, so the two cannot drift apart.
+*/}}
+{{- define "driftwarden.secretItems" -}}
+{{- $items := list }}
+{{- with .Values.kafka.sasl }}
+{{- if .existingSecret }}
+{{- $items = append $items (dict "secret" .existingSecret "key" .passwordKey "path" "kafka/sasl-password" "field" "password_file") }}
+{{- end }}
+{{- end }}
+{{- with .Values.kafka.tls }}
+{{- if .existingSecret }}
+{{- range $field, $spec := dict "cafile" (list .caKey "kafka/ca.crt") "certfile" (list .certKey "kafka/tls.crt") "keyfile" (list .keyKey "kafka/tls.key") "password_file" (list .keyPasswordKey "kafka/tls-key-password") }}
+{{- if index $spec 0 }}
+{{- $items = append $items (dict "secret" $.Values.kafka.tls.existingSecret "key" (index $spec 0) "path" (index $spec 1) "field" $field "tls" true) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $fields := include "driftwarden.receiverSecretFields" . | fromYaml }}
+{{- $receivers := dict }}
+{{- range $r := (dig "alerting" "receivers" list (.Values.config | default dict)) }}
+{{- $_ := set $receivers (toString $r.name) (toString $r.type) }}
+{{- end }}
+{{- range $name, $ref := .Values.alertingSecrets }}
+{{- $type := get $receivers $name }}
+{{- if not $type }}
+{{- fail (printf "alertingSecrets.%s: no receiver named %q in config.alerting.receivers; add the receiver or fix the name (defined: %s)" $name $name (keys $receivers | sortAlpha | join ", ")) }}
+{{- end }}
+{{- $field := get $fields $type }}
+{{- if not $field }}
+{{- fail (printf "alertingSecrets.%s: receivers of type %q take no secret; remove the entry (secrets exist for slack, pagerduty and webhook receivers)" $name $type) }}
+{{- end }}
+{{- $items = append $items (dict "secret" $ref.existingSecret "key" $ref.key "path" (printf "receivers/%s/%s" $name (trimSuffix "_file" $field | replace "_" "-")) "field" $field "receiver" $name) }}
+{{- end }}
+{{- toYaml (dict "items" $items) }}
+{{- end }}
+
+{{/*
+The daemon's configuration: values.config plus the settings the chart owns because
+the pod spec must agree with them. Fails with a message naming the value to fix.
+*/}}
+{{- define "driftwarden.config" -}}
+{{- $cfg := deepCopy (.Values.config | default dict) }}
+{{- $secretsDir := include "driftwarden.secretsDir" . }}
+{{- $items := (include "driftwarden.secretItems" . | fromYaml).items | default list }}
+{{- /* Kafka security: the protocol in config and the Secrets in values must agree. */}}
+{{- $kafka := get $cfg "kafka" | default dict }}
+{{- $protocol := get $kafka "security_protocol" | default "PLAINTEXT" }}
+{{- $saslEnv := false }}
+{{- range .Values.extraEnv }}
+{{- if eq .name "DRIFTWARDEN_KAFKA__SASL__PASSWORD" }}{{ $saslEnv = true }}{{ end }}
+{{- end }}
+{{- if hasPrefix "SASL" $protocol }}
+{{- if not (dig "sasl" "username" "" $kafka) }}
+{{- fail (printf "config.kafka.security_protocol is %s: set config.kafka.sasl.username (and mechanism)" $protocol) }}
+{{- end }}
+{{- if not (or .Values.kafka.sasl.existingSecret $saslEnv (dig "sasl" "password_file" "" $kafka)) }}
+{{- fail (printf "config.kafka.security_protocol is %s: set kafka.sasl.existingSecret to the Secret holding the SASL password" $protocol) }}
+{{- end }}
+{{- else if .Values.kafka.sasl.existingSecret }}
+{{- fail (printf "kafka.sasl.existingSecret is set but config.kafka.security_protocol is %s; set it to SASL_SSL or SASL_PLAINTEXT, or remove the Secret reference" $protocol) }}
+{{- end }}
+{{- if and .Values.kafka.tls.existingSecret (not (hasSuffix "SSL" $protocol)) }}
+{{- fail (printf "kafka.tls.existingSecret is set but config.kafka.security_protocol is %s; set it to SSL or SASL_SSL, or remove the Secret reference" $protocol) }}
+{{- end }}
+{{- range $items }}
+{{- if eq .field "password_file" }}
+{{- if .tls }}
+{{- $tls := get $kafka "tls" | default dict }}
+{{- $_ := set $tls "password_file" (printf "%s/%s" $secretsDir .path) }}
+{{- $_ := set $kafka "tls" $tls }}
+{{- else }}
+{{- $sasl := get $kafka "sasl" | default dict }}
+{{- $_ := set $sasl "password_file" (printf "%s/%s" $secretsDir .path) }}
+{{- $_ := set $kafka "sasl" $sasl }}
+{{- end }}
+{{- else if .tls }}
+{{- $tls := get $kafka "tls" | default dict }}
+{{- $_ := set $tls .field (printf "%s/%s" $secretsDir .path) }}
+{{- $_ := set $kafka "tls" $tls }}
+{{- end }}
+{{- end }}
+{{- $_ := set $cfg "kafka" $kafka }}
+{{- /* Receivers: point each referenced receiver at its mounted secret file. */}}
+{{- $byReceiver := dict }}
+{{- range $items }}
+{{- if .receiver }}{{ $_ := set $byReceiver .receiver . }}{{ end }}
+{{- end }}
+{{- if $byReceiver }}
+{{- $alerting := get $cfg "alerting" }}
+{{- $receivers := list }}
+{{- range $r := $alerting.receivers }}
+{{- $r := deepCopy $r }}
+{{- with get $byReceiver (toString $r.name) }}
+{{- $_ := set $r .field (printf "%s/%s" $secretsDir .path) }}
+{{- end }}
+{{- $receivers = append $receivers $r }}
+{{- end }}
+{{- $_ := set $alerting "receivers" $receivers }}
+{{- end }}
+{{- /* Checkpoints: a Kafka topic (stateless pods) or the StatefulSet's volume. */}}
+{{- if include "driftwarden.stateful" . }}
+{{- $_ := set $cfg "checkpoint" (dict "backend" "directory" "directory" (include "driftwarden.checkpointDir" .) "interval" .Values.checkpoint.interval) }}
+{{- else }}
+{{- $_ := set $cfg "checkpoint" (dict "backend" "kafka" "topic" .Values.checkpoint.topic "interval" .Values.checkpoint.interval) }}
+{{- end }}
+{{- /* Baselines: file names under the mounted directory. */}}
+{{- $baselines := list }}
+{{- range .Values.baselines.files }}
+{{- $baselines = append $baselines (printf "%s/%s" (trimSuffix "/" $.Values.baselines.mountPath) .) }}
+{{- end }}
+{{- if and $baselines (not (or .Values.baselines.existingConfigMap .Values.baselines.volume)) }}
+{{- fail "baselines.files is set but nothing provides the files; set baselines.existingConfigMap or baselines.volume" }}
+{{- end }}
+{{- if and .Values.baselines.existingConfigMap .Values.baselines.volume }}
+{{- fail "set only one of baselines.existingConfigMap and baselines.volume" }}
+{{- end }}
+{{- $_ := set $cfg "baselines" $baselines }}
+{{- $_ := set $cfg "metrics" (dict "enabled" true "host" "0.0.0.0" "port" (int .Values.metrics.port)) }}
+{{- $_ := set $cfg "shutdown" (dict "grace_period" (int .Values.shutdown.gracePeriodSeconds)) }}
+{{- toYaml $cfg }}
+{{- end }}

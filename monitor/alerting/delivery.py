@@ -1,0 +1,94 @@
+"""What a delivery attempt can come to, and how an HTTP answer maps onto it.
+
+Three outcomes, because they need three different reactions:
+
+- `Delivered`: done; remove from the outbox.
+- `RetryLater`: the receiver could take it later (429, 5xx, 408, time-out,
+  connection error); back off, honouring `Retry-After`.
+- `Rejected`: retrying cannot help (400, 401, 403, 404, 410, other 4xx,
+  redirects). The notification is dropped and one error names the config to fix.
+  `endpoint=True` means the URL or credential is wrong, not this payload, so the
+  receiver's circuit opens too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+ENDPOINT_STATUSES = frozenset({401, 403, 404, 410})
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    reason: str
+    retry_after: float | None = None
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    fix: str
+    status: int | None = None
+    endpoint: bool = False
+
+
+DeliveryResult = Delivered | RetryLater | Rejected
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def classify_response(response: httpx.Response, *, now: float, fix: str) -> DeliveryResult:
+    """Map an HTTP answer to an outcome; `fix` names the config to check on a rejection."""
+    status = response.status_code
+    body = response.text[:300].strip()
+    if 200 <= status < 300:
+        return Delivered(status=status)
+    if status in RETRY_STATUSES or status >= 500:
+        return RetryLater(
+            reason=f"HTTP {status} {body}".strip(),
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now=now),
+            status=status,
+        )
+    if 300 <= status < 400:
+        return Rejected(
+            reason=f"HTTP {status} redirect to {response.headers.get('location', '?')}",
+            fix=f"{fix}: use the final URL (redirects are not followed)",
+            status=status,
+            endpoint=True,
+        )
+    return Rejected(
+        reason=f"HTTP {status} {body}".strip(),
+        fix=fix,
+        status=status,
+        endpoint=status in ENDPOINT_STATUSES,
+    )
+
+
+def classify_error(exc: httpx.HTTPError) -> RetryLater:
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryLater(reason=f"time-out ({type(exc).__name__})")
+    return RetryLater(reason=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,55 @@
+"""Alert identity: the labels that name an incident and the hash of them.
+
+The incident is "this model drifts in this environment". The fingerprint hashes
+only `alertname`, `model` and `environment`, never the tier or any value that
+changes while the incident is open:
+
+- PagerDuty uses it as `dedup_key`, so warning -> critical is another trigger on
+  the same key (an update of the open incident, not a second page), and a resolve
+  closes it. After a resolve, PagerDuty opens a fresh incident for the next
+  trigger on the same key, so one key per model serves every episode and survives
+  a lost state file (a re-trigger updates the open incident instead of leaking it).
+- Alertmanager identifies an alert by its whole label set, so its receiver sends
+  `severity` as a label (for Alertmanager inhibition) and treats an escalation as
+  "resolve the old severity, fire the new one"; see `receivers/alertmanager.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from monitor.tier import Tier
+
+ALERTNAME = "DriftwardenModelDrift"
+IDENTITY_LABELS: tuple[str, ...] = ("alertname", "environment", "model")
+
+
+def alert_labels(
+    *, model_id: str, environment: str, tier: Tier, baseline_version: int
+) -> dict[str, str]:
+    """Labels routes, silences and inhibition rules match on.
+
+    `tier` and `severity` carry the same value: `tier` is driftwarden's word,
+    `severity` the one Alertmanager configs and runbooks already use.
+    """
+    return {
+        "alertname": ALERTNAME,
+        "model": model_id,
+        "environment": environment,
+        "tier": tier.label,
+        "severity": tier.label,
+        "baseline_version": str(baseline_version),
+    }
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """16 hex digits over the identity labels (length-prefixed, so no two label sets collide)."""
+    digest = hashlib.sha256()
+    for name in IDENTITY_LABELS:
+        value = labels.get(name, "")
+        for part in (name, value):
+            raw = part.encode("utf-8")
+            digest.update(len(raw).to_bytes(4, "big"))
+            digest.update(raw)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,45 @@
+"""The receiver protocol and the helpers every receiver shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from monitor.alerting.delivery import DeliveryResult
+from monitor.alerting.model import Notification
+from monitor.errors import ConfigError
+
+
+class Receiver(Protocol):
+    name: str
+    send_resolved: bool
+    remote: bool
+
+    def send(self, notification: Notification, *, now: float) -> DeliveryResult:
+        """Deliver once. Must not raise for a delivery problem: return the outcome."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def read_secret(value: SecretStr | None, path: Path | None, *, where: str) -> str:
+    """The secret from config or from a mounted file (Kubernetes Secret), stripped of whitespace."""
+    if value is not None:
+        return value.get_secret_value()
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{where}_file {path}: cannot read it ({exc.strerror}); mount the secret there "
+                f"or set {where} instead"
+            ) from None
+    raise ConfigError(f"{where} is not set; set it (or {where}_file) for this receiver")
+
+
+def mask_url(url: str) -> str:
+    """A URL whose last path segment (the credential, for Slack) is masked for logs."""
+    head, _, tail = url.rstrip("/").rpartition("/")
+    return f"{head}/{tail[:2]}…" if head else "…"

@@ -1,0 +1,312 @@
+"""`driftwarden baseline build|show|list`: freeze, inspect and list training baselines.
+
+`build` reads training files, describes every column (quantile bins for numbers,
+top-k shares for categories, missing rates) and writes the next immutable
+version into a store directory. `show` prints one artifact, verified. `list`
+prints every model and version in a store. See docs/baselines.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from baselines.artifact import Baseline, CategoricalColumn, NumericColumn, check_model_id
+from baselines.binning import DEFAULT_BINS
+from baselines.build import (
+    DEFAULT_MAX_KNOWN_CATEGORIES,
+    DEFAULT_TOP_K,
+    build_baseline,
+    resolve_created_at,
+)
+from baselines.errors import BaselineError
+from baselines.readers import read_training_data
+from baselines.schema import Schema, load_schema
+from baselines.store import BaselineStore, load_baseline
+
+Clock = Callable[[], datetime]
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "baseline",
+        help="build, show and list frozen training baselines",
+        description="Baselines are immutable, versioned descriptions of a model's training "
+        "data that live windows are compared with (docs/baselines.md).",
+    )
+    commands = parser.add_subparsers(dest="baseline_command", metavar="ACTION")
+    parser.set_defaults(func=lambda _args: _usage(parser))
+
+    build = commands.add_parser(
+        "build",
+        help="build the next baseline version from training data",
+        description="Read training files (CSV, JSON lines, Parquet), describe every column "
+        "and write <output>/<model>/v<NNNN>.baseline.json. Existing versions are never "
+        "overwritten.",
+    )
+    build.add_argument("--model", required=True, help="model id, e.g. credit-risk")
+    build.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="training file (.csv, .jsonl, .parquet, optionally .gz); repeat to concatenate",
+    )
+    build.add_argument("--output", required=True, type=Path, metavar="DIR", help="store root")
+    build.add_argument("--schema", type=Path, metavar="FILE", help="YAML or JSON schema file")
+    build.add_argument(
+        "--outputs",
+        default="",
+        metavar="COLS",
+        help="comma-separated model output columns, e.g. score,label",
+    )
+    build.add_argument(
+        "--bins",
+        type=_positive_int,
+        default=DEFAULT_BINS,
+        help=f"quantile bins per numeric column (default {DEFAULT_BINS})",
+    )
+    build.add_argument(
+        "--top-k",
+        type=_positive_int,
+        default=DEFAULT_TOP_K,
+        help=f"categories kept per categorical column (default {DEFAULT_TOP_K})",
+    )
+    build.add_argument(
+        "--max-known-categories",
+        type=_non_negative_int,
+        default=DEFAULT_MAX_KNOWN_CATEGORIES,
+        help="further training categories remembered by name, for new-category detection "
+        f"(default {DEFAULT_MAX_KNOWN_CATEGORIES:,})",
+    )
+    build.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="provenance label, e.g. data_version=2026-01; repeatable",
+    )
+    build.add_argument(
+        "--version",
+        dest="explicit_version",
+        type=_positive_int,
+        metavar="N",
+        help="write exactly this version (refused if it exists); default: the next one",
+    )
+    # Reproducible builds: tests and release pipelines pin the build time.
+    build.add_argument("--created-at", help=argparse.SUPPRESS)
+    build.set_defaults(func=run_build)
+
+    show = commands.add_parser(
+        "show",
+        help="print a baseline's summary",
+        description="Verify and summarise an artifact file, or the latest version in a model "
+        "directory.",
+    )
+    show.add_argument("path", type=Path, help="artifact file or model directory")
+    show.set_defaults(func=run_show)
+
+    listing = commands.add_parser(
+        "list", help="list models and versions in a store", description="List a store."
+    )
+    listing.add_argument("dir", type=Path, help="store root (the --output of build)")
+    listing.set_defaults(func=run_list)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+# --- build ---------------------------------------------------------------------------
+
+
+def run_build(
+    args: argparse.Namespace,
+    *,
+    clock: Clock = lambda: datetime.now(UTC),
+    environ: Mapping[str, str] = os.environ,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    model_id = check_model_id(args.model)
+    labels = parse_labels(args.label)
+    outputs = parse_outputs(args.outputs)
+    schema = load_schema(args.schema) if args.schema else Schema()
+    if outputs:
+        schema = schema.with_outputs(outputs)
+    created_at = resolve_created_at(
+        explicit=args.created_at,
+        source_date_epoch=environ.get("SOURCE_DATE_EPOCH"),
+        clock=clock,
+    )
+    store = BaselineStore(args.output)
+    version = args.explicit_version or store.next_version(model_id)
+    target = store.path_for(model_id, version)
+    if target.exists():  # fail before reading what may be gigabytes of data
+        raise BaselineError(
+            f"baseline '{model_id}@{version}' already exists at {target}; versions are "
+            f"immutable: build without --version to write the next one "
+            f"(v{store.next_version(model_id)})"
+        )
+    data = read_training_data(args.data, skip=schema.skipped)
+    baseline = build_baseline(
+        model_id,
+        data.columns,
+        schema,
+        version=version,
+        created_at=created_at,
+        sources=data.sources,
+        labels=labels,
+        bins=args.bins,
+        top_k=args.top_k,
+        max_known_categories=args.max_known_categories,
+        default_outputs=data.outputs,
+    )
+    path = store.write(baseline)
+    print(f"wrote {path}", file=out)
+    print(summary_line(baseline), file=out)
+    return 0
+
+
+def parse_labels(items: Sequence[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BaselineError(
+                f"--label {item!r} is not KEY=VALUE; write it like --label data_version=2026-01"
+            )
+        if key in labels:
+            raise BaselineError(f"--label {key!r} is given twice; keep one")
+        labels[key] = value
+    return labels
+
+
+def parse_outputs(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def summary_line(baseline: Baseline) -> str:
+    files = len(baseline.sources)
+    return (
+        f"{baseline.ref}: {baseline.row_count:,} rows from {files} file{'s' * (files != 1)}, "
+        f"{len(baseline.features)} features, {len(baseline.outputs)} outputs, "
+        f"created {baseline.created_at}"
+    )
+
+
+# --- show ----------------------------------------------------------------------------
+
+
+def run_show(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    baseline = load_baseline(args.path)
+    print(render_baseline(baseline), file=out, end="")
+    return 0
+
+
+def render_baseline(baseline: Baseline) -> str:
+    """The `show` text: provenance first, then one row per column."""
+    lines = [
+        f"baseline {baseline.ref}",
+        f"  created      {baseline.created_at} (driftwarden {baseline.driftwarden_version})",
+        f"  rows         {baseline.row_count:,}",
+    ]
+    for source in baseline.sources:
+        lines.append(f"  source       {source.name}  {source.rows:,} rows  sha256 {source.sha256[:12]}")
+    for key, value in sorted(baseline.labels.items()):
+        lines.append(f"  label        {key}={value}")
+    lines.append("")
+    header = ("column", "kind", "role", "missing", "summary")
+    rows = [header]
+    for col in baseline.columns:
+        rows.append((col.name, col.kind, col.role, f"{col.missing_rate:.2%}", _describe(col)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _describe(col: NumericColumn | CategoricalColumn) -> str:
+    if isinstance(col, NumericColumn):
+        return (
+            f"min {_num(col.minimum)}  p50 {_num(col.quantiles.get('p50', float('nan')))}  "
+            f"max {_num(col.maximum)}  mean {_num(col.mean)}  std {_num(col.std)}  "
+            f"{len(col.edges) - 1} bins"
+        )
+    if col.n == 0:
+        return "no values"
+    shown = 5
+    parts = [
+        f"{category} {count / col.n:.1%}"
+        for category, count in zip(col.categories[:shown], col.counts.tolist(), strict=False)
+    ]
+    rest = len(col.categories) - shown
+    if rest > 0:
+        parts.append(f"+{rest} more")
+    other = int(col.counts[-1])
+    if other:
+        parts.append(f"other {other / col.n:.1%}")
+    distinct = "unknown" if col.known_other is None else str(len(col.categories) + len(col.known_other))
+    return ", ".join(parts) + f"  ({distinct} distinct)"
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+# --- list ----------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    directory: Path = args.dir
+    if not directory.is_dir():
+        raise BaselineError(
+            f"baseline store {directory}: no such directory; pass the --output directory of "
+            f"'driftwarden baseline build'"
+        )
+    entries = BaselineStore(directory).list()
+    if not entries:
+        print(f"{directory}: no baselines", file=out)
+        return 0
+    problems = 0
+    current = None
+    for entry in entries:
+        if entry.model_id != current:
+            current = entry.model_id
+            print(entry.model_id, file=out)
+        if entry.problem is not None:
+            problems += 1
+            print(f"  v{entry.version:04d}  UNREADABLE: {entry.problem}", file=out)
+            continue
+        labels = " ".join(f"{k}={v}" for k, v in sorted(entry.labels.items()))
+        line = f"  v{entry.version:04d}  {entry.created_at}  {entry.row_count:>12,} rows  {labels}"
+        print(line.rstrip(), file=out)
+    return 1 if problems else 0

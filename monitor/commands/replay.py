@@ -1,0 +1,88 @@
+"""`driftwarden replay`: prediction logs through the live engine, offline."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from baselines.store import load_baseline
+from monitor.config import load_settings
+from monitor.dead_letter import JsonlDeadLetterSink
+from monitor.engine import Engine
+from monitor.replay import DEFAULT_BATCH, replay
+from monitor.report import build_report, encode_report, summary_text, tier_transitions
+from monitor.tier import Tier
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay JSONL / JSONL.gz prediction logs against baselines",
+        description="Read prediction logs (JSONL, .gz, or - for stdin) through exactly the "
+        "decode -> window -> verdict path of the live daemon, print a summary and "
+        "optionally write a JSON report. Works without a config file: each baseline names "
+        "its model and the documented defaults apply.",
+    )
+    parser.add_argument("files", nargs="+", help="log files in time order; - reads stdin")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        type=Path,
+        help="baseline artifact file or model directory (repeatable; default: config baselines)",
+    )
+    parser.add_argument("--config", type=Path, help="YAML configuration (optional)")
+    parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument(
+        "--dead-letter",
+        type=Path,
+        help="JSONL file for rejected events (default: dead_letter.path of the config)",
+    )
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--fail-on",
+        choices=["info", "warning", "critical"],
+        help="exit 1 if any window reaches this model tier (for CI jobs)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.cli import package_version
+
+    settings = load_settings(args.config)
+    paths = args.baseline or settings.baselines
+    if not paths:
+        from monitor.errors import ConfigError
+
+        raise ConfigError(
+            "no baseline given; pass --baseline PATH (a file written by 'driftwarden "
+            "baseline build') or list them under 'baselines:' in the config"
+        )
+    baselines = [load_baseline(Path(p)) for p in paths]
+    dead_letter = args.dead_letter or settings.dead_letter.path
+    sink = JsonlDeadLetterSink(dead_letter) if dead_letter else None
+    try:
+        engine = Engine(baselines, settings, reject_sink=sink)
+        result = replay(engine, args.files, batch_size=args.batch_size)
+    finally:
+        if sink is not None:
+            sink.close()
+    report = build_report(
+        engine,
+        result,
+        alerts=tier_transitions(result.verdicts),
+        config_source=str(args.config) if args.config else None,
+        driftwarden_version=package_version(),
+    )
+    if args.report:
+        args.report.write_bytes(encode_report(report))
+    if not args.quiet:
+        print(summary_text(report, dead_letter=str(dead_letter) if dead_letter else None))
+        if args.report:
+            print(f"report written to {args.report}")
+    if args.fail_on and any(v.tier >= Tier.parse(args.fail_on) for v in result.verdicts):
+        return 1
+    return 0

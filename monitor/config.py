@@ -1,0 +1,677 @@
+"""One typed configuration object for the daemon and the replay tool.
+
+Sources, lowest priority first: documented defaults, a YAML file, then
+environment variables with the `DRIFTWARDEN_` prefix and `__` for nesting
+(`DRIFTWARDEN_KAFKA__GROUP_ID=fraud`). Every model forbids unknown keys, so a
+typo is an error that names the key instead of a silently ignored setting.
+
+Drift policy is layered too: `policy` holds the defaults for every model,
+`models.<id>` overrides any part of it for one model, and `policy.columns.<name>`
+or `models.<id>.columns.<name>` override thresholds for one column. Overrides
+are deep-merged, then validated as a whole, so a partial override such as
+`{thresholds: {psi: {critical: 0.4}}}` keeps the other defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> object:
+    """Accept `250ms`, `30s`, `5m`, `1h`, `1d` or a number of seconds."""
+    if isinstance(value, bool):
+        return value  # let pydantic reject it with its own message
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration; write a number with a unit, e.g. 30s, 5m or 1h"
+            )
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- drift policy ---------------------------------------------------------------------
+
+EffectStatistic = Literal["psi", "js", "wasserstein", "ks", "linf"]
+NUMERIC_EFFECTS: frozenset[str] = frozenset({"psi", "js", "wasserstein", "ks"})
+CATEGORICAL_EFFECTS: frozenset[str] = frozenset({"psi", "js", "linf"})
+
+
+class TierThresholds(Frozen):
+    """Values at or above which a condition counts toward info, warning, critical."""
+
+    info: float = Field(ge=0)
+    warning: float = Field(ge=0)
+    critical: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierThresholds:
+        if not self.info <= self.warning <= self.critical:
+            raise ValueError(
+                f"thresholds must satisfy info <= warning <= critical, got "
+                f"{self.info} / {self.warning} / {self.critical}"
+            )
+        return self
+
+
+def _tiers(info: float, warning: float, critical: float) -> Any:
+    return Field(default_factory=lambda: TierThresholds(info=info, warning=warning, critical=critical))
+
+
+class EffectThresholds(Frozen):
+    """Effect-size thresholds per statistic (docs/verdicts.md explains each default).
+
+    PSI 0.1 / 0.25 is the credit-scoring convention; for a normal feature PSI
+    0.1 is a mean shift of about 0.32 sigma and 0.25 about 0.5 sigma, and the
+    Wasserstein (in baseline sigmas), JS and KS defaults sit at those same shifts.
+    """
+
+    psi: TierThresholds = _tiers(0.1, 0.1, 0.25)
+    js: TierThresholds = _tiers(0.1, 0.1, 0.2)
+    wasserstein: TierThresholds = _tiers(0.3, 0.3, 0.5)
+    ks: TierThresholds = _tiers(0.1, 0.1, 0.2)
+    linf: TierThresholds = _tiers(0.1, 0.1, 0.2)
+
+
+class QualityThresholds(Frozen):
+    """Data-quality breaches, as shares of the window's events (0-1).
+
+    `missing_increase` is the rise of the missing rate over the baseline's
+    (absolute); the others are shares of the column's events in the window.
+    """
+
+    missing_increase: TierThresholds = _tiers(0.02, 0.05, 0.10)
+    type_error_rate: TierThresholds = _tiers(0.001, 0.01, 0.05)
+    out_of_range_rate: TierThresholds = _tiers(0.01, 0.05, 0.20)
+    new_category_rate: TierThresholds = _tiers(0.005, 0.01, 0.10)
+
+
+class Significance(Frozen):
+    """The test gate: an effect only counts when it is unlikely to be noise."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    correction: Literal["bh", "bonferroni", "none"] = "bh"
+    min_samples: int = Field(default=500, ge=1)
+    min_reference: int = Field(default=1000, ge=1)
+
+
+class Sustain(Frozen):
+    """Consecutive windows a tier's condition must hold before the tier is raised."""
+
+    info: int = Field(default=1, ge=1)
+    warning: int = Field(default=2, ge=1)
+    critical: int = Field(default=2, ge=1)
+
+
+class Trend(Frozen):
+    """Change detectors over per-window series, for drift no single window shows.
+
+    Series are standardised (a window mean's shift as a z-score, PSI against its
+    no-drift distribution), so the Page-Hinkley defaults (delta 0.5, threshold 10)
+    mean "a sustained shift of about one noise sigma" for every column. A
+    detection raises an *info* finding only: trends inform, they never page.
+    """
+
+    enabled: bool = True
+    detector: Literal["adwin", "page_hinkley"] = "page_hinkley"
+    series: Literal["mean", "psi"] = "mean"
+    min_windows: int = Field(default=10, ge=2)
+    history: int = Field(default=500, ge=10)
+    adwin_delta: float = Field(default=0.002, gt=0, lt=1)
+    page_hinkley_threshold: float = Field(default=10.0, gt=0)
+    page_hinkley_delta: float = Field(default=0.5, ge=0)
+
+
+class TimeWindow(Frozen):
+    kind: Literal["time"] = "time"
+    size: Seconds = 300.0
+    allowed_lateness: Seconds = 60.0
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("window size must be positive, e.g. 5m")
+        return v
+
+
+class CountWindow(Frozen):
+    kind: Literal["count"]
+    size: int = Field(ge=1)
+
+
+def _default_window_kind(value: object) -> object:
+    if isinstance(value, Mapping) and "kind" not in value:
+        return {"kind": "time", **value}
+    return value
+
+
+Window = Annotated[
+    TimeWindow | CountWindow,
+    Field(discriminator="kind"),
+    BeforeValidator(_default_window_kind),
+]
+
+
+class ColumnPolicy(Frozen):
+    """The resolved policy of one column (defaults, then model, then column overrides)."""
+
+    effect: EffectStatistic | None = None
+    thresholds: EffectThresholds = Field(default_factory=EffectThresholds)
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    runbook_url: str | None = None
+    ignore: bool = False
+
+
+DEFAULT_NEXT_STEPS: tuple[str, ...] = (
+    "Check recent deploys and upstream data pipelines feeding this model.",
+    "Compare the drifting columns' current values with the baseline in the replay report.",
+    "If the model's outputs moved too, consider rolling back or routing traffic to a fallback.",
+)
+
+
+class ModelPolicy(Frozen):
+    """How one model's windows are cut, compared and tiered."""
+
+    window: Window = Field(default_factory=TimeWindow)
+    effect_numeric: EffectStatistic = "psi"
+    effect_categorical: EffectStatistic = "psi"
+    thresholds: EffectThresholds = Field(default_factory=EffectThresholds)
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    significance: Significance = Field(default_factory=Significance)
+    sustain: Sustain = Field(default_factory=Sustain)
+    clear_after: int = Field(default=3, ge=1)
+    trend: Trend = Field(default_factory=Trend)
+    psi_floor: float = Field(default=1e-4, gt=0, lt=0.01)
+    chi_square_min_expected: float = Field(default=5.0, gt=0)
+    runbook_url: str | None = None
+    next_steps: tuple[str, ...] = DEFAULT_NEXT_STEPS
+    columns: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _effects_fit_kinds(self) -> ModelPolicy:
+        if self.effect_numeric not in NUMERIC_EFFECTS:
+            raise ValueError(f"effect_numeric must be one of {sorted(NUMERIC_EFFECTS)}")
+        if self.effect_categorical not in CATEGORICAL_EFFECTS:
+            raise ValueError(f"effect_categorical must be one of {sorted(CATEGORICAL_EFFECTS)}")
+        for name in self.columns:
+            self.column(name)  # validate every override up front
+        return self
+
+    def column(self, name: str) -> ColumnPolicy:
+        base = {
+            "thresholds": self.thresholds.model_dump(),
+            "quality": self.quality.model_dump(),
+            "runbook_url": self.runbook_url,
+        }
+        return ColumnPolicy.model_validate(deep_merge(base, self.columns.get(name, {})))
+
+
+# --- event shape ----------------------------------------------------------------------
+
+
+class EventFields(Frozen):
+    """Where each part of an event lives, as dotted paths into the JSON object.
+
+    The default is the documented shape
+    `{"model_id", "timestamp", "request_id", "features": {...}, "prediction": {...}}`.
+    Set `model_id: null` plus `default_model` for topics that carry one model only.
+    """
+
+    model_id: str | None = "model_id"
+    timestamp: str | None = "timestamp"
+    request_id: str | None = "request_id"
+    features: str = "features"
+    prediction: str | None = "prediction"
+    default_model: str | None = None
+    max_event_bytes: int = Field(default=1_048_576, ge=64)
+
+    @model_validator(mode="after")
+    def _model_source(self) -> EventFields:
+        if self.model_id is None and self.default_model is None:
+            raise ValueError("set events.model_id to a field path or events.default_model")
+        return self
+
+
+class DeadLetter(Frozen):
+    """Where rejected events go. Replay writes the file; the daemon the topic."""
+
+    path: Path | None = Path("dead-letter.jsonl")
+    topic: str | None = None
+    # Payload bytes kept per JSONL line; the original length is always recorded.
+    max_payload_bytes: int = Field(default=65_536, ge=256)
+
+
+# --- Kafka ----------------------------------------------------------------------------
+
+
+class Sasl(Frozen):
+    mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    username: str
+    password: SecretStr | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Sasl:
+        if (self.password is None) == (self.password_file is None):
+            raise ValueError(
+                "set exactly one of kafka.sasl.password (e.g. from "
+                "DRIFTWARDEN_KAFKA__SASL__PASSWORD) or kafka.sasl.password_file "
+                "(a mounted Kubernetes Secret)"
+            )
+        return self
+
+
+class Tls(Frozen):
+    cafile: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    check_hostname: bool = True
+
+
+class KafkaSettings(Frozen):
+    bootstrap_servers: list[str] = Field(default_factory=lambda: ["127.0.0.1:9092"])
+    topics: list[str] = Field(default_factory=lambda: ["predictions"])
+    group_id: str = "driftwarden"
+    client_id: str = "driftwarden"
+    group_instance_id: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl: Sasl | None = None
+    tls: Tls | None = None
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    max_poll_records: int = Field(default=2000, ge=1)
+    max_poll_interval: Seconds = 300.0
+    session_timeout: Seconds = 45.0
+    heartbeat_interval: Seconds = 3.0
+    request_timeout: Seconds = 30.0
+    reconnect_backoff_max: Seconds = 5.0
+    poll_timeout: Seconds = 1.0
+    idle_partition_timeout: Seconds = 30.0
+    # read_committed: records of aborted transactions are never counted.
+    isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
+    # Client constructors give up (and the daemon exits) when no broker answers within this.
+    bootstrap_timeout: Seconds = 30.0
+    # How often end offsets are asked for: consumer lag of idle/paused partitions, /readyz.
+    lag_probe_interval: Seconds = 10.0
+    dedup_window: Seconds = 0.0
+    dedup_max_keys: int = Field(default=1_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and self.sasl is None:
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs kafka.sasl "
+                "(mechanism, username, password or password_file)"
+            )
+        return self
+
+
+class CheckpointSettings(Frozen):
+    """Window state plus next offsets, written atomically before offsets are committed."""
+
+    backend: Literal["directory", "kafka"] = "directory"
+    directory: Path = Path("/var/lib/driftwarden/checkpoints")
+    topic: str = "driftwarden-checkpoints"
+    interval: Seconds = 10.0
+    # directory backend: checkpoints kept per member (older ones are the fallback
+    # when the newest is found corrupt).
+    keep: int = Field(default=3, ge=1)
+    # kafka backend: bound on one save or load, largest checkpoint, topic creation.
+    timeout: Seconds = 30.0
+    max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    create_topic: bool = True
+    topic_replication_factor: int | None = None  # None: the broker's default
+
+
+class MetricsSettings(Frozen):
+    enabled: bool = True
+    host: str = "0.0.0.0"  # noqa: S104 - a pod's metrics port is scraped from outside
+    port: int = Field(default=9108, ge=0, le=65535)
+    # /healthz fails when the consumer loop has not turned for this long.
+    liveness_timeout: Seconds = 60.0
+
+
+# --- alerting -------------------------------------------------------------------------
+
+
+class _Receiver(Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    send_resolved: bool = True
+
+
+class LogReceiver(_Receiver):
+    type: Literal["log"]
+
+
+class FileReceiver(_Receiver):
+    type: Literal["file"]
+    path: Path
+
+
+class SlackReceiver(_Receiver):
+    type: Literal["slack"]
+    webhook_url: SecretStr | None = None
+    webhook_url_file: Path | None = None
+
+
+class PagerDutyReceiver(_Receiver):
+    type: Literal["pagerduty"]
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+    routing_key: SecretStr | None = None
+    routing_key_file: Path | None = None
+
+
+class AlertmanagerReceiver(_Receiver):
+    type: Literal["alertmanager"]
+    url: str
+    resend_interval: Seconds = 60.0
+
+
+class WebhookReceiver(_Receiver):
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+Receiver = Annotated[
+    LogReceiver
+    | FileReceiver
+    | SlackReceiver
+    | PagerDutyReceiver
+    | AlertmanagerReceiver
+    | WebhookReceiver,
+    Field(discriminator="type"),
+]
+
+
+class Route(Frozen):
+    """A node of the route tree, with Alertmanager's semantics."""
+
+    receiver: str | None = None
+    matchers: list[str] = Field(default_factory=list)
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: list[str] | None = None
+    group_wait: Seconds | None = None
+    group_interval: Seconds | None = None
+    repeat_interval: Seconds | None = None
+    mute_time_intervals: list[str] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class InhibitRule(Frozen):
+    source_matchers: list[str]
+    target_matchers: list[str]
+    equal: list[str] = Field(default_factory=lambda: ["model", "environment"])
+
+
+class SilenceConfig(Frozen):
+    matchers: list[str]
+    starts_at: str | None = None
+    ends_at: str
+    comment: str = ""
+    created_by: str = "config"
+
+
+class TimeRange(Frozen):
+    start_time: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end_time: str = Field(pattern=r"^\d{2}:\d{2}$")
+
+
+class TimeInterval(Frozen):
+    weekdays: list[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]] = Field(default_factory=list)
+    times: list[TimeRange] = Field(default_factory=list)
+
+
+class MuteTimeInterval(Frozen):
+    name: str
+    time_intervals: list[TimeInterval]
+
+
+class DigestSettings(Frozen):
+    interval: Seconds = 3600.0
+    receiver: str | None = None
+
+
+class DeliverySettings(Frozen):
+    timeout: Seconds = 10.0
+    backoff_base: Seconds = 1.0
+    backoff_cap: Seconds = 300.0
+    max_age: Seconds = 86400.0
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset: Seconds = 60.0
+
+
+def _default_route() -> Route:
+    return Route.model_validate(
+        {
+            "receiver": "log",
+            "group_by": ["model", "tier"],
+            "group_wait": 0.0,
+            "group_interval": 300.0,
+            "repeat_interval": 14400.0,
+        }
+    )
+
+
+class AlertingSettings(Frozen):
+    receivers: list[Receiver] = Field(
+        default_factory=lambda: [LogReceiver(name="log", type="log")]
+    )
+    route: Route = Field(default_factory=_default_route)
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=lambda: [
+            InhibitRule(source_matchers=['tier="critical"'], target_matchers=['tier="warning"'])
+        ]
+    )
+    silences: list[SilenceConfig] = Field(default_factory=list)
+    mute_time_intervals: list[MuteTimeInterval] = Field(default_factory=list)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    state_directory: Path | None = None
+
+    @model_validator(mode="after")
+    def _receivers_exist(self) -> AlertingSettings:
+        names = [r.name for r in self.receivers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"receiver names must be unique; duplicated: {dupes}")
+
+        def walk(route: Route, path: str) -> None:
+            if route.receiver is not None and route.receiver not in names:
+                raise ValueError(
+                    f"{path}.receiver {route.receiver!r} is not defined; "
+                    f"add it to alerting.receivers (defined: {names})"
+                )
+            for i, child in enumerate(route.routes):
+                walk(child, f"{path}.routes[{i}]")
+
+        walk(self.route, "route")
+        if self.route.receiver is None:
+            raise ValueError("route.receiver must be set on the root route")
+        if self.digest.receiver is not None and self.digest.receiver not in names:
+            raise ValueError(f"digest.receiver {self.digest.receiver!r} is not defined")
+        return self
+
+
+# --- the whole ------------------------------------------------------------------------
+
+
+class LoggingSettings(Frozen):
+    format: Literal["json", "console", "auto"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ShutdownSettings(Frozen):
+    grace_period: Seconds = 25.0
+
+
+class Settings(BaseSettings):
+    """Everything driftwarden can be told, with documented defaults (docs/config.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DRIFTWARDEN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    environment: str = "production"
+    baselines: list[Path] = Field(default_factory=list)
+    policy: ModelPolicy = Field(default_factory=ModelPolicy)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    events: EventFields = Field(default_factory=EventFields)
+    dead_letter: DeadLetter = Field(default_factory=DeadLetter)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (passed as init values): a Kubernetes
+        # operator can override one key without editing the ConfigMap.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _models_resolve(self) -> Settings:
+        for model_id in self.models:
+            self.policy_for(model_id)
+        return self
+
+    def policy_for(self, model_id: str) -> ModelPolicy:
+        """The model's policy: defaults deep-merged with `models.<model_id>`."""
+        override = self.models.get(model_id)
+        if not override:
+            return self.policy
+        merged = deep_merge(self.policy.model_dump(mode="python"), override)
+        return ModelPolicy.model_validate(merged)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, recursing into mappings; lists are replaced."""
+    out: dict[str, Any] = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in {"TimeWindow", "CountWindow"} or "[" in str(item):
+            continue  # pydantic's union-member tags are noise to a reader
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _fix_for(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "remove it or fix its spelling (see docs/config.md for the keys)"
+    if kind == "missing":
+        return "add it"
+    if kind in {"literal_error", "enum"}:
+        return "use one of the listed values"
+    return "see docs/config.md"
+
+
+def format_validation_error(exc: ValidationError, *, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} configuration error(s):"]
+    for err in exc.errors():
+        where = _location(tuple(err["loc"]))
+        lines.append(f"  - {where}: {err['msg']}; fix: {_fix_for(err)}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the YAML file (if any) and the environment into one validated `Settings`.
+
+    `env` replaces `os.environ` for tests. Errors become one `ConfigError` that
+    lists each bad field with its fix.
+    """
+    data: dict[str, Any] = {}
+    source = str(path) if path is not None else "configuration"
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read config file {path}: {exc.strerror}; check the --config path"
+            ) from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of settings")
+        data = loaded
+    saved = None
+    if env is not None:
+        saved = dict(os.environ)
+        for key in [k for k in os.environ if k.upper().startswith("DRIFTWARDEN_")]:
+            del os.environ[key]
+        os.environ.update(env)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source=source)) from None
+    finally:
+        if saved is not None:
+            os.environ.clear()
+            os.environ.update(saved)

@@ -1,0 +1,386 @@
+"""The one path from raw payloads to verdicts, shared by replay and the daemon.
+
+    payloads -> EventDecoder -> windows (per stream) -> merge at close -> ModelEvaluator
+
+A *stream* is an ordered input: a replay's files, or one Kafka partition. Each
+stream keeps its own open windows and its own event-time maximum; a time
+window closes when every active stream's watermark has passed its end, and its
+per-stream states are merged (exact integer counts) before evaluation. Every
+payload read is either counted in a window or rejected with a reason and
+handed to the dead-letter sink: `read == accepted + sum(rejected)`, always.
+
+The engine's whole state (open windows, watermarks, tier history, counters)
+round-trips through `snapshot()`/`restore()`, which is what checkpoints carry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+import numpy as np
+
+from baselines.artifact import Baseline
+from monitor.config import CountWindow, ModelPolicy, Settings, TimeWindow
+from monitor.errors import CheckpointError, ConfigError
+from monitor.evaluation import ModelEvaluator
+from monitor.events import DecodedBatch, EventDecoder, ModelBatch, Rejection, RejectReason
+from monitor.layout import ModelLayout
+from monitor.verdict import WindowVerdict
+from monitor.window import WindowState
+from monitor.windowing import accumulate, assign_count
+
+_SNAPSHOT_FORMAT = 1
+
+SourceLocator = Callable[[int], Mapping[str, str | int]]
+
+
+class RejectSink(Protocol):
+    """Where rejected payloads go (the dead-letter file or topic)."""
+
+    def write(self, payload: bytes, reason: str, source: Mapping[str, str | int]) -> None: ...
+
+
+@dataclass(slots=True)
+class IngestCounts:
+    """The reconciliation invariant lives here: read == accepted + rejected."""
+
+    read: int = 0
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    accepted_by_model: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def reconciles(self) -> bool:
+        return self.read == self.accepted + self.rejected_total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": dict(sorted(self.rejected.items())),
+            "accepted_by_model": dict(sorted(self.accepted_by_model.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> IngestCounts:
+        return cls(
+            read=int(raw["read"]),
+            accepted=int(raw["accepted"]),
+            rejected=Counter({str(k): int(v) for k, v in raw["rejected"].items()}),
+            accepted_by_model=Counter(
+                {str(k): int(v) for k, v in raw.get("accepted_by_model", {}).items()}
+            ),
+        )
+
+
+@dataclass(slots=True)
+class StreamState:
+    """One ordered input's share of the open windows, and how far its event time got."""
+
+    max_ts: float = float("-inf")
+    idle: bool = False
+    seen: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, dict[int, WindowState]] = field(default_factory=dict)
+
+    def to_raw(self) -> dict[str, Any]:
+        return {
+            "max_ts": self.max_ts,
+            "idle": self.idle,
+            "seen": dict(sorted(self.seen.items())),
+            "windows": {
+                model: [windows[k].to_bytes() for k in sorted(windows)]
+                for model, windows in sorted(self.windows.items())
+            },
+        }
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> StreamState:
+        windows: dict[str, dict[int, WindowState]] = {}
+        for model, blobs in raw["windows"].items():
+            states = [WindowState.from_bytes(b) for b in blobs]
+            windows[str(model)] = {s.key: s for s in states}
+        return cls(
+            max_ts=float(raw["max_ts"]),
+            idle=bool(raw["idle"]),
+            seen={str(k): int(v) for k, v in raw["seen"].items()},
+            windows=windows,
+        )
+
+
+class Engine:
+    """Decode, window and evaluate prediction events for a set of baselines."""
+
+    def __init__(
+        self,
+        baselines: Iterable[Baseline],
+        settings: Settings,
+        *,
+        reject_sink: RejectSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.layouts: dict[str, ModelLayout] = {}
+        for baseline in baselines:
+            if baseline.model_id in self.layouts:
+                raise ConfigError(
+                    f"two baselines for model {baseline.model_id!r} "
+                    f"({self.layouts[baseline.model_id].baseline.ref} and {baseline.ref}); "
+                    "pass one version per model"
+                )
+            self.layouts[baseline.model_id] = ModelLayout.from_baseline(baseline)
+        self.policies: dict[str, ModelPolicy] = {
+            m: settings.policy_for(m) for m in self.layouts
+        }
+        self.evaluators = {
+            m: ModelEvaluator(layout, self.policies[m]) for m, layout in self.layouts.items()
+        }
+        self.decoder = EventDecoder(self.layouts, settings.events)
+        self.reject_sink = reject_sink
+        self.counts = IngestCounts()
+        self.streams: dict[str, StreamState] = {}
+        self.closed_before: dict[str, int] = {}
+
+    # -- ingest --------------------------------------------------------------------------
+
+    def process(
+        self,
+        payloads: Sequence[bytes],
+        *,
+        stream: str = "replay",
+        locate: SourceLocator | None = None,
+        source_timestamps: Sequence[float] | None = None,
+    ) -> list[WindowVerdict]:
+        """Count a batch from one stream and return the verdicts of windows it closed.
+
+        `locate(i)` describes payload i for the dead-letter sink (file and line,
+        or topic, partition and offset); it is only called for rejected payloads.
+        """
+        state = self.streams.setdefault(stream, StreamState())
+        self.counts.read += len(payloads)
+        decoded = self.decoder.decode(payloads, source_timestamps)
+        late = self._late_mask(decoded, state)
+        for batch in decoded.models:
+            keep = late.get(batch.model_id)
+            if keep is not None:
+                dropped = np.flatnonzero(~keep)
+                if len(dropped):
+                    for i in batch.index[dropped].tolist():
+                        decoded.rejected.append(
+                            Rejection(int(i), RejectReason.LATE, self._late_detail(batch.model_id))
+                        )
+                    batch = batch.select(keep)
+            if len(batch):
+                self._count(state, batch)
+        self._reject(payloads, decoded.rejected, locate)
+        return self.close_due()
+
+    def _late_mask(self, decoded: DecodedBatch, state: StreamState) -> dict[str, np.ndarray]:
+        """Per model, which events are on time; updates the stream's event-time maximum.
+
+        The running maximum is taken over all models' events in arrival order, as the
+        watermark is a property of the stream, not of one model.
+        """
+        if not decoded.models:
+            return {}
+        index = np.concatenate([b.index for b in decoded.models])
+        times = np.concatenate([b.timestamps for b in decoded.models])
+        order = np.argsort(index, kind="stable")
+        running = np.maximum.accumulate(np.concatenate(([state.max_ts], times[order])))
+        before = np.empty_like(times)
+        before[order] = running[:-1]
+        state.max_ts = float(running[-1])
+        result: dict[str, np.ndarray] = {}
+        offset = 0
+        for batch in decoded.models:
+            n = len(batch)
+            window = self.policies[batch.model_id].window
+            if isinstance(window, TimeWindow):
+                keys = np.floor(batch.timestamps / window.size).astype(np.int64)
+                ends = (keys + 1).astype(np.float64) * window.size
+                watermark = before[offset : offset + n] - window.allowed_lateness
+                floor = self.closed_before.get(batch.model_id, np.iinfo(np.int64).min)
+                result[batch.model_id] = ~((ends <= watermark) | (keys < floor))
+            offset += n
+        return result
+
+    def _late_detail(self, model_id: str) -> str:
+        window = self.policies[model_id].window
+        assert isinstance(window, TimeWindow)
+        return (
+            f"event time is behind the watermark by more than allowed_lateness "
+            f"({window.allowed_lateness:g}s); its window had closed"
+        )
+
+    def _count(self, state: StreamState, batch: ModelBatch) -> None:
+        model = batch.model_id
+        layout = self.layouts[model]
+        window = self.policies[model].window
+        if isinstance(window, TimeWindow):
+            keys = np.floor(batch.timestamps / window.size).astype(np.int64)
+        else:
+            keys = assign_count(len(batch), window, seen=state.seen.get(model, 0))
+        state.seen[model] = state.seen.get(model, 0) + len(batch)
+        accumulate(layout, batch, keys, state.windows.setdefault(model, {}))
+        self.counts.accepted += len(batch)
+        self.counts.accepted_by_model[model] += len(batch)
+
+    def _reject(
+        self,
+        payloads: Sequence[bytes],
+        rejected: list[Rejection],
+        locate: SourceLocator | None,
+    ) -> None:
+        rejected.sort(key=lambda r: r.index)
+        for r in rejected:
+            self.counts.rejected[r.reason.value] += 1
+            if self.reject_sink is not None:
+                source: dict[str, str | int] = dict(locate(r.index)) if locate else {}
+                source["detail"] = r.detail
+                self.reject_sink.write(payloads[r.index], r.reason.value, source)
+
+    def reject_unread(self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]) -> None:
+        """Count a payload the source could not even hand over whole (e.g. an over-long line)."""
+        self.counts.read += 1
+        self.counts.rejected[reason.value] += 1
+        if self.reject_sink is not None:
+            self.reject_sink.write(payload, reason.value, {**source, "detail": detail})
+
+    # -- closing -------------------------------------------------------------------------
+
+    def set_idle(self, stream: str, idle: bool) -> None:
+        """An idle stream stops holding back the watermark (the daemon's idle timeout)."""
+        self.streams.setdefault(stream, StreamState()).idle = idle
+
+    def watermark(self, model_id: str) -> float | None:
+        """Event time up to which the model's windows may close; None while unknown."""
+        window = self.policies[model_id].window
+        active = [s.max_ts for s in self.streams.values() if not s.idle and s.max_ts > float("-inf")]
+        if not active or not isinstance(window, TimeWindow):
+            return None
+        return min(active) - window.allowed_lateness
+
+    def close_due(self) -> list[WindowVerdict]:
+        verdicts: list[WindowVerdict] = []
+        for model in sorted(self.layouts):
+            window = self.policies[model].window
+            if isinstance(window, TimeWindow):
+                watermark = self.watermark(model)
+                if watermark is None:
+                    continue
+                limit = int(np.floor(watermark / window.size))  # keys < limit have ended
+                verdicts.extend(self._close_time(model, window, lambda k, lim=limit: k < lim))
+                self.closed_before[model] = max(self.closed_before.get(model, limit), limit)
+            else:
+                verdicts.extend(self._close_count(model, window, final=False))
+        return verdicts
+
+    def close_all(self) -> list[WindowVerdict]:
+        """Close every open window, due or not: the end of a replay."""
+        verdicts: list[WindowVerdict] = []
+        for model in sorted(self.layouts):
+            window = self.policies[model].window
+            if isinstance(window, TimeWindow):
+                verdicts.extend(self._close_time(model, window, lambda _k: True))
+            else:
+                verdicts.extend(self._close_count(model, window, final=True))
+        return verdicts
+
+    def _close_time(
+        self, model: str, window: TimeWindow, due: Callable[[int], bool]
+    ) -> list[WindowVerdict]:
+        keys = sorted(
+            {k for s in self.streams.values() for k in s.windows.get(model, {}) if due(k)}
+        )
+        verdicts = []
+        for key in keys:
+            merged: WindowState | None = None
+            for name in sorted(self.streams):
+                part = self.streams[name].windows.get(model, {}).pop(key, None)
+                if part is not None:
+                    merged = part if merged is None else merged.merge(part)
+            assert merged is not None
+            verdicts.append(
+                self.evaluators[model].evaluate(
+                    merged,
+                    window_index=key,
+                    start=key * window.size,
+                    end=(key + 1) * window.size,
+                )
+            )
+            self.closed_before[model] = max(self.closed_before.get(model, key + 1), key + 1)
+        return verdicts
+
+    def _close_count(self, model: str, window: CountWindow, *, final: bool) -> list[WindowVerdict]:
+        verdicts = []
+        for name in sorted(self.streams):
+            stream = self.streams[name]
+            windows = stream.windows.get(model, {})
+            complete = stream.seen.get(model, 0) // window.size
+            for key in sorted(windows):
+                if key < complete or final:
+                    state = windows.pop(key)
+                    verdicts.append(
+                        self.evaluators[model].evaluate(
+                            state, window_index=key, start=state.first_ts, end=state.last_ts
+                        )
+                    )
+        return verdicts
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _fingerprint(self) -> dict[str, int]:
+        return {m: layout.baseline.version for m, layout in sorted(self.layouts.items())}
+
+    def snapshot(self) -> bytes:
+        """Everything needed to continue exactly where this engine is, pickle-free."""
+        doc = {
+            "format": _SNAPSHOT_FORMAT,
+            "baselines": self._fingerprint(),
+            "counts": self.counts.to_dict(),
+            "streams": {name: s.to_raw() for name, s in sorted(self.streams.items())},
+            "closed_before": dict(sorted(self.closed_before.items())),
+            "evaluators": {m: e.state() for m, e in sorted(self.evaluators.items())},
+        }
+        return msgspec.msgpack.encode(doc)
+
+    def restore(self, data: bytes) -> None:
+        try:
+            doc = msgspec.msgpack.decode(data)
+        except msgspec.DecodeError as exc:
+            raise CheckpointError(f"engine snapshot is unreadable: {exc}") from None
+        if doc.get("format") != _SNAPSHOT_FORMAT:
+            raise CheckpointError(
+                f"engine snapshot format {doc.get('format')!r} is not {_SNAPSHOT_FORMAT}"
+            )
+        if doc["baselines"] != self._fingerprint():
+            raise CheckpointError(
+                f"checkpoint was written for baselines {doc['baselines']} but this run "
+                f"loaded {self._fingerprint()}; restore the same baselines or delete the "
+                "checkpoint to start over from the committed offsets"
+            )
+        self.counts = IngestCounts.from_dict(doc["counts"])
+        self.streams = {str(n): StreamState.from_raw(s) for n, s in doc["streams"].items()}
+        self.closed_before = {str(m): int(k) for m, k in doc["closed_before"].items()}
+        for model, raw in doc["evaluators"].items():
+            if model in self.evaluators:
+                self.evaluators[model].restore(raw)
+
+    def export_stream(self, name: str) -> bytes:
+        """One stream's open windows and event time, for handing a partition over."""
+        stream = self.streams.get(name, StreamState())
+        return msgspec.msgpack.encode(stream.to_raw())
+
+    def import_stream(self, name: str, data: bytes) -> None:
+        self.streams[name] = StreamState.from_raw(msgspec.msgpack.decode(data))
+
+    def drop_stream(self, name: str) -> None:
+        self.streams.pop(name, None)
+
+    def open_windows(self) -> int:
+        return sum(len(w) for s in self.streams.values() for w in s.windows.values())

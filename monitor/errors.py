@@ -1,0 +1,23 @@
+"""Errors raised by the daemon and its tools; each message names the fix."""
+
+from __future__ import annotations
+
+from detectors.errors import DriftwardenError
+
+
+class ConfigError(DriftwardenError):
+    """The configuration is invalid; the message names the field and the fix."""
+
+
+class SourceError(DriftwardenError):
+    """An input source (file, stdin, Kafka) cannot be read."""
+
+
+class SinkUnavailable(DriftwardenError):
+    """A sink (dead-letter file or topic, alert receiver) cannot take writes now."""
+
+    retryable = True
+
+
+class CheckpointError(DriftwardenError):
+    """A checkpoint cannot be written or does not match the running configuration."""

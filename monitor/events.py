@@ -1,0 +1,541 @@
+"""Batch decoding of prediction events into numpy columns.
+
+The hot path decodes each payload with a compiled msgspec decoder into a small
+generated struct (one attribute per mapped field, nested for dotted paths),
+then builds every column with C-level `map`/`list.count`/`np.array` calls over
+the whole batch: there is no per-event Python code walking dicts. Only a batch
+whose column holds something unusual (a string where a number belongs, NaN,
+a huge integer) takes the per-value slow path, and only for that column.
+
+Rules, documented for users in the README:
+- numeric column: int or float; a string, bool, NaN, infinity, object or list
+  is a *type error* for that column (the event is still counted);
+- categorical column: string; ints and bools are read as their JSON text
+  (49 -> "49", true -> "true"); floats, objects and lists are type errors;
+- an absent feature or an explicit null is *missing*;
+- keys that are not baseline columns are counted as unknown, never errors;
+- timestamps: RFC 3339 strings (no offset means UTC) or epoch seconds or
+  milliseconds (values >= 1e11 are read as milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from monitor.config import EventFields
+from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
+
+MILLISECONDS_THRESHOLD = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
+_NONE_TYPE = type(None)
+
+
+class RejectReason(StrEnum):
+    """Why an event was not counted in any window (stable metric label values)."""
+
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_MODEL_ID = "missing_model_id"
+    UNKNOWN_MODEL = "unknown_model"
+    BAD_TIMESTAMP = "bad_timestamp"
+    BAD_FEATURES = "bad_features"
+    BAD_PREDICTION = "bad_prediction"
+    TOO_LARGE = "too_large"
+    LATE = "late"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(slots=True)
+class ColumnValues:
+    """One column over a batch: numeric values (NaN where not counted) or category codes."""
+
+    values: npt.NDArray[Any]
+    missing: npt.NDArray[np.bool_]
+    type_error: npt.NDArray[np.bool_]
+
+
+@dataclass(slots=True)
+class ModelBatch:
+    """The accepted events of one model in one decoded batch, column by column."""
+
+    model_id: str
+    index: npt.NDArray[np.int64]
+    timestamps: npt.NDArray[np.float64]
+    request_ids: list[object]
+    columns: list[ColumnValues]
+    unknown: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> ModelBatch:
+        return ModelBatch(
+            model_id=self.model_id,
+            index=self.index[keep],
+            timestamps=self.timestamps[keep],
+            request_ids=[r for r, k in zip(self.request_ids, keep.tolist(), strict=True) if k],
+            columns=[
+                ColumnValues(c.values[keep], c.missing[keep], c.type_error[keep])
+                for c in self.columns
+            ],
+            unknown=self.unknown[keep],
+        )
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    models: list[ModelBatch]
+    rejected: list[Rejection]
+
+
+# --- the generated envelope struct ------------------------------------------------------
+
+
+def _build_envelope(paths: Mapping[str, str]) -> tuple[type[msgspec.Struct], dict[str, attrgetter[Any]]]:
+    """A msgspec struct with one attribute per mapped field, nested along dotted paths.
+
+    Attribute names are generated (`f0`, `f1`, ...) and renamed to the JSON keys,
+    so any key works, including ones that are not Python identifiers. Absent
+    parts default to None (leaves) or an empty nested struct (inner nodes).
+    """
+    tree: dict[str, Any] = {}
+    for role, path in paths.items():
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"event field paths conflict at {path!r}")
+            node = child
+        if parts[-1] in node:
+            raise ValueError(f"event field path {path!r} is used twice")
+        node[parts[-1]] = role
+
+    counter = iter(range(1_000_000))
+    getters: dict[str, list[str]] = {}
+
+    def make(node: dict[str, Any], prefix: list[str]) -> type[msgspec.Struct]:
+        fields: list[tuple[str, Any, Any]] = []
+        rename: dict[str, str] = {}
+        for key, child in node.items():
+            attr = f"f{next(counter)}"
+            rename[attr] = key
+            if isinstance(child, dict):
+                sub = make(child, [*prefix, attr])
+                fields.append((attr, sub, msgspec.field(default_factory=sub)))
+            else:
+                fields.append((attr, Any, None))
+                getters[child] = [*prefix, attr]
+        return msgspec.defstruct(f"Envelope{next(counter)}", fields, rename=rename)
+
+    root = make(tree, [])
+    return root, {role: attrgetter(".".join(attrs)) for role, attrs in getters.items()}
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+class EventDecoder:
+    """Decodes raw payloads into per-model column batches, rejecting what cannot count."""
+
+    def __init__(self, layouts: Mapping[str, ModelLayout], fields: EventFields) -> None:
+        self._layouts = dict(layouts)
+        self._fields = fields
+        paths = {
+            role: path
+            for role, path in (
+                ("model_id", fields.model_id),
+                ("timestamp", fields.timestamp),
+                ("request_id", fields.request_id),
+                ("features", fields.features),
+                ("prediction", fields.prediction),
+            )
+            if path is not None
+        }
+        self._envelope, self._get = _build_envelope(paths)
+        self._decode = msgspec.json.Decoder(self._envelope).decode
+        self._known = ", ".join(sorted(self._layouts)) or "none"
+
+    def decode(
+        self,
+        payloads: Sequence[bytes],
+        source_timestamps: Sequence[float] | None = None,
+    ) -> DecodedBatch:
+        """Decode a batch. `source_timestamps` (epoch seconds, e.g. Kafka record
+        timestamps) stand in for events without a timestamp field."""
+        rejected: list[Rejection] = []
+        envelopes, positions = self._parse(payloads, rejected)
+        models: list[ModelBatch] = []
+        for model_id, idx, objs in self._group(envelopes, positions, rejected):
+            batch = self._model_batch(self._layouts[model_id], idx, objs, source_timestamps, rejected)
+            if batch is not None and len(batch):
+                models.append(batch)
+        rejected.sort(key=lambda r: r.index)
+        return DecodedBatch(models=models, rejected=rejected)
+
+    def _parse(
+        self, payloads: Sequence[bytes], rejected: list[Rejection]
+    ) -> tuple[list[Any], list[int]]:
+        decode = self._decode
+        limit = self._fields.max_event_bytes
+        envelopes: list[Any] = []
+        positions: list[int] = []
+        for i, payload in enumerate(payloads):
+            if len(payload) > limit:
+                rejected.append(
+                    Rejection(
+                        i,
+                        RejectReason.TOO_LARGE,
+                        f"{len(payload)} bytes is over events.max_event_bytes={limit}",
+                    )
+                )
+                continue
+            try:
+                envelopes.append(decode(payload))
+            except msgspec.DecodeError:
+                envelope = self._parse_lenient(i, payload, rejected)
+                if envelope is None:
+                    continue
+                envelopes.append(envelope)
+            except msgspec.ValidationError as exc:
+                rejected.append(Rejection(i, RejectReason.NOT_AN_OBJECT, str(exc)))
+                continue
+            positions.append(i)
+        return envelopes, positions
+
+    def _parse_lenient(self, i: int, payload: bytes, rejected: list[Rejection]) -> Any:
+        """Second chance for JSON that Python's parser accepts (NaN, Infinity, 1e400).
+
+        Those values must become per-column type errors, not lost events.
+        """
+        try:
+            obj = json.loads(payload)
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+            rejected.append(Rejection(i, RejectReason.INVALID_JSON, detail))
+            return None
+        if not isinstance(obj, dict):
+            rejected.append(
+                Rejection(i, RejectReason.NOT_AN_OBJECT, f"expected an object, got {type(obj).__name__}")
+            )
+            return None
+        try:
+            return msgspec.convert(obj, self._envelope)
+        except msgspec.ValidationError as exc:
+            rejected.append(Rejection(i, RejectReason.NOT_AN_OBJECT, str(exc)))
+            return None
+
+    def _group(
+        self, envelopes: list[Any], positions: list[int], rejected: list[Rejection]
+    ) -> list[tuple[str, list[int], list[Any]]]:
+        if not envelopes:
+            return []
+        get_model = self._get.get("model_id")
+        default = self._fields.default_model
+        if get_model is None:
+            ids: list[object] = [default] * len(envelopes)
+        else:
+            ids = list(map(get_model, envelopes))
+            if default is not None and None in ids:
+                ids = [default if m is None else m for m in ids]
+        first = ids[0]
+        if isinstance(first, str) and first in self._layouts and ids.count(first) == len(ids):
+            return [(first, positions, envelopes)]
+        groups: dict[str, tuple[list[int], list[Any]]] = {}
+        for model_id, pos, env in zip(ids, positions, envelopes, strict=True):
+            if model_id is None or model_id == "":
+                rejected.append(Rejection(pos, RejectReason.MISSING_MODEL_ID, "no model id in event"))
+            elif not isinstance(model_id, str):
+                rejected.append(
+                    Rejection(
+                        pos,
+                        RejectReason.MISSING_MODEL_ID,
+                        f"model id must be a string, got {type(model_id).__name__}",
+                    )
+                )
+            elif model_id not in self._layouts:
+                rejected.append(
+                    Rejection(
+                        pos,
+                        RejectReason.UNKNOWN_MODEL,
+                        f"no baseline for model {model_id[:100]!r} (loaded: {self._known})",
+                    )
+                )
+            else:
+                group = groups.setdefault(model_id, ([], []))
+                group[0].append(pos)
+                group[1].append(env)
+        return [(m, g[0], g[1]) for m, g in sorted(groups.items())]
+
+    def _model_batch(
+        self,
+        layout: ModelLayout,
+        positions: list[int],
+        envelopes: list[Any],
+        source_timestamps: Sequence[float] | None,
+        rejected: list[Rejection],
+    ) -> ModelBatch | None:
+        n = len(envelopes)
+        idx = np.asarray(positions, dtype=np.int64)
+        keep = np.ones(n, dtype=np.bool_)
+
+        get_ts = self._get.get("timestamp")
+        ts_values: list[object] = list(map(get_ts, envelopes)) if get_ts else [None] * n
+        fallback = None
+        if source_timestamps is not None:
+            fallback = [source_timestamps[p] for p in positions]
+        timestamps, ts_errors = parse_timestamps(ts_values, fallback)
+        for j, detail in ts_errors:
+            keep[j] = False
+            rejected.append(Rejection(positions[j], RejectReason.BAD_TIMESTAMP, detail))
+
+        features = self._objects(
+            list(map(self._get["features"], envelopes)), None, RejectReason.BAD_FEATURES,
+            positions, keep, rejected,
+        )
+        get_pred = self._get.get("prediction")
+        outputs = layout.outputs
+        predictions = self._objects(
+            list(map(get_pred, envelopes)) if get_pred else [None] * n,
+            outputs[0].name if len(outputs) == 1 else None,
+            RejectReason.BAD_PREDICTION,
+            positions, keep, rejected,
+        )
+        get_rid = self._get.get("request_id")
+        request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
+
+        if not keep.all():
+            kept = keep.tolist()
+            idx = idx[keep]
+            timestamps = timestamps[keep]
+            features = [f for f, k in zip(features, kept, strict=True) if k]
+            predictions = [p for p, k in zip(predictions, kept, strict=True) if k]
+            request_ids = [r for r, k in zip(request_ids, kept, strict=True) if k]
+        if not len(idx):
+            return None
+
+        columns: list[ColumnValues] = []
+        known_keys = np.zeros(len(idx), dtype=np.int64)
+        fast_known = 0
+        for slot in layout.columns:
+            source = features if slot.role == "feature" else predictions
+            values: list[object] = list(map(dict.get, source, repeat(slot.name)))
+            column = numeric_column(values) if slot.kind == "numeric" else categorical_column(values, slot)
+            columns.append(column)
+            fast_known += len(values) - values.count(None)
+        total_keys = sum(map(len, features)) + sum(map(len, predictions))
+        if total_keys == fast_known:
+            unknown = known_keys  # every key is a known, non-null column: the common case
+        else:
+            unknown = _unknown_per_event(layout.columns, features, predictions)
+        return ModelBatch(
+            model_id=layout.model_id,
+            index=idx,
+            timestamps=timestamps,
+            request_ids=request_ids,
+            columns=columns,
+            unknown=unknown,
+        )
+
+    @staticmethod
+    def _objects(
+        values: list[object],
+        scalar_key: str | None,
+        reason: RejectReason,
+        positions: list[int],
+        keep: npt.NDArray[np.bool_],
+        rejected: list[Rejection],
+    ) -> list[dict[str, object]]:
+        """The features (or prediction) object of each event; absent means empty."""
+        types = list(map(type, values))
+        if types.count(dict) == len(values):
+            return values  # type: ignore[return-value]
+        out: list[dict[str, object]] = []
+        for j, (value, kind) in enumerate(zip(values, types, strict=True)):
+            if kind is dict:
+                out.append(value)  # type: ignore[arg-type]
+            elif value is None:
+                out.append({})
+            elif scalar_key is not None and kind is not list:
+                out.append({scalar_key: value})  # a bare prediction for a one-output model
+            else:
+                out.append({})
+                if keep[j]:
+                    keep[j] = False
+                    rejected.append(
+                        Rejection(positions[j], reason, f"expected an object, got {kind.__name__}")
+                    )
+        return out
+
+
+def _unknown_per_event(
+    slots: Sequence[ColumnSlot],
+    features: list[dict[str, object]],
+    predictions: list[dict[str, object]],
+) -> npt.NDArray[np.int64]:
+    counts = np.fromiter(map(len, features), dtype=np.int64, count=len(features))
+    counts += np.fromiter(map(len, predictions), dtype=np.int64, count=len(predictions))
+    for slot in slots:
+        source = features if slot.role == "feature" else predictions
+        counts -= np.fromiter(
+            map(dict.__contains__, source, repeat(slot.name)), dtype=np.bool_, count=len(source)
+        )
+    return counts
+
+
+# --- columns ----------------------------------------------------------------------------
+
+
+def numeric_column(values: list[object]) -> ColumnValues:
+    """Float values with NaN where missing or wrong; masks say which is which."""
+    n = len(values)
+    types = list(map(type, values))
+    n_none = types.count(_NONE_TYPE)
+    if types.count(float) + types.count(int) + n_none == n:
+        try:
+            array = np.array(values, dtype=np.float64)
+        except OverflowError:
+            pass  # an integer beyond float range: classify value by value
+        else:
+            nan = np.isnan(array)
+            if int(np.count_nonzero(nan)) == n_none:  # NaN came from None only
+                bad = np.isinf(array)
+                if bad.any():
+                    array[bad] = np.nan
+                return ColumnValues(array, nan, bad)
+    array = np.full(n, np.nan, dtype=np.float64)
+    missing = np.zeros(n, dtype=np.bool_)
+    bad = np.zeros(n, dtype=np.bool_)
+    for j, (value, kind) in enumerate(zip(values, types, strict=True)):
+        if value is None:
+            missing[j] = True
+        elif kind is float or kind is int:
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except OverflowError:
+                bad[j] = True
+                continue
+            if math.isfinite(number):
+                array[j] = number
+            else:
+                bad[j] = True
+        else:
+            bad[j] = True
+    return ColumnValues(array, missing, bad)
+
+
+def categorical_column(values: list[object], slot: ColumnSlot) -> ColumnValues:
+    """Category codes: top-k index, other, new, or MISSING_CODE / TYPE_ERROR_CODE."""
+    n = len(values)
+    types = list(map(type, values))
+    lookup = slot.lookup
+    if types.count(str) + types.count(_NONE_TYPE) == n:
+        codes = np.fromiter(
+            map(lookup.get, values, repeat(slot.new_code)), dtype=np.int64, count=n
+        )
+    else:
+        codes = np.empty(n, dtype=np.int64)
+        for j, (value, kind) in enumerate(zip(values, types, strict=True)):
+            if value is None or kind is str:
+                codes[j] = lookup.get(value, slot.new_code)
+            elif kind is bool:
+                codes[j] = lookup.get("true" if value else "false", slot.new_code)
+            elif kind is int:
+                codes[j] = lookup.get(str(value), slot.new_code)
+            else:
+                codes[j] = TYPE_ERROR_CODE
+    return ColumnValues(codes, codes == MISSING_CODE, codes == TYPE_ERROR_CODE)
+
+
+# --- timestamps -------------------------------------------------------------------------
+
+
+def parse_timestamps(
+    values: list[object], fallback: Sequence[float] | None = None
+) -> tuple[npt.NDArray[np.float64], list[tuple[int, str]]]:
+    """Epoch seconds for each value, and (position, detail) for those that are not times."""
+    n = len(values)
+    types = list(map(type, values))
+    if types.count(str) == n:
+        parsed = _parse_rfc3339_fast(values)  # type: ignore[arg-type]
+        if parsed is not None:
+            return parsed, []
+    elif types.count(float) + types.count(int) == n:
+        array = np.array(values, dtype=np.float64)
+        if np.isfinite(array).all():
+            return _epoch_seconds(array), []
+    out = np.zeros(n, dtype=np.float64)
+    errors: list[tuple[int, str]] = []
+    for j, (value, kind) in enumerate(zip(values, types, strict=True)):
+        if value is None and fallback is not None:
+            out[j] = fallback[j]
+            continue
+        try:
+            out[j] = _parse_one(value, kind)
+        except ValueError as exc:
+            errors.append((j, str(exc)))
+    return out, errors
+
+
+def _epoch_seconds(array: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.where(np.abs(array) >= MILLISECONDS_THRESHOLD, array / 1000.0, array)
+
+
+def _parse_rfc3339_fast(values: list[str]) -> npt.NDArray[np.float64] | None:
+    """numpy's C parser for the common `...Z` / no-offset form; None to fall back."""
+    stripped = [v[:-1] if v[-1:] in ("Z", "z") else v for v in values]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an explicit offset warns: take the exact path
+            parsed = np.array(stripped, dtype="datetime64[us]")
+    except (ValueError, Warning):
+        return None
+    if np.isnat(parsed).any():
+        return None
+    return parsed.astype(np.int64).astype(np.float64) / 1e6
+
+
+_PARSE_HINT = "use RFC 3339 (2026-01-05T00:00:00Z) or epoch seconds/milliseconds"
+
+
+def _parse_one(value: object, kind: type) -> float:
+    if value is None:
+        raise ValueError(f"missing timestamp; {_PARSE_HINT}")
+    if kind is str:
+        text = value  # type: ignore[assignment]
+        assert isinstance(text, str)
+        try:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise ValueError(f"cannot parse timestamp {text[:64]!r}; {_PARSE_HINT}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    if kind is int or kind is float:
+        number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number):
+            raise ValueError(f"timestamp {value!r} is not finite; {_PARSE_HINT}")
+        return float(_epoch_seconds(np.array([number]))[0])
+    raise ValueError(f"timestamp of type {kind.__name__}; {_PARSE_HINT}")
+
+
+DecodeFn = Callable[[Sequence[bytes]], DecodedBatch]

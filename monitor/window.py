@@ -1,0 +1,150 @@
+"""A window's state: fixed-size counts that can be merged, saved and restored.
+
+This is the one structure that checkpoints, replay, partition scale-out and
+tests all build on. It holds counts and moments per column, never events, so
+its size is columns x bins whatever the traffic. `merge` is exact for every
+count (integers add); the float moments (sum, sum of squares) add in a
+different order when partitions are merged, which can move the last bits of a
+reported mean but never a count, a histogram or a statistic computed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from monitor.errors import CheckpointError
+from monitor.layout import ModelLayout
+
+_FORMAT = 1
+_INT_FIELDS = ("bins", "missing", "type_errors", "counted")
+_FLOAT_FIELDS = ("sums", "sumsq", "mins", "maxs")
+
+
+@dataclass(slots=True)
+class WindowState:
+    """Counts of one model in one window (or one partition's share of it).
+
+    `bins` concatenates every column's bin counts (see `ModelLayout`);
+    `counted` is the per-column number of values that landed in a bin, i.e.
+    neither missing nor a type error. Moments cover numeric values only.
+    """
+
+    model_id: str
+    key: int
+    events: int
+    unknown_features: int
+    first_ts: float
+    last_ts: float
+    bins: npt.NDArray[np.int64]
+    missing: npt.NDArray[np.int64]
+    type_errors: npt.NDArray[np.int64]
+    counted: npt.NDArray[np.int64]
+    sums: npt.NDArray[np.float64]
+    sumsq: npt.NDArray[np.float64]
+    mins: npt.NDArray[np.float64]
+    maxs: npt.NDArray[np.float64]
+
+    @classmethod
+    def empty(cls, layout: ModelLayout, key: int) -> WindowState:
+        n = len(layout.columns)
+        return cls(
+            model_id=layout.model_id,
+            key=key,
+            events=0,
+            unknown_features=0,
+            first_ts=float("inf"),
+            last_ts=float("-inf"),
+            bins=np.zeros(layout.total_bins, dtype=np.int64),
+            missing=np.zeros(n, dtype=np.int64),
+            type_errors=np.zeros(n, dtype=np.int64),
+            counted=np.zeros(n, dtype=np.int64),
+            sums=np.zeros(n, dtype=np.float64),
+            sumsq=np.zeros(n, dtype=np.float64),
+            mins=np.full(n, np.inf, dtype=np.float64),
+            maxs=np.full(n, -np.inf, dtype=np.float64),
+        )
+
+    def merge(self, other: WindowState) -> WindowState:
+        """The state of both windows' events together; neither input changes."""
+        if (other.model_id, other.key) != (self.model_id, self.key):
+            raise ValueError(
+                f"cannot merge window {other.model_id}#{other.key} into "
+                f"{self.model_id}#{self.key}"
+            )
+        if other.bins.shape != self.bins.shape:
+            raise ValueError("cannot merge windows built from different baselines")
+        return WindowState(
+            model_id=self.model_id,
+            key=self.key,
+            events=self.events + other.events,
+            unknown_features=self.unknown_features + other.unknown_features,
+            first_ts=min(self.first_ts, other.first_ts),
+            last_ts=max(self.last_ts, other.last_ts),
+            bins=self.bins + other.bins,
+            missing=self.missing + other.missing,
+            type_errors=self.type_errors + other.type_errors,
+            counted=self.counted + other.counted,
+            sums=self.sums + other.sums,
+            sumsq=self.sumsq + other.sumsq,
+            mins=np.minimum(self.mins, other.mins),
+            maxs=np.maximum(self.maxs, other.maxs),
+        )
+
+    def to_bytes(self) -> bytes:
+        """A compact, versioned, pickle-free encoding (msgpack + raw little-endian arrays)."""
+        doc: dict[str, Any] = {
+            "format": _FORMAT,
+            "model_id": self.model_id,
+            "key": self.key,
+            "events": self.events,
+            "unknown_features": self.unknown_features,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+        }
+        for name in _INT_FIELDS:
+            doc[name] = getattr(self, name).astype("<i8").tobytes()
+        for name in _FLOAT_FIELDS:
+            doc[name] = getattr(self, name).astype("<f8").tobytes()
+        return msgspec.msgpack.encode(doc)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> WindowState:
+        try:
+            doc = msgspec.msgpack.decode(data)
+            if doc.get("format") != _FORMAT:
+                raise CheckpointError(
+                    f"window state format {doc.get('format')!r} is not {_FORMAT}; "
+                    "it was written by another driftwarden version: delete the checkpoint "
+                    "to start from the committed offsets"
+                )
+            arrays: dict[str, Any] = {}
+            for name in _INT_FIELDS:
+                arrays[name] = np.frombuffer(doc[name], dtype="<i8").astype(np.int64)
+            for name in _FLOAT_FIELDS:
+                arrays[name] = np.frombuffer(doc[name], dtype="<f8").astype(np.float64)
+            return cls(
+                model_id=str(doc["model_id"]),
+                key=int(doc["key"]),
+                events=int(doc["events"]),
+                unknown_features=int(doc["unknown_features"]),
+                first_ts=float(doc["first_ts"]),
+                last_ts=float(doc["last_ts"]),
+                **arrays,
+            )
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"window state is unreadable: {exc}") from None
+
+    def same_counts(self, other: WindowState) -> bool:
+        """True when every integer count matches (moments may differ in the last bits)."""
+        return (
+            self.model_id == other.model_id
+            and self.key == other.key
+            and self.events == other.events
+            and self.unknown_features == other.unknown_features
+            and all(np.array_equal(getattr(self, f), getattr(other, f)) for f in _INT_FIELDS)
+        )

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job on the bundled example: replay 4 hours of credit-risk prediction logs (with a
+# drift episode part-way through) against its training baseline. No Kafka needed.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/bootstrap.sh
+source scripts/bootstrap.sh
+mkdir -p out
+exec "$UV" run --locked driftwarden replay \
+  --baseline examples/baselines/credit-risk \
+  --report out/replay-report.json \
+  --dead-letter out/dead-letter.jsonl \
+  examples/logs/credit-risk-2026-01-05.jsonl.gz "$@"

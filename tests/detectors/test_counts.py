@@ -1,0 +1,54 @@
+"""Input validation shared by every histogram detector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detectors.counts import as_count_pair, as_counts, shares, total
+from detectors.errors import DetectorInputError, DriftwardenError
+
+
+def test_lists_int_arrays_and_whole_floats_are_accepted_as_float64() -> None:
+    for values in ([1, 2, 3], np.array([1, 2, 3], dtype=np.uint32), np.array([1.0, 2.0, 3.0])):
+        counts = as_counts(values, name="reference")
+        assert counts.dtype == np.float64
+        assert counts.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ([[1, 2], [3, 4]], "one-dimensional"),
+        ([], "empty"),
+        ([1, -1, 2], "negative value (-1 at bin 1)"),
+        ([1.0, float("nan")], "non-finite value at bin 1"),
+        ([1.0, float("inf")], "non-finite"),
+        ([1.5, 2.0], "fractional value (1.5 at bin 0)"),
+        (["a", "b"], "dtype"),
+        ([1 + 2j], "dtype"),
+    ],
+)
+def test_invalid_counts_raise_a_message_naming_the_vector_and_the_problem(
+    values: object, fragment: str
+) -> None:
+    with pytest.raises(DetectorInputError, match="^current counts") as excinfo:
+        as_counts(values, name="current")
+    assert fragment in str(excinfo.value)
+
+
+def test_mismatched_lengths_are_rejected_with_both_sizes() -> None:
+    with pytest.raises(DetectorInputError, match="current counts have 2 bins but reference .* 3"):
+        as_count_pair([1, 2, 3], [1, 2])
+
+
+def test_detector_input_error_is_a_driftwarden_error_and_a_value_error() -> None:
+    assert issubclass(DetectorInputError, DriftwardenError)
+    assert issubclass(DetectorInputError, ValueError)
+
+
+def test_shares_of_an_empty_vector_are_zero_not_nan() -> None:
+    empty = as_counts([0, 0], name="current")
+    assert shares(empty).tolist() == [0.0, 0.0]
+    assert total(empty) == 0
+    assert shares(as_counts([1, 3], name="current")).tolist() == [0.25, 0.75]

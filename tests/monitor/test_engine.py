@@ -1,0 +1,189 @@
+"""The engine: every event counted or rejected, and verdicts independent of how input arrives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from baselines.artifact import Baseline
+from monitor.config import Settings
+from monitor.engine import Engine
+from monitor.errors import CheckpointError, ConfigError
+from monitor.report import window_record
+from monitor.tier import Tier
+from monitor.verdict import WindowVerdict
+from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
+
+WINDOWED = {"window": {"size": "60s", "allowed_lateness": "10s"},
+            "significance": {"min_samples": 50}}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.items: list[tuple[bytes, str, dict[str, Any]]] = []
+
+    def write(self, payload: bytes, reason: str, source: Mapping[str, str | int]) -> None:
+        self.items.append((payload, reason, dict(source)))
+
+
+def engine(settings: Settings | None = None, sink: Recorder | None = None) -> Engine:
+    return Engine([make_baseline()], settings or settings_with(policy=WINDOWED), reject_sink=sink)
+
+
+def records(verdicts: Sequence[WindowVerdict]) -> list[dict[str, Any]]:
+    return [window_record(v) for v in verdicts]
+
+
+def assert_same_windows(got: Sequence[WindowVerdict], expected: Sequence[WindowVerdict]) -> None:
+    """Equal in every count, statistic and tier; means equal up to float summation order."""
+    a, b = records(got), records(expected)
+    assert len(a) == len(b)
+    for g, x in zip(a, b, strict=True):
+        for gc, xc in zip(g["columns"], x["columns"], strict=True):
+            g_mean, x_mean = gc["statistics"].pop("mean"), xc["statistics"].pop("mean")
+            if x_mean is None:
+                assert g_mean is None
+            else:
+                assert g_mean == pytest.approx(x_mean, rel=1e-12, abs=1e-12)
+        assert g == x
+
+
+def stream(seed: int = 0, n: int = 3000, shift_from: int | None = None) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    if shift_from is None:
+        return uniform_events(rng, n, t0=0.0)
+    calm = uniform_events(rng, shift_from, t0=0.0)
+    return calm + uniform_events(rng, n - shift_from, t0=shift_from / 10.0, shift=3.0)
+
+
+def run_all(e: Engine, payloads: Sequence[bytes], batch: int = 500) -> list[WindowVerdict]:
+    out: list[WindowVerdict] = []
+    for i in range(0, len(payloads), batch):
+        out += e.process(payloads[i : i + batch])
+    return out + e.close_all()
+
+
+def test_every_event_is_accepted_or_rejected_and_rejections_reach_the_sink() -> None:
+    sink = Recorder()
+    e = engine(sink=sink)
+    payloads = [*stream(n=1000), b"{broken", b'{"model_id": "nope", "timestamp": 1}', b"[]"]
+    run_all(e, payloads, batch=300)
+    assert e.counts.read == 1003
+    assert e.counts.reconciles()
+    assert e.counts.accepted == 1000
+    assert sorted(r for _, r, _ in sink.items) == ["invalid_json", "not_an_object", "unknown_model"]
+    assert all("detail" in source for _, _, source in sink.items)
+
+
+def test_event_behind_the_watermark_is_rejected_as_late_and_kept() -> None:
+    sink = Recorder()
+    e = engine(sink=sink)
+    e.process([event(0), event(100)])  # watermark now 90: window [0, 60) has closed
+    verdicts = e.process([event(30), event(85)])  # 30 is late; 85 is in the open window
+    assert e.counts.rejected == {"late": 1}
+    assert sink.items[0][0] == event(30) and sink.items[0][1] == "late"
+    assert [v.window_index for v in verdicts] == []
+    assert e.counts.accepted == 3
+
+
+def test_event_within_allowed_lateness_lands_in_its_window() -> None:
+    e = engine()
+    e.process([event(65)])  # watermark 55: window [0, 60) still open
+    e.process([event(59)])
+    (first, second) = e.close_all()
+    assert (first.window_index, first.events) == (0, 1)
+    assert (second.window_index, second.events) == (1, 1)
+
+
+@given(st.lists(st.integers(1, 2999), max_size=8, unique=True))
+@settings(max_examples=15, deadline=None)
+def test_verdicts_do_not_depend_on_batch_boundaries(cuts: list[int]) -> None:
+    payloads = stream(seed=3, shift_from=1500)
+    payloads.insert(1700, event(10.0))  # one late event
+    whole = engine()
+    expected = whole.process(payloads) + whole.close_all()
+    split = engine()
+    got: list[WindowVerdict] = []
+    bounds = [0, *sorted(cuts), len(payloads)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        got += split.process(payloads[a:b])
+    got += split.close_all()
+    assert_same_windows(got, expected)
+    assert split.counts == whole.counts
+
+
+def test_snapshot_and_restore_continue_exactly() -> None:
+    payloads = stream(seed=5, shift_from=1200)
+    straight = engine()
+    expected = run_all(straight, payloads)
+
+    first = engine()
+    got: list[WindowVerdict] = []
+    for i in range(0, 1700, 250):
+        got += first.process(payloads[i : min(i + 250, 1700)])
+    second = engine()
+    second.restore(first.snapshot())
+    for i in range(1700, len(payloads), 250):
+        got += second.process(payloads[i : i + 250])
+    got += second.close_all()
+    assert_same_windows(got, expected)
+    assert second.counts == straight.counts
+
+
+def test_streams_merged_at_close_equal_one_stream() -> None:
+    """Three partitions, each in order, give the same windows as the replay of all."""
+    payloads = stream(seed=9, shift_from=1500)
+    single = engine()
+    expected = run_all(single, payloads)
+
+    multi = engine()
+    parts = [payloads[i::3] for i in range(3)]
+    got: list[WindowVerdict] = []
+    for i in range(0, 1000, 100):
+        for p, part in enumerate(parts):
+            got += multi.process(part[i : i + 100], stream=f"t:{p}")
+    got += multi.close_all()
+    assert_same_windows(got, expected)
+
+
+def test_a_sustained_shift_reaches_critical_and_calm_clears_it() -> None:
+    rng = np.random.default_rng(1)
+    calm1 = uniform_events(rng, 1200, t0=0.0)
+    drift = uniform_events(rng, 1800, t0=120.0, shift=4.0)
+    calm2 = uniform_events(rng, 3000, t0=300.0)
+    verdicts = run_all(engine(), calm1 + drift + calm2)
+    tiers = [v.tier for v in verdicts]
+    assert tiers[:2] == [Tier.NONE, Tier.NONE]
+    assert tiers[2:5] == [Tier.INFO, Tier.CRITICAL, Tier.CRITICAL]
+    assert tiers[-1] == Tier.NONE
+    x = verdicts[3].columns[0]
+    assert x.column == "x" and x.tier == Tier.CRITICAL
+    assert {f.kind for f in x.findings} >= {"drift"}
+    assert "x [critical] psi" in verdicts[3].what_happened
+    assert verdicts[3].outputs_moved  # score follows x in these events
+    assert verdicts[3].what_to_do
+
+
+def test_count_windows_cut_every_n_events() -> None:
+    e = engine(settings_with(policy={"window": {"kind": "count", "size": 400},
+                                     "significance": {"min_samples": 50}}))
+    verdicts = run_all(e, stream(n=1000), batch=333)
+    assert [v.events for v in verdicts] == [400, 400, 200]
+
+
+def test_restore_refuses_a_snapshot_of_other_baselines() -> None:
+    e = engine()
+    e.process(stream(n=100))
+    other = Engine([make_baseline(version=2)], settings_with(policy=WINDOWED))
+    with pytest.raises(CheckpointError, match="baselines"):
+        other.restore(e.snapshot())
+
+
+def test_two_baselines_for_one_model_are_a_config_error(baseline: Baseline) -> None:
+    with pytest.raises(ConfigError, match="one version per model"):
+        Engine([baseline, make_baseline(version=2)], settings_with())

@@ -1,0 +1,155 @@
+"""Decoding events: every payload is a counted column value or a rejection with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from baselines.artifact import Baseline
+from monitor.config import EventFields
+from monitor.events import EventDecoder, RejectReason, parse_timestamps
+from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
+from tests.monitor.factories import event, make_baseline
+
+
+def decoder(baseline: Baseline, **fields: object) -> EventDecoder:
+    return EventDecoder({baseline.model_id: ModelLayout.from_baseline(baseline)}, EventFields(**fields))  # type: ignore[arg-type]
+
+
+def test_default_shape_decodes_into_columns(baseline: Baseline) -> None:
+    batch = decoder(baseline).decode([event("2026-01-05T00:00:00Z", x=2.5, c="b", score=0.5)])
+    assert batch.rejected == []
+    (model,) = batch.models
+    x, c, score, label = model.columns
+    assert x.values.tolist() == [2.5]
+    assert c.values.tolist() == [1]  # index of "b"
+    assert score.values.tolist() == [0.5]
+    assert label.values.tolist() == [0]
+    assert model.timestamps.tolist() == [1767571200.0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [('"3.5"', "string"), ("true", "bool"), ("NaN", "NaN literal"), ("Infinity", "infinity"),
+     ("1e400", "overflows to infinity"), ('{"v": 1}', "object"), ("[1]", "list"),
+     ("1" + "0" * 400, "integer beyond float range")],
+)
+def test_numeric_feature_of_the_wrong_type_is_a_type_error_not_a_lost_event(
+    baseline: Baseline, raw: str, why: str
+) -> None:
+    payload = (
+        '{"model_id": "m", "timestamp": 0, "features": {"x": ' + raw + ', "c": "a"}}'
+    ).encode()
+    batch = decoder(baseline).decode([payload, event(1, x=1.0)])
+    assert batch.rejected == [], why
+    x = batch.models[0].columns[0]
+    assert x.type_error.tolist() == [True, False], why
+    assert x.missing.tolist() == [False, False], why
+    assert np.isnan(x.values[0]) and x.values[1] == 1.0
+
+
+def test_absent_and_null_features_are_missing(baseline: Baseline) -> None:
+    absent = b'{"model_id": "m", "timestamp": 0, "features": {"c": "a"}}'
+    null = b'{"model_id": "m", "timestamp": 0, "features": {"x": null, "c": null}}'
+    batch = decoder(baseline).decode([absent, null])
+    x, c, score, _ = batch.models[0].columns
+    assert x.missing.tolist() == [True, True]
+    assert c.values.tolist() == [0, MISSING_CODE]
+    assert score.missing.tolist() == [True, True]  # no prediction at all
+    assert batch.models[0].unknown.tolist() == [0, 0]
+
+
+def test_unknown_features_are_counted_not_errors(baseline: Baseline) -> None:
+    batch = decoder(baseline).decode(
+        [event(0, extra={"new_feature": 1, "other": "z"}), event(1)]
+    )
+    assert batch.rejected == []
+    assert batch.models[0].unknown.tolist() == [2, 0]
+
+
+def test_categorical_values_map_to_top_k_other_new_or_type_error(baseline: Baseline) -> None:
+    values = ["c", "rare1", "never-seen", 7, True, 1.5, {"k": 1}]
+    batch = decoder(baseline).decode([event(i, c=v) for i, v in enumerate(values)])
+    codes = batch.models[0].columns[1].values.tolist()
+    assert codes == [2, 3, 4, 4, 4, TYPE_ERROR_CODE, TYPE_ERROR_CODE]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"model_id": "m", "timestamp": 0, "features": {', RejectReason.INVALID_JSON),
+        (b"\xff\xfe\x00garbage", RejectReason.INVALID_JSON),
+        (b"[1, 2, 3]", RejectReason.NOT_AN_OBJECT),
+        (b'"just a string"', RejectReason.NOT_AN_OBJECT),
+        (b'{"timestamp": 0, "features": {}}', RejectReason.MISSING_MODEL_ID),
+        (b'{"model_id": 42, "timestamp": 0}', RejectReason.MISSING_MODEL_ID),
+        (b'{"model_id": "fraud", "timestamp": 0}', RejectReason.UNKNOWN_MODEL),
+        (b'{"model_id": "m", "timestamp": "yesterday"}', RejectReason.BAD_TIMESTAMP),
+        (b'{"model_id": "m"}', RejectReason.BAD_TIMESTAMP),
+        (b'{"model_id": "m", "timestamp": true}', RejectReason.BAD_TIMESTAMP),
+        (b'{"model_id": "m", "timestamp": 0, "features": [1, 2]}', RejectReason.BAD_FEATURES),
+        (b'{"model_id": "m", "timestamp": 0, "prediction": [1]}', RejectReason.BAD_PREDICTION),
+    ],
+)
+def test_bad_events_are_rejected_with_a_reason(
+    baseline: Baseline, payload: bytes, reason: RejectReason
+) -> None:
+    batch = decoder(baseline).decode([event(5), payload, event(6)])
+    assert [(r.index, r.reason) for r in batch.rejected] == [(1, reason)]
+    assert batch.rejected[0].detail
+    assert batch.models[0].index.tolist() == [0, 2]
+
+
+def test_oversized_payload_is_rejected_before_decoding(baseline: Baseline) -> None:
+    big = event(0, extra={"blob": "x" * 5000})
+    batch = decoder(baseline, max_event_bytes=1000).decode([big])
+    assert [r.reason for r in batch.rejected] == [RejectReason.TOO_LARGE]
+
+
+def test_events_of_several_models_are_grouped_and_unknown_ones_rejected() -> None:
+    a, b = make_baseline("a"), make_baseline("b")
+    dec = EventDecoder(
+        {m.model_id: ModelLayout.from_baseline(m) for m in (a, b)}, EventFields()
+    )
+    batch = dec.decode([event(0, model="a"), event(1, model="b"), event(2, model="z"), event(3, model="a")])
+    assert {m.model_id: m.index.tolist() for m in batch.models} == {"a": [0, 3], "b": [1]}
+    assert [(r.index, r.reason) for r in batch.rejected] == [(2, RejectReason.UNKNOWN_MODEL)]
+
+
+def test_field_mapping_follows_dotted_paths_and_odd_keys(baseline: Baseline) -> None:
+    payload = json.dumps({
+        "meta": {"model-name": "m", "ts": 1_767_571_200_000},
+        "inputs": {"x": 3.0, "c": "a"},
+        "out": {"score": 1.0},
+    }).encode()
+    dec = decoder(baseline, model_id="meta.model-name", timestamp="meta.ts",
+                  features="inputs", prediction="out")
+    batch = dec.decode([payload])
+    assert batch.rejected == []
+    assert batch.models[0].columns[0].values.tolist() == [3.0]
+    assert batch.models[0].timestamps.tolist() == [1_767_571_200.0]  # milliseconds detected
+
+
+def test_default_model_serves_topics_without_a_model_id(baseline: Baseline) -> None:
+    dec = decoder(baseline, model_id=None, default_model="m")
+    batch = dec.decode([b'{"timestamp": 0, "features": {"x": 1}}'])
+    assert [m.model_id for m in batch.models] == ["m"]
+
+
+def test_timestamps_accept_rfc3339_and_epoch_forms() -> None:
+    values: list[object] = [
+        "2026-01-05T00:00:00Z", "2026-01-05T02:00:00+02:00", "2026-01-05T00:00:00.5",
+        1767571200, 1767571200500, 1767571200.25,
+    ]
+    parsed, errors = parse_timestamps(values)
+    assert errors == []
+    assert parsed.tolist() == [1767571200.0, 1767571200.0, 1767571200.5, 1767571200.0,
+                               1767571200.5, 1767571200.25]
+
+
+def test_fast_and_slow_timestamp_paths_agree() -> None:
+    fast, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125Z"])
+    slow, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125+00:00"])
+    assert fast.tolist() == slow.tolist()

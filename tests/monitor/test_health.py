@@ -1,0 +1,131 @@
+"""Liveness depends on the loop only; readiness on the daemon's flags; the server serves both."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from monitor.config import MetricsSettings
+from monitor.health import HealthServer, HealthState
+from monitor.metrics import Metrics
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_liveness_follows_the_loop_beat_not_the_broker() -> None:
+    clock = _Clock()
+    state = HealthState(liveness_timeout=30.0, clock=clock)
+    state.set_broker_reachable(False)
+    assert state.liveness()[0] is True  # start-up grace
+    clock.now += 31
+    alive, body = state.liveness()
+    assert alive is False
+    assert body["status"] == "stalled"
+    assert body["seconds_since_last_loop"] == 31.0
+    state.beat()
+    assert state.liveness()[0] is True  # broker still unreachable: alive all the same
+
+
+def test_readiness_needs_all_three_conditions() -> None:
+    state = HealthState(clock=_Clock())
+    assert state.readiness() == (
+        False,
+        {"status": "not_ready", "partitions_assigned": False, "broker_reachable": False,
+         "baselines_loaded": False},
+    )
+    state.set_partitions_assigned(True)
+    state.set_broker_reachable(True)
+    assert state.readiness()[0] is False
+    state.set_baselines_loaded(True)
+    assert state.readiness()[0] is True
+    state.set_broker_reachable(False)
+    ready, body = state.readiness()
+    assert ready is False
+    assert body["broker_reachable"] is False
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[HealthServer, HealthState, _Clock]]:
+    clock = _Clock()
+    state = HealthState(liveness_timeout=10.0, clock=clock)
+    metrics = Metrics("0.0.1")
+    metrics.record_loop_iteration()
+    with HealthServer(MetricsSettings(host="127.0.0.1", port=0), metrics, state) as server:
+        yield server, state, clock
+
+
+def _get(server: HealthServer, path: str, accept: str | None = None) -> tuple[int, str, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}")
+    if accept:
+        request.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, err.headers["Content-Type"], err.read().decode()
+
+
+def test_server_on_port_zero_serves_metrics(served: Any) -> None:
+    server, _, _ = served
+    assert server.port > 0
+    status, content_type, body = _get(server, "/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain; version=0.0.4")
+    assert "driftwarden_loop_iterations_total 1.0" in body
+    assert "_created" not in body
+
+
+def test_server_negotiates_openmetrics(served: Any) -> None:
+    server, _, _ = served
+    status, content_type, body = _get(
+        server, "/metrics", accept="application/openmetrics-text; version=1.0.0"
+    )
+    assert status == 200
+    assert content_type.startswith("application/openmetrics-text")
+    assert body.endswith("# EOF\n")
+    assert "_created" not in body
+
+
+def test_healthz_and_readyz_codes(served: Any) -> None:
+    server, state, clock = served
+    assert _get(server, "/healthz")[0] == 200
+    status, _, body = _get(server, "/readyz")
+    assert status == 503
+    assert json.loads(body)["status"] == "not_ready"
+    for setter in (state.set_partitions_assigned, state.set_broker_reachable,
+                   state.set_baselines_loaded):
+        setter(True)
+    assert _get(server, "/readyz")[0] == 200
+    clock.now += 11
+    status, _, body = _get(server, "/healthz")
+    assert status == 503
+    assert json.loads(body)["status"] == "stalled"
+
+
+def test_unknown_path_is_404(served: Any) -> None:
+    server, _, _ = served
+    assert _get(server, "/nope")[0] == 404
+
+
+def test_stop_releases_the_port() -> None:
+    state = HealthState()
+    server = HealthServer(MetricsSettings(host="127.0.0.1", port=0), Metrics("1"), state)
+    server.start()
+    port = server.port
+    server.stop()
+    again = HealthServer(MetricsSettings(host="127.0.0.1", port=port), Metrics("1"), state)
+    again.start()
+    assert again.port == port
+    again.stop()

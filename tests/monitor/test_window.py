@@ -1,0 +1,75 @@
+"""Window state: mergeable, serialisable, and sized by columns x bins only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.errors import CheckpointError
+from monitor.layout import ModelLayout
+from monitor.window import WindowState
+from tests.monitor.factories import make_baseline
+
+LAYOUT = ModelLayout.from_baseline(make_baseline())
+
+
+def random_state(seed: int, key: int = 7) -> WindowState:
+    rng = np.random.default_rng(seed)
+    state = WindowState.empty(LAYOUT, key)
+    state.events = int(rng.integers(0, 1000))
+    state.unknown_features = int(rng.integers(0, 10))
+    state.first_ts, state.last_ts = float(rng.uniform(0, 10)), float(rng.uniform(10, 20))
+    state.bins[:] = rng.integers(0, 100, LAYOUT.total_bins)
+    for name in ("missing", "type_errors", "counted"):
+        getattr(state, name)[:] = rng.integers(0, 50, len(LAYOUT.columns))
+    state.sums[:] = rng.normal(size=len(LAYOUT.columns))
+    state.sumsq[:] = rng.uniform(0, 5, len(LAYOUT.columns))
+    state.mins[:] = rng.uniform(-5, 0, len(LAYOUT.columns))
+    state.maxs[:] = rng.uniform(0, 5, len(LAYOUT.columns))
+    return state
+
+
+@given(st.integers(0, 2**32 - 1))
+@settings(max_examples=50, deadline=None)
+def test_to_bytes_round_trips_exactly(seed: int) -> None:
+    state = random_state(seed)
+    back = WindowState.from_bytes(state.to_bytes())
+    assert back.same_counts(state)
+    assert np.array_equal(back.sums, state.sums) and np.array_equal(back.maxs, state.maxs)
+    assert (back.first_ts, back.last_ts) == (state.first_ts, state.last_ts)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+@settings(max_examples=50, deadline=None)
+def test_merge_is_commutative_and_associative_on_counts(a: int, b: int, c: int) -> None:
+    x, y, z = random_state(a), random_state(b), random_state(c)
+    assert x.merge(y).same_counts(y.merge(x))
+    assert x.merge(y).merge(z).same_counts(x.merge(y.merge(z)))
+    merged = x.merge(y)
+    assert merged.events == x.events + y.events
+    assert np.array_equal(merged.mins, np.minimum(x.mins, y.mins))
+
+
+def test_merge_with_an_empty_window_changes_nothing() -> None:
+    state = random_state(1)
+    assert state.merge(WindowState.empty(LAYOUT, state.key)).same_counts(state)
+
+
+def test_merging_different_windows_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot merge"):
+        random_state(1, key=1).merge(random_state(2, key=2))
+
+
+def test_size_depends_on_columns_and_bins_only() -> None:
+    small, large = WindowState.empty(LAYOUT, 0), random_state(3)
+    large.events = 10**12
+    # Only the integer headers' varint widths may differ; arrays are fixed-size.
+    assert abs(len(small.to_bytes()) - len(large.to_bytes())) <= 32
+    assert len(large.to_bytes()) < 100 * (LAYOUT.total_bins + 8 * len(LAYOUT.columns))
+
+
+def test_garbage_bytes_are_a_checkpoint_error_not_a_crash() -> None:
+    with pytest.raises(CheckpointError):
+        WindowState.from_bytes(b"\x00not msgpack")

@@ -1,0 +1,1 @@
+"""Test support: real external components (Kafka broker), drivers run as child processes."""
