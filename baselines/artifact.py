@@ -210,9 +210,7 @@ def baseline_to_body(baseline: Baseline) -> dict[str, Any]:
         "driftwarden_version": baseline.driftwarden_version,
         "row_count": baseline.row_count,
         "labels": dict(sorted(baseline.labels.items())),
-        "sources": [
-            {"name": s.name, "rows": s.rows, "sha256": s.sha256} for s in baseline.sources
-        ],
+        "sources": [{"name": s.name, "rows": s.rows, "sha256": s.sha256} for s in baseline.sources],
         "columns": [_column_to_dict(c) for c in baseline.columns],
     }
 

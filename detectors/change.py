@@ -29,7 +29,8 @@ class AdwinParams:
     `clock` = 1 checks after every point: series are one point per window, so
     checking is cheap and waiting 32 windows (river's default) would delay alerts
     by hours. `delta` is the confidence parameter (smaller: fewer false alarms,
-    later detections).
+    later detections). Its cut bound has a term that does not shrink with the
+    data's spread, so it too expects a standardised series.
     """
 
     delta: float = 0.002
@@ -55,8 +56,9 @@ class PageHinkleyParams:
     of the standardised series, i.e. of `scale` (see `SeriesChangeDetector`). The
     defaults are tuned for unit-variance noise: delta = 0.5 targets shifts of
     about one noise standard deviation (the classical CUSUM k = shift / 2), and
-    threshold = 10 keeps false alarms to about one per 100,000 stationary points
-    (measured in the tests' module docstring). `min_instances` points are needed
+    threshold = 10 kept false alarms to 2 in 200,000 points of stationary unit
+    noise (see tests/detectors/test_change.py), while a 2-sigma step is caught
+    within about 10 points. `min_instances` points are needed
     before any detection.
     """
 

@@ -7,7 +7,7 @@ bins): are the two count vectors plausibly draws from one distribution?
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from detectors.counts import Counts, FloatArray, as_count_pair, total
 from detectors.errors import DetectorInputError
@@ -57,7 +57,7 @@ def chi_square(
         return TestResult(0.0, 1.0, n_ref, n_cur)
     expected = _expected(table)
     statistic = float(np.sum((table - expected) ** 2 / expected))
-    p_value = float(stats.chi2.sf(statistic, cells - 1))
+    p_value = float(special.chdtrc(cells - 1, statistic))  # chi2.sf without rv overhead
     return TestResult(statistic, p_value, n_ref, n_cur)
 
 

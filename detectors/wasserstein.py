@@ -28,7 +28,7 @@ def wasserstein_binned(
     Layout: `edges` are the K+1 interior edges e_0 < ... < e_K; counts have K+2
     slots (underflow, K interior bins, overflow).
 
-    Approximations, both documented in the result's meaning rather than hidden:
+    Approximations:
 
     - mass inside an interior bin is spread uniformly over the bin, so each CDF is
       piecewise linear and the integral of |F_ref - F_cur| is computed exactly for

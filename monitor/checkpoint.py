@@ -486,8 +486,11 @@ class KafkaTopicCheckpointStore:
         except CheckpointError as exc:
             # The previous valid record of this key stays the answer.
             log.warning(
-                "checkpoint_skipped", topic=self._topic, partition=record.partition,
-                offset=record.offset, reason=str(exc),
+                "checkpoint_skipped",
+                topic=self._topic,
+                partition=record.partition,
+                offset=record.offset,
+                reason=str(exc),
             )
             return
         if checkpoint.group_id == group_id:

@@ -12,18 +12,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
 from detectors.errors import DriftwardenError
+from monitor.version import package_version
 
 COMMANDS = ("baseline", "replay", "run", "validate_config", "silence")
-
-
-def package_version() -> str:
-    try:
-        return version("driftwarden")
-    except PackageNotFoundError:  # running from a source tree without install
-        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

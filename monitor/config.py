@@ -88,7 +88,9 @@ class TierThresholds(Frozen):
 
 
 def _tiers(info: float, warning: float, critical: float) -> Any:
-    return Field(default_factory=lambda: TierThresholds(info=info, warning=warning, critical=critical))
+    return Field(
+        default_factory=lambda: TierThresholds(info=info, warning=warning, critical=critical)
+    )
 
 
 class EffectThresholds(Frozen):
@@ -457,7 +459,9 @@ class TimeRange(Frozen):
 
 
 class TimeInterval(Frozen):
-    weekdays: list[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]] = Field(default_factory=list)
+    weekdays: list[
+        Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    ] = Field(default_factory=list)
     times: list[TimeRange] = Field(default_factory=list)
 
 
@@ -480,6 +484,10 @@ class DeliverySettings(Frozen):
     breaker_reset: Seconds = 60.0
 
 
+def _default_receivers() -> list[Receiver]:
+    return [LogReceiver(name="log", type="log")]
+
+
 def _default_route() -> Route:
     return Route.model_validate(
         {
@@ -493,9 +501,7 @@ def _default_route() -> Route:
 
 
 class AlertingSettings(Frozen):
-    receivers: list[Receiver] = Field(
-        default_factory=lambda: [LogReceiver(name="log", type="log")]
-    )
+    receivers: list[Receiver] = Field(default_factory=_default_receivers)
     route: Route = Field(default_factory=_default_route)
     inhibit_rules: list[InhibitRule] = Field(
         default_factory=lambda: [
@@ -583,7 +589,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _models_resolve(self) -> Settings:
         for model_id in self.models:
-            self.policy_for(model_id)
+            try:
+                self.policy_for(model_id)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"models.{model_id}.{_location(tuple(e['loc']))}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                raise ValueError(problems) from None
         return self
 
     def policy_for(self, model_id: str) -> ModelPolicy:
@@ -591,8 +604,11 @@ class Settings(BaseSettings):
         override = self.models.get(model_id)
         if not override:
             return self.policy
-        merged = deep_merge(self.policy.model_dump(mode="python"), override)
-        return ModelPolicy.model_validate(merged)
+        base = self.policy.model_dump(mode="python")
+        window = override.get("window")
+        if isinstance(window, Mapping) and window.get("kind", "time") != base["window"]["kind"]:
+            base["window"] = {}  # another kind of window: its keys do not mix with these
+        return ModelPolicy.model_validate(deep_merge(base, override))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,9 @@ def _check_source(source: SourceFields) -> dict[str, str | int]:
     out: dict[str, str | int] = {}
     for key, value in source.items():
         if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, str | int):
-            raise TypeError(f"dead-letter source fields are str -> str | int, got {key!r}: {value!r}")
+            raise TypeError(
+                f"dead-letter source fields are str -> str | int, got {key!r}: {value!r}"
+            )
         out[key] = value
     return out
 

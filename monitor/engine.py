@@ -134,9 +134,7 @@ class Engine:
                     "pass one version per model"
                 )
             self.layouts[baseline.model_id] = ModelLayout.from_baseline(baseline)
-        self.policies: dict[str, ModelPolicy] = {
-            m: settings.policy_for(m) for m in self.layouts
-        }
+        self.policies: dict[str, ModelPolicy] = {m: settings.policy_for(m) for m in self.layouts}
         self.evaluators = {
             m: ModelEvaluator(layout, self.policies[m]) for m, layout in self.layouts.items()
         }
@@ -165,15 +163,17 @@ class Engine:
         self.counts.read += len(payloads)
         decoded = self.decoder.decode(payloads, source_timestamps)
         late = self._late_mask(decoded, state)
-        for batch in decoded.models:
+        for decoded_batch in decoded.models:
+            batch = decoded_batch
             keep = late.get(batch.model_id)
             if keep is not None:
                 dropped = np.flatnonzero(~keep)
                 if len(dropped):
-                    for i in batch.index[dropped].tolist():
-                        decoded.rejected.append(
-                            Rejection(int(i), RejectReason.LATE, self._late_detail(batch.model_id))
-                        )
+                    detail = self._late_detail(batch.model_id)
+                    decoded.rejected.extend(
+                        Rejection(int(i), RejectReason.LATE, detail)
+                        for i in batch.index[dropped].tolist()
+                    )
                     batch = batch.select(keep)
             if len(batch):
                 self._count(state, batch)
@@ -244,7 +244,9 @@ class Engine:
                 source["detail"] = r.detail
                 self.reject_sink.write(payloads[r.index], r.reason.value, source)
 
-    def reject_unread(self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]) -> None:
+    def reject_unread(
+        self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]
+    ) -> None:
         """Count a payload the source could not even hand over whole (e.g. an over-long line)."""
         self.counts.read += 1
         self.counts.rejected[reason.value] += 1
@@ -260,7 +262,9 @@ class Engine:
     def watermark(self, model_id: str) -> float | None:
         """Event time up to which the model's windows may close; None while unknown."""
         window = self.policies[model_id].window
-        active = [s.max_ts for s in self.streams.values() if not s.idle and s.max_ts > float("-inf")]
+        active = [
+            s.max_ts for s in self.streams.values() if not s.idle and s.max_ts > float("-inf")
+        ]
         if not active or not isinstance(window, TimeWindow):
             return None
         return min(active) - window.allowed_lateness
@@ -274,7 +278,7 @@ class Engine:
                 if watermark is None:
                     continue
                 limit = int(np.floor(watermark / window.size))  # keys < limit have ended
-                verdicts.extend(self._close_time(model, window, lambda k, lim=limit: k < lim))
+                verdicts.extend(self._close_time(model, window, limit.__gt__))
                 self.closed_before[model] = max(self.closed_before.get(model, limit), limit)
             else:
                 verdicts.extend(self._close_count(model, window, final=False))

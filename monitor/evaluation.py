@@ -38,7 +38,6 @@ from monitor.tiering import TierState, step
 from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, FindingKind, WindowVerdict
 from monitor.window import WindowState
 
-
 TREND_MIN_Z = 2.0
 """A trend is reported only while the window itself sits this far from the baseline."""
 
@@ -113,9 +112,7 @@ class ModelEvaluator:
         work = [self._statistics(slot, state) for slot in self.layout.columns]
 
         tested = [w for w in work if w.evaluated and not w.policy.ignore]
-        correction = adjust(
-            [w.drift_p for w in tested], method=sig.correction, alpha=sig.alpha
-        )
+        correction = adjust([w.drift_p for w in tested], method=sig.correction, alpha=sig.alpha)
         significant: dict[str, bool] = {}
         for w, rejected, adjusted in zip(
             tested, correction.rejected, correction.adjusted, strict=True
@@ -185,10 +182,13 @@ class ModelEvaluator:
             "type_error_rate": _share(int(state.type_errors[i]), events),
         }
         drift_p: float | None = None
+        known = slot.known_slots
         if n_cur > 0:
-            stats["psi"] = psi(ref, cur, floor=policy.psi_floor).statistic
             stats["total_variation"] = total_variation(ref, cur)
-            stats["js"] = jensen_shannon(ref, cur).statistic
+        if int(cur[known].sum()) > 0:
+            stats["psi"] = psi(ref[known], cur[known], floor=policy.psi_floor).statistic
+            stats["js"] = jensen_shannon(ref[known], cur[known]).statistic
+        if n_cur > 0:
             if isinstance(column, NumericColumn):
                 assert slot.edges is not None
                 ks = ks_binned(ref, cur)
@@ -208,7 +208,8 @@ class ModelEvaluator:
                 chi = chi_square(ref, cur, min_expected=policy.chi_square_min_expected)
                 stats["chi_square"], stats["chi_square_p_value"] = chi.statistic, chi.p_value
                 drift_p = chi.p_value
-                stats["linf"] = linf(ref, cur).statistic
+                if int(cur[known].sum()) > 0:
+                    stats["linf"] = linf(ref[known], cur[known]).statistic
                 if slot.new_code != slot.other_code:
                     stats["new_category_rate"] = int(cur[slot.new_code]) / n_cur
         if isinstance(column, NumericColumn):
@@ -231,7 +232,9 @@ class ModelEvaluator:
         if not w.evaluated or not significant:
             return
         default = (
-            self.policy.effect_numeric if w.slot.kind == "numeric" else self.policy.effect_categorical
+            self.policy.effect_numeric
+            if w.slot.kind == "numeric"
+            else self.policy.effect_categorical
         )
         effect = w.policy.effect or default
         value = w.stats.get(effect)
@@ -273,33 +276,67 @@ class ModelEvaluator:
         checks: list[tuple[FindingKind, str, int, int, float, float, TierThresholds, str, str]] = []
         base_missing = column.missing_rate
         missing = int(w.stats["missing"])
-        checks.append((
-            "missing", "missing_increase", missing, events, base_missing,
-            _share(missing, events) - base_missing, quality.missing_increase,
-            f"missing {_pct(_share(missing, events))}", f"missing {_pct(base_missing)}",
-        ))
+        checks.append(
+            (
+                "missing",
+                "missing_increase",
+                missing,
+                events,
+                base_missing,
+                _share(missing, events) - base_missing,
+                quality.missing_increase,
+                f"missing {_pct(_share(missing, events))}",
+                f"missing {_pct(base_missing)}",
+            )
+        )
         bad = int(w.stats["type_errors"])
-        checks.append((
-            "type_error", "type_error_rate", bad, events, 0.0, _share(bad, events),
-            quality.type_error_rate, f"type errors {_pct(_share(bad, events))}", "type errors 0%",
-        ))
+        checks.append(
+            (
+                "type_error",
+                "type_error_rate",
+                bad,
+                events,
+                0.0,
+                _share(bad, events),
+                quality.type_error_rate,
+                f"type errors {_pct(_share(bad, events))}",
+                "type errors 0%",
+            )
+        )
         rate = w.stats.get("out_of_range_rate")
         if rate is not None and n_cur:
             count = round(rate * n_cur)
             expected = 2.0 / (column.n + 1)  # chance a fresh draw falls outside n draws' range
-            checks.append((
-                "out_of_range", "out_of_range_rate", count, n_cur, expected, rate,
-                quality.out_of_range_rate, f"outside baseline range {_pct(rate)}",
-                f"range [{_num(getattr(column, 'minimum', None))}, "
-                f"{_num(getattr(column, 'maximum', None))}]",
-            ))
+            checks.append(
+                (
+                    "out_of_range",
+                    "out_of_range_rate",
+                    count,
+                    n_cur,
+                    expected,
+                    rate,
+                    quality.out_of_range_rate,
+                    f"outside baseline range {_pct(rate)}",
+                    f"range [{_num(getattr(column, 'minimum', None))}, "
+                    f"{_num(getattr(column, 'maximum', None))}]",
+                )
+            )
         rate = w.stats.get("new_category_rate")
         if rate is not None and n_cur:
             count = round(rate * n_cur)
-            checks.append((
-                "new_category", "new_category_rate", count, n_cur, 1.0 / (column.n + 1), rate,
-                quality.new_category_rate, f"unseen categories {_pct(rate)}", "unseen categories 0%",
-            ))
+            checks.append(
+                (
+                    "new_category",
+                    "new_category_rate",
+                    count,
+                    n_cur,
+                    1.0 / (column.n + 1),
+                    rate,
+                    quality.new_category_rate,
+                    f"unseen categories {_pct(rate)}",
+                    "unseen categories 0%",
+                )
+            )
         for kind, statistic, count, n, base_rate, value, thresholds, current, baseline in checks:
             condition, threshold = condition_for(value, thresholds)
             if condition == Tier.NONE:
@@ -334,8 +371,14 @@ class ModelEvaluator:
             value = (float(w.stats["mean"]) - column.mean) / scale * math.sqrt(n_cur)
             statistic = "mean_shift_z"
         else:
-            dof = max(w.slot.n_bins - 1, 1)  # n * PSI is roughly chi-square(dof) under no drift
-            value = (float(w.stats["psi"]) * n_cur - dof) / math.sqrt(2 * dof)
+            if w.stats.get("psi") is None:
+                return False
+            known = w.slot.known_slots
+            dof = max(len(range(known.start, known.stop)) - 1, 1)
+            # Under no drift, PSI / (1/n_cur + 1/n_ref) is roughly chi-square(dof).
+            n_ref = int(w.stats["n_reference"])
+            scale = 1.0 / (1.0 / n_cur + 1.0 / n_ref) if n_ref else float(n_cur)
+            value = (float(w.stats["psi"]) * scale - dof) / math.sqrt(2 * dof)
             statistic = "psi_z"
         series = self._series[w.slot.name]
         detector = self._trend.get(w.slot.name)

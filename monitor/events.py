@@ -110,7 +110,9 @@ class DecodedBatch:
 # --- the generated envelope struct ------------------------------------------------------
 
 
-def _build_envelope(paths: Mapping[str, str]) -> tuple[type[msgspec.Struct], dict[str, attrgetter[Any]]]:
+def _build_envelope(
+    paths: Mapping[str, str],
+) -> tuple[type[msgspec.Struct], dict[str, attrgetter[Any]]]:
     """A msgspec struct with one attribute per mapped field, nested along dotted paths.
 
     Attribute names are generated (`f0`, `f1`, ...) and renamed to the JSON keys,
@@ -186,7 +188,9 @@ class EventDecoder:
         envelopes, positions = self._parse(payloads, rejected)
         models: list[ModelBatch] = []
         for model_id, idx, objs in self._group(envelopes, positions, rejected):
-            batch = self._model_batch(self._layouts[model_id], idx, objs, source_timestamps, rejected)
+            batch = self._model_batch(
+                self._layouts[model_id], idx, objs, source_timestamps, rejected
+            )
             if batch is not None and len(batch):
                 models.append(batch)
         rejected.sort(key=lambda r: r.index)
@@ -235,7 +239,9 @@ class EventDecoder:
             return None
         if not isinstance(obj, dict):
             rejected.append(
-                Rejection(i, RejectReason.NOT_AN_OBJECT, f"expected an object, got {type(obj).__name__}")
+                Rejection(
+                    i, RejectReason.NOT_AN_OBJECT, f"expected an object, got {type(obj).__name__}"
+                )
             )
             return None
         try:
@@ -263,7 +269,9 @@ class EventDecoder:
         groups: dict[str, tuple[list[int], list[Any]]] = {}
         for model_id, pos, env in zip(ids, positions, envelopes, strict=True):
             if model_id is None or model_id == "":
-                rejected.append(Rejection(pos, RejectReason.MISSING_MODEL_ID, "no model id in event"))
+                rejected.append(
+                    Rejection(pos, RejectReason.MISSING_MODEL_ID, "no model id in event")
+                )
             elif not isinstance(model_id, str):
                 rejected.append(
                     Rejection(
@@ -309,16 +317,22 @@ class EventDecoder:
             rejected.append(Rejection(positions[j], RejectReason.BAD_TIMESTAMP, detail))
 
         features = self._objects(
-            list(map(self._get["features"], envelopes)), None, RejectReason.BAD_FEATURES,
-            positions, keep, rejected,
+            list(map(self._get["features"], envelopes)),
+            scalar_key=None,
+            reason=RejectReason.BAD_FEATURES,
+            positions=positions,
+            keep=keep,
+            rejected=rejected,
         )
         get_pred = self._get.get("prediction")
         outputs = layout.outputs
         predictions = self._objects(
             list(map(get_pred, envelopes)) if get_pred else [None] * n,
-            outputs[0].name if len(outputs) == 1 else None,
-            RejectReason.BAD_PREDICTION,
-            positions, keep, rejected,
+            scalar_key=outputs[0].name if len(outputs) == 1 else None,
+            reason=RejectReason.BAD_PREDICTION,
+            positions=positions,
+            keep=keep,
+            rejected=rejected,
         )
         get_rid = self._get.get("request_id")
         request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
@@ -339,7 +353,11 @@ class EventDecoder:
         for slot in layout.columns:
             source = features if slot.role == "feature" else predictions
             values: list[object] = list(map(dict.get, source, repeat(slot.name)))
-            column = numeric_column(values) if slot.kind == "numeric" else categorical_column(values, slot)
+            column = (
+                numeric_column(values)
+                if slot.kind == "numeric"
+                else categorical_column(values, slot)
+            )
             columns.append(column)
             fast_known += len(values) - values.count(None)
         total_keys = sum(map(len, features)) + sum(map(len, predictions))
@@ -359,6 +377,7 @@ class EventDecoder:
     @staticmethod
     def _objects(
         values: list[object],
+        *,
         scalar_key: str | None,
         reason: RejectReason,
         positions: list[int],
@@ -449,9 +468,7 @@ def categorical_column(values: list[object], slot: ColumnSlot) -> ColumnValues:
     types = list(map(type, values))
     lookup = slot.lookup
     if types.count(str) + types.count(_NONE_TYPE) == n:
-        codes = np.fromiter(
-            map(lookup.get, values, repeat(slot.new_code)), dtype=np.int64, count=n
-        )
+        codes = np.fromiter(map(lookup.get, values, repeat(slot.new_code)), dtype=np.int64, count=n)
     else:
         codes = np.empty(n, dtype=np.int64)
         for j, (value, kind) in enumerate(zip(values, types, strict=True)):
@@ -521,7 +538,7 @@ def _parse_one(value: object, kind: type) -> float:
     if value is None:
         raise ValueError(f"missing timestamp; {_PARSE_HINT}")
     if kind is str:
-        text = value  # type: ignore[assignment]
+        text = value
         assert isinstance(text, str)
         try:
             moment = datetime.fromisoformat(text.replace("z", "Z"))

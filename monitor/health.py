@@ -107,8 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             self._send_json(*self.server.health.readiness())
         else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found; try /metrics, /healthz or /readyz\n",
-                       "text/plain; charset=utf-8")
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                b"not found; try /metrics, /healthz or /readyz\n",
+                "text/plain; charset=utf-8",
+            )
 
     def do_HEAD(self) -> None:
         self.do_GET()

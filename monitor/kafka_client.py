@@ -99,8 +99,12 @@ class KafkaClientConfig:
         if settings.security_protocol.startswith("SASL"):
             sasl = settings.sasl
             if sasl is None:  # KafkaSettings already refuses this; keep mypy and readers sure
-                raise ConfigError(f"kafka.security_protocol {settings.security_protocol} needs kafka.sasl")
-            sasl_password = _secret(sasl.password, sasl.password_file, what="kafka.sasl.password_file")
+                raise ConfigError(
+                    f"kafka.security_protocol {settings.security_protocol} needs kafka.sasl"
+                )
+            sasl_password = _secret(
+                sasl.password, sasl.password_file, what="kafka.sasl.password_file"
+            )
         ssl_password = None
         if settings.security_protocol in {"SSL", "SASL_SSL"} and settings.tls is not None:
             ssl_password = _secret(
@@ -147,7 +151,9 @@ class KafkaClientConfig:
             **self._security,
         }
 
-    def consumer_kwargs(self, *, group: bool = True, client_suffix: str | None = None) -> dict[str, Any]:
+    def consumer_kwargs(
+        self, *, group: bool = True, client_suffix: str | None = None
+    ) -> dict[str, Any]:
         """kwargs for `KafkaConsumer`: the group member by default.
 
         `group=False` gives a group-less reader (assign() only, no commits), for

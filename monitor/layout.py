@@ -44,6 +44,21 @@ class ColumnSlot:
     def stop(self) -> int:
         return self.offset + self.n_bins
 
+    @property
+    def known_slots(self) -> slice:
+        """Slots the baseline can have mass in: effect sizes (PSI, JS, L-inf) use these.
+
+        Out-of-range values (numeric under/overflow) and never-seen categories
+        have no reference mass by construction; comparing them with a floor
+        would let a 5% new category alone read as PSI 0.3. They are judged by
+        their own data-quality checks, which name the cause.
+        """
+        if self.kind == "numeric":
+            return slice(1, self.n_bins - 1)
+        if self.new_code != self.other_code:
+            return slice(0, self.new_code)
+        return slice(0, self.n_bins)
+
 
 @dataclass(frozen=True, slots=True)
 class ModelLayout:

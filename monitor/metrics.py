@@ -74,7 +74,9 @@ class Metrics:
     def __init__(self, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._build = Info("driftwarden_build", "Build of the running daemon; always 1.", registry=r)
+        self._build = Info(
+            "driftwarden_build", "Build of the running daemon; always 1.", registry=r
+        )
         self._build.info({"version": version})
         self._consumed = Counter(
             "driftwarden_events_consumed", "Records read from Kafka.", ["topic"], registry=r
@@ -203,7 +205,9 @@ class Metrics:
 
     def record_alert(self, receiver: str, outcome: AlertOutcome) -> None:
         if outcome not in ("success", "retry", "failed", "dropped"):
-            raise ValueError(f"alert outcome {outcome!r} is not one of success/retry/failed/dropped")
+            raise ValueError(
+                f"alert outcome {outcome!r} is not one of success/retry/failed/dropped"
+            )
         self._alerts.labels(receiver=receiver, outcome=outcome).inc()
 
     def set_outbox_pending(self, receiver: str, count: int) -> None:

@@ -8,6 +8,7 @@ and the runbook link before the generic first steps.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from monitor.config import ModelPolicy
@@ -33,7 +34,7 @@ _STEP_FOR_KIND = {
 
 
 def iso(ts: float) -> str:
-    if ts != ts or ts in (float("inf"), float("-inf")):  # NaN or unbounded
+    if not math.isfinite(ts):
         return "n/a"
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -41,7 +42,14 @@ def iso(ts: float) -> str:
 def _main_finding(column: ColumnVerdict) -> Finding | None:
     if not column.findings:
         return None
-    order = {"drift": 0, "missing": 1, "new_category": 2, "out_of_range": 3, "type_error": 4, "trend": 5}
+    order = {
+        "drift": 0,
+        "missing": 1,
+        "new_category": 2,
+        "out_of_range": 3,
+        "type_error": 4,
+        "trend": 5,
+    }
     return sorted(column.findings, key=lambda f: (-int(f.condition), order[f.kind]))[0]
 
 
@@ -54,7 +62,9 @@ def _fmt(statistic: str, value: float) -> str:
 def finding_text(column: ColumnVerdict, finding: Finding) -> str:
     stats = column.statistics
     op = ">=" if finding.kind != "trend" else "changed"
-    threshold = "" if finding.kind == "trend" else f" {op} {_fmt(finding.statistic, finding.threshold)}"
+    threshold = (
+        "" if finding.kind == "trend" else f" {op} {_fmt(finding.statistic, finding.threshold)}"
+    )
     return (
         f"{column.column} [{column.tier.label}] {finding.statistic} "
         f"{_fmt(finding.statistic, finding.value)}{threshold} "
@@ -97,7 +107,9 @@ def describe_window(
         f"baseline {baseline.ref})"
     )
     if not evaluated:
-        what = f"{header}: too few events to evaluate (min_samples {policy.significance.min_samples})"
+        what = (
+            f"{header}: too few events to evaluate (min_samples {policy.significance.min_samples})"
+        )
     elif not drifting:
         what = f"{header}: no column drifting"
     else:
@@ -131,11 +143,12 @@ def describe_window(
         else:
             why += " The model's outputs have not moved significantly yet."
 
-    steps: list[str] = []
     runbook = policy.runbook_url
-    for column in drifting:
-        if column.runbook_url and column.runbook_url != runbook:
-            steps.append(f"Runbook for {column.column}: {column.runbook_url}")
+    steps = [
+        f"Runbook for {column.column}: {column.runbook_url}"
+        for column in drifting
+        if column.runbook_url and column.runbook_url != runbook
+    ]
     if runbook:
         steps.insert(0, f"Runbook: {runbook}")
     seen_kinds: set[tuple[str, str]] = set()

@@ -69,18 +69,9 @@ def replay(
         result.inputs.append(summary)
         batch: list[bytes] = []
         lines: list[int] = []
-
-        def flush(name: str = path) -> None:
-            if not batch:
-                return
-            first = list(lines)
-
-            def locate(i: int) -> dict[str, str | int]:
-                return {"file": name, "line": first[i]}
-
-            result.verdicts.extend(engine.process(batch, stream=stream, locate=locate))
-            batch.clear()
-            lines.clear()
+        flush = _Flusher(
+            engine=engine, result=result, path=path, stream=stream, batch=batch, lines=lines
+        )
 
         try:
             with _open(path) as handle:
@@ -108,6 +99,37 @@ def replay(
         flush()
     result.verdicts.extend(engine.close_all())
     return result
+
+
+class _Flusher:
+    """Hands the buffered lines of one input to the engine, with their line numbers."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        result: ReplayResult,
+        path: str,
+        stream: str,
+        batch: list[bytes],
+        lines: list[int],
+    ) -> None:
+        self._engine, self._result, self._path, self._stream = engine, result, path, stream
+        self._batch, self._lines = batch, lines
+
+    def __call__(self) -> None:
+        if not self._batch:
+            return
+        numbers = list(self._lines)
+        path = self._path
+
+        def locate(i: int) -> dict[str, str | int]:
+            return {"file": path, "line": numbers[i]}
+
+        verdicts = self._engine.process(self._batch, stream=self._stream, locate=locate)
+        self._result.verdicts.extend(verdicts)
+        self._batch.clear()
+        self._lines.clear()
 
 
 def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, bool]]:

@@ -141,9 +141,7 @@ def build_report(
             "windows": len(verdicts),
             "windows_evaluated": sum(1 for v in verdicts if v.evaluated),
             "max_tier": max((v.tier for v in verdicts), default=Tier.NONE).label,
-            "windows_by_tier": {
-                t.label: sum(1 for v in verdicts if v.tier == t) for t in Tier
-            },
+            "windows_by_tier": {t.label: sum(1 for v in verdicts if v.tier == t) for t in Tier},
             "drifted_columns": drifted_columns(verdicts),
         },
         "windows": [window_record(v) for v in verdicts],
@@ -164,9 +162,11 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
         f"driftwarden replay: {len(report['inputs'])} input(s), {counts['read']:,} events read, "
         f"{counts['accepted']:,} accepted, {counts['rejected_total']:,} rejected ({rejected})"
     ]
-    for item in report["inputs"]:
-        if item["error"]:
-            lines.append(f"  ! {item['path']}: stopped at line {item['lines']:,}: {item['error']}")
+    lines.extend(
+        f"  ! {item['path']}: stopped at line {item['lines']:,}: {item['error']}"
+        for item in report["inputs"]
+        if item["error"]
+    )
     summary = report["summary"]
     by_tier = summary["windows_by_tier"]
     lines.append(
@@ -192,8 +192,10 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")
-        for alert in alerts[:20]:
-            lines.append(f"  {alert.get('at', '')}  {alert.get('action', ''):<9} {alert.get('title', '')}")
+        lines.extend(
+            f"  {alert.get('at', '')}  {alert.get('action', ''):<9} {alert.get('title', '')}"
+            for alert in alerts[:20]
+        )
         if len(alerts) > 20:
             lines.append(f"  ... {len(alerts) - 20} more in the report")
     if dead_letter and counts["rejected_total"]:

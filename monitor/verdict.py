@@ -12,9 +12,7 @@ from typing import Literal
 
 from monitor.tier import Tier
 
-FindingKind = Literal[
-    "drift", "missing", "type_error", "out_of_range", "new_category", "trend"
-]
+FindingKind = Literal["drift", "missing", "type_error", "out_of_range", "new_category", "trend"]
 
 
 @dataclass(frozen=True, slots=True)

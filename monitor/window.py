@@ -73,8 +73,7 @@ class WindowState:
         """The state of both windows' events together; neither input changes."""
         if (other.model_id, other.key) != (self.model_id, self.key):
             raise ValueError(
-                f"cannot merge window {other.model_id}#{other.key} into "
-                f"{self.model_id}#{self.key}"
+                f"cannot merge window {other.model_id}#{other.key} into {self.model_id}#{self.key}"
             )
         if other.bins.shape != self.bins.shape:
             raise ValueError("cannot merge windows built from different baselines")

@@ -45,10 +45,7 @@ def accumulate(
         return
     unique = np.unique(keys)
     masks: list[tuple[int, npt.NDArray[np.bool_] | None]]
-    if len(unique) == 1:
-        masks = [(int(unique[0]), None)]
-    else:
-        masks = [(int(k), keys == k) for k in unique]
+    masks = [(int(unique[0]), None)] if len(unique) == 1 else [(int(k), keys == k) for k in unique]
     states = []
     for key, mask in masks:
         state = windows.get(key)
@@ -57,7 +54,9 @@ def accumulate(
         states.append((state, mask))
         ts = batch.timestamps if mask is None else batch.timestamps[mask]
         state.events += len(ts)
-        state.unknown_features += int(batch.unknown.sum() if mask is None else batch.unknown[mask].sum())
+        state.unknown_features += int(
+            batch.unknown.sum() if mask is None else batch.unknown[mask].sum()
+        )
         state.first_ts = min(state.first_ts, float(ts.min()))
         state.last_ts = max(state.last_ts, float(ts.max()))
 

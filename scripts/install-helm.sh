@@ -20,8 +20,10 @@ HELM_VERSION=v3.22.0
 K8S_MINOR=37 # k8s.io/client-go v0.37 in helm v3.22.0's go.mod
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-export GOMODCACHE="$root/.cache/go/mod"
-export GOCACHE="$root/.cache/go/build"
+# Go's caches default to the repository's .cache/; export GOMODCACHE / GOCACHE beforehand
+# to share them between clones (e.g. CI's fresh clone on a machine that built them before).
+export GOMODCACHE="${GOMODCACHE:-$root/.cache/go/mod}"
+export GOCACHE="${GOCACHE:-$root/.cache/go/build}"
 export GOBIN="$root/.tools/bin"
 export GOFLAGS=-modcacherw # lets `rm -rf .cache` work without `go clean -modcache`
 mkdir -p "$GOBIN"

@@ -138,6 +138,9 @@ def flush_due(
         if node is None or node.receiver != group.receiver:
             del state.groups[key]  # the route tree changed under a restart: forget the group
             continue
+        if not group.alerts:  # every member moved to another group of the same route
+            del state.groups[key]
+            continue
         if now < group.next_flush:
             continue
         group.next_flush = now + node.group_interval

@@ -10,9 +10,11 @@ from baselines.store import load_baseline
 from monitor.config import load_settings
 from monitor.dead_letter import JsonlDeadLetterSink
 from monitor.engine import Engine
+from monitor.errors import ConfigError
 from monitor.replay import DEFAULT_BATCH, replay
 from monitor.report import build_report, encode_report, summary_text, tier_transitions
 from monitor.tier import Tier
+from monitor.version import package_version
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,13 +52,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.cli import package_version
-
     settings = load_settings(args.config)
     paths = args.baseline or settings.baselines
     if not paths:
-        from monitor.errors import ConfigError
-
         raise ConfigError(
             "no baseline given; pass --baseline PATH (a file written by 'driftwarden "
             "baseline build') or list them under 'baselines:' in the config"

@@ -18,7 +18,7 @@ from scipy import stats
 from detectors.chi_square import chi_square
 from detectors.errors import DetectorInputError
 
-PROPERTY = settings(max_examples=120, deadline=None)
+PROPERTY = settings(max_examples=60, deadline=None)
 
 
 @st.composite

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from detectors.counts import as_count_pair, as_counts, shares, total
@@ -30,15 +31,15 @@ def test_lists_int_arrays_and_whole_floats_are_accepted_as_float64() -> None:
     ],
 )
 def test_invalid_counts_raise_a_message_naming_the_vector_and_the_problem(
-    values: object, fragment: str
+    values: npt.ArrayLike, fragment: str
 ) -> None:
-    with pytest.raises(DetectorInputError, match="^current counts") as excinfo:
+    with pytest.raises(DetectorInputError, match=r"^current counts") as excinfo:
         as_counts(values, name="current")
     assert fragment in str(excinfo.value)
 
 
 def test_mismatched_lengths_are_rejected_with_both_sizes() -> None:
-    with pytest.raises(DetectorInputError, match="current counts have 2 bins but reference .* 3"):
+    with pytest.raises(DetectorInputError, match=r"current counts have 2 bins but reference .* 3"):
         as_count_pair([1, 2, 3], [1, 2])
 
 

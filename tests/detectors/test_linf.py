@@ -14,7 +14,7 @@ from scipy.spatial import distance
 
 from detectors.linf import linf
 
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=60, deadline=None)
 
 
 @st.composite

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from detectors.errors import DetectorInputError
 from detectors.multiple_testing import adjust
 
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=60, deadline=None)
 p_values = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40)
 alphas = st.floats(0.001, 0.5)
 
@@ -39,7 +39,8 @@ def test_hand_computed_bonferroni() -> None:
 def test_tests_that_did_not_run_pass_through_and_do_not_count() -> None:
     # m = 2 (the None entries are not tests): BH of (0.02, 0.03) is (0.03, 0.03).
     result = adjust([None, 0.02, None, 0.03], method="bh", alpha=0.05)
-    assert result.adjusted == (None, pytest.approx(0.03), None, pytest.approx(0.03))
+    assert result.adjusted[0::2] == (None, None)
+    assert result.adjusted[1::2] == pytest.approx((0.03, 0.03), rel=1e-12)
     assert result.rejected == (False, True, False, True)
 
 
@@ -69,7 +70,10 @@ def test_bh_rejects_exactly_the_step_up_set(ps: list[float], alpha: float) -> No
     """Reject every p <= p_(k) for the largest k with p_(k) <= k * alpha / m."""
     m = len(ps)
     ordered = np.sort(ps)
-    passing = np.flatnonzero(ordered <= np.arange(1, m + 1) * alpha / m)
+    thresholds = np.arange(1, m + 1) * alpha / m
+    # Exactly on a threshold, k * alpha / m and m * p / k round differently: not a BH question.
+    assume(np.all(np.abs(ordered - thresholds) > 1e-12))
+    passing = np.flatnonzero(ordered <= thresholds)
     cutoff = ordered[passing[-1]] if passing.size else -1.0
     assert adjust(ps, method="bh", alpha=alpha).rejected == tuple(p <= cutoff for p in ps)
 
@@ -101,6 +105,8 @@ def test_adjusted_values_are_valid_and_bonferroni_is_stricter_than_bh(
         ([0.1], {"method": "bh", "alpha": 1.0}, "alpha"),
     ],
 )
-def test_invalid_inputs_are_rejected(ps: list[float], kwargs: dict[str, object], fragment: str) -> None:
+def test_invalid_inputs_are_rejected(
+    ps: list[float], kwargs: dict[str, object], fragment: str
+) -> None:
     with pytest.raises(DetectorInputError, match=fragment):
         adjust(ps, **kwargs)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from scipy import stats
 from detectors.errors import DetectorInputError
 from detectors.proportion import excess_proportion
 
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=60, deadline=None)
 
 
 @st.composite

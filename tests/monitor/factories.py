@@ -13,7 +13,9 @@ from baselines.artifact import Baseline, CategoricalColumn, NumericColumn
 from monitor.config import Settings
 
 
-def numeric(name: str, *, role: str = "feature", n: int = 10_000, missing: int = 0) -> NumericColumn:
+def numeric(
+    name: str, *, role: str = "feature", n: int = 10_000, missing: int = 0
+) -> NumericColumn:
     """Uniform on [0, 10] in ten bins of 1: easy to reason about by hand."""
     counts = np.zeros(12, dtype=np.int64)
     counts[1:11] = n // 10
@@ -88,18 +90,29 @@ def event(
     features: dict[str, object] = {"x": x, "c": c}
     if extra:
         features.update(extra)
-    body = {"model_id": model, "timestamp": ts, "request_id": "r",
-            "features": features, "prediction": {"score": score, "label": label}}
+    body = {
+        "model_id": model,
+        "timestamp": ts,
+        "request_id": "r",
+        "features": features,
+        "prediction": {"score": score, "label": label},
+    }
     return json.dumps(body).encode()
 
 
-def uniform_events(rng: np.random.Generator, n: int, t0: float, rate: float = 10.0,
-                   shift: float = 0.0) -> list[bytes]:
+def uniform_events(
+    rng: np.random.Generator, n: int, t0: float, rate: float = 10.0, shift: float = 0.0
+) -> list[bytes]:
     xs = np.clip(rng.uniform(0, 10, n) + shift, 0, 10)
     cats = rng.choice(["a", "b", "c", "rare1"], n)
     return [
-        event(t0 + i / rate, x=float(x), c=str(c), score=float(x),
-              label="approve" if x < 5 else "decline")
+        event(
+            t0 + i / rate,
+            x=float(x),
+            c=str(c),
+            score=float(x),
+            label="approve" if x < 5 else "decline",
+        )
         for i, (x, c) in enumerate(zip(xs, cats, strict=True))
     ]
 
@@ -107,4 +120,3 @@ def uniform_events(rng: np.random.Generator, n: int, t0: float, rate: float = 10
 def write_lines(path: Path, lines: Iterable[bytes]) -> Path:
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
-

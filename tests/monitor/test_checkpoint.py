@@ -25,10 +25,17 @@ from monitor.checkpoint import (
 from monitor.errors import CheckpointError
 
 
-def _cp(offsets: dict[tuple[str, int], int], state: bytes = b"s", *, at: float = 1.0,
-        group: str = "g", fingerprint: str = "f1") -> Checkpoint:
-    return Checkpoint(group_id=group, offsets=offsets, state=state, fingerprint=fingerprint,
-                      created_at=at)
+def _cp(
+    offsets: dict[tuple[str, int], int],
+    state: bytes = b"s",
+    *,
+    at: float = 1.0,
+    group: str = "g",
+    fingerprint: str = "f1",
+) -> Checkpoint:
+    return Checkpoint(
+        group_id=group, offsets=offsets, state=state, fingerprint=fingerprint, created_at=at
+    )
 
 
 offsets_strategy = st.dictionaries(
@@ -45,10 +52,12 @@ offsets_strategy = st.dictionaries(
     fingerprint=st.text(max_size=64),
     at=st.floats(0, 4e9, allow_nan=False),
 )
-def test_encode_decode_round_trips(group: str, offsets: dict[tuple[str, int], int],
-                                   state: bytes, fingerprint: str, at: float) -> None:
-    cp = Checkpoint(group_id=group, offsets=offsets, state=state, fingerprint=fingerprint,
-                    created_at=at)
+def test_encode_decode_round_trips(
+    group: str, offsets: dict[tuple[str, int], int], state: bytes, fingerprint: str, at: float
+) -> None:
+    cp = Checkpoint(
+        group_id=group, offsets=offsets, state=state, fingerprint=fingerprint, created_at=at
+    )
     back = decode(encode(cp))
     assert back == cp
 
@@ -183,8 +192,9 @@ def test_unwritable_directory_raises_checkpoint_error_naming_the_fix(tmp_path: P
         store.save(_cp({("t", 0): 1}))
 
 
-def test_saved_file_is_complete_before_it_gets_its_final_name(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_saved_file_is_complete_before_it_gets_its_final_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A crash between write and rename must leave no final-named partial file."""
     store = DirectoryCheckpointStore(tmp_path)
 

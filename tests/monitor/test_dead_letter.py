@@ -24,8 +24,9 @@ SOURCE = {"topic": "predictions", "partition": 2, "offset": 1234}
 
 
 def _sink(tmp_path: Path, **kwargs: Any) -> JsonlDeadLetterSink:
-    return JsonlDeadLetterSink(tmp_path / "dl" / "dead-letter.jsonl", clock=lambda: 1_700_000_000.5,
-                               **kwargs)
+    return JsonlDeadLetterSink(
+        tmp_path / "dl" / "dead-letter.jsonl", clock=lambda: 1_700_000_000.5, **kwargs
+    )
 
 
 def test_utf8_payload_is_stored_as_text_with_reason_and_source(tmp_path: Path) -> None:
@@ -91,8 +92,9 @@ def test_invalid_utf8_before_the_cut_still_means_base64(tmp_path: Path) -> None:
     reason=st.text(max_size=40),
     line=st.integers(0, 2**40),
 )
-def test_every_write_reads_back_as_one_line(tmp_path_factory: pytest.TempPathFactory,
-                                            payload: bytes, reason: str, line: int) -> None:
+def test_every_write_reads_back_as_one_line(
+    tmp_path_factory: pytest.TempPathFactory, payload: bytes, reason: str, line: int
+) -> None:
     path = tmp_path_factory.mktemp("dl") / "d.jsonl"
     with JsonlDeadLetterSink(path, max_payload_bytes=300) as sink:
         sink.write(payload, reason, {"file": "in\nput.jsonl", "line": line})
@@ -113,7 +115,9 @@ def test_appends_across_reopen(tmp_path: Path) -> None:
         with _sink(tmp_path) as sink:
             sink.write(f"event {i}".encode(), "r", {"line": i})
     assert [r.payload for r in read_dead_letters(tmp_path / "dl" / "dead-letter.jsonl")] == [
-        "event 0", "event 1", "event 2",
+        "event 0",
+        "event 1",
+        "event 2",
     ]
 
 
@@ -131,7 +135,7 @@ def test_reader_skips_a_torn_last_line_but_rejects_a_bad_middle_line(tmp_path: P
 
 
 def test_source_fields_must_be_strings_or_integers(tmp_path: Path) -> None:
-    with _sink(tmp_path) as sink, pytest.raises(TypeError, match="str -> str | int"):
+    with _sink(tmp_path) as sink, pytest.raises(TypeError, match=r"str -> str \| int"):
         sink.write(b"x", "r", {"offset": 1.5})  # type: ignore[dict-item]
 
 
@@ -153,7 +157,7 @@ def test_flush_makes_lines_visible_to_readers(tmp_path: Path) -> None:
 def test_unopenable_path_raises_sink_unavailable_naming_the_setting(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(SinkUnavailable, match="dead_letter.path"):
+    with pytest.raises(SinkUnavailable, match=r"dead_letter\.path"):
         JsonlDeadLetterSink(blocker / "d.jsonl")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +20,10 @@ from monitor.tier import Tier
 from monitor.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 
-WINDOWED = {"window": {"size": "60s", "allowed_lateness": "10s"},
-            "significance": {"min_samples": 50}}
+WINDOWED = {
+    "window": {"size": "60s", "allowed_lateness": "10s"},
+    "significance": {"min_samples": 50},
+}
 
 
 class Recorder:
@@ -86,7 +89,8 @@ def test_event_behind_the_watermark_is_rejected_as_late_and_kept() -> None:
     e.process([event(0), event(100)])  # watermark now 90: window [0, 60) has closed
     verdicts = e.process([event(30), event(85)])  # 30 is late; 85 is in the open window
     assert e.counts.rejected == {"late": 1}
-    assert sink.items[0][0] == event(30) and sink.items[0][1] == "late"
+    assert sink.items[0][0] == event(30)
+    assert sink.items[0][1] == "late"
     assert [v.window_index for v in verdicts] == []
     assert e.counts.accepted == 3
 
@@ -110,7 +114,7 @@ def test_verdicts_do_not_depend_on_batch_boundaries(cuts: list[int]) -> None:
     split = engine()
     got: list[WindowVerdict] = []
     bounds = [0, *sorted(cuts), len(payloads)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         got += split.process(payloads[a:b])
     got += split.close_all()
     assert_same_windows(got, expected)
@@ -162,7 +166,8 @@ def test_a_sustained_shift_reaches_critical_and_calm_clears_it() -> None:
     assert tiers[2:5] == [Tier.INFO, Tier.CRITICAL, Tier.CRITICAL]
     assert tiers[-1] == Tier.NONE
     x = verdicts[3].columns[0]
-    assert x.column == "x" and x.tier == Tier.CRITICAL
+    assert x.column == "x"
+    assert x.tier == Tier.CRITICAL
     assert {f.kind for f in x.findings} >= {"drift"}
     assert "x [critical] psi" in verdicts[3].what_happened
     assert verdicts[3].outputs_moved  # score follows x in these events
@@ -170,8 +175,11 @@ def test_a_sustained_shift_reaches_critical_and_calm_clears_it() -> None:
 
 
 def test_count_windows_cut_every_n_events() -> None:
-    e = engine(settings_with(policy={"window": {"kind": "count", "size": 400},
-                                     "significance": {"min_samples": 50}}))
+    e = engine(
+        settings_with(
+            policy={"window": {"kind": "count", "size": 400}, "significance": {"min_samples": 50}}
+        )
+    )
     verdicts = run_all(e, stream(n=1000), batch=333)
     assert [v.events for v in verdicts] == [400, 400, 200]
 

@@ -15,7 +15,9 @@ from tests.monitor.factories import event, make_baseline
 
 
 def decoder(baseline: Baseline, **fields: object) -> EventDecoder:
-    return EventDecoder({baseline.model_id: ModelLayout.from_baseline(baseline)}, EventFields(**fields))  # type: ignore[arg-type]
+    return EventDecoder(
+        {baseline.model_id: ModelLayout.from_baseline(baseline)}, EventFields(**fields)
+    )  # type: ignore[arg-type]
 
 
 def test_default_shape_decodes_into_columns(baseline: Baseline) -> None:
@@ -32,9 +34,16 @@ def test_default_shape_decodes_into_columns(baseline: Baseline) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "why"),
-    [('"3.5"', "string"), ("true", "bool"), ("NaN", "NaN literal"), ("Infinity", "infinity"),
-     ("1e400", "overflows to infinity"), ('{"v": 1}', "object"), ("[1]", "list"),
-     ("1" + "0" * 400, "integer beyond float range")],
+    [
+        ('"3.5"', "string"),
+        ("true", "bool"),
+        ("NaN", "NaN literal"),
+        ("Infinity", "infinity"),
+        ("1e400", "overflows to infinity"),
+        ('{"v": 1}', "object"),
+        ("[1]", "list"),
+        ("1" + "0" * 400, "integer beyond float range"),
+    ],
 )
 def test_numeric_feature_of_the_wrong_type_is_a_type_error_not_a_lost_event(
     baseline: Baseline, raw: str, why: str
@@ -47,7 +56,8 @@ def test_numeric_feature_of_the_wrong_type_is_a_type_error_not_a_lost_event(
     x = batch.models[0].columns[0]
     assert x.type_error.tolist() == [True, False], why
     assert x.missing.tolist() == [False, False], why
-    assert np.isnan(x.values[0]) and x.values[1] == 1.0
+    assert np.isnan(x.values[0])
+    assert x.values[1] == 1.0
 
 
 def test_absent_and_null_features_are_missing(baseline: Baseline) -> None:
@@ -62,9 +72,7 @@ def test_absent_and_null_features_are_missing(baseline: Baseline) -> None:
 
 
 def test_unknown_features_are_counted_not_errors(baseline: Baseline) -> None:
-    batch = decoder(baseline).decode(
-        [event(0, extra={"new_feature": 1, "other": "z"}), event(1)]
-    )
+    batch = decoder(baseline).decode([event(0, extra={"new_feature": 1, "other": "z"}), event(1)])
     assert batch.rejected == []
     assert batch.models[0].unknown.tolist() == [2, 0]
 
@@ -110,22 +118,29 @@ def test_oversized_payload_is_rejected_before_decoding(baseline: Baseline) -> No
 
 def test_events_of_several_models_are_grouped_and_unknown_ones_rejected() -> None:
     a, b = make_baseline("a"), make_baseline("b")
-    dec = EventDecoder(
-        {m.model_id: ModelLayout.from_baseline(m) for m in (a, b)}, EventFields()
+    dec = EventDecoder({m.model_id: ModelLayout.from_baseline(m) for m in (a, b)}, EventFields())
+    batch = dec.decode(
+        [event(0, model="a"), event(1, model="b"), event(2, model="z"), event(3, model="a")]
     )
-    batch = dec.decode([event(0, model="a"), event(1, model="b"), event(2, model="z"), event(3, model="a")])
     assert {m.model_id: m.index.tolist() for m in batch.models} == {"a": [0, 3], "b": [1]}
     assert [(r.index, r.reason) for r in batch.rejected] == [(2, RejectReason.UNKNOWN_MODEL)]
 
 
 def test_field_mapping_follows_dotted_paths_and_odd_keys(baseline: Baseline) -> None:
-    payload = json.dumps({
-        "meta": {"model-name": "m", "ts": 1_767_571_200_000},
-        "inputs": {"x": 3.0, "c": "a"},
-        "out": {"score": 1.0},
-    }).encode()
-    dec = decoder(baseline, model_id="meta.model-name", timestamp="meta.ts",
-                  features="inputs", prediction="out")
+    payload = json.dumps(
+        {
+            "meta": {"model-name": "m", "ts": 1_767_571_200_000},
+            "inputs": {"x": 3.0, "c": "a"},
+            "out": {"score": 1.0},
+        }
+    ).encode()
+    dec = decoder(
+        baseline,
+        model_id="meta.model-name",
+        timestamp="meta.ts",
+        features="inputs",
+        prediction="out",
+    )
     batch = dec.decode([payload])
     assert batch.rejected == []
     assert batch.models[0].columns[0].values.tolist() == [3.0]
@@ -140,13 +155,23 @@ def test_default_model_serves_topics_without_a_model_id(baseline: Baseline) -> N
 
 def test_timestamps_accept_rfc3339_and_epoch_forms() -> None:
     values: list[object] = [
-        "2026-01-05T00:00:00Z", "2026-01-05T02:00:00+02:00", "2026-01-05T00:00:00.5",
-        1767571200, 1767571200500, 1767571200.25,
+        "2026-01-05T00:00:00Z",
+        "2026-01-05T02:00:00+02:00",
+        "2026-01-05T00:00:00.5",
+        1767571200,
+        1767571200500,
+        1767571200.25,
     ]
     parsed, errors = parse_timestamps(values)
     assert errors == []
-    assert parsed.tolist() == [1767571200.0, 1767571200.0, 1767571200.5, 1767571200.0,
-                               1767571200.5, 1767571200.25]
+    assert parsed.tolist() == [
+        1767571200.0,
+        1767571200.0,
+        1767571200.5,
+        1767571200.0,
+        1767571200.5,
+        1767571200.25,
+    ]
 
 
 def test_fast_and_slow_timestamp_paths_agree() -> None:

@@ -41,8 +41,12 @@ def test_readiness_needs_all_three_conditions() -> None:
     state = HealthState(clock=_Clock())
     assert state.readiness() == (
         False,
-        {"status": "not_ready", "partitions_assigned": False, "broker_reachable": False,
-         "baselines_loaded": False},
+        {
+            "status": "not_ready",
+            "partitions_assigned": False,
+            "broker_reachable": False,
+            "baselines_loaded": False,
+        },
     )
     state.set_partitions_assigned(True)
     state.set_broker_reachable(True)
@@ -104,8 +108,11 @@ def test_healthz_and_readyz_codes(served: Any) -> None:
     status, _, body = _get(server, "/readyz")
     assert status == 503
     assert json.loads(body)["status"] == "not_ready"
-    for setter in (state.set_partitions_assigned, state.set_broker_reachable,
-                   state.set_baselines_loaded):
+    for setter in (
+        state.set_partitions_assigned,
+        state.set_broker_reachable,
+        state.set_baselines_loaded,
+    ):
         setter(True)
     assert _get(server, "/readyz")[0] == 200
     clock.now += 11

@@ -64,7 +64,9 @@ def test_static_membership_is_passed_when_configured() -> None:
 
 
 def test_groupless_reader_has_no_group_settings() -> None:
-    kw = KafkaClientConfig.from_settings(_settings()).consumer_kwargs(group=False, client_suffix="r")
+    kw = KafkaClientConfig.from_settings(_settings()).consumer_kwargs(
+        group=False, client_suffix="r"
+    )
     assert kw["group_id"] is None
     assert kw["client_id"] == "driftwarden-r"
     assert "session_timeout_ms" not in kw
@@ -152,7 +154,7 @@ def test_missing_password_file_fails_at_start_naming_the_file(tmp_path: Path) ->
     settings = _settings(
         security_protocol="SASL_SSL", sasl={"username": "u", "password_file": str(missing)}
     )
-    with pytest.raises(ConfigError, match="kafka.sasl.password_file: cannot read .*nope"):
+    with pytest.raises(ConfigError, match=r"kafka\.sasl\.password_file: cannot read .*nope"):
         KafkaClientConfig.from_settings(settings)
 
 
@@ -166,7 +168,9 @@ def test_tls_key_password_file_is_read(tmp_path: Path) -> None:
 def test_empty_password_file_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "empty"
     secret.write_text("\n", encoding="utf-8")
-    settings = _settings(security_protocol="SASL_SSL", sasl={"username": "u", "password_file": str(secret)})
+    settings = _settings(
+        security_protocol="SASL_SSL", sasl={"username": "u", "password_file": str(secret)}
+    )
     with pytest.raises(ConfigError, match="is empty"):
         KafkaClientConfig.from_settings(settings)
 
@@ -188,7 +192,9 @@ def test_secrets_never_appear_in_repr_describe_or_errors(tmp_path: Path) -> None
 
     bad = tmp_path / "binary"
     bad.write_bytes(b"\xff\xfe" + PASSWORD.encode())
-    broken = _settings(security_protocol="SASL_SSL", sasl={"username": "u", "password_file": str(bad)})
+    broken = _settings(
+        security_protocol="SASL_SSL", sasl={"username": "u", "password_file": str(bad)}
+    )
     with pytest.raises(ConfigError) as info:
         KafkaClientConfig.from_settings(broken)
     assert PASSWORD not in str(info.value)
@@ -225,12 +231,16 @@ def test_request_timeout_must_exceed_the_fetch_wait() -> None:
 def test_every_key_is_known_to_kafka_python(client: Any, method: str) -> None:
     """kafka-python rejects unknown keys only when a client is built against a live broker."""
     settings = _settings(
-        security_protocol="SASL_SSL", sasl=_sasl(), tls={"cafile": "/ca.pem", "password": "x"},
+        security_protocol="SASL_SSL",
+        sasl=_sasl(),
+        tls={"cafile": "/ca.pem", "password": "x"},
         group_instance_id="i",
     )
     config = KafkaClientConfig.from_settings(settings)
-    kwargs = getattr(config, method)(client_suffix="x") if method != "consumer_kwargs" else (
-        config.consumer_kwargs()
+    kwargs = (
+        getattr(config, method)(client_suffix="x")
+        if method != "consumer_kwargs"
+        else (config.consumer_kwargs())
     )
     assert set(kwargs) <= set(client.DEFAULT_CONFIG)
 

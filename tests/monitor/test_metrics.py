@@ -98,7 +98,9 @@ def test_forgotten_partitions_lose_their_lag_series() -> None:
 def test_negative_lag_is_reported_as_zero() -> None:
     m = Metrics("1")
     m.set_consumer_lag("t", 0, -3)
-    assert 'driftwarden_consumer_lag_messages{partition="0",topic="t"} 0.0' in m.exposition().decode()
+    assert (
+        'driftwarden_consumer_lag_messages{partition="0",topic="t"} 0.0' in m.exposition().decode()
+    )
 
 
 def test_unknown_alert_outcome_is_refused() -> None:
@@ -113,7 +115,10 @@ def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     )
     exposition = _populated().exposition()
     result = subprocess.run(
-        [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60,
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()

@@ -9,7 +9,7 @@ from monitor.config import Sustain
 from monitor.tier import Tier
 from monitor.tiering import TierState, step
 
-N, I, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
+N, INFO, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
 DEFAULT = Sustain()
 
 
@@ -19,27 +19,27 @@ def run(conditions: list[Tier], sustain: Sustain = DEFAULT, clear_after: int = 3
 
 
 def test_warning_needs_two_consecutive_windows() -> None:
-    assert run([W, N, W, W]) == [I, I, I, W]
+    assert run([W, N, W, W]) == [INFO, INFO, INFO, W]
 
 
 def test_a_single_severe_window_is_info_then_critical_when_it_persists() -> None:
-    assert run([C, C]) == [I, C]
+    assert run([C, C]) == [INFO, C]
 
 
 def test_tier_clears_only_after_clear_after_calm_windows() -> None:
-    assert run([W, W, N, N, N, N]) == [I, W, W, W, N, N]
+    assert run([W, W, N, N, N, N]) == [INFO, W, W, W, N, N]
 
 
 def test_a_relapse_during_recovery_keeps_the_tier_and_restarts_the_count() -> None:
-    assert run([W, W, N, N, W, N, N, N]) == [I, W, W, W, W, W, W, N]
+    assert run([W, W, N, N, W, N, N, N]) == [INFO, W, W, W, W, W, W, N]
 
 
 def test_deescalation_steps_down_to_what_the_evidence_still_supports() -> None:
     tiers = run([C, C, W, W, W, W])
-    assert tiers == [I, C, C, C, W, W]
+    assert tiers == [INFO, C, C, C, W, W]
 
 
-@given(st.lists(st.sampled_from([N, I, W, C]), max_size=60))
+@given(st.lists(st.sampled_from([N, INFO, W, C]), max_size=60))
 @settings(max_examples=200, deadline=None)
 def test_tier_never_exceeds_what_was_sustained(conditions: list[Tier]) -> None:
     """A tier >= warning requires two consecutive windows at that level somewhere before."""

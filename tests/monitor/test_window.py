@@ -37,7 +37,8 @@ def test_to_bytes_round_trips_exactly(seed: int) -> None:
     state = random_state(seed)
     back = WindowState.from_bytes(state.to_bytes())
     assert back.same_counts(state)
-    assert np.array_equal(back.sums, state.sums) and np.array_equal(back.maxs, state.maxs)
+    assert np.array_equal(back.sums, state.sums)
+    assert np.array_equal(back.maxs, state.maxs)
     assert (back.first_ts, back.last_ts) == (state.first_ts, state.last_ts)
 
 

@@ -78,8 +78,12 @@ def ensure_libs(version: str = KAFKA_VERSION, timeout: float = 900.0) -> Path:
     env = {**os.environ, "DW_KAFKA_VERSION": version}
     try:
         result = subprocess.run(
-            ["bash", str(FETCH_SCRIPT)], capture_output=True, text=True, timeout=timeout,
-            env=env, check=False,
+            ["bash", str(FETCH_SCRIPT)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise BrokerError(f"{FETCH_SCRIPT.name} did not finish within {timeout:.0f}s") from None
@@ -127,6 +131,7 @@ class KafkaBroker:
         self.extra_config = dict(extra_config or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.start_seconds: list[float] = []  # per start, format included in the first
         self._formatted = False
         self.data_dir = run_dir / "data"
         self.log_path = run_dir / "broker.out"
@@ -145,7 +150,9 @@ class KafkaBroker:
     # --- configuration -------------------------------------------------------------
 
     def server_properties(self) -> dict[str, str]:
-        listeners = f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        listeners = (
+            f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        )
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -197,8 +204,15 @@ class KafkaBroker:
             raise BrokerError(f"Kafka jars missing in {self.libs}; run scripts/fetch-kafka.sh")
         self._write_configs()
         cmd = [
-            *self._java_base(), "-XX:-UsePerfData", "kafka.tools.StorageTool", "format",
-            "-t", self.cluster_id, "-c", str(self.properties_path), "--standalone",
+            *self._java_base(),
+            "-XX:-UsePerfData",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            self.cluster_id,
+            "-c",
+            str(self.properties_path),
+            "--standalone",
         ]
         try:
             result = subprocess.run(
@@ -230,19 +244,28 @@ class KafkaBroker:
         try:
             self.proc = subprocess.Popen(
                 [
-                    self.java, *JVM_FLAGS, f"-Djava.io.tmpdir={self.run_dir / 'tmp'}",
-                    f"-Dlog4j2.configurationFile={self.log4j_path}", "-cp", f"{self.libs}/*",
-                    "kafka.Kafka", str(self.properties_path),
+                    self.java,
+                    *JVM_FLAGS,
+                    f"-Djava.io.tmpdir={self.run_dir / 'tmp'}",
+                    f"-Dlog4j2.configurationFile={self.log4j_path}",
+                    "-cp",
+                    f"{self.libs}/*",
+                    "kafka.Kafka",
+                    str(self.properties_path),
                 ],
-                stdout=out_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.run_dir, start_new_session=True,
+                stdout=out_handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.run_dir,
+                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise BrokerError(f"cannot run java ({exc}); install a JDK 17+") from None
         finally:
             out_handle.close()
         self._wait_ready(began + timeout)
-        return time.monotonic() - began
+        self.start_seconds.append(time.monotonic() - began)
+        return self.start_seconds[-1]
 
     def _wait_ready(self, deadline: float) -> None:
         from kafka import KafkaAdminClient
@@ -258,8 +281,10 @@ class KafkaBroker:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 admin = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap, bootstrap_timeout_ms=3000,
-                    request_timeout_ms=5000, client_id="test-harness-ready",
+                    bootstrap_servers=self.bootstrap,
+                    bootstrap_timeout_ms=3000,
+                    request_timeout_ms=5000,
+                    client_id="test-harness-ready",
                 )
                 try:
                     cluster_id = admin.describe_cluster()["cluster_id"]
@@ -315,8 +340,10 @@ class KafkaBroker:
         from kafka import KafkaAdminClient
 
         client = KafkaAdminClient(
-            bootstrap_servers=self.bootstrap, bootstrap_timeout_ms=int(timeout * 1000),
-            request_timeout_ms=int(timeout * 1000), client_id="test-harness-admin",
+            bootstrap_servers=self.bootstrap,
+            bootstrap_timeout_ms=int(timeout * 1000),
+            request_timeout_ms=int(timeout * 1000),
+            client_id="test-harness-admin",
         )
         try:
             yield client
@@ -337,7 +364,8 @@ class KafkaBroker:
         from kafka import KafkaConsumer, TopicPartition
 
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap, bootstrap_timeout_ms=10_000,
+            bootstrap_servers=self.bootstrap,
+            bootstrap_timeout_ms=10_000,
             client_id="test-harness-offsets",
         )
         try:

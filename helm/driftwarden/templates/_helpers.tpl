@@ -81,21 +81,21 @@ webhook: secret_file
 
 {{/*
 Secret items mounted into the projected volume at secretsDir, as a YAML list of
-{secret, key, path}. The config template points the *_file settings at these paths,
+{secret, key, path, field} plus `section` (kafka.sasl / kafka.tls) or `receiver`. The config template points the *_file settings at these paths,
 and the pod template mounts exactly these items, so the two cannot drift apart.
 */}}
 {{- define "driftwarden.secretItems" -}}
 {{- $items := list }}
 {{- with .Values.kafka.sasl }}
 {{- if .existingSecret }}
-{{- $items = append $items (dict "secret" .existingSecret "key" .passwordKey "path" "kafka/sasl-password" "field" "password_file") }}
+{{- $items = append $items (dict "secret" .existingSecret "key" .passwordKey "path" "kafka/sasl-password" "section" "sasl" "field" "password_file") }}
 {{- end }}
 {{- end }}
 {{- with .Values.kafka.tls }}
 {{- if .existingSecret }}
 {{- range $field, $spec := dict "cafile" (list .caKey "kafka/ca.crt") "certfile" (list .certKey "kafka/tls.crt") "keyfile" (list .keyKey "kafka/tls.key") "password_file" (list .keyPasswordKey "kafka/tls-key-password") }}
 {{- if index $spec 0 }}
-{{- $items = append $items (dict "secret" $.Values.kafka.tls.existingSecret "key" (index $spec 0) "path" (index $spec 1) "field" $field "tls" true) }}
+{{- $items = append $items (dict "secret" $.Values.kafka.tls.existingSecret "key" (index $spec 0) "path" (index $spec 1) "section" "tls" "field" $field) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -148,20 +148,10 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- fail (printf "kafka.tls.existingSecret is set but config.kafka.security_protocol is %s; set it to SSL or SASL_SSL, or remove the Secret reference" $protocol) }}
 {{- end }}
 {{- range $items }}
-{{- if eq .field "password_file" }}
-{{- if .tls }}
-{{- $tls := get $kafka "tls" | default dict }}
-{{- $_ := set $tls "password_file" (printf "%s/%s" $secretsDir .path) }}
-{{- $_ := set $kafka "tls" $tls }}
-{{- else }}
-{{- $sasl := get $kafka "sasl" | default dict }}
-{{- $_ := set $sasl "password_file" (printf "%s/%s" $secretsDir .path) }}
-{{- $_ := set $kafka "sasl" $sasl }}
-{{- end }}
-{{- else if .tls }}
-{{- $tls := get $kafka "tls" | default dict }}
-{{- $_ := set $tls .field (printf "%s/%s" $secretsDir .path) }}
-{{- $_ := set $kafka "tls" $tls }}
+{{- if .section }}
+{{- $settings := get $kafka .section | default dict }}
+{{- $_ := set $settings .field (printf "%s/%s" $secretsDir .path) }}
+{{- $_ := set $kafka .section $settings }}
 {{- end }}
 {{- end }}
 {{- $_ := set $cfg "kafka" $kafka }}

@@ -75,7 +75,7 @@ class LocalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     @property
@@ -99,6 +99,7 @@ class FakeReceiver:
         self.remote = remote
         self.send_resolved = send_resolved
         self.sent: list[Notification] = []
+        self.sent_at: list[float] = []
         self.attempts: list[tuple[float, Notification]] = []
         self.outcome: Any = lambda note, now: Delivered()
         self._types = (Delivered, DeliveryResult)
@@ -110,6 +111,7 @@ class FakeReceiver:
         result = self.outcome(notification, now)
         if isinstance(result, Delivered):
             self.sent.append(notification)
+            self.sent_at.append(now)
         return result
 
     def close(self) -> None:
@@ -146,3 +148,28 @@ def alerting_settings(**overrides: Any) -> Any:
     }
     data.update(overrides)
     return AlertingSettings.model_validate(data)
+
+
+class PagerDutyModel:
+    """PagerDuty's documented dedup semantics, to count pages rather than requests.
+
+    A trigger on a key with no open incident opens one (a page); a trigger on an
+    open key adds to it; a resolve closes it; resolves of unknown keys are dropped.
+    """
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+        self.pages = 0
+        self.updates = 0
+        self.resolves = 0
+
+    def apply(self, key: str, action: str) -> None:
+        if action == "trigger":
+            if key in self.open:
+                self.updates += 1
+            else:
+                self.open.add(key)
+                self.pages += 1
+        elif key in self.open:
+            self.open.discard(key)
+            self.resolves += 1

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from monitor.tier import Tier
 from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, WindowVerdict
 
-T0 = 1_795_392_000.0  # 2026-11-24T00:00:00Z, a midnight so digests align
+T0 = 1_795_392_000.0  # 2026-11-23T00:00:00Z (a Monday), a midnight so digests align
 WINDOW = 300.0
 
 

@@ -1,0 +1,167 @@
+"""At-least-once reading with exact state, proven against the real broker.
+
+The loop runs in child processes (`tests.support.count_driver`) with a
+processor that counts records per partition and notices any record seen twice
+or skipped. The children are SIGKILLed at random points, joined by a second
+member, stopped with SIGTERM; at the end the state in the checkpoints must
+equal what was produced, exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.checkpoint import (
+    DirectoryCheckpointStore,
+    KafkaTopicCheckpointStore,
+    latest_per_partition,
+)
+from monitor.config import CheckpointSettings, KafkaSettings
+from monitor.kafka_client import KafkaClientConfig
+from tests.support.counting import CountingProcessor, PartitionCount
+from tests.support.driver import DriverProcess, produce_numbers
+from tests.support.kafka_broker import KafkaBroker
+
+pytestmark = pytest.mark.kafka
+
+
+def _args(broker: KafkaBroker, topic: str, group: str, *extra: str) -> list[str]:
+    return ["--bootstrap", broker.bootstrap, "--topic", topic, "--group", group, *extra]
+
+
+def _final_counts(checkpoints: list[object]) -> dict[tuple[str, int], PartitionCount]:
+    chosen = latest_per_partition(checkpoints)  # type: ignore[arg-type]
+    return {p: CountingProcessor.decode(cp.state)[p] for p, cp in chosen.items()}
+
+
+def _assert_exact(topic: str, expected: dict[int, tuple[int, int]],
+                  counts: dict[tuple[str, int], PartitionCount]) -> None:
+    assert set(counts) == {(topic, p) for p in expected}
+    for p, (n, total) in expected.items():
+        c = counts[(topic, p)]
+        assert c.discontinuities == 0, f"partition {p}: records skipped or repeated ({c})"
+        assert (c.count, c.total, c.next_offset) == (n, total, n), f"partition {p}: {c}"
+
+
+def _directory_checkpoints(path: Path, group: str) -> list[object]:
+    return list(DirectoryCheckpointStore(path).load(group))
+
+
+@pytest.mark.timeout(150)
+def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
+    kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
+) -> None:
+    expected = produce_numbers(kafka_broker.bootstrap, topic, 50_000)
+    checkpoints = tmp_path / "checkpoints"
+    rng = random.Random(20261123)
+    # Static membership: the restarted member takes its partitions back at once instead of
+    # waiting for the killed one's session to expire.
+    common = _args(kafka_broker, topic, group_id, "--checkpoint-dir", str(checkpoints),
+                   "--instance-id", "member-0", "--interval", "0.3",
+                   "--max-poll-records", "500", "--batch-delay", "0.02")
+    kills = []
+    for run in range(3):
+        child = DriverProcess(tmp_path, f"run{run}", common)
+        try:
+            child.wait_for("first records", lambda s: s.get("counted", 0) > 0, timeout=60)
+            time.sleep(rng.uniform(0.2, 1.2))
+            kills.append(child.counted())
+            child.kill()
+        finally:
+            child.ensure_dead()
+    assert len(kills) == 3
+
+    final = DriverProcess(tmp_path, "final", [*common, "--exit-when-idle"])
+    try:
+        assert final.wait(timeout=90) == 0, final.output()
+    finally:
+        final.ensure_dead()
+    _assert_exact(topic, expected, _final_counts(_directory_checkpoints(checkpoints, group_id)))
+    status = final.status()
+    assert status["counted"] == 50_000
+
+
+@pytest.mark.timeout(150)
+def test_second_member_joins_then_leaves_and_totals_stay_exact(
+    kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
+) -> None:
+    expected = produce_numbers(kafka_broker.bootstrap, topic, 30_000)
+    checkpoint_topic = f"{topic}-checkpoints"
+    common = _args(kafka_broker, topic, group_id, "--store", "kafka",
+                   "--checkpoint-topic", checkpoint_topic, "--interval", "0.5",
+                   "--max-poll-records", "200", "--batch-delay", "0.05")
+    first = DriverProcess(tmp_path, "first", [*common, "--exit-when-idle"])
+    second: DriverProcess | None = None
+    try:
+        first.wait_for("3000 records", lambda s: s.get("counted", 0) >= 3000, timeout=60)
+        second = DriverProcess(tmp_path, "second", common)
+        joined = second.wait_for(
+            "partitions and records", lambda s: s.get("counted", 0) >= 1000, timeout=60
+        )
+        assert joined["partitions"], "the second member got no partition"
+        second.terminate()
+        assert second.wait(timeout=20) == 0, second.output()
+        assert first.wait(timeout=90) == 0, first.output()
+    finally:
+        first.ensure_dead()
+        if second is not None:
+            second.ensure_dead()
+    first_assignments = first.status()["assignments"]
+    assert any(len(a) < 3 for a in first_assignments), f"no rebalance seen: {first_assignments}"
+    assert len(first_assignments[-1]) == 3  # took everything back after the second left
+
+    client = KafkaClientConfig.from_settings(
+        KafkaSettings(bootstrap_servers=[kafka_broker.bootstrap], bootstrap_timeout=10.0)
+    )
+    store = KafkaTopicCheckpointStore(
+        client, CheckpointSettings(backend="kafka", topic=checkpoint_topic, create_topic=False)
+    )
+    try:
+        _assert_exact(topic, expected, _final_counts(list(store.load(group_id))))
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_exits_zero_within_the_grace_period_and_resumes_exactly(
+    kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
+) -> None:
+    expected = produce_numbers(kafka_broker.bootstrap, topic, 20_000)
+    checkpoints = tmp_path / "checkpoints"
+    grace = 10.0
+    common = _args(kafka_broker, topic, group_id, "--checkpoint-dir", str(checkpoints),
+                   "--interval", "5", "--grace", str(grace),
+                   "--max-poll-records", "200", "--batch-delay", "0.05")
+    child = DriverProcess(tmp_path, "stopped", common)
+    try:
+        child.wait_for("2000 records", lambda s: s.get("counted", 0) >= 2000, timeout=60)
+        began = time.monotonic()
+        child.terminate()
+        code = child.wait(timeout=grace + 5)
+        took = time.monotonic() - began
+    finally:
+        child.ensure_dead()
+    assert code == 0, child.output()
+    assert took < grace, f"SIGTERM to exit took {took:.1f}s"
+    counted_at_stop = child.status()["counted"]
+    assert 2000 <= counted_at_stop < 20_000
+
+    # The shutdown checkpoint covers exactly what was counted, and its offsets were committed.
+    [saved] = DirectoryCheckpointStore(checkpoints).load(group_id)
+    assert sum(saved.offsets.values()) == counted_at_stop
+    with kafka_broker.admin() as admin:
+        committed = admin.list_group_offsets({group_id: None})[group_id]
+    assert {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()} == dict(
+        saved.offsets
+    )
+
+    resumed = DriverProcess(tmp_path, "resumed", [*common, "--exit-when-idle"])
+    try:
+        assert resumed.wait(timeout=90) == 0, resumed.output()
+    finally:
+        resumed.ensure_dead()
+    _assert_exact(topic, expected, _final_counts(_directory_checkpoints(checkpoints, group_id)))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from monitor.alerting.describe import build_alert
+from monitor.alerting.model import Alert, Notification
+from monitor.alerting.outbox import Outbox
+from monitor.tier import Tier
+from tests.monitor.alerting.alert_verdicts import verdict
+
+
+def alert(model: str, status: str = "firing") -> Alert:
+    return build_alert(
+        verdict(0, Tier.CRITICAL, model=model), environment="prod",
+        status=status, tier=Tier.CRITICAL, previous_tier=Tier.NONE,  # type: ignore[arg-type]
+        started_at=0.0, tiers_seen=(Tier.CRITICAL,), change="new",
+    )
+
+
+def note(nid: str, *alerts: Alert, receiver: str = "pager") -> Notification:
+    return Notification(id=nid, receiver=receiver, kind="alert", route_id="root",
+                        group_key="g", group_labels={}, created_at=0.0, alerts=alerts)
+
+
+def test_entries_survive_a_restart_in_order(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    box.put(note("a", alert("m1")), now=1.0)
+    box.put(note("b", alert("m2")), now=2.0)
+    again = Outbox(tmp_path)
+    assert [e.notification.id for e in again.entries()] == ["a", "b"]
+    again.remove(again.entries()[0].seq)
+    assert [e.notification.id for e in Outbox(tmp_path).entries()] == ["b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["000000000002.json"]
+
+
+def test_a_resolve_takes_its_alert_out_of_the_queued_trigger(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    box.put(note("trigger", alert("m1"), alert("m2")), now=0.0)
+    box.put(note("other-receiver", alert("m1"), receiver="chat"), now=0.0)
+    assert box.put(note("resolve", alert("m1", "resolved")), now=1.0) == []
+    by_id = {e.notification.id: e.notification for e in Outbox(tmp_path).entries()}
+    assert [a.model_id for a in by_id["trigger"].alerts] == ["m2"]
+    assert [a.model_id for a in by_id["other-receiver"].alerts] == ["m1"]
+    assert box.put(note("resolve-2", alert("m2", "resolved")), now=2.0) == ["trigger"]
+
+
+def test_the_same_notification_is_enqueued_once() -> None:
+    box = Outbox(None)
+    box.put(note("a", alert("m1")), now=0.0)
+    box.put(note("a", alert("m1")), now=0.0)
+    assert len(box) == 1
+
+
+def test_an_in_flight_entry_is_coalesced_when_its_attempt_fails() -> None:
+    box = Outbox(None)
+    box.put(note("trigger", alert("m1")), now=0.0)
+    (entry,) = box.entries()
+    box.claim(entry.seq)
+    box.put(note("resolve", alert("m1", "resolved")), now=1.0)
+    assert len(box) == 2  # untouched while being delivered
+    assert box.release(entry, next_attempt_at=5.0, error="down") == ["trigger"]
+    assert [e.notification.id for e in box.entries()] == ["resolve"]
+    assert msgspec.json.decode(msgspec.json.encode(box.entries()[0]))["attempts"] == 0

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+import msgspec
+
+from monitor.alerting.describe import build_alert
+from monitor.alerting.model import Notification
+from monitor.alerting.render import alert_text, document, headline
+from monitor.tier import Tier
+from tests.monitor.alerting.alert_verdicts import verdict
+
+
+def note(change: str = "escalated") -> Notification:
+    a = build_alert(
+        verdict(1, Tier.CRITICAL), environment="prod", status="firing", tier=Tier.CRITICAL,
+        previous_tier=Tier.WARNING, started_at=0.0, tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+        change=change,  # type: ignore[arg-type]
+    )
+    return Notification(id="n1", receiver="chat", kind="alert", route_id="root",
+                        group_key="root:{}", group_labels={}, created_at=600.0, alerts=(a,))
+
+
+def test_headline_says_how_it_changed() -> None:
+    assert headline(note().alerts[0]).startswith("Escalated from warning: [CRITICAL]")
+    a = msgspec.structs.replace(note().alerts[0], change="unchanged")
+    assert headline(a).startswith("Still firing: ")
+
+
+def test_text_has_what_happened_why_it_matters_and_what_to_do_in_order() -> None:
+    text = alert_text(note().alerts[0])
+    parts = [text.index(h) for h in ("What happened:", "Why it matters:", "What to do:")]
+    assert parts == sorted(parts)
+    assert "Runbook: https://runbooks.example/credit-risk" in text
+
+
+def test_document_is_json_with_labels_columns_and_window() -> None:
+    doc = json.loads(json.dumps(document(note())))
+    (alert,) = doc["alerts"]
+    assert doc["status"] == "firing" and doc["version"] == "1"
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["columns"][0]["column"] == "income"
+    assert alert["window"]["events"] == 5000

@@ -1,0 +1,108 @@
+"""Configuration: typos are errors that name the key; the environment wins over the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_settings
+from monitor.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings(None, env={})
+    assert settings.policy.window.kind == "time"
+    assert settings.policy.thresholds.psi.critical == 0.25
+
+
+def test_unknown_key_is_named_with_its_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"kafka\.topicz: Extra inputs.*fix: remove it"):
+        load_settings(write(tmp_path, "kafka:\n  topicz: [a]\n"), env={})
+
+
+def test_environment_overrides_the_file_with_nesting(tmp_path: Path) -> None:
+    path = write(tmp_path, "kafka:\n  group_id: from-file\n")
+    settings = load_settings(
+        path,
+        env={"DRIFTWARDEN_KAFKA__GROUP_ID": "from-env", "DRIFTWARDEN_POLICY__WINDOW__SIZE": "1h"},
+    )
+    assert settings.kafka.group_id == "from-env"
+    assert settings.policy.window.size == 3600.0
+
+
+def test_unknown_environment_key_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"kafka\.groupid"):
+        load_settings(None, env={"DRIFTWARDEN_KAFKA__GROUPID": "x"})
+
+
+def test_model_and_column_overrides_deep_merge(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+policy:
+  columns:
+    amount: {thresholds: {psi: {critical: 0.4}}}
+models:
+  credit-risk:
+    sustain: {warning: 3}
+    window: {kind: count, size: 100}
+""",
+    )
+    settings = load_settings(path, env={})
+    policy = settings.policy_for("credit-risk")
+    assert (policy.sustain.info, policy.sustain.warning) == (1, 3)
+    assert policy.window.kind == "count"
+    amount = policy.column("amount").thresholds.psi
+    assert (amount.info, amount.critical) == (0.1, 0.4)
+    assert settings.policy_for("other").sustain.warning == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("policy:\n  window: {size: 5x}\n", "policy.window"),
+        (
+            "policy:\n  thresholds: {psi: {info: 0.3, warning: 0.2, critical: 0.5}}\n",
+            "thresholds.psi",
+        ),
+        ("models:\n  m: {sustain: {warning: 0}}\n", "sustain.warning"),
+        ("policy:\n  columns: {x: {effect: nope}}\n", "effect"),
+        ("kafka:\n  security_protocol: SASL_SSL\n", "kafka"),
+        ("alerting:\n  route: {receiver: pager}\n", "pager"),
+    ],
+)
+def test_invalid_values_name_the_field(tmp_path: Path, text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), env={})
+    assert where in str(info.value)
+
+
+def test_secrets_never_appear_in_repr_or_errors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+kafka:
+  security_protocol: SASL_SSL
+  sasl: {mechanism: PLAIN, username: u, password: hunter2-secret}
+""",
+    )
+    settings = load_settings(path, env={})
+    assert "hunter2-secret" not in repr(settings)
+    bad = write(tmp_path, path.read_text() + "  bogus: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad, env={})
+    assert "hunter2-secret" not in str(info.value)
+
+
+def test_unreadable_or_non_mapping_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(tmp_path / "missing.yaml", env={})
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_settings(write(tmp_path, "- a\n- b\n"), env={})
