@@ -100,7 +100,9 @@ def build_baseline(
         )
     row_count = _row_count(table)
     if sources and sum(s.rows for s in sources) != row_count:
-        raise ValueError(f"sources describe {sum(s.rows for s in sources)} rows, table has {row_count}")
+        raise ValueError(
+            f"sources describe {sum(s.rows for s in sources)} rows, table has {row_count}"
+        )
     columns: list[Column] = []
     for spec in resolve_columns(table, schema, default_outputs=default_outputs):
         values = np.asarray(table[spec.name])

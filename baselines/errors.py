@@ -9,15 +9,15 @@ class BaselineError(DriftwardenError):
     """Something is wrong with a baseline or with the data it is built from."""
 
 
-class BaselineCorrupt(BaselineError):
+class BaselineCorrupt(BaselineError):  # noqa: N818 - public name, reads as a state
     """An artifact failed verification: truncated, edited, or not ours."""
 
 
-class BaselineExists(BaselineError):
+class BaselineExists(BaselineError):  # noqa: N818 - public name, reads as a state
     """A build would overwrite an existing version; versions are immutable."""
 
 
-class BaselineNotFound(BaselineError):
+class BaselineNotFound(BaselineError):  # noqa: N818 - public name, reads as a state
     """No artifact at the given path."""
 
 

@@ -217,7 +217,9 @@ def _concatenate(parts: Sequence[TrainingData], paths: Sequence[Path]) -> Traini
         if all(numeric):
             columns[name] = np.concatenate(arrays)
             continue
-        texts = [not is_numeric and _has_values(a) for a, is_numeric in zip(arrays, numeric)]
+        texts = [
+            not is_numeric and _has_values(a) for a, is_numeric in zip(arrays, numeric, strict=True)
+        ]
         if any(numeric) and any(texts):
             number_file = paths[numeric.index(True)]
             text_file = paths[texts.index(True)]

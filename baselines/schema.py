@@ -78,9 +78,7 @@ class Schema(BaseModel):
         for name in self.outputs:
             spec = self.columns.get(name)
             if spec is not None and spec.role == "feature":
-                raise ValueError(
-                    f"column {name!r} is in 'outputs' but has role: feature; keep one"
-                )
+                raise ValueError(f"column {name!r} is in 'outputs' but has role: feature; keep one")
         return self
 
     def with_outputs(self, names: Iterable[str]) -> Schema:
@@ -115,10 +113,7 @@ def load_schema(path: Path) -> Schema:
             f"schema {path}: cannot read it ({exc.strerror}); check the --schema path"
         ) from None
     try:
-        if path.suffix.lower() == ".json":
-            raw = json.loads(text)
-        else:
-            raw = yaml.safe_load(text)
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SchemaError(f"schema {path}: not valid YAML/JSON ({exc}); fix the syntax") from None
     if raw is None:

@@ -113,9 +113,7 @@ class BaselineStore:
                 try:
                     baseline = load_baseline(path)
                 except BaselineError as exc:
-                    listed.append(
-                        StoredVersion(model_dir.name, version, path, problem=str(exc))
-                    )
+                    listed.append(StoredVersion(model_dir.name, version, path, problem=str(exc)))
                     continue
                 listed.append(
                     StoredVersion(

@@ -2,45 +2,64 @@
 
 Every histogram detector takes two count vectors over the same slots (the
 baseline's frozen bins or categories) and returns a `TestResult`.
+
+The names below are re-exported lazily (PEP 562): importing `detectors.errors`
+(which every layer does for the exception hierarchy) must not pay for scipy
+and river, or `driftwarden validate-config` would take seconds to start.
 """
 
-from detectors.change import (
-    AdwinParams,
-    ChangeParams,
-    PageHinkleyParams,
-    SeriesChangeDetector,
-    detect_changes,
-)
-from detectors.chi_square import chi_square
-from detectors.counts import Counts
-from detectors.errors import DetectorInputError, DriftwardenError
-from detectors.jensen_shannon import jensen_shannon
-from detectors.ks import ks_binned
-from detectors.linf import linf
-from detectors.multiple_testing import MultipleTestResult, adjust
-from detectors.proportion import excess_proportion
-from detectors.psi import psi, total_variation
-from detectors.result import TestResult
-from detectors.wasserstein import wasserstein_binned
+from __future__ import annotations
 
-__all__ = [
-    "AdwinParams",
-    "ChangeParams",
-    "Counts",
-    "DetectorInputError",
-    "DriftwardenError",
-    "MultipleTestResult",
-    "PageHinkleyParams",
-    "SeriesChangeDetector",
-    "TestResult",
-    "adjust",
-    "chi_square",
-    "detect_changes",
-    "excess_proportion",
-    "jensen_shannon",
-    "ks_binned",
-    "linf",
-    "psi",
-    "total_variation",
-    "wasserstein_binned",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from detectors.change import (
+        AdwinParams,
+        ChangeParams,
+        PageHinkleyParams,
+        SeriesChangeDetector,
+        detect_changes,
+    )
+    from detectors.chi_square import chi_square
+    from detectors.counts import Counts
+    from detectors.errors import DetectorInputError, DriftwardenError
+    from detectors.jensen_shannon import jensen_shannon
+    from detectors.ks import ks_binned
+    from detectors.linf import linf
+    from detectors.multiple_testing import MultipleTestResult, adjust
+    from detectors.proportion import excess_proportion
+    from detectors.psi import psi, total_variation
+    from detectors.result import TestResult
+    from detectors.wasserstein import wasserstein_binned
+
+_EXPORTS = {
+    "AdwinParams": "change",
+    "ChangeParams": "change",
+    "PageHinkleyParams": "change",
+    "SeriesChangeDetector": "change",
+    "detect_changes": "change",
+    "chi_square": "chi_square",
+    "Counts": "counts",
+    "DetectorInputError": "errors",
+    "DriftwardenError": "errors",
+    "jensen_shannon": "jensen_shannon",
+    "ks_binned": "ks",
+    "linf": "linf",
+    "MultipleTestResult": "multiple_testing",
+    "adjust": "multiple_testing",
+    "excess_proportion": "proportion",
+    "psi": "psi",
+    "total_variation": "psi",
+    "TestResult": "result",
+    "wasserstein_binned": "wasserstein",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'detectors' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"detectors.{module}"), name)

@@ -13,7 +13,6 @@ from scipy import special, stats
 from detectors.counts import Counts, as_count_pair, shares, total
 from detectors.result import TestResult
 
-
 EXACT_KSTWO_MAX_N = 1000
 """Up to this effective size the finite-n distribution `kstwo` is used; above it, the limit."""
 

@@ -298,8 +298,9 @@ def _chunked(
     n: int,
     draw: Callable[[np.random.Generator, int], npt.NDArray[Any]],
 ) -> npt.NDArray[Any]:
+    # Whole chunks are always drawn and then cut, so row i never depends on n.
     parts = [
-        draw(_generator(seed, (*purpose, index)), min(CHUNK_ROWS, n - first))
+        draw(_generator(seed, (*purpose, index)), CHUNK_ROWS)[: n - first]
         for index, first in enumerate(range(0, n, CHUNK_ROWS))
     ]
     return np.concatenate(parts) if parts else draw(_generator(seed, purpose), 0)
@@ -318,12 +319,11 @@ def _rows(seed: int, n: int) -> tuple[Table, FloatArray, dict[str, npt.NDArray[n
     chunks = []
     for index, first in enumerate(range(0, n, CHUNK_ROWS)):
         rng = _generator(seed, (_ROWS, index))
-        m = min(CHUNK_ROWS, n - first)
-        chunk = _features(rng, m)
-        chunk["_noise"] = rng.normal(0.0, 0.6, size=m)
+        chunk = _features(rng, CHUNK_ROWS)
+        chunk["_noise"] = rng.normal(0.0, 0.6, size=CHUNK_ROWS)
         for name, rate in MISSING_RATES.items():
-            chunk[f"_missing_{name}"] = rng.random(m) < rate
-        chunks.append(chunk)
+            chunk[f"_missing_{name}"] = rng.random(CHUNK_ROWS) < rate
+        chunks.append({key: values[: n - first] for key, values in chunk.items()})
     if not chunks:
         chunks.append(_features(_generator(seed, (_ROWS,)), 0))
         chunks[0]["_noise"] = np.empty(0)
@@ -390,9 +390,7 @@ def _features(rng: np.random.Generator, n: int) -> Table:
     }
 
 
-def _choice(
-    rng: np.random.Generator, values: tuple[str, ...], shares: Any, n: int
-) -> ObjectArray:
+def _choice(rng: np.random.Generator, values: tuple[str, ...], shares: Any, n: int) -> ObjectArray:
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=shares)]
 
 
@@ -414,7 +412,8 @@ def _score(columns: Table, noise: FloatArray) -> FloatArray:
         + employment
         + noise
     )
-    return np.round(1.0 / (1.0 + np.exp(-z)), 4)
+    score: FloatArray = np.round(1.0 / (1.0 + np.exp(-z)), 4)
+    return score
 
 
 def _index_of(values: ObjectArray, choices: tuple[str, ...]) -> npt.NDArray[np.intp]:

@@ -354,13 +354,38 @@ class Engine:
         return msgspec.msgpack.encode(doc)
 
     def restore(self, data: bytes) -> None:
+        """Continue exactly from `snapshot()`: every stream and all shared state."""
+        doc = self._decode_snapshot(data)
+        self.streams = {str(n): StreamState.from_raw(s) for n, s in doc["streams"].items()}
+        self._restore_shared(doc)
+
+    def restore_streams(self, data: bytes, streams: Iterable[str], *, shared: bool) -> None:
+        """Take over some streams (partitions) from a snapshot, possibly another member's.
+
+        Only the named streams' windows and watermarks are imported; a stream absent
+        from the snapshot starts empty. `shared` also adopts the snapshot's tier
+        history, closed-window floors and counters: right for a member that holds
+        nothing yet, wrong for one that already has its own.
+        """
+        doc = self._decode_snapshot(data)
+        raw_streams = doc["streams"]
+        for name in streams:
+            raw = raw_streams.get(name)
+            self.streams[name] = StreamState.from_raw(raw) if raw is not None else StreamState()
+        if shared:
+            self._restore_shared(doc)
+
+    def _decode_snapshot(self, data: bytes) -> dict[str, Any]:
         try:
             doc = msgspec.msgpack.decode(data)
         except msgspec.DecodeError as exc:
             raise CheckpointError(f"engine snapshot is unreadable: {exc}") from None
-        if doc.get("format") != _SNAPSHOT_FORMAT:
+        if not isinstance(doc, dict) or doc.get("format") != _SNAPSHOT_FORMAT:
+            found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             raise CheckpointError(
-                f"engine snapshot format {doc.get('format')!r} is not {_SNAPSHOT_FORMAT}"
+                f"engine snapshot format {found!r} is not {_SNAPSHOT_FORMAT}; it was written by "
+                "another driftwarden version: delete the checkpoint to start from the committed "
+                "offsets"
             )
         if doc["baselines"] != self._fingerprint():
             raise CheckpointError(
@@ -368,8 +393,10 @@ class Engine:
                 f"loaded {self._fingerprint()}; restore the same baselines or delete the "
                 "checkpoint to start over from the committed offsets"
             )
+        return doc
+
+    def _restore_shared(self, doc: Mapping[str, Any]) -> None:
         self.counts = IngestCounts.from_dict(doc["counts"])
-        self.streams = {str(n): StreamState.from_raw(s) for n, s in doc["streams"].items()}
         self.closed_before = {str(m): int(k) for m, k in doc["closed_before"].items()}
         for model, raw in doc["evaluators"].items():
             if model in self.evaluators:

@@ -319,7 +319,7 @@ class AlertPipeline:
 
     def _enqueue(self, note: Notification) -> None:
         if not self._real and self._types.get(note.receiver) not in LOCAL_TYPES:
-            self._log.info(
+            self._log.debug(
                 "alert_not_sent_in_replay", receiver=note.receiver, notification_id=note.id
             )
             return

@@ -237,15 +237,18 @@ def render_baseline(baseline: Baseline) -> str:
         f"  created      {baseline.created_at} (driftwarden {baseline.driftwarden_version})",
         f"  rows         {baseline.row_count:,}",
     ]
-    for source in baseline.sources:
-        lines.append(f"  source       {source.name}  {source.rows:,} rows  sha256 {source.sha256[:12]}")
-    for key, value in sorted(baseline.labels.items()):
-        lines.append(f"  label        {key}={value}")
+    lines.extend(
+        f"  source       {source.name}  {source.rows:,} rows  sha256 {source.sha256[:12]}"
+        for source in baseline.sources
+    )
+    lines.extend(f"  label        {key}={value}" for key, value in sorted(baseline.labels.items()))
     lines.append("")
     header = ("column", "kind", "role", "missing", "summary")
     rows = [header]
-    for col in baseline.columns:
-        rows.append((col.name, col.kind, col.role, f"{col.missing_rate:.2%}", _describe(col)))
+    rows.extend(
+        (col.name, col.kind, col.role, f"{col.missing_rate:.2%}", _describe(col))
+        for col in baseline.columns
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -273,7 +276,9 @@ def _describe(col: NumericColumn | CategoricalColumn) -> str:
     other = int(col.counts[-1])
     if other:
         parts.append(f"other {other / col.n:.1%}")
-    distinct = "unknown" if col.known_other is None else str(len(col.categories) + len(col.known_other))
+    distinct = (
+        "unknown" if col.known_other is None else str(len(col.categories) + len(col.known_other))
+    )
     return ", ".join(parts) + f"  ({distinct} distinct)"
 
 

@@ -137,7 +137,12 @@ def test_reader_outputs_are_outputs_unless_the_schema_says_feature() -> None:
     schema = Schema(columns={"score": ColumnSpec(role="feature")}, ignore=("customer_id",))
     resolved = resolve_columns(_table(), schema, default_outputs=("score", "label"))
     roles = {c.name: c.role for c in resolved}
-    assert roles == {"amount": "feature", "branch": "feature", "score": "feature", "label": "output"}
+    assert roles == {
+        "amount": "feature",
+        "branch": "feature",
+        "score": "feature",
+        "label": "output",
+    }
 
 
 def test_schema_names_absent_from_the_data_are_refused() -> None:
@@ -147,5 +152,5 @@ def test_schema_names_absent_from_the_data_are_refused() -> None:
 
 def test_outputs_conflicting_with_the_schema_are_refused() -> None:
     schema = Schema(columns={"score": ColumnSpec(role="feature")})
-    with pytest.raises(SchemaError, match="--outputs: .*has role: feature"):
+    with pytest.raises(SchemaError, match=r"--outputs: .*has role: feature"):
         schema.with_outputs(["score"])

@@ -121,7 +121,7 @@ def test_a_renamed_artifact_is_refused(tmp_path: Path) -> None:
     path = BaselineStore(tmp_path).write(_baseline(1))
     renamed = path.with_name("v0002.baseline.json")
     os.link(path, renamed)
-    with pytest.raises(BaselineCorrupt, match="renamed.*v0001"):
+    with pytest.raises(BaselineCorrupt, match=r"renamed.*v0001"):
         load_baseline(renamed)
 
 

@@ -7,6 +7,7 @@ import json
 import math
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,10 +31,10 @@ from examples.synthetic import (
 START = 1_767_571_200.0  # 2026-01-05T00:00:00Z
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:  # type: ignore[type-arg]
+def _same(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
     if a.dtype.kind == "f":
         return bool(np.array_equal(a, b, equal_nan=True))
-    return a.tolist() == b.tolist()
+    return bool(a.tolist() == b.tolist())
 
 
 def test_training_table_has_the_documented_columns_and_is_deterministic() -> None:
@@ -176,3 +177,13 @@ def test_numeric_and_categorical_feature_lists_partition_the_features() -> None:
     assert set(NUMERIC_FEATURES) | set(CATEGORICAL_FEATURES) == set(FEATURES)
     assert not set(NUMERIC_FEATURES) & set(CATEGORICAL_FEATURES)
     assert math.isclose(len(FEATURES), 12)
+
+
+def test_the_first_rows_do_not_depend_on_how_many_are_generated() -> None:
+    """Benchmarks and tests can ask for different sizes and still share a prefix."""
+    small = training_table(10, seed=12)
+    large = training_table(20_000, seed=12)
+    assert all(_same(small[name], large[name][:10]) for name in COLUMNS)
+    few = list(events(5, seed=12, start=START, rate_per_second=5.0))
+    many = events(10_000, seed=12, start=START, rate_per_second=5.0)
+    assert few == [next(many) for _ in range(5)]

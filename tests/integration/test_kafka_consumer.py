@@ -23,7 +23,7 @@ from monitor.checkpoint import (
 from monitor.config import CheckpointSettings, KafkaSettings
 from monitor.kafka_client import KafkaClientConfig
 from tests.support.counting import CountingProcessor, PartitionCount
-from tests.support.driver import DriverProcess, produce_numbers
+from tests.support.driver import DriverProcess, merge_expected, produce_numbers
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = pytest.mark.kafka
@@ -89,39 +89,47 @@ def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
 def test_second_member_joins_then_leaves_and_totals_stay_exact(
     kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
 ) -> None:
-    expected = produce_numbers(kafka_broker.bootstrap, topic, 30_000)
+    """Records arrive in three phases: before the join, while both members consume, and
+    after the second left; the partitions' state moves through the checkpoint topic."""
+    bootstrap = kafka_broker.bootstrap
     checkpoint_topic = f"{topic}-checkpoints"
     common = _args(kafka_broker, topic, group_id, "--store", "kafka",
                    "--checkpoint-topic", checkpoint_topic, "--interval", "0.5",
-                   "--max-poll-records", "200", "--batch-delay", "0.05")
-    first = DriverProcess(tmp_path, "first", [*common, "--exit-when-idle"])
+                   "--max-poll-records", "200", "--batch-delay", "0.01")
+    phases = [produce_numbers(bootstrap, topic, 10_000)]
+    first = DriverProcess(tmp_path, "first", common)
     second: DriverProcess | None = None
     try:
         first.wait_for("3000 records", lambda s: s.get("counted", 0) >= 3000, timeout=60)
         second = DriverProcess(tmp_path, "second", common)
-        joined = second.wait_for(
-            "partitions and records", lambda s: s.get("counted", 0) >= 1000, timeout=60
-        )
-        assert joined["partitions"], "the second member got no partition"
+        second.wait_for("partitions", lambda s: bool(s.get("partitions")), timeout=60)
+        phases.append(produce_numbers(bootstrap, topic, 10_000, start=10_000))
+        deadline = time.monotonic() + 60
+        while first.counted() + second.counted() < 20_000:  # disjoint partitions
+            assert time.monotonic() < deadline, (first.status(), second.status())
+            time.sleep(0.05)
         second.terminate()
         assert second.wait(timeout=20) == 0, second.output()
-        assert first.wait(timeout=90) == 0, first.output()
+        phases.append(produce_numbers(bootstrap, topic, 10_000, start=20_000))
+        first.wait_for("everything", lambda s: s.get("counted") == 30_000, timeout=60)
+        first.terminate()
+        assert first.wait(timeout=20) == 0, first.output()
     finally:
         first.ensure_dead()
         if second is not None:
             second.ensure_dead()
-    first_assignments = first.status()["assignments"]
-    assert any(len(a) < 3 for a in first_assignments), f"no rebalance seen: {first_assignments}"
-    assert len(first_assignments[-1]) == 3  # took everything back after the second left
+    assignments = [len(a) for a in first.status()["assignments"]]
+    assert min(assignments) < 3, f"no rebalance seen: {assignments}"
+    assert assignments[-1] == 3  # took everything back after the second member left
 
     client = KafkaClientConfig.from_settings(
-        KafkaSettings(bootstrap_servers=[kafka_broker.bootstrap], bootstrap_timeout=10.0)
+        KafkaSettings(bootstrap_servers=[bootstrap], bootstrap_timeout=10.0)
     )
     store = KafkaTopicCheckpointStore(
         client, CheckpointSettings(backend="kafka", topic=checkpoint_topic, create_topic=False)
     )
     try:
-        _assert_exact(topic, expected, _final_counts(list(store.load(group_id))))
+        _assert_exact(topic, merge_expected(*phases), _final_counts(list(store.load(group_id))))
     finally:
         store.close()
 

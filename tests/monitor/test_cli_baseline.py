@@ -233,6 +233,8 @@ def test_baseline_without_an_action_prints_usage(capsys: pytest.CaptureFixture[s
 
 def test_argument_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        main(["baseline", "build", "--model", "m", "--data", "x.csv", "--output", "o", "--bins", "0"])
+        main(
+            ["baseline", "build", "--model", "m", "--data", "x.csv", "--output", "o", "--bins", "0"]
+        )
     assert exc.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err

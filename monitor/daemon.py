@@ -1,0 +1,293 @@
+"""`driftwarden run`: the engine driven by the Kafka consumer loop.
+
+One place starts the parts (metrics/health server, dead-letter sink, alert
+pipeline, consumer loop), one stop signal (a `threading.Event` set by SIGTERM
+or SIGINT), and one shutdown order, owned by the loop: stop fetching, close the
+windows that are due, checkpoint, commit, leave the group; then the daemon
+flushes the dead-letter sink and drains the alert outbox within the grace
+period and exits 0.
+
+`EngineProcessor` adapts the engine to the loop's `BatchProcessor` protocol.
+Each Kafka partition is one engine stream, named `topic:partition`, so a
+partition's open windows and watermark move with it on a rebalance, and a
+window closes only when every active partition has passed it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+from kafka import KafkaProducer
+
+from baselines.artifact import Baseline
+from monitor.checkpoint import (
+    CheckpointStore,
+    DirectoryCheckpointStore,
+    KafkaTopicCheckpointStore,
+    Partition,
+)
+from monitor.config import Settings
+from monitor.consumer import ConsumerLoop, SourceRecord
+from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
+from monitor.engine import Engine
+from monitor.health import HealthServer, HealthState
+from monitor.kafka_client import KafkaClientConfig
+from monitor.metrics import Metrics
+from monitor.verdict import WindowVerdict
+from monitor.version import package_version
+
+log = structlog.get_logger(__name__)
+
+EXPORTED_STATISTICS = (
+    "psi", "ks", "js", "wasserstein", "linf", "chi_square", "total_variation",
+    "missing_rate", "type_error_rate", "out_of_range_rate", "new_category_rate",
+)  # fmt: skip
+
+
+class VerdictObserver(Protocol):
+    """Something that acts on closed windows: metrics, logs, alerting."""
+
+    def observe(self, verdict: WindowVerdict) -> None: ...
+
+
+def stream_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+class MetricsObserver:
+    """Latest statistic and tier per model and column, as Prometheus gauges."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def observe(self, verdict: WindowVerdict) -> None:
+        m = self._metrics
+        m.record_window_closed(verdict.model_id)
+        m.set_model_tier(verdict.model_id, int(verdict.tier))
+        for column in verdict.columns:
+            m.set_column_tier(verdict.model_id, column.column, int(column.tier))
+            stats = column.statistics
+            for name in EXPORTED_STATISTICS:
+                value = getattr(stats, name)
+                if value is not None:
+                    m.set_column_statistic(verdict.model_id, column.column, name, float(value))
+
+
+class LogObserver:
+    """One structured log event per closed window."""
+
+    def observe(self, verdict: WindowVerdict) -> None:
+        drifting = [f"{c.column}:{c.tier.label}" for c in verdict.drifting_columns]
+        log.info(
+            "window_closed",
+            model=verdict.model_id,
+            window_start=verdict.window_start,
+            window_end=verdict.window_end,
+            events=verdict.events,
+            tier=verdict.tier.label,
+            previous_tier=verdict.previous_tier.label,
+            drifting=drifting,
+        )
+
+
+class EngineProcessor:
+    """The engine as the consumer loop's `BatchProcessor` (see monitor.consumer)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        observers: Sequence[VerdictObserver] = (),
+        metrics: Metrics | None = None,
+        dead_letter: DeadLetterSink | None = None,
+        saturated: Callable[[], bool] = lambda: False,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self._observers = list(observers)
+        self._metrics = metrics
+        self._dead_letter = dead_letter
+        self._saturated = saturated
+        self._wall = wall_clock
+        self._record_timestamps = engine.settings.events.timestamp is None
+        self._adopted_shared = False
+
+    # -- BatchProcessor ------------------------------------------------------------------
+
+    def process(self, records: Sequence[SourceRecord]) -> None:
+        by_partition: dict[tuple[str, int], list[SourceRecord]] = defaultdict(list)
+        for record in records:
+            by_partition[(record.topic, record.partition)].append(record)
+        for (topic, partition), group in by_partition.items():
+            payloads = [r.value if r.value is not None else b"" for r in group]
+            timestamps = [r.timestamp / 1000.0 for r in group] if self._record_timestamps else None
+
+            def locate(
+                i: int, t: str = topic, p: int = partition, g: list[SourceRecord] = group
+            ) -> dict[str, str | int]:
+                return {"topic": t, "partition": p, "offset": g[i].offset}
+
+            before = self._counts()
+            verdicts = self.engine.process(
+                payloads,
+                stream=stream_name(topic, partition),
+                locate=locate,
+                source_timestamps=timestamps,
+            )
+            self._report_counts(before)
+            self._emit(verdicts)
+
+    def close_due(self, now: float, idle: frozenset[Partition]) -> None:
+        idle_names = {stream_name(t, p) for t, p in idle}
+        for name in list(self.engine.streams):
+            self.engine.set_idle(name, name in idle_names)
+        self._emit(self.engine.close_due())
+        if self._metrics is not None:
+            for model in self.engine.layouts:
+                watermark = self.engine.watermark(model)
+                if watermark is not None:
+                    self._metrics.set_watermark_delay(model, max(0.0, now - watermark))
+
+    def saturated(self) -> bool:
+        return self._saturated()
+
+    def snapshot(self) -> bytes:
+        if self._dead_letter is not None:
+            self._dead_letter.flush()  # durable before the offsets that produced them move on
+        return self.engine.snapshot()
+
+    def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
+        names = [stream_name(t, p) for t, p in sorted(partitions)]
+        if state is None:
+            for name in names:
+                self.engine.streams.pop(name, None)
+            return
+        shared = not self._adopted_shared
+        self.engine.restore_streams(state, names, shared=shared)
+        self._adopted_shared = True
+        log.info("partitions_restored", partitions=names, shared_state=shared)
+
+    def release(self, partitions: frozenset[Partition]) -> None:
+        for topic, partition in partitions:
+            self.engine.drop_stream(stream_name(topic, partition))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        counts = self.engine.counts
+        return dict(counts.accepted_by_model), dict(counts.rejected)
+
+    def _report_counts(self, before: tuple[dict[str, int], dict[str, int]]) -> None:
+        if self._metrics is None:
+            return
+        accepted, rejected = before
+        counts = self.engine.counts
+        for model, total in counts.accepted_by_model.items():
+            if total - accepted.get(model, 0):
+                self._metrics.record_accepted(model, total - accepted.get(model, 0))
+        for reason, total in counts.rejected.items():
+            if total - rejected.get(reason, 0):
+                self._metrics.record_rejected(reason, total - rejected.get(reason, 0))
+
+    def _emit(self, verdicts: Sequence[WindowVerdict]) -> None:
+        for verdict in verdicts:
+            for observer in self._observers:
+                observer.observe(verdict)
+
+
+def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str:
+    """What a checkpoint's engine state depends on: baselines and window policies.
+
+    A checkpoint written under another fingerprint is not restored: its windows
+    were cut or binned differently.
+    """
+    digest = hashlib.sha256()
+    for baseline in sorted(baselines, key=lambda b: b.model_id):
+        digest.update(f"{baseline.ref};".encode())
+        digest.update(settings.policy_for(baseline.model_id).window.model_dump_json().encode())
+    digest.update(settings.events.model_dump_json().encode())
+    return digest.hexdigest()[:16]
+
+
+def build_checkpoint_store(settings: Settings, client: KafkaClientConfig) -> CheckpointStore:
+    if settings.checkpoint.backend == "directory":
+        return DirectoryCheckpointStore.from_settings(settings.checkpoint)
+    return KafkaTopicCheckpointStore(client, settings.checkpoint)
+
+
+def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLetterSink | None:
+    if settings.dead_letter.topic:
+        producer = KafkaProducer(**client.producer_kwargs(client_suffix="dead-letter"))
+        return KafkaDeadLetterSink(producer, settings.dead_letter.topic)
+    if settings.dead_letter.path is not None:
+        return JsonlDeadLetterSink(Path(settings.dead_letter.path))
+    return None
+
+
+class Daemon:
+    """All parts of a running member, started and stopped in one order."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        baselines: Sequence[Baseline],
+        *,
+        observers: Sequence[VerdictObserver] = (),
+        extra_shutdown: Sequence[Callable[[float], None]] = (),
+        saturated: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics(package_version())
+        self.health = HealthState(liveness_timeout=max(60.0, settings.kafka.max_poll_interval))
+        self.client = KafkaClientConfig.from_settings(settings.kafka)
+        self.dead_letter = build_dead_letter(settings, self.client)
+        self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
+        self.health.set_baselines_loaded(True)
+        self.processor = EngineProcessor(
+            self.engine,
+            observers=[MetricsObserver(self.metrics), LogObserver(), *observers],
+            metrics=self.metrics,
+            dead_letter=self.dead_letter,
+            saturated=saturated,
+        )
+        self.store = build_checkpoint_store(settings, self.client)
+        self.loop = ConsumerLoop(
+            client=self.client,
+            checkpoint=settings.checkpoint,
+            processor=self.processor,
+            store=self.store,
+            fingerprint=config_fingerprint(baselines, settings),
+            metrics=self.metrics,
+            health=self.health,
+        )
+        self._extra_shutdown = list(extra_shutdown)
+
+    def run(self, stop: threading.Event) -> None:
+        grace = self.settings.shutdown.grace_period
+        server = HealthServer(self.settings.metrics, self.metrics, self.health)
+        if self.settings.metrics.enabled:
+            server.start()
+            log.info("metrics_listening", host=self.settings.metrics.host, port=server.port)
+        try:
+            # Leave part of the grace period for the sinks and the alert outbox.
+            self.loop.run(stop, grace_period=max(1.0, grace * 0.7))
+        finally:
+            deadline = time.monotonic() + max(0.5, grace * 0.25)
+            for hook in self._extra_shutdown:
+                hook(deadline)
+            if self.dead_letter is not None:
+                self.dead_letter.close()
+            self.store.close()
+            if self.settings.metrics.enabled:
+                server.stop()
+        log.info("daemon_stopped", counts=self.engine.counts.to_dict())
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"models": sorted(self.engine.layouts), "topics": self.settings.kafka.topics}

@@ -1,0 +1,216 @@
+"""Write docs/alerts.md from the real alert rendering code, so the samples stay true.
+
+    uv run python scripts/render_alert_samples.py          # rewrite docs/alerts.md
+    uv run python scripts/render_alert_samples.py --check  # exit 1 if it is out of date
+
+The verdicts below are hand-built but realistic (statistics, sample sizes and
+the engine's wording for why/what to do); everything after them is the code
+path the daemon uses: AlertPipeline -> groups -> Slack blocks / PagerDuty event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+from monitor.alerting import AlertPipeline, Notification
+from monitor.alerting.receivers.pagerduty import event
+from monitor.alerting.receivers.slack import slack_message
+from monitor.config import AlertingSettings
+from monitor.tier import Tier
+from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, WindowVerdict
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "docs" / "alerts.md"
+T0 = 1_795_428_000.0  # 2026-11-23T10:00:00Z
+RUNBOOK = "https://runbooks.example.com/models/credit-risk"
+STEPS = (
+    f"Runbook: {RUNBOOK}",
+    "Compare recent values of income with the baseline (replay the logs with 'driftwarden "
+    "replay --report') and check what changed upstream.",
+    "Check recent deploys and upstream data pipelines feeding this model.",
+    "If the model's outputs moved too, consider rolling back or routing traffic to a fallback.",
+)
+
+
+def col(name: str, tier: Tier, kind: str, stat: str, value: float, threshold: float,
+        current: str, baseline: str, *, role: str = "feature",
+        ctype: str = "numeric") -> ColumnVerdict:
+    return ColumnVerdict(
+        column=name, role=role, kind=ctype, tier=tier, condition=tier,  # type: ignore[arg-type]
+        statistics=ColumnStatistics(n_current=4_812, n_reference=120_000, missing=3,
+                                    type_errors=0),
+        findings=(Finding(kind=kind, statistic=stat, value=value,  # type: ignore[arg-type]
+                          threshold=threshold, condition=tier, p_value=1e-9,
+                          current=current, baseline=baseline),),
+    )
+
+
+def window(index: int, tier: Tier, previous: Tier, columns: tuple[ColumnVerdict, ...],
+           affected: float, moved: bool, why: str) -> WindowVerdict:
+    return WindowVerdict(
+        model_id="credit-risk", baseline_version=7, window_index=index,
+        window_start=T0 + index * 300, window_end=T0 + (index + 1) * 300, events=4_812,
+        tier=tier, previous_tier=previous, columns=columns, traffic_affected=affected,
+        outputs_moved=moved, what_happened="(engine prose)", why_it_matters=why,
+        what_to_do=STEPS if tier > Tier.NONE else (), runbook_url=RUNBOOK,
+    )
+
+
+INFO = window(0, Tier.INFO, Tier.NONE, (
+    col("age", Tier.INFO, "drift", "psi", 0.112, 0.1, "mean 41.8", "mean 40.2"),
+), 0.06, False, "About 6% of this window's traffic is affected (largest: age). "
+   "The model's outputs have not moved significantly yet.")
+WARNING = window(1, Tier.WARNING, Tier.INFO, (
+    col("income", Tier.WARNING, "drift", "psi", 0.187, 0.1, "median 52.1k", "median 47.9k"),
+    col("employment_type", Tier.WARNING, "new_category", "new_category_rate", 0.034, 0.01,
+        "3.4% unseen (e.g. 'gig<platform>')", "0.0%", ctype="categorical"),
+    col("age", Tier.INFO, "drift", "psi", 0.121, 0.1, "mean 41.9", "mean 40.2"),
+), 0.14, False, "About 14% of this window's traffic is affected (largest: income). "
+   "The model's outputs have not moved significantly yet.")
+CRITICAL = window(2, Tier.CRITICAL, Tier.WARNING, (
+    col("income", Tier.CRITICAL, "drift", "psi", 0.412, 0.25, "median 61.3k", "median 47.9k"),
+    col("score", Tier.CRITICAL, "drift", "ks", 0.231, 0.2, "mean 0.58", "mean 0.44",
+        role="output"),
+    col("employment_type", Tier.WARNING, "new_category", "new_category_rate", 0.041, 0.01,
+        "4.1% unseen (e.g. 'gig<platform>')", "0.0%", ctype="categorical"),
+    col("age", Tier.INFO, "drift", "psi", 0.118, 0.1, "mean 41.9", "mean 40.2"),
+), 0.31, True, "About 31% of this window's traffic is affected (largest: income). "
+   "The model's outputs moved too: score ks 0.231.")
+RESOLVED = window(9, Tier.NONE, Tier.CRITICAL, (), 0.0, False, "Nothing to act on.")
+
+SETTINGS = AlertingSettings.model_validate({
+    "receivers": [{"name": "log", "type": "log"}, {"name": "team-chat", "type": "slack"},
+                  {"name": "pager", "type": "pagerduty"}],
+    "route": {"receiver": "log", "group_by": ["model"], "group_wait": 0, "group_interval": 0.1,
+              "routes": [
+                  {"matchers": ['tier=~"info|warning|critical"'], "receiver": "pager",
+                   "continue": True},
+                  {"matchers": ['tier=~"info|warning|critical"'], "receiver": "team-chat"}]},
+})
+
+
+def slack_as_text(body: dict[str, Any]) -> str:
+    """What the Slack message shows, block by block (header, sections, context)."""
+    lines: list[str] = []
+    for block in body["blocks"]:
+        if block["type"] == "header":
+            lines.append(f"# {block['text']['text']}")
+        elif block["type"] == "section":
+            lines.append(block["text"]["text"])
+        elif block["type"] == "context":
+            lines.append("_" + " ".join(e["text"] for e in block["elements"]) + "_")
+        elif block["type"] == "divider":
+            lines.append("---")
+    return "\n\n".join(lines)
+
+
+def samples() -> list[tuple[str, Notification, Notification]]:
+    pipeline = AlertPipeline(SETTINGS, environment="production", clock=lambda: T0,
+                             state_dir=None, real_receivers=False, rng=random.Random(0))
+    out = []
+    for label, verdict in (("Info", INFO), ("Warning (escalated from info)", WARNING),
+                           ("Critical (escalated from warning)", CRITICAL),
+                           ("Resolved", RESOLVED)):
+        notes = {n.receiver: n for n in pipeline.observe(verdict)}
+        out.append((label, notes["team-chat"], notes["pager"]))
+    return out
+
+
+HEADER = """\
+# Alerts: what driftwarden sends, and why it looks like this
+
+<!-- Generated by scripts/render_alert_samples.py from the real rendering code; do not edit.
+     Regenerate with: uv run python scripts/render_alert_samples.py -->
+
+One **alert per model** (never one per column): the drifting columns travel inside it. Every
+alert, on every receiver, has the same three parts: **what happened** (window, sample sizes,
+baseline version, then one line per drifting column with its statistic, the threshold it
+crossed and the current vs baseline value), **why it matters** (share of traffic affected,
+whether the model's outputs moved) and **what to do** (runbook link first, then first steps).
+
+## Tiers and where they go (shipped policy, `examples/alerting.yaml`)
+
+| tier | Slack | PagerDuty | other |
+|---|---|---|---|
+| info | - | - | metrics, log, hourly/daily digest (file or webhook) |
+| warning | team channel (the engine already requires it to be sustained) | - | log |
+| critical | team channel (a new message headed "Escalated from warning") | page (`severity: critical`) | optional action webhook (e.g. rollback) |
+
+## Identity, escalation and resolution
+
+- **Fingerprint** = hash of `alertname`, `model`, `environment` (not the tier). It is PagerDuty's
+  `dedup_key`: warning -> critical is another trigger on the same key, i.e. an update of the open
+  incident, never a second page; the resolve closes it. After a resolve, the next episode's first
+  trigger opens a new incident (PagerDuty's documented behaviour).
+- **Alertmanager** identifies alerts by label set, so its receiver sends `severity` as a label and
+  turns an escalation into "new severity firing + old severity ended" in one request. Labels hold
+  only `alertname`, `model`, `environment`, `severity`; statistics and text are annotations.
+  Firing alerts are re-posted every `resend_interval` with `endsAt = now + 4 x resend_interval`.
+- **Routes per tier**: when an incident drops below a route's matchers (critical -> warning), that
+  route's receivers get a resolve (`resolution: below_route`): the page ends, the chat keeps the
+  incident. When the engine's tier reaches none (after `policy.clear_after` clean windows), every
+  receiver that saw it firing gets a resolve.
+- **Timers** (`group_wait`, `group_interval`, `repeat_interval`), silences and mute intervals run
+  on **event time** (the verdicts' window ends), so `driftwarden replay` produces exactly the
+  notifications a live run would. Timers shorter than a window act at the next window.
+- **Delivery**: persistent outbox (`<state_dir>/outbox/`), exponential back-off with full jitter
+  honouring `Retry-After`, per-receiver circuit breaker, permanent errors (400/401/403/404/410)
+  dropped with one log line naming the config to fix. Per receiver and alert, only the latest
+  state is queued: a trigger that is still queued when its resolve arrives is dropped, so a
+  trigger is never delivered after its resolve, and a resolve for something the receiver never saw
+  is not sent. Metrics: `driftwarden_alerts_sent_total{receiver,outcome}` and
+  `driftwarden_alert_outbox_pending{receiver}`.
+- **Silences**: `driftwarden silence add -m 'model="credit-risk"' -d 2h -c "deploy"`,
+  `driftwarden silence list`, `driftwarden silence expire ID`, or `alerting.silences` in config.
+
+## Rendered samples
+
+One drift episode of `credit-risk` in `production`: info, then warning, then critical, then
+resolved. This sample routes every tier to both receivers so each tier can be shown; the shipped
+policy sends info to neither.
+"""
+
+
+def render() -> str:
+    parts = [HEADER]
+    for label, chat, page in samples():
+        (alert,) = page.alerts
+        pd = event(alert, routing_key="<routing key>")
+        parts.append(f"\n### {label}\n")
+        parts.append("\n**Slack** (Block Kit, shown block by block):\n")
+        parts.append("\n```text\n" + slack_as_text(slack_message(chat)) + "\n```\n")
+        if pd["event_action"] == "trigger":
+            parts.append(
+                f"\n**PagerDuty** `event_action: trigger`, `severity: {pd['payload']['severity']}`"
+                f", `dedup_key: {pd['dedup_key']}`; `payload.summary`:\n"
+            )
+            parts.append("\n```text\n" + pd["payload"]["summary"] + "\n```\n")
+        else:
+            parts.append(
+                f"\n**PagerDuty** `event_action: resolve`, `dedup_key: {pd['dedup_key']}` "
+                "(the same key as every trigger above).\n"
+            )
+    return "".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if docs/alerts.md is stale")
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
+            print(f"{TARGET} is out of date; run scripts/render_alert_samples.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Alert fatigue against the real core evaluator (bench.calibration's synthetic windows).
+
+Calm traffic must never reach a human; one sustained drift episode is one page,
+one update on escalation and one resolve.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from baselines.artifact import Baseline
+from bench.calibration import make_baseline, window
+from examples import synthetic
+from monitor.alerting import AlertPipeline
+from monitor.config import ModelPolicy
+from monitor.evaluation import ModelEvaluator
+from monitor.layout import ModelLayout
+from monitor.tier import Tier
+from monitor.verdict import WindowVerdict
+from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, PagerDutyModel
+from tests.monitor.alerting.alert_fakes import alerting_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def baseline() -> Baseline:
+    return make_baseline()
+
+
+def run(verdicts: list[WindowVerdict]) -> dict[str, FakeReceiver]:
+    clock = FakeClock(0.0)
+    fakes = {n: FakeReceiver(n, remote=n != "log") for n in ("log", "chat", "pager")}
+    pipeline = AlertPipeline(alerting_settings(), environment="prod", clock=clock,
+                             state_dir=None, rng=random.Random(1), receivers=fakes)
+    for v in verdicts:
+        pipeline.observe(v)
+        clock.now = v.window_end
+        pipeline.dispatch()
+    return fakes
+
+
+def windows(baseline: Baseline, plan: list[synthetic.Drift | None], seed: int) -> list[WindowVerdict]:
+    layout = ModelLayout.from_baseline(baseline)
+    evaluator = ModelEvaluator(layout, ModelPolicy())
+    return [window(layout, evaluator, i, seed=seed + i, drift=d) for i, d in enumerate(plan)]
+
+
+def test_calm_traffic_gives_no_page_and_no_chat_post(baseline: Baseline) -> None:
+    fakes = run(windows(baseline, [None] * 150, seed=10_000))
+    assert fakes["pager"].sent == [] and fakes["chat"].sent == []
+
+
+def test_one_sustained_episode_is_one_page_one_escalation_and_one_resolve(
+    baseline: Baseline,
+) -> None:
+    warn = synthetic.Drift(mean_shift={synthetic.NUMERIC_FEATURES[0]: 0.5})
+    crit = synthetic.Drift(mean_shift={synthetic.NUMERIC_FEATURES[0]: 0.5},
+                           missing_increase={"income": 0.19})
+    plan = [None] * 3 + [warn] * 4 + [crit] * 6 + [None] * 12
+    verdicts = windows(baseline, plan, seed=20_000)
+    tiers = [v.tier for v in verdicts]
+    assert Tier.CRITICAL in tiers and tiers[-1] == Tier.NONE, tiers
+    fakes = run(verdicts)
+
+    pd = PagerDutyModel()
+    for note in fakes["pager"].sent:
+        for a in note.alerts:
+            pd.apply(a.fingerprint, "trigger" if a.firing else "resolve")
+    assert (pd.pages, pd.resolves, pd.open) == (1, 1, set()), fakes["pager"].events()
+    changes = [a.change for n in fakes["chat"].sent for a in n.alerts]
+    assert changes.count("new") == 1, (tiers, changes)
+    assert changes.count("escalated") == 1
+    assert changes.count("resolved") == 1
+    assert changes[-1] == "resolved", changes
