@@ -55,7 +55,27 @@ _EXPORTS = {
     "wasserstein_binned": "wasserstein",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AdwinParams",
+    "ChangeParams",
+    "Counts",
+    "DetectorInputError",
+    "DriftwardenError",
+    "MultipleTestResult",
+    "PageHinkleyParams",
+    "SeriesChangeDetector",
+    "TestResult",
+    "adjust",
+    "chi_square",
+    "detect_changes",
+    "excess_proportion",
+    "jensen_shannon",
+    "ks_binned",
+    "linf",
+    "psi",
+    "total_variation",
+    "wasserstein_binned",
+]
 
 
 def __getattr__(name: str) -> Any:

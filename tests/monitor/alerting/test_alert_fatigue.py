@@ -72,6 +72,6 @@ def test_one_sustained_episode_is_one_page_one_escalation_and_one_resolve(
     assert (pd.pages, pd.resolves, pd.open) == (1, 1, set()), fakes["pager"].events()
     changes = [a.change for n in fakes["chat"].sent for a in n.alerts]
     assert changes.count("new") == 1, (tiers, changes)
-    assert changes.count("escalated") == 1
+    assert changes.count("escalated") == 1, ([t.label for t in tiers], changes)
     assert changes.count("resolved") == 1
     assert changes[-1] == "resolved", changes
