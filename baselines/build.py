@@ -59,6 +59,7 @@ QUANTILES: Mapping[str, float] = {
     "p95": 0.95,
     "p99": 0.99,
 }
+_CATEGORY_TYPES = (type(None), str, bool, int, float, np.bool_, np.number)
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 Float64Array = npt.NDArray[np.float64]
@@ -261,21 +262,24 @@ def category_counts(name: str, values: npt.NDArray[Any]) -> tuple[dict[str, int]
             f"convert them to strings, or list the column under 'ignore' in the schema"
         )
     as_list = values.tolist()
-    # Count by (type, value) so True and 1 (equal in Python) stay apart until labelled.
-    raw = Counter(zip(map(type, as_list), as_list, strict=True))
+    types = set(map(type, as_list))
+    unsupported = sorted(t.__name__ for t in types if not issubclass(t, _CATEGORY_TYPES))
+    if unsupported:
+        raise TrainingDataError(
+            f"column {name!r} holds {', '.join(unsupported)} values, which are not categories; "
+            f"flatten or convert them, or list the column under 'ignore' in the schema"
+        )
+    if any(issubclass(t, bool | np.bool_) for t in types) and any(
+        issubclass(t, int | float | np.number) and not issubclass(t, bool) for t in types
+    ):
+        # True == 1 in Python, so spell booleans out before counting.
+        as_list = [category_label(v) if isinstance(v, bool | np.bool_) else v for v in as_list]
     missing = 0
-    for (_, value), count in raw.items():
+    for value, count in Counter(as_list).items():
         if value is None or (isinstance(value, float) and math.isnan(value)):
             missing += count
-            continue
-        try:
+        else:
             labels[category_label(value)] += count
-        except TypeError:
-            raise TrainingDataError(
-                f"column {name!r} holds {type(value).__name__} values (e.g. {value!r}), which "
-                f"are not categories; flatten or convert them, or list the column under "
-                f"'ignore' in the schema"
-            ) from None
     return dict(labels), missing
 
 

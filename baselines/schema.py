@@ -20,6 +20,7 @@ when `--outputs` names it, or when a JSON-lines reader took it from the
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -197,49 +199,61 @@ def infer_kind(name: str, values: npt.NDArray[Any]) -> ColumnKind:
             f"column {name!r} has dtype {values.dtype}, which cannot be binned; convert it "
             f"to numbers or strings, or list it under 'ignore' in the schema"
         )
+    # Classify by type first (C speed), then look at values only where needed.
+    as_list = values.tolist()
+    by_type = Counter(map(type, as_list))
     numbers = 0
-    texts: Counter[str] = Counter()
+    text_rows = 0
     others: set[str] = set()
-    for value in values.tolist():
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+    for value_type, count in by_type.items():
+        if value_type is type(None):
             continue
-        if isinstance(value, str):
-            texts[value] += 1
-        elif isinstance(value, bool):
-            texts["true" if value else "false"] += 1
-        elif isinstance(value, int | float):
-            numbers += 1
+        if issubclass(value_type, bool | np.bool_ | str):  # before int: bool is an int
+            text_rows += count
+        elif issubclass(value_type, int | float | np.integer | np.floating):
+            numbers += count
         else:
-            others.add(type(value).__name__)
+            others.add(value_type.__name__)
     if others:
         raise TrainingDataError(
             f"column {name!r} holds {', '.join(sorted(others))} values, which cannot be "
             f"binned; flatten or convert them, or list the column under 'ignore' in the schema"
         )
-    if numbers == 0 and not texts:
+    if numbers and any(issubclass(t, float | np.floating) for t in by_type):
+        numbers -= sum(1 for v in as_list if isinstance(v, float | np.floating) and np.isnan(v))
+    if numbers == 0 and text_rows == 0:
         raise TrainingDataError(
             f"column {name!r} is missing in every row, so its kind cannot be inferred; list "
             f"it under 'ignore' in the schema, or declare its kind under 'columns'"
         )
-    if numbers and texts:
-        examples = ", ".join(repr(t) for t, _ in texts.most_common(3))
+    if numbers and text_rows:
+        examples = ", ".join(
+            repr(v) for v in itertools.islice((v for v in as_list if _is_text(v)), 3)
+        )
         raise TrainingDataError(
-            f"column {name!r} mixes numbers ({numbers} rows) and text ({texts.total()} rows, "
+            f"column {name!r} mixes numbers ({numbers} rows) and text ({text_rows} rows, "
             f"e.g. {examples}); fix the data, or declare its kind in the schema "
             f"(kind: categorical keeps every value as a category)"
         )
     if numbers:
         return "numeric"
+    texts = {v: c for v, c in Counter(as_list).items() if isinstance(v, str)}
+    total = sum(texts.values())
     numeric_text = sum(count for text, count in texts.items() if _parses_as_number(text))
-    if numeric_text < texts.total() and numeric_text >= LOOKS_NUMERIC_SHARE * texts.total():
-        bad = [t for t, _ in texts.most_common() if not _parses_as_number(t)][:3]
+    if total and numeric_text < total and numeric_text >= LOOKS_NUMERIC_SHARE * total:
+        ranked = sorted(texts.items(), key=lambda item: -item[1])
+        bad = [t for t, _ in ranked if not _parses_as_number(t)][:3]
         raise TrainingDataError(
-            f"column {name!r} looks numeric ({numeric_text / texts.total():.1%} of its values "
+            f"column {name!r} looks numeric ({numeric_text / total:.1%} of its values "
             f"are numbers) but has values that are not, e.g. {', '.join(map(repr, bad))}; "
             f"fix or blank them (an empty field is missing), or declare kind: categorical "
             f"for it in the schema to count every value as a category"
         )
     return "categorical"
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, bool | np.bool_ | str)
 
 
 def _parses_as_number(text: str) -> bool:

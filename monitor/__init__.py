@@ -1,1 +1,1 @@
-"""The daemon and its tools: config, decoding, windows, sources, verdicts, alerting, metrics, CLI."""
+"""The daemon and its tools: config, decoding, windows, sources, verdicts, alerting, CLI."""

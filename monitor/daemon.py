@@ -135,14 +135,15 @@ class EngineProcessor:
                 return {"topic": t, "partition": p, "offset": g[i].offset}
 
             before = self._counts()
-            verdicts = self.engine.process(
+            self.engine.process(
                 payloads,
                 stream=stream_name(topic, partition),
                 locate=locate,
                 source_timestamps=timestamps,
+                close=False,  # every partition of this poll counts before windows close
             )
             self._report_counts(before)
-            self._emit(verdicts)
+        self._emit(self.engine.close_due())
 
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
         idle_names = {stream_name(t, p) for t, p in idle}
@@ -167,7 +168,8 @@ class EngineProcessor:
         names = [stream_name(t, p) for t, p in sorted(partitions)]
         if state is None:
             for name in names:
-                self.engine.streams.pop(name, None)
+                self.engine.drop_stream(name)
+                self.engine.add_stream(name)  # holds the watermark until it delivers
             return
         shared = not self._adopted_shared
         self.engine.restore_streams(state, names, shared=shared)

@@ -153,11 +153,14 @@ class Engine:
         stream: str = "replay",
         locate: SourceLocator | None = None,
         source_timestamps: Sequence[float] | None = None,
+        close: bool = True,
     ) -> list[WindowVerdict]:
         """Count a batch from one stream and return the verdicts of windows it closed.
 
         `locate(i)` describes payload i for the dead-letter sink (file and line,
         or topic, partition and offset); it is only called for rejected payloads.
+        `close=False` defers closing to an explicit `close_due()`, for a caller
+        that feeds several streams' batches that arrived together.
         """
         state = self.streams.setdefault(stream, StreamState())
         self.counts.read += len(payloads)
@@ -178,7 +181,7 @@ class Engine:
             if len(batch):
                 self._count(state, batch)
         self._reject(payloads, decoded.rejected, locate)
-        return self.close_due()
+        return self.close_due() if close else []
 
     def _late_mask(self, decoded: DecodedBatch, state: StreamState) -> dict[str, np.ndarray]:
         """Per model, which events are on time; updates the stream's event-time maximum.
@@ -255,19 +258,33 @@ class Engine:
 
     # -- closing -------------------------------------------------------------------------
 
+    def add_stream(self, stream: str) -> None:
+        """Register a stream before its first event, so that it holds the watermark.
+
+        The daemon registers every assigned partition: a partition whose first
+        fetch has not arrived yet must not let the others close windows it still
+        has events for. It stops holding once it is marked idle.
+        """
+        self.streams.setdefault(stream, StreamState())
+
     def set_idle(self, stream: str, idle: bool) -> None:
         """An idle stream stops holding back the watermark (the daemon's idle timeout)."""
         self.streams.setdefault(stream, StreamState()).idle = idle
 
     def watermark(self, model_id: str) -> float | None:
-        """Event time up to which the model's windows may close; None while unknown."""
+        """Event time up to which the model's windows may close; None while unknown.
+
+        The minimum over the streams that are not idle; a registered stream that
+        has not shown an event yet keeps it unknown.
+        """
         window = self.policies[model_id].window
-        active = [
-            s.max_ts for s in self.streams.values() if not s.idle and s.max_ts > float("-inf")
-        ]
+        active = [s.max_ts for s in self.streams.values() if not s.idle]
         if not active or not isinstance(window, TimeWindow):
             return None
-        return min(active) - window.allowed_lateness
+        low = min(active)
+        if low == float("-inf"):
+            return None
+        return low - window.allowed_lateness
 
     def close_due(self) -> list[WindowVerdict]:
         verdicts: list[WindowVerdict] = []

@@ -13,7 +13,7 @@ class SourceError(DriftwardenError):
     """An input source (file, stdin, Kafka) cannot be read."""
 
 
-class SinkUnavailable(DriftwardenError):
+class SinkUnavailable(DriftwardenError):  # noqa: N818 - names the condition, like TimeoutError's kin
     """A sink (dead-letter file or topic, alert receiver) cannot take writes now."""
 
     retryable = True

@@ -1,3 +1,4 @@
+# ruff: noqa: PLR0917 - sample tables read best positionally
 """Write docs/alerts.md from the real alert rendering code, so the samples stay true.
 
     uv run python scripts/render_alert_samples.py          # rewrite docs/alerts.md
@@ -14,14 +15,20 @@ import argparse
 import random
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from monitor.alerting import AlertPipeline, Notification
 from monitor.alerting.receivers.pagerduty import event
 from monitor.alerting.receivers.slack import slack_message
 from monitor.config import AlertingSettings
 from monitor.tier import Tier
-from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, WindowVerdict
+from monitor.verdict import (
+    ColumnStatistics,
+    ColumnVerdict,
+    Finding,
+    FindingKind,
+    WindowVerdict,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "alerts.md"
@@ -36,61 +43,163 @@ STEPS = (
 )
 
 
-def col(name: str, tier: Tier, kind: str, stat: str, value: float, threshold: float,
-        current: str, baseline: str, *, role: str = "feature",
-        ctype: str = "numeric") -> ColumnVerdict:
+def col(
+    name: str,
+    tier: Tier,
+    kind: FindingKind,
+    stat: str,
+    value: float,
+    threshold: float,
+    current: str,
+    baseline: str,
+    *,
+    role: Literal["feature", "output"] = "feature",
+    ctype: Literal["numeric", "categorical"] = "numeric",
+) -> ColumnVerdict:
     return ColumnVerdict(
-        column=name, role=role, kind=ctype, tier=tier, condition=tier,  # type: ignore[arg-type]
-        statistics=ColumnStatistics(n_current=4_812, n_reference=120_000, missing=3,
-                                    type_errors=0),
-        findings=(Finding(kind=kind, statistic=stat, value=value,  # type: ignore[arg-type]
-                          threshold=threshold, condition=tier, p_value=1e-9,
-                          current=current, baseline=baseline),),
+        column=name,
+        role=role,
+        kind=ctype,
+        tier=tier,
+        condition=tier,
+        statistics=ColumnStatistics(n_current=4_812, n_reference=120_000, missing=3, type_errors=0),
+        findings=(
+            Finding(
+                kind=kind,
+                statistic=stat,
+                value=value,
+                threshold=threshold,
+                condition=tier,
+                p_value=1e-9,
+                current=current,
+                baseline=baseline,
+            ),
+        ),
     )
 
 
-def window(index: int, tier: Tier, previous: Tier, columns: tuple[ColumnVerdict, ...],
-           affected: float, moved: bool, why: str) -> WindowVerdict:
+def window(
+    index: int,
+    tier: Tier,
+    previous: Tier,
+    columns: tuple[ColumnVerdict, ...],
+    affected: float,
+    moved: bool,
+    why: str,
+) -> WindowVerdict:
     return WindowVerdict(
-        model_id="credit-risk", baseline_version=7, window_index=index,
-        window_start=T0 + index * 300, window_end=T0 + (index + 1) * 300, events=4_812,
-        tier=tier, previous_tier=previous, columns=columns, traffic_affected=affected,
-        outputs_moved=moved, what_happened="(engine prose)", why_it_matters=why,
-        what_to_do=STEPS if tier > Tier.NONE else (), runbook_url=RUNBOOK,
+        model_id="credit-risk",
+        baseline_version=7,
+        window_index=index,
+        window_start=T0 + index * 300,
+        window_end=T0 + (index + 1) * 300,
+        events=4_812,
+        tier=tier,
+        previous_tier=previous,
+        columns=columns,
+        traffic_affected=affected,
+        outputs_moved=moved,
+        what_happened="(engine prose)",
+        why_it_matters=why,
+        what_to_do=STEPS if tier > Tier.NONE else (),
+        runbook_url=RUNBOOK,
     )
 
 
-INFO = window(0, Tier.INFO, Tier.NONE, (
-    col("age", Tier.INFO, "drift", "psi", 0.112, 0.1, "mean 41.8", "mean 40.2"),
-), 0.06, False, "About 6% of this window's traffic is affected (largest: age). "
-   "The model's outputs have not moved significantly yet.")
-WARNING = window(1, Tier.WARNING, Tier.INFO, (
-    col("income", Tier.WARNING, "drift", "psi", 0.187, 0.1, "median 52.1k", "median 47.9k"),
-    col("employment_type", Tier.WARNING, "new_category", "new_category_rate", 0.034, 0.01,
-        "3.4% unseen (e.g. 'gig<platform>')", "0.0%", ctype="categorical"),
-    col("age", Tier.INFO, "drift", "psi", 0.121, 0.1, "mean 41.9", "mean 40.2"),
-), 0.14, False, "About 14% of this window's traffic is affected (largest: income). "
-   "The model's outputs have not moved significantly yet.")
-CRITICAL = window(2, Tier.CRITICAL, Tier.WARNING, (
-    col("income", Tier.CRITICAL, "drift", "psi", 0.412, 0.25, "median 61.3k", "median 47.9k"),
-    col("score", Tier.CRITICAL, "drift", "ks", 0.231, 0.2, "mean 0.58", "mean 0.44",
-        role="output"),
-    col("employment_type", Tier.WARNING, "new_category", "new_category_rate", 0.041, 0.01,
-        "4.1% unseen (e.g. 'gig<platform>')", "0.0%", ctype="categorical"),
-    col("age", Tier.INFO, "drift", "psi", 0.118, 0.1, "mean 41.9", "mean 40.2"),
-), 0.31, True, "About 31% of this window's traffic is affected (largest: income). "
-   "The model's outputs moved too: score ks 0.231.")
+INFO = window(
+    0,
+    Tier.INFO,
+    Tier.NONE,
+    (col("age", Tier.INFO, "drift", "psi", 0.112, 0.1, "mean 41.8", "mean 40.2"),),
+    0.06,
+    False,
+    "About 6% of this window's traffic is affected (largest: age). "
+    "The model's outputs have not moved significantly yet.",
+)
+WARNING = window(
+    1,
+    Tier.WARNING,
+    Tier.INFO,
+    (
+        col("income", Tier.WARNING, "drift", "psi", 0.187, 0.1, "median 52.1k", "median 47.9k"),
+        col(
+            "employment_type",
+            Tier.WARNING,
+            "new_category",
+            "new_category_rate",
+            0.034,
+            0.01,
+            "3.4% unseen (e.g. 'gig<platform>')",
+            "0.0%",
+            ctype="categorical",
+        ),
+        col("age", Tier.INFO, "drift", "psi", 0.121, 0.1, "mean 41.9", "mean 40.2"),
+    ),
+    0.14,
+    False,
+    "About 14% of this window's traffic is affected (largest: income). "
+    "The model's outputs have not moved significantly yet.",
+)
+CRITICAL = window(
+    2,
+    Tier.CRITICAL,
+    Tier.WARNING,
+    (
+        col("income", Tier.CRITICAL, "drift", "psi", 0.412, 0.25, "median 61.3k", "median 47.9k"),
+        col(
+            "score",
+            Tier.CRITICAL,
+            "drift",
+            "ks",
+            0.231,
+            0.2,
+            "mean 0.58",
+            "mean 0.44",
+            role="output",
+        ),
+        col(
+            "employment_type",
+            Tier.WARNING,
+            "new_category",
+            "new_category_rate",
+            0.041,
+            0.01,
+            "4.1% unseen (e.g. 'gig<platform>')",
+            "0.0%",
+            ctype="categorical",
+        ),
+        col("age", Tier.INFO, "drift", "psi", 0.118, 0.1, "mean 41.9", "mean 40.2"),
+    ),
+    0.31,
+    True,
+    "About 31% of this window's traffic is affected (largest: income). "
+    "The model's outputs moved too: score ks 0.231.",
+)
 RESOLVED = window(9, Tier.NONE, Tier.CRITICAL, (), 0.0, False, "Nothing to act on.")
 
-SETTINGS = AlertingSettings.model_validate({
-    "receivers": [{"name": "log", "type": "log"}, {"name": "team-chat", "type": "slack"},
-                  {"name": "pager", "type": "pagerduty"}],
-    "route": {"receiver": "log", "group_by": ["model"], "group_wait": 0, "group_interval": 0.1,
-              "routes": [
-                  {"matchers": ['tier=~"info|warning|critical"'], "receiver": "pager",
-                   "continue": True},
-                  {"matchers": ['tier=~"info|warning|critical"'], "receiver": "team-chat"}]},
-})
+SETTINGS = AlertingSettings.model_validate(
+    {
+        "receivers": [
+            {"name": "log", "type": "log"},
+            {"name": "team-chat", "type": "slack"},
+            {"name": "pager", "type": "pagerduty"},
+        ],
+        "route": {
+            "receiver": "log",
+            "group_by": ["model"],
+            "group_wait": 0,
+            "group_interval": 0.1,
+            "routes": [
+                {
+                    "matchers": ['tier=~"info|warning|critical"'],
+                    "receiver": "pager",
+                    "continue": True,
+                },
+                {"matchers": ['tier=~"info|warning|critical"'], "receiver": "team-chat"},
+            ],
+        },
+    }
+)
 
 
 def slack_as_text(body: dict[str, Any]) -> str:
@@ -109,12 +218,21 @@ def slack_as_text(body: dict[str, Any]) -> str:
 
 
 def samples() -> list[tuple[str, Notification, Notification]]:
-    pipeline = AlertPipeline(SETTINGS, environment="production", clock=lambda: T0,
-                             state_dir=None, real_receivers=False, rng=random.Random(0))
+    pipeline = AlertPipeline(
+        SETTINGS,
+        environment="production",
+        clock=lambda: T0,
+        state_dir=None,
+        real_receivers=False,
+        rng=random.Random(0),
+    )
     out = []
-    for label, verdict in (("Info", INFO), ("Warning (escalated from info)", WARNING),
-                           ("Critical (escalated from warning)", CRITICAL),
-                           ("Resolved", RESOLVED)):
+    for label, verdict in (
+        ("Info", INFO),
+        ("Warning (escalated from info)", WARNING),
+        ("Critical (escalated from warning)", CRITICAL),
+        ("Resolved", RESOLVED),
+    ):
         notes = {n.receiver: n for n in pipeline.observe(verdict)}
         out.append((label, notes["team-chat"], notes["pager"]))
     return out
@@ -138,7 +256,7 @@ whether the model's outputs moved) and **what to do** (runbook link first, then 
 |---|---|---|---|
 | info | - | - | metrics, log, hourly/daily digest (file or webhook) |
 | warning | team channel (the engine already requires it to be sustained) | - | log |
-| critical | team channel (a new message headed "Escalated from warning") | page (`severity: critical`) | optional action webhook (e.g. rollback) |
+| critical | team channel (new message "Escalated from warning") | page | action webhook |
 
 ## Identity, escalation and resolution
 

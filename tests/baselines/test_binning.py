@@ -105,7 +105,7 @@ def test_refuses_empty_and_non_finite_references() -> None:
 
 
 @given(values=values_strategy, bins=bins_strategy)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_edges_are_strictly_increasing_and_span_the_reference(
     values: list[float], bins: int
 ) -> None:
@@ -117,7 +117,7 @@ def test_edges_are_strictly_increasing_and_span_the_reference(
 
 
 @given(values=values_strategy, bins=bins_strategy)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_reference_counts_sum_to_n_with_no_empty_interior_bin(
     values: list[float], bins: int
 ) -> None:
@@ -130,7 +130,7 @@ def test_reference_counts_sum_to_n_with_no_empty_interior_bin(
 
 
 @given(values=values_strategy, bins=bins_strategy)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_point_masses_are_alone_in_their_bin(values: list[float], bins: int) -> None:
     x = np.asarray(values)
     edges = quantile_edges(x, bins)
@@ -160,7 +160,7 @@ def test_few_distinct_values_get_one_bin_each(values: list[float], bins: int) ->
     reference=values_strategy,
     bins=bins_strategy,
 )
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_bin_indices_matches_the_counting_rule(
     values: list[float], reference: list[float], bins: int
 ) -> None:

@@ -123,6 +123,11 @@ def test_true_and_one_stay_separate_categories() -> None:
     assert missing == 2
 
 
+def test_unhashable_values_in_a_categorical_column_are_refused() -> None:
+    with pytest.raises(TrainingDataError, match=r"'x' holds dict values.*ignore"):
+        category_counts("x", np.array(["a", {"b": 1}], dtype=object))
+
+
 def test_numbers_forced_categorical_are_counted_as_strings() -> None:
     baseline = _build(
         {"branch": [7, 7, 12, 3]},

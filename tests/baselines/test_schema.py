@@ -47,9 +47,10 @@ def test_text_that_is_mostly_numbers_is_refused() -> None:
         infer_kind("amount", values)
 
 
-def test_a_column_missing_everywhere_has_no_inferable_kind() -> None:
+@pytest.mark.parametrize("values", [[None, None], [None, float("nan")], [np.float32("nan")]])
+def test_a_column_missing_everywhere_has_no_inferable_kind(values: list[object]) -> None:
     with pytest.raises(TrainingDataError, match="missing in every row"):
-        infer_kind("x", np.array([None, None], dtype=object))
+        infer_kind("x", np.array(values, dtype=object))
 
 
 def test_unbinnable_values_are_refused() -> None:

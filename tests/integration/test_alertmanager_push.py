@@ -32,10 +32,16 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
 def pipeline(am: Alertmanager, resend: float = 1.0) -> AlertPipeline:
     settings = AlertingSettings.model_validate(
         {
-            "receivers": [{"name": "am", "type": "alertmanager", "url": am.url,
-                           "resend_interval": resend}],
-            "route": {"receiver": "am", "group_by": ["model"], "group_wait": 0,
-                      "group_interval": 60, "repeat_interval": 3600},
+            "receivers": [
+                {"name": "am", "type": "alertmanager", "url": am.url, "resend_interval": resend}
+            ],
+            "route": {
+                "receiver": "am",
+                "group_by": ["model"],
+                "group_wait": 0,
+                "group_interval": 60,
+                "repeat_interval": 3600,
+            },
             "delivery": {"timeout": 5},
         }
     )
@@ -54,8 +60,12 @@ def test_alerts_arrive_grouped_with_our_labels_and_annotations(alertmanager: Ale
     by_model = {a["labels"]["model"]: a for a in message["alerts"]}
     assert set(by_model) == {"credit-risk", "fraud"}
     labels = by_model["credit-risk"]["labels"]
-    assert labels == {"alertname": "DriftwardenModelDrift", "model": "credit-risk",
-                      "environment": "prod", "severity": "critical"}
+    assert labels == {
+        "alertname": "DriftwardenModelDrift",
+        "model": "credit-risk",
+        "environment": "prod",
+        "severity": "critical",
+    }
     ann = by_model["credit-risk"]["annotations"]
     assert ann["summary"].startswith("[CRITICAL] credit-risk (prod): drift in 1 column: income")
     assert "psi 0.180" in ann["description"]
@@ -85,7 +95,8 @@ def test_resending_keeps_alerts_active_and_ends_at_resolves_them(
     p.dispatch()
     resolved = alertmanager.sink.wait_for(lambda m: m["status"] == "resolved")
     (alert,) = resolved["alerts"]
-    assert alert["labels"]["model"] == "credit-risk" and alert["labels"]["severity"] == "warning"
+    assert alert["labels"]["model"] == "credit-risk"
+    assert alert["labels"]["severity"] == "warning"
     assert alert["annotations"]["summary"].startswith("[RESOLVED] credit-risk (prod)")
     assert alertmanager.alerts() == []
     p.close()

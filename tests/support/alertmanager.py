@@ -151,7 +151,9 @@ def running_alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
         deadline = time.monotonic() + 15
         while True:
             if process.poll() is not None:
-                unavailable(f"{BINARY} exited with {process.returncode}: {log_path.read_text()[-800:]}")
+                unavailable(
+                    f"{BINARY} exited with {process.returncode}: {log_path.read_text()[-800:]}"
+                )
             try:
                 if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
                     break

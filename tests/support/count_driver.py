@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
+    kafka_log = os.environ.get("DW_DRIVER_KAFKA_LOG")  # e.g. DEBUG, to diagnose a test
+    if kafka_log:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("kafka").setLevel(kafka_log)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -75,7 +75,9 @@ class LocalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -143,8 +145,12 @@ def alerting_settings(**overrides: Any) -> Any:
                 {"matchers": ['tier=~"warning|critical"'], "receiver": "chat"},
             ],
         },
-        "delivery": {"backoff_base": "1s", "backoff_cap": "30s", "breaker_failures": 3,
-                     "breaker_reset": "20s"},
+        "delivery": {
+            "backoff_base": "1s",
+            "backoff_cap": "30s",
+            "breaker_failures": 3,
+            "breaker_reset": "20s",
+        },
     }
     data.update(overrides)
     return AlertingSettings.model_validate(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from monitor.tier import Tier
 from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, WindowVerdict
@@ -18,14 +19,14 @@ def column(
     statistic: str = "psi",
     value: float = 0.18,
     threshold: float = 0.1,
-    role: str = "feature",
+    role: Literal["feature", "output"] = "feature",
     current: str = "mean 61.2k",
     baseline: str = "mean 48.9k",
     runbook_url: str | None = None,
 ) -> ColumnVerdict:
     return ColumnVerdict(
         column=name,
-        role=role,  # type: ignore[arg-type]
+        role=role,
         kind="numeric",
         tier=tier,
         condition=tier,

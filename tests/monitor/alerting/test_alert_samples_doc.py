@@ -12,7 +12,8 @@ def test_docs_alerts_md_is_up_to_date_with_the_renderers() -> None:
     spec = importlib.util.spec_from_file_location(
         "render_alert_samples", ROOT / "scripts" / "render_alert_samples.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     expected = module.render()
@@ -24,5 +25,7 @@ def test_each_tier_sample_shows_what_why_and_what_to_do() -> None:
     text = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
     for heading in ("### Info", "### Warning", "### Critical", "### Resolved"):
         section = text.split(heading, 1)[1].split("\n### ", 1)[0]
-        assert "*What happened*" in section and "*Why it matters*" in section
-        assert "*What to do*" in section and "**PagerDuty**" in section
+        assert "*What happened*" in section
+        assert "*Why it matters*" in section
+        assert "*What to do*" in section
+        assert "**PagerDuty**" in section

@@ -9,8 +9,10 @@ def test_opens_after_consecutive_failures_and_probes_after_reset() -> None:
         b.failure(t)
         assert b.state(t) == "closed"
     b.failure(2.0)
-    assert b.state(2.0) == "open" and not b.allow(61.0)
-    assert b.state(62.0) == "half_open" and b.allow(62.0)
+    assert b.state(2.0) == "open"
+    assert not b.allow(61.0)
+    assert b.state(62.0) == "half_open"
+    assert b.allow(62.0)
     b.failure(62.0)  # the probe failed: a full period again
     assert b.state(100.0) == "open"
     b.success()
@@ -20,4 +22,5 @@ def test_opens_after_consecutive_failures_and_probes_after_reset() -> None:
 def test_trip_opens_at_once() -> None:
     b = CircuitBreaker(failures=5, reset=10.0)
     b.trip(0.0)
-    assert not b.allow(5.0) and b.allow(10.0)
+    assert not b.allow(5.0)
+    assert b.allow(10.0)

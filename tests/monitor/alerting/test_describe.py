@@ -9,8 +9,14 @@ from tests.monitor.alerting.alert_verdicts import column, verdict
 def firing(tier: Tier, n_columns: int = 1) -> Alert:
     cols = [column(f"feature_{i:02d}_" + "x" * 30, tier) for i in range(n_columns)]
     return build_alert(
-        verdict(3, tier, columns=cols), environment="prod", status="firing", tier=tier,
-        previous_tier=Tier.NONE, started_at=0.0, tiers_seen=(tier,), change="new",
+        verdict(3, tier, columns=cols),
+        environment="prod",
+        status="firing",
+        tier=tier,
+        previous_tier=Tier.NONE,
+        started_at=0.0,
+        tiers_seen=(tier,),
+        change="new",
     )
 
 
@@ -29,8 +35,12 @@ def test_labels_and_fingerprint_identify_the_model_incident_not_the_tier() -> No
     w, c = firing(Tier.WARNING), firing(Tier.CRITICAL)
     assert w.fingerprint == c.fingerprint
     assert c.labels == {
-        "alertname": "DriftwardenModelDrift", "model": "credit-risk", "environment": "prod",
-        "tier": "critical", "severity": "critical", "baseline_version": "3",
+        "alertname": "DriftwardenModelDrift",
+        "model": "credit-risk",
+        "environment": "prod",
+        "tier": "critical",
+        "severity": "critical",
+        "baseline_version": "3",
     }
 
 
@@ -42,9 +52,15 @@ def test_titles_fit_a_slack_header_and_long_column_lists_are_cut() -> None:
 
 def test_resolved_alert_says_it_cleared_and_what_it_peaked_at() -> None:
     a = build_alert(
-        verdict(9, Tier.NONE), environment="prod", status="resolved", tier=Tier.WARNING,
-        previous_tier=Tier.WARNING, started_at=0.0, tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-        change="resolved", resolution="cleared",
+        verdict(9, Tier.NONE),
+        environment="prod",
+        status="resolved",
+        tier=Tier.WARNING,
+        previous_tier=Tier.WARNING,
+        started_at=0.0,
+        tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+        change="resolved",
+        resolution="cleared",
     )
     assert a.title == "[RESOLVED] credit-risk (prod): drift cleared (was warning)"
     assert "peaked at critical" in a.what_happened[0]

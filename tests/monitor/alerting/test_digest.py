@@ -18,12 +18,16 @@ def test_hourly_digest_closes_on_the_hour_and_lists_each_model() -> None:
     (digest,) = closed
     assert (digest.period_start, digest.period_end) == (T0, T0 + 3600)
     (entry,) = digest.entries  # fraud never left tier none
-    assert entry.model_id == "credit-risk" and entry.highest_tier == Tier.WARNING
-    assert entry.windows == 11 and entry.windows_by_tier == {"warning": 4, "info": 7}
+    assert entry.model_id == "credit-risk"
+    assert entry.highest_tier == Tier.WARNING
+    assert entry.windows == 11
+    assert entry.windows_by_tier == {"warning": 4, "info": 7}
     assert entry.columns == ("income",)
 
 
 def test_a_quiet_period_produces_no_digest() -> None:
     state = DigestState()
-    out = [add_verdict(state, verdict(i, Tier.NONE), interval=600, environment="p") for i in range(10)]
+    out = [
+        add_verdict(state, verdict(i, Tier.NONE), interval=600, environment="p") for i in range(10)
+    ]
     assert out == [None] * 10

@@ -6,7 +6,7 @@ import msgspec
 
 from monitor.alerting.describe import build_alert
 from monitor.alerting.groups import GroupsState, flush_due, place
-from monitor.alerting.model import Alert, Notification
+from monitor.alerting.model import Alert, Notification, Status
 from monitor.alerting.routing import RouteNode, compile_route, match_routes
 from monitor.config import Route
 from monitor.tier import Tier
@@ -16,24 +16,53 @@ W, C = Tier.WARNING, Tier.CRITICAL
 
 
 def root(**kw: object) -> RouteNode:
-    data = {"receiver": "chat", "group_by": ["model"], "group_wait": "10m",
-            "group_interval": "15m", "repeat_interval": "1h", **kw}
+    data = {
+        "receiver": "chat",
+        "group_by": ["model"],
+        "group_wait": "10m",
+        "group_interval": "15m",
+        "repeat_interval": "1h",
+        **kw,
+    }
     return compile_route(Route.model_validate(data))
 
 
-def alert(index: int, tier: Tier, *, model: str = "m", status: str = "firing") -> Alert:
+def alert(index: int, tier: Tier, *, model: str = "m", status: Status = "firing") -> Alert:
     return build_alert(
-        verdict(index, tier, model=model), environment="prod", status=status,  # type: ignore[arg-type]
-        tier=tier, previous_tier=tier, started_at=0.0, tiers_seen=(tier,), change="new",
+        verdict(index, tier, model=model),
+        environment="prod",
+        status=status,
+        tier=tier,
+        previous_tier=tier,
+        started_at=0.0,
+        tiers_seen=(tier,),
+        change="new",
     )
 
 
-def step(state: GroupsState, node: RouteNode, a: Alert, now: float, *,
-         hidden: bool = False, muted: bool = False) -> list[Notification]:
-    place(state, a, match_routes(node, a.labels), now=now,
-          demote=lambda m: msgspec.structs.replace(m, status="resolved"))
-    return flush_due(state, now=now, routes={n.id: n for n in node.walk()},
-                     hidden=lambda _: hidden, route_muted=lambda _: muted)
+def step(
+    state: GroupsState,
+    node: RouteNode,
+    a: Alert,
+    now: float,
+    *,
+    hidden: bool = False,
+    muted: bool = False,
+) -> list[Notification]:
+    place(
+        state,
+        a,
+        match_routes(node, a.labels),
+        now=now,
+        demote=lambda m: msgspec.structs.replace(m, status="resolved"),
+    )
+    return flush_due(
+        state,
+        now=now,
+        routes={n.id: n for n in node.walk()},
+        hidden=lambda _: hidden,
+        route_muted=lambda _: muted,
+    )
 
 
 def test_group_wait_delays_the_first_notification_in_event_time() -> None:

@@ -16,8 +16,14 @@ DEFAULT = compile_rules(
 
 def alert(model: str, tier: Tier, environment: str = "prod") -> Alert:
     return build_alert(
-        verdict(0, tier, model=model), environment=environment, status="firing", tier=tier,
-        previous_tier=Tier.NONE, started_at=0.0, tiers_seen=(tier,), change="new",
+        verdict(0, tier, model=model),
+        environment=environment,
+        status="firing",
+        tier=tier,
+        previous_tier=Tier.NONE,
+        started_at=0.0,
+        tiers_seen=(tier,),
+        change="new",
     )
 
 
@@ -35,8 +41,13 @@ def test_default_rule_does_not_cross_models_or_environments() -> None:
 
 def test_a_wider_equal_mutes_across_models() -> None:
     rules = compile_rules(
-        [InhibitRule(source_matchers=['tier="critical"'], target_matchers=['tier="warning"'],
-                     equal=["environment"])]
+        [
+            InhibitRule(
+                source_matchers=['tier="critical"'],
+                target_matchers=['tier="warning"'],
+                equal=["environment"],
+            )
+        ]
     )
     critical = alert("upstream", Tier.CRITICAL)
     assert inhibited_by(alert("m", Tier.WARNING), [critical], rules) == critical.fingerprint

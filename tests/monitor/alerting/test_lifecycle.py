@@ -4,12 +4,12 @@ from monitor.alerting.lifecycle import LifecycleState, advance, already_seen
 from monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import episode
 
-N, I, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
+N, INF, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
 
 
 def transitions(tiers: list[Tier]) -> list[str | None]:
     state = LifecycleState()
-    out = []
+    out: list[str | None] = []
     for v in episode(tiers):
         step = advance(state, v, fingerprint="fp")
         out.append(step.transition if step else None)
@@ -18,18 +18,24 @@ def transitions(tiers: list[Tier]) -> list[str | None]:
 
 def test_an_episode_opens_escalates_deescalates_and_resolves() -> None:
     assert transitions([N, W, W, C, W, N, N]) == [
-        None, "opened", "continued", "escalated", "deescalated", "resolved", None,
+        None,
+        "opened",
+        "continued",
+        "escalated",
+        "deescalated",
+        "resolved",
+        None,
     ]
 
 
 def test_incident_keeps_its_start_and_every_tier_it_reached() -> None:
     state = LifecycleState()
-    verdicts = episode([I, C, W])
+    verdicts = episode([INF, C, W])
     for v in verdicts:
         advance(state, v, fingerprint="fp")
     incident = state.incidents["credit-risk"]
     assert incident.started_at == verdicts[0].window_start
-    assert incident.tiers_seen == [I, W, C]
+    assert incident.tiers_seen == [INF, W, C]
 
 
 def test_a_window_seen_before_is_recognised() -> None:

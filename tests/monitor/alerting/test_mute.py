@@ -16,9 +16,17 @@ def ts(text: str) -> float:
 CAL = MuteCalendar(
     [
         MuteTimeInterval.model_validate(
-            {"name": "nights", "time_intervals": [
-                {"times": [{"start_time": "22:00", "end_time": "24:00"},
-                           {"start_time": "00:00", "end_time": "06:00"}]}]}
+            {
+                "name": "nights",
+                "time_intervals": [
+                    {
+                        "times": [
+                            {"start_time": "22:00", "end_time": "24:00"},
+                            {"start_time": "00:00", "end_time": "06:00"},
+                        ]
+                    }
+                ],
+            }
         ),
         MuteTimeInterval.model_validate(
             {"name": "weekends", "time_intervals": [{"weekdays": ["saturday", "sunday"]}]}
@@ -45,6 +53,15 @@ def test_unknown_interval_names_and_backwards_ranges_are_config_errors() -> None
     with pytest.raises(ConfigError, match="not defined"):
         CAL.check_references({"root": ["holidays"]})
     with pytest.raises(ConfigError, match="must be after"):
-        MuteCalendar([MuteTimeInterval.model_validate(
-            {"name": "x", "time_intervals": [{"times": [{"start_time": "22:00",
-                                                          "end_time": "06:00"}]}]})])
+        MuteCalendar(
+            [
+                MuteTimeInterval.model_validate(
+                    {
+                        "name": "x",
+                        "time_intervals": [
+                            {"times": [{"start_time": "22:00", "end_time": "06:00"}]}
+                        ],
+                    }
+                )
+            ]
+        )

@@ -6,6 +6,7 @@ Injected wall clock and seeded jitter: nothing here sleeps for real.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor.alerting import AlertPipeline, RecordingMetrics
@@ -42,13 +43,19 @@ def build(
         }
     )
     pipeline = AlertPipeline(
-        settings, environment="prod", clock=clock, state_dir=state_dir, metrics=metrics,
-        rng=random.Random(42), sleep=clock.sleep, receivers=fakes,
+        settings,
+        environment="prod",
+        clock=clock,
+        state_dir=state_dir,
+        metrics=metrics,
+        rng=random.Random(42),
+        sleep=clock.sleep,
+        receivers=fakes,
     )
     return pipeline, fakes
 
 
-def down_between(start: float, end: float):  # noqa: ANN201 - test helper
+def down_between(start: float, end: float) -> Callable[[Notification, float], DeliveryResult]:
     def outcome(note: Notification, now: float) -> DeliveryResult:
         if start <= now < end:
             return RetryLater(reason="connection refused")

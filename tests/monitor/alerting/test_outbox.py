@@ -5,23 +5,36 @@ from pathlib import Path
 import msgspec
 
 from monitor.alerting.describe import build_alert
-from monitor.alerting.model import Alert, Notification
+from monitor.alerting.model import Alert, Notification, Status
 from monitor.alerting.outbox import Outbox
 from monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 
-def alert(model: str, status: str = "firing") -> Alert:
+def alert(model: str, status: Status = "firing") -> Alert:
     return build_alert(
-        verdict(0, Tier.CRITICAL, model=model), environment="prod",
-        status=status, tier=Tier.CRITICAL, previous_tier=Tier.NONE,  # type: ignore[arg-type]
-        started_at=0.0, tiers_seen=(Tier.CRITICAL,), change="new",
+        verdict(0, Tier.CRITICAL, model=model),
+        environment="prod",
+        status=status,
+        tier=Tier.CRITICAL,
+        previous_tier=Tier.NONE,
+        started_at=0.0,
+        tiers_seen=(Tier.CRITICAL,),
+        change="new",
     )
 
 
 def note(nid: str, *alerts: Alert, receiver: str = "pager") -> Notification:
-    return Notification(id=nid, receiver=receiver, kind="alert", route_id="root",
-                        group_key="g", group_labels={}, created_at=0.0, alerts=alerts)
+    return Notification(
+        id=nid,
+        receiver=receiver,
+        kind="alert",
+        route_id="root",
+        group_key="g",
+        group_labels={},
+        created_at=0.0,
+        alerts=alerts,
+    )
 
 
 def test_entries_survive_a_restart_in_order(tmp_path: Path) -> None:

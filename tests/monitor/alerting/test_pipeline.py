@@ -11,7 +11,7 @@ from monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, alerting_settings
 from tests.monitor.alerting.alert_verdicts import episode, verdict
 
-N, I, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
+N, INF, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
 
 
 def build(
@@ -65,7 +65,8 @@ def test_page_resolves_when_incident_drops_below_the_paging_route(clock: FakeClo
     pipeline, fakes = build(clock, None)
     run(pipeline, clock, [C, W])
     (trigger,), (resolve,) = (n.alerts for n in fakes["pager"].sent)
-    assert trigger.firing and not resolve.firing
+    assert trigger.firing
+    assert not resolve.firing
     assert resolve.resolution == "below_route"
     assert resolve.title.startswith("[RESOLVED] credit-risk (prod): no longer critical")
     assert [a.status for n in fakes["chat"].sent for a in n.alerts] == ["firing", "firing"]
@@ -79,9 +80,10 @@ def test_no_drift_sends_nothing(clock: FakeClock) -> None:
 
 def test_info_goes_to_the_root_receiver_only(clock: FakeClock) -> None:
     pipeline, fakes = build(clock, None)
-    run(pipeline, clock, [I, I, N])
+    run(pipeline, clock, [INF, INF, N])
     assert [a.status for n in fakes["log"].sent for a in n.alerts] == ["firing", "resolved"]
-    assert not fakes["chat"].sent and not fakes["pager"].sent
+    assert not fakes["chat"].sent
+    assert not fakes["pager"].sent
 
 
 def test_repeat_after_repeat_interval_while_it_persists(clock: FakeClock) -> None:
@@ -113,7 +115,8 @@ def test_replay_without_real_receivers_returns_but_does_not_send(clock: FakeCloc
     pipeline, fakes = build(clock, None, real=False)
     notes = run(pipeline, clock, [W, C, N])
     assert {n.receiver for n in notes} == {"chat", "pager"}
-    assert not fakes["chat"].attempts and not fakes["pager"].attempts
+    assert not fakes["chat"].attempts
+    assert not fakes["pager"].attempts
     assert pipeline.pending() == []
 
 
@@ -121,7 +124,12 @@ def test_observe_is_deterministic(clock: FakeClock) -> None:
     runs = []
     for _ in range(2):
         pipeline, _ = build(FakeClock(), None, real=False)
-        runs.append([(n.id, n.receiver, [a.change for a in n.alerts]) for n in run(pipeline, clock, [I, W, C, W, N])])
+        runs.append(
+            [
+                (n.id, n.receiver, [a.change for a in n.alerts])
+                for n in run(pipeline, clock, [INF, W, C, W, N])
+            ]
+        )
     assert runs[0] == runs[1]
     assert runs[0]
 

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from monitor.alerting.delivery import Delivered, Rejected, RetryLater
-from monitor.alerting.receivers import build_receiver
+from monitor.alerting.receivers import Receiver, build_receiver
 from monitor.alerting.receivers.pagerduty import MAX_SUMMARY, summary
 from monitor.config import DeliverySettings, PagerDutyReceiver
 from monitor.tier import Tier
@@ -17,13 +17,17 @@ from tests.monitor.alerting.receiver_cases import alert, notification
 
 Start = Callable[[Answer], LocalServer]
 KEY = "R0UTINGKEY0000000000000000000000"
-ACCEPTED = Answer(202, b'{"status":"success","message":"Event processed","dedup_key":"k"}',
-                  {"content-type": "application/json"})
+ACCEPTED = Answer(
+    202,
+    b'{"status":"success","message":"Event processed","dedup_key":"k"}',
+    {"content-type": "application/json"},
+)
 
 
-def pagerduty(url: str, timeout: float = 0.5):  # noqa: ANN201
-    config = PagerDutyReceiver(name="pager", type="pagerduty", url=url + "/v2/enqueue",
-                               routing_key=KEY)  # type: ignore[arg-type]
+def pagerduty(url: str, timeout: float = 0.5) -> Receiver:
+    config = PagerDutyReceiver(
+        name="pager", type="pagerduty", url=url + "/v2/enqueue", routing_key=KEY
+    )
     return build_receiver(config, delivery=DeliverySettings(timeout=timeout))
 
 
@@ -34,8 +38,10 @@ def test_trigger_event_follows_the_events_v2_contract(local_server: Start) -> No
     (req,) = server.requests
     event = req.json()
     assert req.path == "/v2/enqueue"
-    assert event["routing_key"] == KEY and event["event_action"] == "trigger"
-    assert event["dedup_key"] == a.fingerprint and len(event["dedup_key"]) <= 255
+    assert event["routing_key"] == KEY
+    assert event["event_action"] == "trigger"
+    assert event["dedup_key"] == a.fingerprint
+    assert len(event["dedup_key"]) <= 255
     payload = event["payload"]
     assert payload["severity"] == "critical"
     assert payload["source"] == "driftwarden/credit-risk/prod"
@@ -50,8 +56,9 @@ def test_warning_maps_to_warning_and_escalation_reuses_the_dedup_key(local_serve
     server = local_server(ACCEPTED)
     receiver = pagerduty(server.url)
     receiver.send(notification(alert(Tier.WARNING)), now=0.0)
-    receiver.send(notification(alert(Tier.CRITICAL, change="escalated", previous=Tier.WARNING)),
-                  now=1.0)
+    receiver.send(
+        notification(alert(Tier.CRITICAL, change="escalated", previous=Tier.WARNING)), now=1.0
+    )
     first, second = (r.json() for r in server.requests)
     assert (first["payload"]["severity"], second["payload"]["severity"]) == ("warning", "critical")
     assert first["dedup_key"] == second["dedup_key"]
@@ -62,7 +69,9 @@ def test_resolve_event_carries_only_key_and_action(local_server: Start) -> None:
     a = alert(status="resolved", change="resolved")
     pagerduty(server.url).send(notification(a), now=0.0)
     assert server.requests[0].json() == {
-        "routing_key": KEY, "event_action": "resolve", "dedup_key": a.fingerprint,
+        "routing_key": KEY,
+        "event_action": "resolve",
+        "dedup_key": a.fingerprint,
     }
 
 
@@ -72,16 +81,24 @@ def test_summary_is_capped_at_1024_characters() -> None:
 
 
 def test_invalid_event_is_permanent(local_server: Start) -> None:
-    server = local_server(Answer(400, b'{"status":"invalid event","message":"Event object is '
-                                      b'invalid","errors":["Length of \'routing_key\' is incorrect"]}'))
+    server = local_server(
+        Answer(
+            400,
+            b'{"status":"invalid event","message":"Event object is '
+            b'invalid","errors":["Length of \'routing_key\' is incorrect"]}',
+        )
+    )
     result = pagerduty(server.url).send(notification(), now=0.0)
-    assert isinstance(result, Rejected) and result.status == 400 and not result.endpoint
+    assert isinstance(result, Rejected)
+    assert result.status == 400
+    assert not result.endpoint
     assert "routing_key" in result.fix
 
 
-@pytest.mark.parametrize("answer", [Answer(429, b"", {"Retry-After": "30"}),
-                                    Answer(500, b'{"status":"error"}'),
-                                    Answer(503, b"")])
+@pytest.mark.parametrize(
+    "answer",
+    [Answer(429, b"", {"Retry-After": "30"}), Answer(500, b'{"status":"error"}'), Answer(503, b"")],
+)
 def test_rate_limits_and_server_errors_are_retried(local_server: Start, answer: Answer) -> None:
     result = pagerduty(local_server(answer).url).send(notification(), now=0.0)
     assert isinstance(result, RetryLater)

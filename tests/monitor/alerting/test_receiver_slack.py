@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from monitor.alerting.delivery import Delivered, Rejected, RetryLater
-from monitor.alerting.receivers import build_receiver
+from monitor.alerting.receivers import Receiver, build_receiver
 from monitor.alerting.receivers.slack import slack_message
 from monitor.config import DeliverySettings, SlackReceiver
 from monitor.tier import Tier
@@ -17,8 +17,8 @@ from tests.monitor.alerting.receiver_cases import alert, notification
 Start = Callable[[Answer], LocalServer]
 
 
-def slack(url: str, timeout: float = 0.5):  # noqa: ANN201
-    config = SlackReceiver(name="chat", type="slack", webhook_url=url)  # type: ignore[arg-type]
+def slack(url: str, timeout: float = 0.5) -> Receiver:
+    config = SlackReceiver(name="chat", type="slack", webhook_url=url)
     return build_receiver(config, delivery=DeliverySettings(timeout=timeout))
 
 
@@ -28,14 +28,17 @@ def test_posts_block_kit_with_text_fallback(local_server: Start) -> None:
     assert result == Delivered(status=200)
     (req,) = server.requests
     body = req.json()
-    assert req.path == "/services/T/B/X" and req.headers["content-type"] == "application/json"
+    assert req.path == "/services/T/B/X"
+    assert req.headers["content-type"] == "application/json"
     assert body["text"].startswith("Firing: [CRITICAL] credit-risk (prod)")
     kinds = [b["type"] for b in body["blocks"]]
     assert kinds == ["header", "section", "section", "section", "context"]
     header = body["blocks"][0]["text"]
-    assert header["type"] == "plain_text" and len(header["text"]) <= 150
+    assert header["type"] == "plain_text"
+    assert len(header["text"]) <= 150
     sections = [b["text"]["text"] for b in body["blocks"][1:4]]
-    assert sections[0].startswith("*What happened*") and "income" in sections[0]
+    assert sections[0].startswith("*What happened*")
+    assert "income" in sections[0]
     assert sections[1].startswith("*Why it matters*")
     assert "<https://runbooks.example/credit-risk|Runbook>" in sections[2]
 
@@ -76,24 +79,31 @@ def test_client_errors_are_permanent_and_name_the_config(
     server = local_server(Answer(status, body))
     result = slack(server.url).send(notification(), now=0.0)
     assert isinstance(result, Rejected)
-    assert result.status == status and body.decode() in result.reason
+    assert result.status == status
+    assert body.decode() in result.reason
     assert result.endpoint is endpoint
     assert "alerting.receivers[chat].webhook_url" in result.fix
 
 
 def test_rate_limit_is_retried_after_retry_after(local_server: Start) -> None:
-    server = local_server(Answer(429, b'{"ok":false,"error":"rate_limited","retry_after":1}',
-                                 {"Retry-After": "1"}))
+    server = local_server(
+        Answer(429, b'{"ok":false,"error":"rate_limited","retry_after":1}', {"Retry-After": "1"})
+    )
     result = slack(server.url).send(notification(), now=0.0)
-    assert isinstance(result, RetryLater) and result.retry_after == 1.0 and result.status == 429
+    assert isinstance(result, RetryLater)
+    assert result.retry_after == 1.0
+    assert result.status == 429
 
 
 def test_server_errors_and_time_outs_are_retried(local_server: Start) -> None:
-    assert isinstance(slack(local_server(Answer(500, b"rollup_error")).url).send(
-        notification(), now=0.0), RetryLater)
+    assert isinstance(
+        slack(local_server(Answer(500, b"rollup_error")).url).send(notification(), now=0.0),
+        RetryLater,
+    )
     slow = local_server(Answer(200, b"ok", delay=1.0))
     result = slack(slow.url, timeout=0.2).send(notification(), now=0.0)
-    assert isinstance(result, RetryLater) and "time-out" in result.reason
+    assert isinstance(result, RetryLater)
+    assert "time-out" in result.reason
 
 
 def test_connection_refused_is_retried() -> None:

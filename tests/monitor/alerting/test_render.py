@@ -5,20 +5,33 @@ import json
 import msgspec
 
 from monitor.alerting.describe import build_alert
-from monitor.alerting.model import Notification
+from monitor.alerting.model import Change, Notification
 from monitor.alerting.render import alert_text, document, headline
 from monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 
-def note(change: str = "escalated") -> Notification:
+def note(change: Change = "escalated") -> Notification:
     a = build_alert(
-        verdict(1, Tier.CRITICAL), environment="prod", status="firing", tier=Tier.CRITICAL,
-        previous_tier=Tier.WARNING, started_at=0.0, tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-        change=change,  # type: ignore[arg-type]
+        verdict(1, Tier.CRITICAL),
+        environment="prod",
+        status="firing",
+        tier=Tier.CRITICAL,
+        previous_tier=Tier.WARNING,
+        started_at=0.0,
+        tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+        change=change,
     )
-    return Notification(id="n1", receiver="chat", kind="alert", route_id="root",
-                        group_key="root:{}", group_labels={}, created_at=600.0, alerts=(a,))
+    return Notification(
+        id="n1",
+        receiver="chat",
+        kind="alert",
+        route_id="root",
+        group_key="root:{}",
+        group_labels={},
+        created_at=600.0,
+        alerts=(a,),
+    )
 
 
 def test_headline_says_how_it_changed() -> None:
@@ -37,7 +50,8 @@ def test_text_has_what_happened_why_it_matters_and_what_to_do_in_order() -> None
 def test_document_is_json_with_labels_columns_and_window() -> None:
     doc = json.loads(json.dumps(document(note())))
     (alert,) = doc["alerts"]
-    assert doc["status"] == "firing" and doc["version"] == "1"
+    assert doc["status"] == "firing"
+    assert doc["version"] == "1"
     assert alert["labels"]["severity"] == "critical"
     assert alert["columns"][0]["column"] == "income"
     assert alert["window"]["events"] == 5000

@@ -14,10 +14,17 @@ def tree() -> Route:
             "group_by": ["model"],
             "group_interval": "5m",
             "routes": [
-                {"matchers": ['tier="critical"'], "receiver": "pager", "continue": True,
-                 "group_wait": "30s"},
-                {"matchers": ['tier=~"warning|critical"'], "receiver": "chat",
-                 "routes": [{"matchers": ['model=~"credit.*"'], "receiver": "credit-chat"}]},
+                {
+                    "matchers": ['tier="critical"'],
+                    "receiver": "pager",
+                    "continue": True,
+                    "group_wait": "30s",
+                },
+                {
+                    "matchers": ['tier=~"warning|critical"'],
+                    "receiver": "chat",
+                    "routes": [{"matchers": ['model=~"credit.*"'], "receiver": "credit-chat"}],
+                },
                 {"matchers": ['tier="critical"'], "receiver": "never"},
             ],
         }
@@ -48,8 +55,11 @@ def test_unmatched_alerts_fall_back_to_the_root() -> None:
 def test_children_inherit_group_by_and_timers() -> None:
     root = compile_route(tree())
     pager, chat, _ = root.children
-    assert pager.group_by == ("model",) and pager.group_wait == 30
-    assert chat.group_wait == 0 and chat.group_interval == 300 and chat.repeat_interval == 4 * 3600
+    assert pager.group_by == ("model",)
+    assert pager.group_wait == 30
+    assert chat.group_wait == 0
+    assert chat.group_interval == 300
+    assert chat.repeat_interval == 4 * 3600
     assert chat.children[0].receiver == "credit-chat"
 
 

@@ -14,22 +14,36 @@ LABELS = {"model": "credit-risk", "tier": "warning", "environment": "prod"}
 
 def test_store_round_trips_and_expires(tmp_path: Path) -> None:
     store = SilenceStore(tmp_path)
-    s = store.add(matchers=['model="credit-risk"'], starts_at=100.0, ends_at=200.0,
-                  created_by="ana", comment="deploy", now=100.0)
+    s = store.add(
+        matchers=['model="credit-risk"'],
+        starts_at=100.0,
+        ends_at=200.0,
+        created_by="ana",
+        comment="deploy",
+        now=100.0,
+    )
     again = SilenceStore(tmp_path)
     assert again.all() == (s,)
     assert silenced_by(LABELS, 150.0, again.all()) == s.id
     assert silenced_by(LABELS, 200.0, again.all()) is None  # end is exclusive
     expired = again.expire(s.id[:8], now=120.0)
-    assert expired.ends_at == 120.0 and expired.state(130.0) == "expired"
+    assert expired.ends_at == 120.0
+    assert expired.state(130.0) == "expired"
     assert silenced_by(LABELS, 125.0, SilenceStore(tmp_path).all()) is None
 
 
 def test_a_running_store_sees_silences_written_by_the_cli(tmp_path: Path) -> None:
     reader, writer = SilenceStore(tmp_path), SilenceStore(tmp_path)
     assert reader.all() == ()
-    writer.add(matchers=['tier="warning"'], starts_at=0.0, ends_at=10.0, created_by="x",
-               comment="", now=0.0)
+    writer.add(
+        matchers=['tier="warning"'],
+        starts_at=0.0,
+        ends_at=10.0,
+        created_by="x",
+        comment="",
+        now=0.0,
+    )
+    assert writer.path is not None
     os.utime(writer.path, ns=(1, 1))  # force a different mtime on coarse filesystems
     assert len(reader.all()) == 1
 
@@ -48,7 +62,8 @@ def test_config_silences_parse_rfc3339_and_match() -> None:
     (s,) = config_silences(
         [SilenceConfig(matchers=['model=~"credit.*"'], ends_at="2030-01-01T00:00:00Z")]
     )
-    assert s.id == "config-0" and s.starts_at == 0.0
+    assert s.id == "config-0"
+    assert s.starts_at == 0.0
     assert s.ends_at == parse_time("2030-01-01T00:00:00+00:00", where="x")
     assert silenced_by(LABELS, 1e9, [s]) == "config-0"
 

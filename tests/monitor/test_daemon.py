@@ -1,0 +1,167 @@
+"""The engine as the consumer loop's processor: partitions are streams that can move."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from monitor.consumer import Record
+from monitor.daemon import EngineProcessor, MetricsObserver, config_fingerprint, stream_name
+from monitor.engine import Engine
+from monitor.metrics import Metrics
+from monitor.verdict import WindowVerdict
+from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
+
+POLICY = {"window": {"size": "60s", "allowed_lateness": "10s"}, "significance": {"min_samples": 50}}
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.verdicts: list[WindowVerdict] = []
+
+    def observe(self, verdict: WindowVerdict) -> None:
+        self.verdicts.append(verdict)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any]]] = []
+        self.flushes = 0
+
+    def write(self, payload: bytes, reason: str, source: Mapping[str, str | int]) -> None:
+        self.items.append((reason, dict(source)))
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self) -> None:
+        pass
+
+
+def processor(sink: Sink | None = None) -> tuple[EngineProcessor, Collect]:
+    collect = Collect()
+    engine = Engine([make_baseline()], settings_with(policy=POLICY), reject_sink=sink)
+    return EngineProcessor(engine, observers=[collect], dead_letter=sink), collect
+
+
+def records(payloads: Sequence[bytes], partitions: int = 3) -> list[Record]:
+    """Round-robin over partitions, offsets counting up per partition."""
+    out, offsets = [], [0] * partitions
+    for i, payload in enumerate(payloads):
+        p = i % partitions
+        out.append(Record("t", p, offsets[p], timestamp=0, value=payload))
+        offsets[p] += 1
+    return out
+
+
+def calm(n: int = 3000) -> list[bytes]:
+    return uniform_events(np.random.default_rng(7), n, t0=0.0)
+
+
+def test_each_partition_is_its_own_stream_and_windows_merge_at_close() -> None:
+    proc, collect = processor()
+    for i in range(0, 3000, 300):
+        proc.process(records(calm())[i : i + 300])
+    proc.close_due(now=0.0, idle=frozenset())
+    assert set(proc.engine.streams) == {stream_name("t", p) for p in range(3)}
+    closed = sum(v.events for v in collect.verdicts)
+    open_events = sum(
+        w.events
+        for s in proc.engine.streams.values()
+        for ws in s.windows.values()
+        for w in ws.values()
+    )
+    assert closed + open_events == 3000
+
+
+def test_a_partition_handed_to_another_member_is_counted_once() -> None:
+    """Member A processes half the stream, then partition 2 moves to member B.
+
+    Each member then closes windows over its own partitions, so a window's
+    counts are split between them; per window, their sum is the single
+    consumer's count: nothing lost, nothing counted twice.
+    """
+    data = records(calm())
+    reference, ref_collect = processor()
+    reference.process(data)
+    expected = per_window(ref_collect.verdicts + reference.engine.close_all())
+
+    a, a_collect = processor()
+    a.process(data[:1500])
+    snapshot = a.snapshot()
+    moving = frozenset({("t", 2)})
+    a.release(moving)
+    b, b_collect = processor()
+    b.restore(moving, snapshot)
+    a.process([r for r in data[1500:] if r.partition != 2])
+    b.process([r for r in data[1500:] if r.partition == 2])
+    verdicts = a_collect.verdicts + a.engine.close_all() + b_collect.verdicts + b.engine.close_all()
+    assert per_window(verdicts) == expected
+    assert sum(events for events, _ in expected.values()) == 3000
+
+
+def per_window(verdicts: Sequence[WindowVerdict]) -> dict[int, tuple[int, list[int]]]:
+    """Events and per-column counted values, summed per window index."""
+    out: dict[int, tuple[int, list[int]]] = {}
+    for v in verdicts:
+        events, counted = out.get(v.window_index, (0, [0] * len(v.columns)))
+        out[v.window_index] = (
+            events + v.events,
+            [c + col.statistics.n_current for c, col in zip(counted, v.columns, strict=True)],
+        )
+    return out
+
+
+def test_an_idle_partition_stops_holding_the_watermark() -> None:
+    proc, collect = processor()
+    proc.restore(frozenset({("t", 0), ("t", 1)}), None)  # assignment, nothing checkpointed
+    proc.process([Record("t", 0, i, 0, value=event(i)) for i in range(200)])
+    assert collect.verdicts == [], "partition 1 has not delivered yet: nothing may close"
+    proc.process([Record("t", 1, 0, 0, value=event(1))])  # partition 1 then goes quiet
+    proc.close_due(now=0.0, idle=frozenset())
+    assert collect.verdicts == []
+    proc.close_due(now=0.0, idle=frozenset({("t", 1)}))
+    assert [v.window_index for v in collect.verdicts] == [0, 1, 2]  # ends <= 199 - 10
+
+
+def test_rejections_name_topic_partition_and_offset_and_are_flushed_before_a_snapshot() -> None:
+    sink = Sink()
+    proc, _ = processor(sink)
+    proc.process([Record("t", 4, 41, 0, value=b"{oops"), Record("t", 4, 42, 0, value=None)])
+    assert [r for r, _ in sink.items] == ["invalid_json", "invalid_json"]
+    assert sink.items[0][1]["topic"] == "t"
+    assert (sink.items[0][1]["partition"], sink.items[0][1]["offset"]) == (4, 41)
+    proc.snapshot()
+    assert sink.flushes == 1
+
+
+def test_record_timestamps_stand_in_when_events_carry_none() -> None:
+    settings = settings_with(policy=POLICY, events={"timestamp": None})
+    engine = Engine([make_baseline()], settings)
+    proc = EngineProcessor(engine)
+    payload = b'{"model_id": "m", "features": {"x": 1.0, "c": "a"}}'
+    proc.process([Record("t", 0, 0, timestamp=120_500, value=payload)])
+    (verdict,) = engine.close_all()
+    assert verdict.window_index == 2  # 120.5 s falls in [120, 180)
+
+
+def test_metrics_observer_exports_statistics_and_tiers() -> None:
+    metrics = Metrics("test")
+    proc, _ = processor()
+    proc.process(records(calm(1500), partitions=1))
+    for verdict in proc.engine.close_all():
+        MetricsObserver(metrics).observe(verdict)
+    text = metrics.exposition().decode()
+    assert 'driftwarden_column_statistic{column="x",model="m",statistic="psi"}' in text
+    assert 'driftwarden_model_tier{model="m"}' in text
+
+
+def test_config_fingerprint_changes_with_the_window_not_with_thresholds() -> None:
+    base = [make_baseline()]
+    a = config_fingerprint(base, settings_with(policy=POLICY))
+    b = config_fingerprint(base, settings_with(policy={**POLICY, "clear_after": 5}))
+    c = config_fingerprint(base, settings_with(policy={**POLICY, "window": {"size": "5m"}}))
+    assert a == b
+    assert a != c
