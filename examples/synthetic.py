@@ -103,7 +103,9 @@ class Drift:
 
     - `mean_shift`: column -> shift in standard deviations of that column (the
       standard deviation of the undrifted values in the same batch), rounded
-      again to the column's precision.
+      again to the column's precision; integer columns are rounded up or down at
+      random in proportion, so a shift of less than one unit still moves the
+      mean by exactly that much.
     - `new_category`: column -> (category, share): that share of the drifted
       rows takes a category never seen in training, e.g. `("XX", 0.08)`.
     - `missing_increase`: column -> extra share of drifted rows made missing.
@@ -289,7 +291,7 @@ def _json_values(name: str, values: npt.NDArray[Any]) -> list[Any]:
 # generator keyed by (seed, purpose, chunk index): the first k rows are then the
 # same whatever n is, and the row, arrival-time and drift draws are independent.
 CHUNK_ROWS = 8192
-_ROWS, _TIMES, _NEW_CATEGORY, _MISSING, _DECLINE = range(5)
+_ROWS, _TIMES, _NEW_CATEGORY, _MISSING, _DECLINE, _SHIFT = range(6)
 
 
 def _chunked(
@@ -432,12 +434,19 @@ def _labels(score: FloatArray) -> ObjectArray:
 def _shift_features(
     columns: Table, drift: Drift, drifted: npt.NDArray[np.bool_], seed: int
 ) -> None:
-    for name in NUMERIC_FEATURES:
+    for index, name in enumerate(NUMERIC_FEATURES):
         sigmas = drift.mean_shift.get(name)
         if sigmas:
             values = columns[name]
             shifted = values + sigmas * float(np.std(values))
-            shifted = np.round(shifted, 0 if name in INTEGER_COLUMNS else DECIMALS[name])
+            if name in INTEGER_COLUMNS:
+                # Round up with probability equal to the fraction, so the mean moves by
+                # exactly the requested shift even when it is less than one unit.
+                lower = np.floor(shifted)
+                up = _uniform(seed, (_SHIFT, index), len(values)) < shifted - lower
+                shifted = lower + up
+            else:
+                shifted = np.round(shifted, DECIMALS[name])
             columns[name] = np.where(drifted, shifted, values)
     for index, name in enumerate(CATEGORICAL_FEATURES):
         if name in drift.new_category:

@@ -562,6 +562,11 @@ class Settings(BaseSettings):
 
     environment: str = "production"
     baselines: list[Path] = Field(default_factory=list)
+    verdict_log: Path | None = Field(
+        default=None,
+        description="append one JSON line per closed window (the replay report's window "
+        "record) to this file: an audit trail of every decision",
+    )
     policy: ModelPolicy = Field(default_factory=ModelPolicy)
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     events: EventFields = Field(default_factory=EventFields)

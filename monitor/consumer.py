@@ -224,6 +224,7 @@ class ConsumerLoop:
         self._consumer = consumer
         try:
             consumer.subscribe(topics=list(self._kafka.topics), listener=_Listener(self, consumer))
+            self._load_topic_metadata(consumer)
             while not stop.is_set():
                 self._turn(consumer)
         except BaseException:
@@ -246,6 +247,21 @@ class ConsumerLoop:
                 f"({type(exc).__name__}: {exc}); check kafka.bootstrap_servers, the network "
                 "and the security settings"
             ) from None
+
+    def _load_topic_metadata(self, consumer: Any) -> None:
+        """Know the topics' partitions before the first join.
+
+        Works around a kafka-python 3.0.12 bug: when the group leader joins before
+        the topic metadata arrived, it assigns nothing, then rejoins on the metadata
+        change; if that rejoin outlasts the `poll()` timeout, the assignment it got is
+        never applied and the member sits without partitions until the next
+        rebalance (seen in this repository's tests). With the metadata loaded first,
+        the first assignment is complete and no metadata-triggered rejoin follows.
+        """
+        for topic in self._kafka.topics:
+            if not consumer.partitions_for_topic(topic):
+                log.warning("topic_not_found", topic=topic,
+                            hint="create it, or check kafka.topics and the ACLs")
 
     def _turn(self, consumer: Any) -> None:
         if self._health is not None:

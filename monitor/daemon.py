@@ -16,6 +16,7 @@ window closes only when every active partition has passed it.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import defaultdict
@@ -27,6 +28,8 @@ import structlog
 from kafka import KafkaProducer
 
 from baselines.artifact import Baseline
+from monitor.alerting import AlertPipeline
+from monitor.alerting.metrics import Outcome
 from monitor.checkpoint import (
     CheckpointStore,
     DirectoryCheckpointStore,
@@ -40,10 +43,14 @@ from monitor.engine import Engine
 from monitor.health import HealthServer, HealthState
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
+from monitor.report import window_record
 from monitor.verdict import WindowVerdict
 from monitor.version import package_version
 
 log = structlog.get_logger(__name__)
+
+OUTBOX_SATURATED = 1000
+"""Pending notifications above which the loop pauses fetching until delivery catches up."""
 
 EXPORTED_STATISTICS = (
     "psi", "ks", "js", "wasserstein", "linf", "chi_square", "total_variation",
@@ -95,6 +102,77 @@ class LogObserver:
             previous_tier=verdict.previous_tier.label,
             drifting=drifting,
         )
+
+
+class VerdictLogObserver:
+    """Appends each closed window's report record to a JSONL file (`verdict_log`).
+
+    Lines are flushed as written. After a crash, windows closed after the last
+    checkpoint are closed again from the same state, so a window may appear
+    twice with identical content: readers keep the last line per
+    (model_id, window_index).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    def observe(self, verdict: WindowVerdict) -> None:
+        self._file.write(json.dumps(window_record(verdict), sort_keys=True) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class AlertObserver:
+    """Closed windows into the alert pipeline (its own lock makes it thread-safe)."""
+
+    def __init__(self, pipeline: AlertPipeline) -> None:
+        self._pipeline = pipeline
+
+    def observe(self, verdict: WindowVerdict) -> None:
+        self._pipeline.observe(verdict)
+
+
+class AlertMetricsAdapter:
+    """The alert pipeline's metrics protocol onto the daemon's registry."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def alert_sent(self, receiver: str, outcome: Outcome) -> None:
+        self._metrics.record_alert(receiver, outcome)
+
+    def outbox_pending(self, receiver: str, count: int) -> None:
+        self._metrics.set_outbox_pending(receiver, count)
+
+
+class AlertDispatcher:
+    """One thread that delivers the outbox every `interval` seconds until stopped."""
+
+    def __init__(self, pipeline: AlertPipeline, *, interval: float = 1.0) -> None:
+        self._pipeline = pipeline
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alert-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._pipeline.dispatch()
+            except Exception:  # a delivery bug must not kill alerting for good
+                log.exception("alert_dispatch_failed")
+
+    def stop_and_drain(self, deadline: float) -> None:
+        """Stop the thread, then deliver what is pending until `deadline` (SIGTERM)."""
+        self._stop.set()
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._pipeline.drain(deadline=time.time() + max(0.0, deadline - time.monotonic()))
+        self._pipeline.close()
 
 
 class EngineProcessor:
@@ -252,12 +330,26 @@ class Daemon:
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
         self.health.set_baselines_loaded(True)
+        self.alerts = AlertPipeline.from_settings(
+            settings, clock=time.time, metrics=AlertMetricsAdapter(self.metrics)
+        )
+        self.dispatcher = AlertDispatcher(self.alerts)
+        self.verdict_log = (
+            VerdictLogObserver(settings.verdict_log) if settings.verdict_log is not None else None
+        )
+        builtin: list[VerdictObserver] = [
+            MetricsObserver(self.metrics),
+            LogObserver(),
+            AlertObserver(self.alerts),
+        ]
+        if self.verdict_log is not None:
+            builtin.append(self.verdict_log)
         self.processor = EngineProcessor(
             self.engine,
-            observers=[MetricsObserver(self.metrics), LogObserver(), *observers],
+            observers=[*builtin, *observers],
             metrics=self.metrics,
             dead_letter=self.dead_letter,
-            saturated=saturated,
+            saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
         )
         self.store = build_checkpoint_store(settings, self.client)
         self.loop = ConsumerLoop(
@@ -277,15 +369,19 @@ class Daemon:
         if self.settings.metrics.enabled:
             server.start()
             log.info("metrics_listening", host=self.settings.metrics.host, port=server.port)
+        self.dispatcher.start()
         try:
             # Leave part of the grace period for the sinks and the alert outbox.
             self.loop.run(stop, grace_period=max(1.0, grace * 0.7))
         finally:
             deadline = time.monotonic() + max(0.5, grace * 0.25)
+            self.dispatcher.stop_and_drain(deadline)
             for hook in self._extra_shutdown:
                 hook(deadline)
             if self.dead_letter is not None:
                 self.dead_letter.close()
+            if self.verdict_log is not None:
+                self.verdict_log.close()
             self.store.close()
             if self.settings.metrics.enabled:
                 server.stop()

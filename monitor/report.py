@@ -155,6 +155,15 @@ def encode_report(report: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
+def _alert_line(notification: Mapping[str, Any]) -> str:
+    head = f"  {notification.get('created_at', '')}  {notification.get('receiver', ''):<14}"
+    alerts = notification.get("alerts")
+    if not alerts:
+        return f"{head} digest"
+    titles = "; ".join(f"{a['status']} {a['title']}" for a in alerts)
+    return f"{head} {titles}"
+
+
 def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     counts = report["counts"]
     rejected = ", ".join(f"{k} {v:,}" for k, v in counts["rejected"].items()) or "none"
@@ -192,40 +201,9 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")
-        lines.extend(
-            f"  {alert.get('at', '')}  {alert.get('action', ''):<9} {alert.get('title', '')}"
-            for alert in alerts[:20]
-        )
+        lines.extend(_alert_line(alert) for alert in alerts[:20])
         if len(alerts) > 20:
             lines.append(f"  ... {len(alerts) - 20} more in the report")
     if dead_letter and counts["rejected_total"]:
         lines.append(f"rejected events written to {dead_letter}")
     return "\n".join(lines)
-
-
-def tier_transitions(verdicts: Iterable[WindowVerdict]) -> list[dict[str, Any]]:
-    """Model-level tier changes at warning and above: the alerts a default route sends."""
-    out: list[dict[str, Any]] = []
-    for verdict in verdicts:
-        if verdict.tier == verdict.previous_tier:
-            continue
-        if verdict.tier < Tier.WARNING and verdict.previous_tier < Tier.WARNING:
-            continue
-        if verdict.tier > verdict.previous_tier:
-            action = "firing" if verdict.previous_tier < Tier.WARNING else "escalated"
-        else:
-            action = "resolved" if verdict.tier < Tier.WARNING else "deescalated"
-        columns = [c.column for c in verdict.drifting_columns]
-        out.append(
-            {
-                "at": iso(verdict.window_end),
-                "action": action,
-                "model_id": verdict.model_id,
-                "tier": verdict.tier.label,
-                "previous_tier": verdict.previous_tier.label,
-                "title": f"[{verdict.tier.label}] {verdict.model_id}: "
-                + (", ".join(columns) if columns else "back to normal"),
-                "what_happened": verdict.what_happened,
-            }
-        )
-    return out

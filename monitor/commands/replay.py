@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
 from baselines.store import load_baseline
+from monitor.alerting import replay_pipeline
+from monitor.alerting.render import document
 from monitor.config import load_settings
 from monitor.dead_letter import JsonlDeadLetterSink
 from monitor.engine import Engine
 from monitor.errors import ConfigError
 from monitor.replay import DEFAULT_BATCH, replay
-from monitor.report import build_report, encode_report, summary_text, tier_transitions
+from monitor.report import build_report, encode_report, summary_text
 from monitor.tier import Tier
 from monitor.version import package_version
 
@@ -47,6 +50,12 @@ def add_parser(subparsers: Any) -> None:
         choices=["info", "warning", "critical"],
         help="exit 1 if any window reaches this model tier (for CI jobs)",
     )
+    parser.add_argument(
+        "--send-alerts",
+        action="store_true",
+        help="deliver alerts to every configured receiver (default: only log and file "
+        "receivers deliver; the report lists what the others would have received)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(func=run)
 
@@ -68,10 +77,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if sink is not None:
             sink.close()
+    pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
+    try:
+        alerts = [document(n) for v in result.verdicts for n in pipeline.observe(v)]
+        pipeline.drain(deadline=time.time() + (30.0 if args.send_alerts else 5.0))
+    finally:
+        pipeline.close()
     report = build_report(
         engine,
         result,
-        alerts=tier_transitions(result.verdicts),
+        alerts=alerts,
         config_source=str(args.config) if args.config else None,
         driftwarden_version=package_version(),
     )

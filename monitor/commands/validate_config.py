@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from monitor.alerting.pipeline import check_alerting
 from monitor.config import load_settings
 
 
@@ -22,6 +23,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    check_alerting(settings.alerting)  # matchers, mute intervals, digest receiver
     models = ", ".join(sorted(settings.models)) or "none"
     receivers = ", ".join(r.name for r in settings.alerting.receivers)
     print(

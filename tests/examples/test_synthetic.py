@@ -123,6 +123,19 @@ def test_mean_shift_moves_the_column_by_the_requested_sigmas() -> None:
     assert np.all(shifted.columns["age"] == np.rint(shifted.columns["age"]))
 
 
+@pytest.mark.parametrize("name", ["num_dependents", "prior_defaults"])
+def test_a_sub_unit_shift_of_an_integer_column_still_moves_its_mean(name: str) -> None:
+    plain = event_table(40_000, seed=13, start=START, rate_per_second=5.0)
+    shifted = event_table(
+        40_000, seed=13, start=START, rate_per_second=5.0, drift=Drift(mean_shift={name: 0.5})
+    )
+    sigma = plain.columns[name].std()
+    assert 0.5 * sigma < 1.0
+    delta = shifted.columns[name].mean() - plain.columns[name].mean()
+    assert delta == pytest.approx(0.5 * sigma, rel=0.05)
+    assert np.all(shifted.columns[name] == np.rint(shifted.columns[name]))
+
+
 def test_new_category_missing_increase_and_decline_doubling() -> None:
     drift = Drift(
         new_category={"country": ("XX", 0.08)},

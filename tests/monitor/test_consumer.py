@@ -90,6 +90,10 @@ class FakeConsumer:
         self.sync_commits: list[dict[Any, Any]] = []
         self.async_commits: list[dict[Any, Any]] = []
 
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        self.metadata_loaded = True
+        return set(self.cluster.data) if topic == TOPIC else set()
+
     def subscribe(self, topics: list[str], listener: Any) -> None:
         assert topics == [TOPIC]
         self.listener = listener
