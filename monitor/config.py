@@ -70,6 +70,14 @@ NUMERIC_EFFECTS: frozenset[str] = frozenset({"psi", "js", "wasserstein", "ks"})
 CATEGORICAL_EFFECTS: frozenset[str] = frozenset({"psi", "js", "linf"})
 
 
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+Effects = Annotated[tuple[EffectStatistic, ...], BeforeValidator(_as_tuple), Field(min_length=1)]
+"""One statistic or several: a column's drift condition is the highest tier any reaches."""
+
+
 class TierThresholds(Frozen):
     """Values at or above which a condition counts toward info, warning, critical."""
 
@@ -191,7 +199,7 @@ Window = Annotated[
 class ColumnPolicy(Frozen):
     """The resolved policy of one column (defaults, then model, then column overrides)."""
 
-    effect: EffectStatistic | None = None
+    effect: Effects | None = None
     thresholds: EffectThresholds = Field(default_factory=EffectThresholds)
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     runbook_url: str | None = None
@@ -209,8 +217,8 @@ class ModelPolicy(Frozen):
     """How one model's windows are cut, compared and tiered."""
 
     window: Window = Field(default_factory=TimeWindow)
-    effect_numeric: EffectStatistic = "psi"
-    effect_categorical: EffectStatistic = "psi"
+    effect_numeric: Effects = ("psi",)
+    effect_categorical: Effects = ("psi", "linf")
     thresholds: EffectThresholds = Field(default_factory=EffectThresholds)
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     significance: Significance = Field(default_factory=Significance)
@@ -225,10 +233,10 @@ class ModelPolicy(Frozen):
 
     @model_validator(mode="after")
     def _effects_fit_kinds(self) -> ModelPolicy:
-        if self.effect_numeric not in NUMERIC_EFFECTS:
-            raise ValueError(f"effect_numeric must be one of {sorted(NUMERIC_EFFECTS)}")
-        if self.effect_categorical not in CATEGORICAL_EFFECTS:
-            raise ValueError(f"effect_categorical must be one of {sorted(CATEGORICAL_EFFECTS)}")
+        if not set(self.effect_numeric) <= NUMERIC_EFFECTS:
+            raise ValueError(f"effect_numeric must be among {sorted(NUMERIC_EFFECTS)}")
+        if not set(self.effect_categorical) <= CATEGORICAL_EFFECTS:
+            raise ValueError(f"effect_categorical must be among {sorted(CATEGORICAL_EFFECTS)}")
         for name in self.columns:
             self.column(name)  # validate every override up front
         return self

@@ -260,8 +260,11 @@ class ConsumerLoop:
         """
         for topic in self._kafka.topics:
             if not consumer.partitions_for_topic(topic):
-                log.warning("topic_not_found", topic=topic,
-                            hint="create it, or check kafka.topics and the ACLs")
+                log.warning(
+                    "topic_not_found",
+                    topic=topic,
+                    hint="create it, or check kafka.topics and the ACLs",
+                )
 
     def _turn(self, consumer: Any) -> None:
         if self._health is not None:

@@ -236,20 +236,24 @@ class ModelEvaluator:
             if w.slot.kind == "numeric"
             else self.policy.effect_categorical
         )
-        effect = w.policy.effect or default
-        value = w.stats.get(effect)
-        if value is None:
+        best: tuple[Tier, float, str, float] | None = None
+        for effect in w.policy.effect or default:
+            value = w.stats.get(effect)
+            if value is None:
+                continue
+            thresholds: TierThresholds = getattr(w.policy.thresholds, effect)
+            condition, threshold = condition_for(float(value), thresholds)
+            if condition > Tier.NONE and (best is None or condition > best[0]):
+                best = (condition, threshold, effect, float(value))
+        if best is None:
             return
-        thresholds: TierThresholds = getattr(w.policy.thresholds, effect)
-        condition, threshold = condition_for(float(value), thresholds)
-        if condition == Tier.NONE:
-            return
+        condition, threshold, statistic, value = best
         current, baseline = self._drift_values(w)
         w.findings.append(
             Finding(
                 kind="drift",
-                statistic=effect,
-                value=float(value),
+                statistic=statistic,
+                value=value,
                 threshold=threshold,
                 condition=condition,
                 p_value=w.stats.get("drift_p_value_adjusted"),

@@ -10,8 +10,9 @@ a huge integer) takes the per-value slow path, and only for that column.
 Rules, documented for users in the README:
 - numeric column: int or float; a string, bool, NaN, infinity, object or list
   is a *type error* for that column (the event is still counted);
-- categorical column: string; ints and bools are read as their JSON text
-  (49 -> "49", true -> "true"); floats, objects and lists are type errors;
+- categorical column: string; numbers and bools are read as their JSON text,
+  exactly as the baseline builder reads training data (49 and 49.0 -> "49",
+  true -> "true"); NaN, infinity, objects and lists are type errors;
 - an absent feature or an explicit null is *missing*;
 - keys that are not baseline columns are counted as unknown, never errors;
 - timestamps: RFC 3339 strings (no offset means UTC) or epoch seconds or
@@ -35,6 +36,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from baselines.artifact import category_label
 from monitor.config import EventFields
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
 
@@ -474,10 +476,9 @@ def categorical_column(values: list[object], slot: ColumnSlot) -> ColumnValues:
         for j, (value, kind) in enumerate(zip(values, types, strict=True)):
             if value is None or kind is str:
                 codes[j] = lookup.get(value, slot.new_code)
-            elif kind is bool:
-                codes[j] = lookup.get("true" if value else "false", slot.new_code)
-            elif kind is int:
-                codes[j] = lookup.get(str(value), slot.new_code)
+            elif kind is bool or kind is int or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+                # Spelled exactly as the baseline builder spells training values.
+                codes[j] = lookup.get(category_label(value), slot.new_code)
             else:
                 codes[j] = TYPE_ERROR_CODE
     return ColumnValues(codes, codes == MISSING_CODE, codes == TYPE_ERROR_CODE)

@@ -22,7 +22,6 @@ import pytest
 from tests.support.components import require_component
 from tests.support.kafka_broker import KafkaBroker, ensure_libs
 
-
 _TIMINGS = pytest.StashKey[list[str]]()
 
 
@@ -54,7 +53,9 @@ def kafka_broker(
     broker.stop()
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     for line in config.stash.get(_TIMINGS, []):
         terminalreporter.write_line(f"kafka: {line}")
 

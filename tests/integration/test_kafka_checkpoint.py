@@ -18,12 +18,15 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(90)]
 
 def _store(broker: KafkaBroker, topic: str, **settings: object) -> KafkaTopicCheckpointStore:
     client = KafkaClientConfig.from_settings(
-        KafkaSettings(bootstrap_servers=[broker.bootstrap], request_timeout=10.0,
-                      bootstrap_timeout=10.0)
+        KafkaSettings(
+            bootstrap_servers=[broker.bootstrap], request_timeout=10.0, bootstrap_timeout=10.0
+        )
     )
     return KafkaTopicCheckpointStore(
-        client, CheckpointSettings.model_validate({"backend": "kafka", "topic": topic,
-                                                   "timeout": 15.0, **settings})
+        client,
+        CheckpointSettings.model_validate(
+            {"backend": "kafka", "topic": topic, "timeout": 15.0, **settings}
+        ),
     )
 
 

@@ -38,8 +38,9 @@ def _final_counts(checkpoints: list[object]) -> dict[tuple[str, int], PartitionC
     return {p: CountingProcessor.decode(cp.state)[p] for p, cp in chosen.items()}
 
 
-def _assert_exact(topic: str, expected: dict[int, tuple[int, int]],
-                  counts: dict[tuple[str, int], PartitionCount]) -> None:
+def _assert_exact(
+    topic: str, expected: dict[int, tuple[int, int]], counts: dict[tuple[str, int], PartitionCount]
+) -> None:
     assert set(counts) == {(topic, p) for p in expected}
     for p, (n, total) in expected.items():
         c = counts[(topic, p)]
@@ -60,9 +61,21 @@ def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
     rng = random.Random(20261123)
     # Static membership: the restarted member takes its partitions back at once instead of
     # waiting for the killed one's session to expire.
-    common = _args(kafka_broker, topic, group_id, "--checkpoint-dir", str(checkpoints),
-                   "--instance-id", "member-0", "--interval", "0.3",
-                   "--max-poll-records", "500", "--batch-delay", "0.02")
+    common = _args(
+        kafka_broker,
+        topic,
+        group_id,
+        "--checkpoint-dir",
+        str(checkpoints),
+        "--instance-id",
+        "member-0",
+        "--interval",
+        "0.3",
+        "--max-poll-records",
+        "500",
+        "--batch-delay",
+        "0.05",
+    )  # <= 10k records/s
     kills = []
     for run in range(3):
         child = DriverProcess(tmp_path, f"run{run}", common)
@@ -73,7 +86,7 @@ def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
             child.kill()
         finally:
             child.ensure_dead()
-    assert len(kills) == 3
+    assert all(k < 50_000 for k in kills), f"a kill came after the end: {kills}"
 
     final = DriverProcess(tmp_path, "final", [*common, "--exit-when-idle"])
     try:
@@ -81,8 +94,7 @@ def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
     finally:
         final.ensure_dead()
     _assert_exact(topic, expected, _final_counts(_directory_checkpoints(checkpoints, group_id)))
-    status = final.status()
-    assert status["counted"] == 50_000
+    assert final.status()["counted"] == 50_000, kills
 
 
 @pytest.mark.timeout(150)
@@ -93,9 +105,21 @@ def test_second_member_joins_then_leaves_and_totals_stay_exact(
     after the second left; the partitions' state moves through the checkpoint topic."""
     bootstrap = kafka_broker.bootstrap
     checkpoint_topic = f"{topic}-checkpoints"
-    common = _args(kafka_broker, topic, group_id, "--store", "kafka",
-                   "--checkpoint-topic", checkpoint_topic, "--interval", "0.5",
-                   "--max-poll-records", "200", "--batch-delay", "0.01")
+    common = _args(
+        kafka_broker,
+        topic,
+        group_id,
+        "--store",
+        "kafka",
+        "--checkpoint-topic",
+        checkpoint_topic,
+        "--interval",
+        "0.5",
+        "--max-poll-records",
+        "200",
+        "--batch-delay",
+        "0.01",
+    )
     phases = [produce_numbers(bootstrap, topic, 10_000)]
     first = DriverProcess(tmp_path, "first", common)
     second: DriverProcess | None = None
@@ -141,9 +165,21 @@ def test_sigterm_exits_zero_within_the_grace_period_and_resumes_exactly(
     expected = produce_numbers(kafka_broker.bootstrap, topic, 20_000)
     checkpoints = tmp_path / "checkpoints"
     grace = 10.0
-    common = _args(kafka_broker, topic, group_id, "--checkpoint-dir", str(checkpoints),
-                   "--interval", "5", "--grace", str(grace),
-                   "--max-poll-records", "200", "--batch-delay", "0.05")
+    common = _args(
+        kafka_broker,
+        topic,
+        group_id,
+        "--checkpoint-dir",
+        str(checkpoints),
+        "--interval",
+        "5",
+        "--grace",
+        str(grace),
+        "--max-poll-records",
+        "200",
+        "--batch-delay",
+        "0.05",
+    )
     child = DriverProcess(tmp_path, "stopped", common)
     try:
         child.wait_for("2000 records", lambda s: s.get("counted", 0) >= 2000, timeout=60)

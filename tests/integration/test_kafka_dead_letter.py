@@ -22,13 +22,17 @@ def test_dead_letters_arrive_with_reason_and_source_headers(
     producer = KafkaProducer(**client.producer_kwargs(client_suffix="dead-letter"))
     sink = KafkaDeadLetterSink(producer, topic)
     sink.write(b"\xff not json", "not_json", {"topic": "predictions", "partition": 1, "offset": 41})
-    sink.write(b'{"x": 1}', "missing_field:model_id",
-               {"topic": "predictions", "partition": 2, "offset": 7})
+    sink.write(
+        b'{"x": 1}', "missing_field:model_id", {"topic": "predictions", "partition": 2, "offset": 7}
+    )
     sink.close()
     producer.close(timeout=10)
 
-    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap, auto_offset_reset="earliest",
-                             bootstrap_timeout_ms=10_000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_broker.bootstrap,
+        auto_offset_reset="earliest",
+        bootstrap_timeout_ms=10_000,
+    )
     tps = [TopicPartition(topic, p) for p in range(3)]
     consumer.assign(tps)
     records = []
@@ -51,8 +55,9 @@ def test_dead_letters_arrive_with_reason_and_source_headers(
 
 
 def test_producer_without_acks_all_is_refused(kafka_broker: KafkaBroker) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, acks=1,
-                             enable_idempotence=False)
+    producer = KafkaProducer(
+        bootstrap_servers=kafka_broker.bootstrap, acks=1, enable_idempotence=False
+    )
     try:
         with pytest.raises(ValueError, match="acks"):
             KafkaDeadLetterSink(producer, "dlq")

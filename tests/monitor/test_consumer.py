@@ -519,8 +519,9 @@ def test_superseded_old_checkpoints_are_pruned_on_assignment(tmp_path: Path) -> 
     cluster = Cluster({0: 10, 1: 10})
     h = Harness(tmp_path, cluster)
     old = Checkpoint(GROUP, {(TOPIC, 0): 2}, CountingProcessor.encode({}), "f1", created_at=5.0)
-    fresh = Checkpoint(GROUP, {(TOPIC, 0): 3, (TOPIC, 1): 0}, CountingProcessor.encode({}), "f1",
-                       created_at=6.0)
+    fresh = Checkpoint(
+        GROUP, {(TOPIC, 0): 3, (TOPIC, 1): 0}, CountingProcessor.encode({}), "f1", created_at=6.0
+    )
     h.store.save(old)
     h.store.save(fresh)
     stop = threading.Event()
@@ -536,8 +537,12 @@ def test_no_broker_at_start_is_a_source_error_naming_the_setting(tmp_path: Path)
         raise TimeoutError("Unable to bootstrap from 127.0.0.1:1")
 
     loop = ConsumerLoop(
-        client=h.client, checkpoint=h.checkpoint, processor=CountingProcessor(), store=h.store,
-        fingerprint="f", consumer_factory=factory,
+        client=h.client,
+        checkpoint=h.checkpoint,
+        processor=CountingProcessor(),
+        store=h.store,
+        fingerprint="f",
+        consumer_factory=factory,
     )
-    with pytest.raises(SourceError, match="kafka.bootstrap_servers"):
+    with pytest.raises(SourceError, match=r"kafka\.bootstrap_servers"):
         loop.run(threading.Event())

@@ -20,7 +20,7 @@ from monitor.dead_letter import (
 )
 from monitor.errors import SinkUnavailable
 
-SOURCE = {"topic": "predictions", "partition": 2, "offset": 1234}
+SOURCE: dict[str, str | int] = {"topic": "predictions", "partition": 2, "offset": 1234}
 
 
 def _sink(tmp_path: Path, **kwargs: Any) -> JsonlDeadLetterSink:

@@ -78,10 +78,27 @@ def test_unknown_features_are_counted_not_errors(baseline: Baseline) -> None:
 
 
 def test_categorical_values_map_to_top_k_other_new_or_type_error(baseline: Baseline) -> None:
-    values = ["c", "rare1", "never-seen", 7, True, 1.5, {"k": 1}]
+    values = ["c", "rare1", "never-seen", 7, True, 1.5, {"k": 1}, [1]]
     batch = decoder(baseline).decode([event(i, c=v) for i, v in enumerate(values)])
     codes = batch.models[0].columns[1].values.tolist()
-    assert codes == [2, 3, 4, 4, 4, TYPE_ERROR_CODE, TYPE_ERROR_CODE]
+    assert codes == [2, 3, 4, 4, 4, 4, TYPE_ERROR_CODE, TYPE_ERROR_CODE]
+
+
+def test_categorical_numbers_are_spelled_as_the_baseline_builder_spells_them() -> None:
+    from baselines.artifact import CategoricalColumn, category_label
+
+    assert [category_label(v) for v in (49, 49.0, True, 1.5)] == ["49", "49", "true", "1.5"]
+    column = CategoricalColumn(
+        name="c", role="feature", categories=("49", "true", "1.5"),
+        counts=np.array([1, 1, 1, 0]), known_other=(), n=3, missing=0,
+    )
+    layout = ModelLayout.from_baseline(
+        Baseline(model_id="m", version=1, created_at="2026-01-01T00:00:00Z",
+                 driftwarden_version="t", row_count=3, columns=(column,))
+    )
+    dec = EventDecoder({"m": layout}, EventFields())
+    batch = dec.decode([event(i, c=v) for i, v in enumerate([49, 49.0, True, 1.5, float("nan")])])
+    assert batch.models[0].columns[0].values.tolist() == [0, 0, 1, 2, TYPE_ERROR_CODE]
 
 
 @pytest.mark.parametrize(

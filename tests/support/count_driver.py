@@ -158,8 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     processor.write_status(force=True)
-    print(json.dumps({"stopped": True, "positions": {f"{t}:{p}": o for (t, p), o in
-                                                     loop.positions().items()}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "stopped": True,
+                "positions": {f"{t}:{p}": o for (t, p), o in loop.positions().items()},
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

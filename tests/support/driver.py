@@ -30,9 +30,18 @@ class DriverProcess:
         self.started = time.monotonic()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.support.count_driver", *args,
-                 "--status", str(self.status_path)],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.support.count_driver",
+                    *args,
+                    "--status",
+                    str(self.status_path),
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
 
     def status(self) -> dict[str, Any]:
@@ -44,8 +53,9 @@ class DriverProcess:
     def counted(self) -> int:
         return int(self.status().get("counted", 0))
 
-    def wait_for(self, what: str, predicate: Callable[[dict[str, Any]], bool],
-                 timeout: float) -> dict[str, Any]:
+    def wait_for(
+        self, what: str, predicate: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status()
@@ -89,8 +99,9 @@ class DriverProcess:
             self.kill()
 
 
-def produce_numbers(bootstrap: str, topic: str, count: int, *, partitions: int = 3,
-                    start: int = 0) -> dict[int, tuple[int, int]]:
+def produce_numbers(
+    bootstrap: str, topic: str, count: int, *, partitions: int = 3, start: int = 0
+) -> dict[int, tuple[int, int]]:
     """Values start..start+count-1 as ASCII, value i to partition i % partitions.
 
     Returns partition -> (records, sum of values) of what was written.
@@ -98,10 +109,13 @@ def produce_numbers(bootstrap: str, topic: str, count: int, *, partitions: int =
     from kafka import KafkaProducer
 
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024,
-        bootstrap_timeout_ms=10_000, client_id="test-producer",
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        bootstrap_timeout_ms=10_000,
+        client_id="test-producer",
     )
-    expected: dict[int, tuple[int, int]] = {p: (0, 0) for p in range(partitions)}
+    expected: dict[int, tuple[int, int]] = dict.fromkeys(range(partitions), (0, 0))
     try:
         for i in range(start, start + count):
             p = i % partitions
