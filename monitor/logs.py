@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -18,9 +18,26 @@ _LEVELS = {
 }
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of each write.
+
+    A logger bound to the stream object of the moment would keep writing to a
+    replaced (and perhaps closed) stream, as under test capture.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None) -> None:
     """Configure structlog (and stdlib logging, for kafka-python) once, at start-up."""
-    out = stream or sys.stderr
+    out: Any = stream if stream is not None else _CurrentStderr()
     use_json = settings.format == "json" or (settings.format == "auto" and not out.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()

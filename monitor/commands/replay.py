@@ -14,6 +14,7 @@ from monitor.config import load_settings
 from monitor.dead_letter import JsonlDeadLetterSink
 from monitor.engine import Engine
 from monitor.errors import ConfigError
+from monitor.logs import configure_logging
 from monitor.replay import DEFAULT_BATCH, replay
 from monitor.report import build_report, encode_report, summary_text
 from monitor.tier import Tier
@@ -62,6 +63,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    configure_logging(settings.logging)  # to stderr: stdout carries the summary
     paths = args.baseline or settings.baselines
     if not paths:
         raise ConfigError(

@@ -99,8 +99,15 @@ def free_port() -> int:
 
 
 def new_cluster_id() -> str:
-    """What `kafka-storage.sh random-uuid` prints, without a 3 s JVM start."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    """What `kafka-storage.sh random-uuid` prints, without a 3 s JVM start.
+
+    Like Kafka's `Uuid.randomUuid()`, never one starting with "-": command-line
+    parsers take it for an option (`format -t -xyz...` fails).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        if not cid.startswith("-"):
+            return cid
 
 
 def _kill_at_exit(ref: weakref.ReferenceType[KafkaBroker]) -> None:
@@ -208,8 +215,7 @@ class KafkaBroker:
             "-XX:-UsePerfData",
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            self.cluster_id,
+            f"--cluster-id={self.cluster_id}",
             "-c",
             str(self.properties_path),
             "--standalone",
