@@ -15,6 +15,7 @@ disagree about.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
     arrays = {}
     for name, values in columns.items():
         if name in synthetic.NUMERIC_FEATURES or name == "score":
-            clean = [None if v is None or v != v else float(v) for v in values]
+            clean = [None if v is None or math.isnan(v) else float(v) for v in values]
             arrays[name] = pa.array(clean, type=pa.float64())
         else:
             arrays[name] = pa.array(values, type=pa.string())
@@ -186,8 +187,8 @@ def sample_windows(log: EventLog, count: int) -> list[int]:
     first = log.window_key(START)
     drifted = log.window_key(log.drift_start)
     last = log.window_key(START + log.events / RATE) - 1  # the last window that is surely full
-    before = [k for k in range(first, drifted)][: count - count // 2]
-    after = [k for k in range(drifted, last)][: count // 2]
+    before = list(range(first, drifted))[: count - count // 2]
+    after = list(range(drifted, last))[: count // 2]
     return before + after
 
 

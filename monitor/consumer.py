@@ -190,7 +190,6 @@ class ConsumerLoop:
         self._clock = clock
         self._wall = wall_clock
         self._consumer_factory = consumer_factory
-        self._consumer: Any = None
 
         self._owned: dict[Partition, _Owned] = {}
         self._assigned: frozenset[Partition] = frozenset()
@@ -221,7 +220,6 @@ class ConsumerLoop:
         within `grace_period` seconds. Raises on unrecoverable errors, after closing
         the consumer without checkpointing (state may be half-updated)."""
         consumer = self._connect()
-        self._consumer = consumer
         try:
             consumer.subscribe(topics=list(self._kafka.topics), listener=_Listener(self, consumer))
             self._load_topic_metadata(consumer)
@@ -496,7 +494,7 @@ class ConsumerLoop:
 
     # --- rebalance callbacks (IO thread, while run() is blocked in poll/close) ----------
 
-    def on_revoked(self, revoked: set[Partition]) -> dict[Any, Any]:
+    def _on_revoked(self, revoked: set[Partition]) -> dict[Any, Any]:
         """Checkpoint before the partitions go; returns the offsets to commit."""
         if self._failed or not revoked:
             return {}
@@ -510,10 +508,10 @@ class ConsumerLoop:
         self._last_checkpoint = self._clock()
         return self._to_commit(offsets, sorted(revoked))
 
-    def on_committed(self, offsets: Mapping[Any, Any]) -> None:
+    def _on_committed(self, offsets: Mapping[Any, Any]) -> None:
         self._committed.update({(tp.topic, tp.partition): o.offset for tp, o in offsets.items()})
 
-    def on_lost(self, lost: set[Partition]) -> None:
+    def _on_lost(self, lost: set[Partition]) -> None:
         """Membership lost: others may own these already. Drop without checkpointing."""
         held = frozenset(p for p in lost if p in self._owned)
         if held:
@@ -522,7 +520,9 @@ class ConsumerLoop:
         self._assigned = frozenset(self._assigned - lost)
         self._publish_assignment()
 
-    def on_assigned(self, consumer: Any, assigned: set[Partition]) -> None:
+    def _on_assigned(self, consumer: Any, assigned: set[Partition]) -> None:
+        """`assigned` is the whole new assignment (eager protocol, which
+        `KafkaClientConfig` pins): what is not in it leaves this member."""
         gone = frozenset(p for p in self._owned if p not in assigned)
         if gone:
             self._release(gone)
@@ -620,7 +620,7 @@ class ConsumerLoop:
         if self._health is not None:
             self._health.set_partitions_assigned(bool(self._assigned))
 
-    def record_listener_error(self, error: BaseException) -> None:
+    def _record_listener_error(self, error: BaseException) -> None:
         if self._listener_error is None:
             self._listener_error = error
 
@@ -675,9 +675,9 @@ class _Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
         if not partitions:
             return  # also called with nothing on the first join
         try:
-            offsets = self._loop.on_revoked(partitions)
+            offsets = self._loop._on_revoked(partitions)
         except BaseException as exc:
-            self._loop.record_listener_error(exc)
+            self._loop._record_listener_error(exc)
             return
         if not offsets:
             return
@@ -688,16 +688,16 @@ class _Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
                 "offset_commit_failed", reason="revoke", error=f"{type(exc).__name__}: {exc}"
             )
         else:
-            self._loop.on_committed(offsets)
+            self._loop._on_committed(offsets)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         try:
-            self._loop.on_assigned(self._consumer, _partitions(assigned))
+            self._loop._on_assigned(self._consumer, _partitions(assigned))
         except BaseException as exc:
-            self._loop.record_listener_error(exc)
+            self._loop._record_listener_error(exc)
 
     async def on_partitions_lost(self, lost: Any) -> None:
         try:
-            self._loop.on_lost(_partitions(lost))
+            self._loop._on_lost(_partitions(lost))
         except BaseException as exc:
-            self._loop.record_listener_error(exc)
+            self._loop._record_listener_error(exc)

@@ -114,13 +114,18 @@ class DecodedBatch:
 
 def _build_envelope(
     paths: Mapping[str, str],
+    *,
+    leaf_types: Mapping[str, Any] | None = None,
+    gc: bool = True,
 ) -> tuple[type[msgspec.Struct], dict[str, attrgetter[Any]]]:
     """A msgspec struct with one attribute per mapped field, nested along dotted paths.
 
     Attribute names are generated (`f0`, `f1`, ...) and renamed to the JSON keys,
     so any key works, including ones that are not Python identifiers. Absent
     parts default to None (leaves) or an empty nested struct (inner nodes).
+    Leaves are `Any` unless `leaf_types` gives a role a type (the typed fast path).
     """
+    types = leaf_types or {}
     tree: dict[str, Any] = {}
     for role, path in paths.items():
         node = tree
@@ -147,9 +152,9 @@ def _build_envelope(
                 sub = make(child, [*prefix, attr])
                 fields.append((attr, sub, msgspec.field(default_factory=sub)))
             else:
-                fields.append((attr, Any, None))
+                fields.append((attr, types.get(child, Any), None))
                 getters[child] = [*prefix, attr]
-        return msgspec.defstruct(f"Envelope{next(counter)}", fields, rename=rename)
+        return msgspec.defstruct(f"Envelope{next(counter)}", fields, rename=rename, gc=gc)
 
     root = make(tree, [])
     return root, {role: attrgetter(".".join(attrs)) for role, attrs in getters.items()}
@@ -175,9 +180,13 @@ class EventDecoder:
             )
             if path is not None
         }
+        self._paths = paths
         self._envelope, self._get = _build_envelope(paths)
         self._decode = msgspec.json.Decoder(self._envelope).decode
         self._known = ", ".join(sorted(self._layouts)) or "none"
+        self._typed: dict[str, _TypedModelDecoder] = {}
+        self._typed_model: str | None = min(self._layouts) if self._layouts else None
+        self._typed_skip = 0
 
     def decode(
         self,
@@ -186,6 +195,9 @@ class EventDecoder:
     ) -> DecodedBatch:
         """Decode a batch. `source_timestamps` (epoch seconds, e.g. Kafka record
         timestamps) stand in for events without a timestamp field."""
+        typed = self._decode_typed(payloads, source_timestamps)
+        if typed is not None:
+            return DecodedBatch(models=[typed], rejected=[])
         rejected: list[Rejection] = []
         envelopes, positions = self._parse(payloads, rejected)
         models: list[ModelBatch] = []
@@ -195,8 +207,35 @@ class EventDecoder:
             )
             if batch is not None and len(batch):
                 models.append(batch)
+        if len(models) == 1:
+            self._typed_model = models[0].model_id  # the next batch most likely is its too
         rejected.sort(key=lambda r: r.index)
         return DecodedBatch(models=models, rejected=rejected)
+
+    def _decode_typed(
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+    ) -> ModelBatch | None:
+        """The typed fast path (see `_TypedModelDecoder`), or None to take the general one.
+
+        After a batch the fast path could not take, the next few skip it: a stream
+        with irregular events in every batch then pays for one extra decode in
+        `_TYPED_BACKOFF + 1` batches, not in each.
+        """
+        if self._typed_skip:
+            self._typed_skip -= 1
+            return None
+        model_id = self._typed_model
+        if model_id is None or not payloads:
+            return None
+        typed = self._typed.get(model_id)
+        if typed is None:
+            typed = self._typed[model_id] = _TypedModelDecoder(
+                self._layouts[model_id], self._fields, self._paths
+            )
+        batch = typed.decode(payloads, source_timestamps)
+        if batch is None:
+            self._typed_skip = _TYPED_BACKOFF
+        return batch
 
     def _parse(
         self, payloads: Sequence[bytes], rejected: list[Rejection]
@@ -406,6 +445,157 @@ class EventDecoder:
                         Rejection(positions[j], reason, f"expected an object, got {kind.__name__}")
                     )
         return out
+
+
+_TYPED_BACKOFF = 8
+_TYPED_SLICE = 512
+
+
+class _TypedModelDecoder:
+    """The fast path for a batch in which every event is regular for one model.
+
+    Regular means: every payload fits `max_event_bytes` and decodes into this
+    model's typed envelope (numeric columns int, float or null; categorical
+    columns string or null; no keys beyond the baseline's columns; features and
+    prediction objects, null or absent), every event names this model (or the
+    configured default model is this one) and every timestamp parses. msgspec
+    then checks the types in C and builds no dicts, and no column needs the
+    per-value checks of the general path. For such a batch the general path gives
+    exactly the same `ModelBatch`; for any other batch `decode` returns None and
+    the general path decides. It is an optimisation, never a second set of rules.
+    """
+
+    def __init__(self, layout: ModelLayout, fields: EventFields, paths: Mapping[str, str]) -> None:
+        self._layout = layout
+        self._limit = fields.max_event_bytes
+        self._default_is_model = fields.default_model == layout.model_id
+        features = [s for s in layout.columns if s.role == "feature"]
+        outputs = [s for s in layout.columns if s.role == "output"]
+        feature_type = _columns_struct(f"{layout.model_id}Features", features)
+        prediction_type = _columns_struct(f"{layout.model_id}Prediction", outputs)
+        self._no_features = feature_type()
+        self._no_prediction = prediction_type()
+        envelope, self._get = _build_envelope(
+            paths,
+            leaf_types={"features": feature_type | None, "prediction": prediction_type | None},
+            gc=False,  # decoded JSON cannot form reference cycles
+        )
+        self._decode = msgspec.json.Decoder(envelope).decode
+        # Where each layout column sits: (from the prediction?, position in its struct).
+        position = {
+            (s.role, s.name): i for group in (features, outputs) for i, s in enumerate(group)
+        }
+        self._plan = [(s, s.role == "output", position[s.role, s.name]) for s in layout.columns]
+
+    def decode(
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+    ) -> ModelBatch | None:
+        n = len(payloads)
+        if max(map(len, payloads)) > self._limit:
+            return None
+        # Decoded in slices whose Python objects stay in the CPU cache from decoding
+        # to the column arrays: on 4096-event batches this is about twice as fast.
+        parts: list[tuple[npt.NDArray[np.float64], list[object], list[ColumnValues]]] = []
+        for start in range(0, n, _TYPED_SLICE):
+            stop = start + _TYPED_SLICE
+            part = self._decode_slice(
+                payloads[start:stop],
+                source_timestamps[start:stop] if source_timestamps is not None else None,
+            )
+            if part is None:
+                return None
+            parts.append(part)
+        if len(parts) == 1:
+            timestamps, request_ids, columns = parts[0]
+        else:
+            timestamps = np.concatenate([p[0] for p in parts])
+            request_ids = [r for p in parts for r in p[1]]
+            columns = [
+                ColumnValues(
+                    np.concatenate([p[2][i].values for p in parts]),
+                    np.concatenate([p[2][i].missing for p in parts]),
+                    np.concatenate([p[2][i].type_error for p in parts]),
+                )
+                for i in range(len(self._plan))
+            ]
+        return ModelBatch(
+            model_id=self._layout.model_id,
+            index=np.arange(n, dtype=np.int64),
+            timestamps=timestamps,
+            request_ids=request_ids,
+            columns=columns,
+            unknown=np.zeros(n, dtype=np.int64),
+        )
+
+    def _decode_slice(
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+    ) -> tuple[npt.NDArray[np.float64], list[object], list[ColumnValues]] | None:
+        n = len(payloads)
+        try:
+            envelopes = list(map(self._decode, payloads))
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        model_id = self._layout.model_id
+        get_model = self._get.get("model_id")
+        if get_model is None:
+            if not self._default_is_model:
+                return None
+        else:
+            ids = list(map(get_model, envelopes))
+            hits = ids.count(model_id)
+            if hits != n and not (self._default_is_model and hits + ids.count(None) == n):
+                return None
+        get_ts = self._get.get("timestamp")
+        timestamps, errors = parse_timestamps(
+            list(map(get_ts, envelopes)) if get_ts else [None] * n,
+            list(source_timestamps) if source_timestamps is not None else None,
+        )
+        if errors:
+            return None
+        feature_values = self._transposed(envelopes, "features", self._no_features)
+        output_values = self._transposed(envelopes, "prediction", self._no_prediction)
+        columns: list[ColumnValues] = []
+        for slot, is_output, position in self._plan:
+            values = (output_values if is_output else feature_values)[position]
+            if slot.kind == "numeric":
+                array = np.array(values, dtype=np.float64)  # None -> NaN; JSON has no NaN
+                columns.append(ColumnValues(array, np.isnan(array), np.zeros(n, dtype=np.bool_)))
+            else:
+                codes = np.fromiter(
+                    map(slot.lookup.get, values, repeat(slot.new_code)), dtype=np.int64, count=n
+                )
+                columns.append(ColumnValues(codes, codes == MISSING_CODE, codes == TYPE_ERROR_CODE))
+        get_rid = self._get.get("request_id")
+        request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
+        return timestamps, request_ids, columns
+
+    def _transposed(
+        self, envelopes: list[Any], role: str, empty: msgspec.Struct
+    ) -> list[tuple[Any, ...]]:
+        """Column value tuples of the features (or prediction) structs; absent = all None."""
+        getter = self._get.get(role)
+        width = len(msgspec.structs.astuple(empty))
+        if getter is None:
+            return [(None,) * len(envelopes)] * width
+        structs = list(map(getter, envelopes))
+        if not all(structs):  # a struct is always true; None is an absent object
+            structs = [s or empty for s in structs]
+        return list(zip(*map(msgspec.structs.astuple, structs), strict=False))  # same widths
+
+
+def _columns_struct(name: str, slots: Sequence[ColumnSlot]) -> type[msgspec.Struct]:
+    """A struct with one typed, optional field per column, refusing any other key."""
+    fields = [
+        (f"c{i}", (float | None) if slot.kind == "numeric" else (str | None), None)
+        for i, slot in enumerate(slots)
+    ]
+    return msgspec.defstruct(
+        name,
+        fields,
+        rename={f"c{i}": slot.name for i, slot in enumerate(slots)},
+        forbid_unknown_fields=True,
+        gc=False,
+    )
 
 
 def _unknown_per_event(

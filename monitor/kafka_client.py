@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from pydantic import SecretStr
 
 from monitor.config import KafkaSettings
@@ -29,6 +31,8 @@ from monitor.errors import ConfigError
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
+
+EAGER_ASSIGNORS: Final = (RangePartitionAssignor, RoundRobinPartitionAssignor)
 
 # kafka-python's consumer default; its request timeout must exceed it.
 _FETCH_MAX_WAIT_MS: Final = 500
@@ -172,6 +176,9 @@ class KafkaClientConfig:
         if group:
             kwargs.update(
                 group_id=s.group_id,
+                # Eager assignors, named so a library default cannot change under us: the
+                # consumer loop relies on "revoke everything, then assign the full new set".
+                partition_assignment_strategy=EAGER_ASSIGNORS,
                 max_poll_interval_ms=millis(s.max_poll_interval),
                 session_timeout_ms=millis(s.session_timeout),
                 heartbeat_interval_ms=millis(s.heartbeat_interval),

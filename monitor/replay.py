@@ -26,6 +26,7 @@ from monitor.verdict import WindowVerdict
 
 DEFAULT_BATCH = 4096
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
+_READ_SIZE = 1 << 20  # bytes per read of a plain file
 
 
 @dataclass(slots=True)
@@ -75,25 +76,35 @@ def replay(
 
         try:
             with _open(path) as handle:
-                for number, line, whole in _lines(handle, limit):
-                    summary.lines = number
+                plain = path != "-" and not path.endswith(".gz")
+                blocks = _blocks(handle, limit) if plain else _single_lines(handle, limit)
+                for first, block, whole in blocks:
                     if not whole:  # over-long: dead-lettered by its head, never buffered
+                        summary.lines = first
                         flush()
                         engine.reject_unread(
-                            line,
+                            block[0],
                             RejectReason.TOO_LARGE,
                             f"line is longer than events.max_event_bytes={limit}",
-                            {"file": path, "line": number},
+                            {"file": path, "line": first},
                         )
                         continue
-                    stripped = line.strip()
-                    if not stripped:
-                        summary.blank_lines += 1
-                        continue
-                    batch.append(stripped)
-                    lines.append(number)
-                    if len(batch) >= batch_size:
-                        flush()
+                    summary.lines = first + len(block) - 1
+                    stripped = list(map(bytes.strip, block))
+                    numbers: Sequence[int] = range(first, first + len(block))
+                    if b"" in stripped:
+                        kept = [i for i, line in enumerate(stripped) if line]
+                        summary.blank_lines += len(stripped) - len(kept)
+                        stripped = [stripped[i] for i in kept]
+                        numbers = [numbers[i] for i in kept]
+                    start = 0
+                    while start < len(stripped):  # cut batches exactly as line by line would
+                        stop = start + batch_size - len(batch)
+                        batch.extend(stripped[start:stop])
+                        lines.extend(numbers[start:stop])
+                        start = stop
+                        if len(batch) >= batch_size:
+                            flush()
         except (OSError, EOFError, zlib.error) as exc:
             summary.error = f"{exc.__class__.__name__}: {exc}"
         flush()
@@ -130,6 +141,61 @@ class _Flusher:
         self._result.verdicts.extend(verdicts)
         self._batch.clear()
         self._lines.clear()
+
+
+def _single_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, list[bytes], bool]]:
+    """`_lines` as one-line blocks: gzip and stdin are read line by line."""
+    for number, line, whole in _lines(handle, limit):
+        yield number, [line], whole
+
+
+def _blocks(
+    handle: BinaryIO, limit: int, read_size: int = _READ_SIZE
+) -> Iterator[tuple[int, list[bytes], bool]]:
+    """(first line number, lines, whole) for a plain file, read in large chunks.
+
+    Gives the same lines as `_lines` without a Python call per line: complete
+    lines come in blocks (without their newline; callers strip them anyway). A
+    line of `limit + 2` bytes or more, newline excluded, is over-long exactly as
+    in `_lines`: it comes alone, as its head, with whole=False, and is never held
+    in memory beyond `limit + 2 + read_size` bytes.
+    """
+    cap = limit + 2
+    head = min(cap, _DEAD_LETTER_HEAD)
+    number = 0
+    pending = b""  # the start of a line whose end has not been read yet
+    skipping = False  # inside an over-long line: drop bytes up to its newline
+    read = getattr(handle, "read1", handle.read)
+    while True:
+        data = read(read_size)
+        if not data:
+            break
+        if skipping:
+            end = data.find(b"\n")
+            if end < 0:
+                continue
+            skipping = False
+            data = data[end + 1 :]
+        parts = (pending + data).split(b"\n")
+        pending = parts.pop()
+        if parts:
+            if max(map(len, parts)) < cap:
+                yield number + 1, parts, True
+                number += len(parts)
+            else:
+                for part in parts:
+                    number += 1
+                    if len(part) < cap:
+                        yield number, [part], True
+                    else:
+                        yield number, [part[:head]], False
+        if len(pending) >= cap:
+            number += 1
+            yield number, [pending[:head]], False
+            pending = b""
+            skipping = True
+    if pending:
+        yield number + 1, [pending], True
 
 
 def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, bool]]:

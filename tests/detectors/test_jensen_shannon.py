@@ -86,7 +86,8 @@ def test_grows_with_the_shift_of_a_discretised_normal(sigma: float) -> None:
     density = np.exp(-0.5 * (grid / sigma) ** 2)
     reference = np.round(1e6 * density / density.sum()).astype(int)
     values = [jensen_shannon(reference, np.roll(reference, k)).statistic for k in range(7)]
-    assert all(b >= a for a, b in itertools.pairwise(values))
+    # Once the supports no longer overlap the distance saturates at 1; allow rounding there.
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(values))
     assert values[1] > values[0]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +58,16 @@ def pytest_terminal_summary(
 ) -> None:
     for line in config.stash.get(_TIMINGS, []):
         terminalreporter.write_line(f"kafka: {line}")
+
+
+@pytest.fixture
+def note_timing(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Record a measured duration; all are printed in the terminal summary."""
+
+    def note(text: str) -> None:
+        pytestconfig.stash.setdefault(_TIMINGS, []).append(text)
+
+    return note
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,11 @@ def _directory_checkpoints(path: Path, group: str) -> list[object]:
 
 @pytest.mark.timeout(150)
 def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
-    kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    tmp_path: Path,
+    note_timing: Callable[[str], None],
 ) -> None:
     expected = produce_numbers(kafka_broker.bootstrap, topic, 50_000)
     checkpoints = tmp_path / "checkpoints"
@@ -86,6 +91,7 @@ def test_three_sigkills_at_random_points_lose_nothing_and_count_nothing_twice(
             child.kill()
         finally:
             child.ensure_dead()
+    note_timing(f"SIGKILLs came after {kills} of 50000 records were counted")
     assert all(k < 50_000 for k in kills), f"a kill came after the end: {kills}"
 
     final = DriverProcess(tmp_path, "final", [*common, "--exit-when-idle"])
@@ -160,7 +166,11 @@ def test_second_member_joins_then_leaves_and_totals_stay_exact(
 
 @pytest.mark.timeout(120)
 def test_sigterm_exits_zero_within_the_grace_period_and_resumes_exactly(
-    kafka_broker: KafkaBroker, topic: str, group_id: str, tmp_path: Path
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    tmp_path: Path,
+    note_timing: Callable[[str], None],
 ) -> None:
     expected = produce_numbers(kafka_broker.bootstrap, topic, 20_000)
     checkpoints = tmp_path / "checkpoints"
@@ -189,6 +199,7 @@ def test_sigterm_exits_zero_within_the_grace_period_and_resumes_exactly(
         took = time.monotonic() - began
     finally:
         child.ensure_dead()
+    note_timing(f"SIGTERM to exit 0: {took:.2f}s (grace {grace:.0f}s)")
     assert code == 0, child.output()
     assert took < grace, f"SIGTERM to exit took {took:.1f}s"
     counted_at_stop = child.status()["counted"]

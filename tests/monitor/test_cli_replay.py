@@ -116,7 +116,7 @@ def test_mixed_garbage_is_rejected_with_reasons_and_nothing_is_lost(setup: dict[
         bytes(range(256)).replace(b"\n", b""),  # binary
         b"\x00\x01\x02\xff\xfe",
         event(2, x="12.5"),  # numeric as string: accepted, type error counted
-        event(3, x=True, c=17.5),  # bool numeric, float categorical: type errors
+        event(3, x=True, c=[17.5]),  # bool numeric, list categorical: type errors
         b'{"model_id": "m", "timestamp": 4, "features": {"x": NaN, "c": "a"}}',
         b'{"model_id": "m", "timestamp": 5, "features": {"x": 1e999}}',
         b'{"model_id": "m", "timestamp": 6, "features": {"x": ' + b"9" * 500 + b"}}",

@@ -95,11 +95,12 @@ class FakeConsumer:
         return set(self.cluster.data) if topic == TOPIC else set()
 
     def subscribe(self, topics: list[str], listener: Any) -> None:
-        assert topics == [TOPIC]
+        self.topics = topics
         self.listener = listener
 
-    def rebalance(self, new_assignment: set[int]) -> None:
+    def rebalance(self, new_assignment: set[int], *, lost: bool = False) -> None:
         self.pending = new_assignment
+        self.lose = lost
 
     def _tps(self, parts: set[int]) -> set[Any]:
         return {TopicPartition(TOPIC, p) for p in parts}
@@ -109,7 +110,10 @@ class FakeConsumer:
         if self.on_poll is not None:
             self.on_poll(self, self.polls)
         if self.pending is not None:
-            _drive(self.listener.on_partitions_revoked(self._tps(self.assigned)))
+            if getattr(self, "lose", False):  # generation lost: no revoke, no commit
+                _drive(self.listener.on_partitions_lost(self._tps(self.assigned)))
+            else:
+                _drive(self.listener.on_partitions_revoked(self._tps(self.assigned)))
             self.assigned = self.pending
             self.pending = None
             self.paused_set &= self.assigned
@@ -546,3 +550,35 @@ def test_no_broker_at_start_is_a_source_error_naming_the_setting(tmp_path: Path)
     )
     with pytest.raises(SourceError, match=r"kafka\.bootstrap_servers"):
         loop.run(threading.Event())
+
+
+def test_lost_membership_drops_state_and_restores_the_last_checkpoint(tmp_path: Path) -> None:
+    """Evicted (e.g. max_poll_interval exceeded): others may own the partitions already,
+    so nothing is checkpointed or committed; the state comes back from the store."""
+    cluster = Cluster({0: 60})
+    h = Harness(tmp_path, cluster)
+    stop = threading.Event()
+    processor = CountingProcessor()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0  # a checkpoint every other poll
+        if n == 4:
+            consumer.rebalance({0}, lost=True)
+        if n == 15:
+            stop.set()
+
+    h.loop(processor, on_poll=hook).run(stop)
+    consumer = h.consumers[0]
+    assert processor.released == [frozenset({(TOPIC, 0)})]
+    assert [restored for _, restored in processor.restored] == [False, True]
+    assert consumer.async_commits == []
+    _assert_exact(cluster, processor.partitions)
+
+
+def test_missing_topic_is_logged_at_start(tmp_path: Path) -> None:
+    h = Harness(tmp_path, Cluster({0: 1}), topics=["absent"])
+    stop = threading.Event()
+    with structlog.testing.capture_logs() as logs:
+        h.loop(CountingProcessor(), on_poll=_stop_after(1, stop)).run(stop)
+    assert h.consumers[0].topics == ["absent"]
+    assert "topic_not_found" in [e["event"] for e in logs]
