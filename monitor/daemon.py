@@ -30,16 +30,12 @@ from kafka import KafkaProducer
 from baselines.artifact import Baseline
 from monitor.alerting import AlertPipeline
 from monitor.alerting.metrics import Outcome
-from monitor.checkpoint import (
-    CheckpointStore,
-    DirectoryCheckpointStore,
-    KafkaTopicCheckpointStore,
-    Partition,
-)
+from monitor.checkpoint import Partition, open_store
 from monitor.config import Settings
 from monitor.consumer import ConsumerLoop, SourceRecord
 from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
 from monitor.engine import Engine
+from monitor.events import RejectReason
 from monitor.health import HealthServer, HealthState
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
@@ -296,12 +292,6 @@ def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str
     return digest.hexdigest()[:16]
 
 
-def build_checkpoint_store(settings: Settings, client: KafkaClientConfig) -> CheckpointStore:
-    if settings.checkpoint.backend == "directory":
-        return DirectoryCheckpointStore.from_settings(settings.checkpoint)
-    return KafkaTopicCheckpointStore(client, settings.checkpoint)
-
-
 def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLetterSink | None:
     if settings.dead_letter.topic:
         producer = KafkaProducer(**client.producer_kwargs(client_suffix="dead-letter"))
@@ -325,7 +315,13 @@ class Daemon:
     ) -> None:
         self.settings = settings
         self.metrics = Metrics(package_version())
-        self.health = HealthState(liveness_timeout=max(60.0, settings.kafka.max_poll_interval))
+        self.metrics.prime(
+            topics=settings.kafka.topics,
+            models=[b.model_id for b in baselines],
+            reasons=[r.value for r in RejectReason],
+            receivers=[r.name for r in settings.alerting.receivers],
+        )
+        self.health = HealthState(liveness_timeout=settings.metrics.liveness_timeout)
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
@@ -351,7 +347,7 @@ class Daemon:
             dead_letter=self.dead_letter,
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
         )
-        self.store = build_checkpoint_store(settings, self.client)
+        self.store = open_store(settings.checkpoint, self.client)
         self.loop = ConsumerLoop(
             client=self.client,
             checkpoint=settings.checkpoint,

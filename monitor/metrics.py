@@ -151,6 +151,32 @@ class Metrics:
         )
         self._view = _WithoutCreated(r)
 
+    def prime(
+        self,
+        *,
+        topics: Iterable[str],
+        models: Iterable[str],
+        reasons: Iterable[str],
+        receivers: Iterable[str],
+    ) -> None:
+        """Export every known label set at 0 before anything happens.
+
+        `increase()` and `rate()` need two samples: a counter that first appears
+        at 5 would hide those 5 events from the alert rules and the dashboard.
+        All label values come from configuration, so the series stay bounded.
+        """
+        for topic in topics:
+            self._consumed.labels(topic=topic)
+        for model in models:
+            self._accepted.labels(model=model)
+            self._windows.labels(model=model)
+        for reason in reasons:
+            self._rejected.labels(reason=reason)
+        for receiver in receivers:
+            for outcome in ("success", "retry", "failed", "dropped"):
+                self._alerts.labels(receiver=receiver, outcome=outcome)
+            self._outbox.labels(receiver=receiver)
+
     # --- consumption -----------------------------------------------------------------
 
     def record_consumed(self, topic: str, count: int = 1) -> None:

@@ -123,3 +123,18 @@ def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "", result.stdout.decode()  # no lint warnings
+
+
+def test_prime_exports_every_configured_label_set_at_zero() -> None:
+    """Rules use increase(): a counter must exist at 0 before its first event."""
+    metrics = Metrics("test")
+    metrics.prime(topics=["t"], models=["m"], reasons=["late"], receivers=["pager"])
+    text = metrics.exposition().decode()
+    for line in (
+        'driftwarden_events_consumed_total{topic="t"} 0.0',
+        'driftwarden_events_accepted_total{model="m"} 0.0',
+        'driftwarden_events_rejected_total{reason="late"} 0.0',
+        'driftwarden_alerts_sent_total{outcome="failed",receiver="pager"} 0.0',
+        'driftwarden_alert_outbox_pending{receiver="pager"} 0.0',
+    ):
+        assert line in text
