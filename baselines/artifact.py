@@ -29,6 +29,12 @@ Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
 
 
+def missing_rate(present: int, missing: int) -> float:
+    """Share of training rows without a value (0 for an empty column)."""
+    total = present + missing
+    return missing / total if total else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class NumericColumn:
     """A numeric column binned on edges frozen from reference quantiles.
@@ -55,8 +61,7 @@ class NumericColumn:
 
     @property
     def missing_rate(self) -> float:
-        total = self.n + self.missing
-        return self.missing / total if total else 0.0
+        return missing_rate(self.n, self.missing)
 
     @property
     def n_bins(self) -> int:
@@ -86,8 +91,7 @@ class CategoricalColumn:
 
     @property
     def missing_rate(self) -> float:
-        total = self.n + self.missing
-        return self.missing / total if total else 0.0
+        return missing_rate(self.n, self.missing)
 
     @property
     def n_bins(self) -> int:
