@@ -268,6 +268,12 @@ class EventFields(Frozen):
     prediction: str | None = "prediction"
     default_model: str | None = None
     max_event_bytes: int = Field(default=1_048_576, ge=64)
+    dedup_window: Seconds = Field(
+        default=0.0,
+        description="reject a request_id already counted within this much event time "
+        "(0 = off), for producers that retry",
+    )
+    dedup_max_keys: int = Field(default=1_000_000, ge=1)
 
     @model_validator(mode="after")
     def _model_source(self) -> EventFields:
@@ -338,8 +344,6 @@ class KafkaSettings(Frozen):
     bootstrap_timeout: Seconds = 30.0
     # How often end offsets are asked for: consumer lag of idle/paused partitions, /readyz.
     lag_probe_interval: Seconds = 10.0
-    dedup_window: Seconds = 0.0
-    dedup_max_keys: int = Field(default=1_000_000, ge=1)
 
     @model_validator(mode="after")
     def _security_complete(self) -> KafkaSettings:

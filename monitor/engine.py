@@ -24,7 +24,8 @@ import msgspec
 import numpy as np
 
 from baselines.artifact import Baseline
-from monitor.config import CountWindow, ModelPolicy, Settings, TimeWindow
+from monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
+from monitor.dedup import RecentIds
 from monitor.errors import CheckpointError, ConfigError
 from monitor.evaluation import ModelEvaluator
 from monitor.events import DecodedBatch, EventDecoder, ModelBatch, Rejection, RejectReason
@@ -88,11 +89,13 @@ class StreamState:
     idle: bool = False
     seen: dict[str, int] = field(default_factory=dict)
     windows: dict[str, dict[int, WindowState]] = field(default_factory=dict)
+    recent: RecentIds | None = None
 
     def to_raw(self) -> dict[str, Any]:
         return {
             "max_ts": self.max_ts,
             "idle": self.idle,
+            "recent": self.recent.to_raw() if self.recent is not None else None,
             "seen": dict(sorted(self.seen.items())),
             "windows": {
                 model: [windows[k].to_bytes() for k in sorted(windows)]
@@ -101,17 +104,27 @@ class StreamState:
         }
 
     @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> StreamState:
+    def from_raw(cls, raw: Mapping[str, Any], events: EventFields) -> StreamState:
         windows: dict[str, dict[int, WindowState]] = {}
         for model, blobs in raw["windows"].items():
             states = [WindowState.from_bytes(b) for b in blobs]
             windows[str(model)] = {s.key: s for s in states}
-        return cls(
+        stream = cls(
             max_ts=float(raw["max_ts"]),
             idle=bool(raw["idle"]),
             seen={str(k): int(v) for k, v in raw["seen"].items()},
             windows=windows,
         )
+        if events.dedup_window > 0:
+            recent = raw.get("recent")
+            stream.recent = (
+                RecentIds.from_raw(
+                    recent, window=events.dedup_window, max_keys=events.dedup_max_keys
+                )
+                if recent is not None
+                else RecentIds(window=events.dedup_window, max_keys=events.dedup_max_keys)
+            )
+        return stream
 
 
 class Engine:
@@ -144,6 +157,19 @@ class Engine:
         self.streams: dict[str, StreamState] = {}
         self.closed_before: dict[str, int] = {}
 
+    def _stream(self, name: str) -> StreamState:
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = self._new_stream()
+        return stream
+
+    def _new_stream(self) -> StreamState:
+        events = self.settings.events
+        stream = StreamState()
+        if events.dedup_window > 0:
+            stream.recent = RecentIds(window=events.dedup_window, max_keys=events.dedup_max_keys)
+        return stream
+
     # -- ingest --------------------------------------------------------------------------
 
     def process(
@@ -162,7 +188,7 @@ class Engine:
         `close=False` defers closing to an explicit `close_due()`, for a caller
         that feeds several streams' batches that arrived together.
         """
-        state = self.streams.setdefault(stream, StreamState())
+        state = self._stream(stream)
         self.counts.read += len(payloads)
         decoded = self.decoder.decode(payloads, source_timestamps)
         late = self._late_mask(decoded, state)
@@ -178,6 +204,19 @@ class Engine:
                         for i in batch.index[dropped].tolist()
                     )
                     batch = batch.select(keep)
+            if len(batch) and state.recent is not None:
+                fresh = state.recent.admit(batch.model_id, batch.request_ids, batch.timestamps)
+                repeats = np.flatnonzero(~fresh)
+                if len(repeats):
+                    decoded.rejected.extend(
+                        Rejection(
+                            int(i),
+                            RejectReason.DUPLICATE,
+                            "request_id already counted within events.dedup_window",
+                        )
+                        for i in batch.index[repeats].tolist()
+                    )
+                    batch = batch.select(fresh)
             if len(batch):
                 self._count(state, batch)
         self._reject(payloads, decoded.rejected, locate)
@@ -265,11 +304,11 @@ class Engine:
         fetch has not arrived yet must not let the others close windows it still
         has events for. It stops holding once it is marked idle.
         """
-        self.streams.setdefault(stream, StreamState())
+        self._stream(stream)
 
     def set_idle(self, stream: str, idle: bool) -> None:
         """An idle stream stops holding back the watermark (the daemon's idle timeout)."""
-        self.streams.setdefault(stream, StreamState()).idle = idle
+        self._stream(stream).idle = idle
 
     def watermark(self, model_id: str) -> float | None:
         """Event time up to which the model's windows may close; None while unknown.
@@ -373,7 +412,9 @@ class Engine:
     def restore(self, data: bytes) -> None:
         """Continue exactly from `snapshot()`: every stream and all shared state."""
         doc = self._decode_snapshot(data)
-        self.streams = {str(n): StreamState.from_raw(s) for n, s in doc["streams"].items()}
+        self.streams = {
+            str(n): StreamState.from_raw(s, self.settings.events) for n, s in doc["streams"].items()
+        }
         self._restore_shared(doc)
 
     def restore_streams(self, data: bytes, streams: Iterable[str], *, shared: bool) -> None:
@@ -388,7 +429,11 @@ class Engine:
         raw_streams = doc["streams"]
         for name in streams:
             raw = raw_streams.get(name)
-            self.streams[name] = StreamState.from_raw(raw) if raw is not None else StreamState()
+            self.streams[name] = (
+                StreamState.from_raw(raw, self.settings.events)
+                if raw is not None
+                else self._new_stream()
+            )
         if shared:
             self._restore_shared(doc)
 
@@ -421,11 +466,13 @@ class Engine:
 
     def export_stream(self, name: str) -> bytes:
         """One stream's open windows and event time, for handing a partition over."""
-        stream = self.streams.get(name, StreamState())
+        stream = self.streams.get(name) or self._new_stream()
         return msgspec.msgpack.encode(stream.to_raw())
 
     def import_stream(self, name: str, data: bytes) -> None:
-        self.streams[name] = StreamState.from_raw(msgspec.msgpack.decode(data))
+        self.streams[name] = StreamState.from_raw(
+            msgspec.msgpack.decode(data), self.settings.events
+        )
 
     def drop_stream(self, name: str) -> None:
         self.streams.pop(name, None)
