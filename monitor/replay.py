@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +39,22 @@ class InputSummary:
 
 @dataclass(slots=True)
 class ReplayResult:
+    """What a replay read; `verdicts` holds the closed windows unless they were streamed.
+
+    With `on_verdict`, each verdict goes to the callback as its window closes and
+    is not kept, so memory stays flat however long the replayed period is.
+    """
+
     verdicts: list[WindowVerdict] = field(default_factory=list)
     inputs: list[InputSummary] = field(default_factory=list)
+    on_verdict: Callable[[WindowVerdict], None] | None = None
+
+    def add(self, verdicts: Iterable[WindowVerdict]) -> None:
+        if self.on_verdict is None:
+            self.verdicts.extend(verdicts)
+        else:
+            for verdict in verdicts:
+                self.on_verdict(verdict)
 
 
 @contextmanager
@@ -61,9 +75,14 @@ def replay(
     *,
     batch_size: int = DEFAULT_BATCH,
     stream: str = "replay",
+    on_verdict: Callable[[WindowVerdict], None] | None = None,
 ) -> ReplayResult:
-    """Feed every line of `paths` to `engine`, then close all windows."""
-    result = ReplayResult()
+    """Feed every line of `paths` to `engine`, then close all windows.
+
+    `on_verdict` receives each closed window in order instead of the result
+    keeping them all (see `ReplayResult`).
+    """
+    result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
     for path in paths:
         summary = InputSummary(path=path)
@@ -108,7 +127,7 @@ def replay(
         except (OSError, EOFError, zlib.error) as exc:
             summary.error = f"{exc.__class__.__name__}: {exc}"
         flush()
-    result.verdicts.extend(engine.close_all())
+    result.add(engine.close_all())
     return result
 
 
@@ -137,8 +156,7 @@ class _Flusher:
         def locate(i: int) -> dict[str, str | int]:
             return {"file": path, "line": numbers[i]}
 
-        verdicts = self._engine.process(self._batch, stream=self._stream, locate=locate)
-        self._result.verdicts.extend(verdicts)
+        self._result.add(self._engine.process(self._batch, stream=self._stream, locate=locate))
         self._batch.clear()
         self._lines.clear()
 

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from monitor.engine import Engine
 from monitor.narrative import iso
@@ -71,15 +71,22 @@ def window_record(verdict: WindowVerdict) -> dict[str, Any]:
     }
 
 
-def drifted_columns(verdicts: Iterable[WindowVerdict]) -> list[dict[str, Any]]:
-    """Per (model, column): the highest tier reached, when first, for how many windows."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for verdict in verdicts:
+class DriftedColumns:
+    """Per (model, column): highest tier, first window end, windows drifting, peak statistic.
+
+    Built incrementally so a report over months of windows needs memory for the
+    columns only, never for the windows.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, verdict: WindowVerdict) -> None:
         for column in verdict.columns:
             if column.tier == Tier.NONE:
                 continue
             key = (verdict.model_id, column.column)
-            entry = seen.setdefault(
+            entry = self._entries.setdefault(
                 key,
                 {
                     "model_id": verdict.model_id,
@@ -101,58 +108,108 @@ def drifted_columns(verdicts: Iterable[WindowVerdict]) -> list[dict[str, Any]]:
                     finding.statistic == entry["statistic"] and finding.value > entry["max_value"]
                 ):
                     entry["statistic"], entry["max_value"] = finding.statistic, finding.value
-    out = sorted(seen.values(), key=lambda e: (e["model_id"], -int(e["max_tier"]), e["column"]))
-    return [_clean(e) for e in out]
+
+    def entries(self) -> list[dict[str, Any]]:
+        out = sorted(
+            self._entries.values(),
+            key=lambda e: (e["model_id"], -int(e["max_tier"]), e["column"]),
+        )
+        return [_clean(e) for e in out]
 
 
-def build_report(
-    engine: Engine,
-    result: ReplayResult,
-    *,
-    alerts: Sequence[Mapping[str, Any]],
-    config_source: str | None,
-    driftwarden_version: str,
-) -> dict[str, Any]:
-    verdicts = result.verdicts
-    counts = engine.counts
-    return {
-        "schema": SCHEMA_ID,
-        "driftwarden_version": driftwarden_version,
-        "config": config_source,
-        "baselines": [
-            {
-                "model_id": layout.model_id,
-                "version": layout.baseline.version,
-                "window": _clean(engine.policies[m].window.model_dump()),
-            }
-            for m, layout in sorted(engine.layouts.items())
-        ],
-        "inputs": [dataclasses.asdict(i) for i in result.inputs],
-        "counts": {
-            "read": counts.read,
-            "accepted": counts.accepted,
-            "rejected": dict(sorted(counts.rejected.items())),
-            "rejected_total": counts.rejected_total,
-            "accepted_by_model": dict(sorted(counts.accepted_by_model.items())),
-            "blank_lines": sum(i.blank_lines for i in result.inputs),
-            "reconciles": counts.reconciles(),
-        },
-        "summary": {
-            "windows": len(verdicts),
-            "windows_evaluated": sum(1 for v in verdicts if v.evaluated),
-            "max_tier": max((v.tier for v in verdicts), default=Tier.NONE).label,
-            "windows_by_tier": {t.label: sum(1 for v in verdicts if v.tier == t) for t in Tier},
-            "drifted_columns": drifted_columns(verdicts),
-        },
-        "windows": [window_record(v) for v in verdicts],
-        "alerts": [_clean(dict(a)) for a in alerts],
-    }
+_WINDOWS_MARK = "\x00driftwarden-windows\x00"
 
 
-def encode_report(report: Mapping[str, Any]) -> bytes:
-    return (
-        json.dumps(report, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-    ).encode("utf-8")
+class ReportBuilder:
+    """Accumulates a replay report window by window, in constant memory.
+
+    Each closed window's record is written as one compact JSON line to
+    `windows_file` (when a report is wanted) and only aggregates stay in memory;
+    `write_report` then splices the lines into the final document. The output is
+    deterministic: sorted keys, no wall clock, floats by `repr`.
+    """
+
+    def __init__(self, windows_file: BinaryIO | None = None) -> None:
+        self._windows_file = windows_file
+        self._drifted = DriftedColumns()
+        self.windows = 0
+        self.evaluated = 0
+        self.by_tier = dict.fromkeys(Tier, 0)
+
+    def add(self, verdict: WindowVerdict) -> None:
+        self.windows += 1
+        self.evaluated += int(verdict.evaluated)
+        self.by_tier[verdict.tier] += 1
+        self._drifted.add(verdict)
+        if self._windows_file is not None:
+            line = json.dumps(
+                window_record(verdict),
+                sort_keys=True,
+                ensure_ascii=False,
+                allow_nan=False,
+                separators=(",", ":"),
+            )
+            self._windows_file.write(line.encode("utf-8") + b"\n")
+
+    @property
+    def max_tier(self) -> Tier:
+        return max((t for t, n in self.by_tier.items() if n), default=Tier.NONE)
+
+    def header(
+        self,
+        engine: Engine,
+        result: ReplayResult,
+        *,
+        alerts: Sequence[Mapping[str, Any]],
+        config_source: str | None,
+        driftwarden_version: str,
+    ) -> dict[str, Any]:
+        """The report without its `windows` (which `write_report` streams in)."""
+        counts = engine.counts
+        return {
+            "schema": SCHEMA_ID,
+            "driftwarden_version": driftwarden_version,
+            "config": config_source,
+            "baselines": [
+                {
+                    "model_id": layout.model_id,
+                    "version": layout.baseline.version,
+                    "window": _clean(engine.policies[m].window.model_dump()),
+                }
+                for m, layout in sorted(engine.layouts.items())
+            ],
+            "inputs": [dataclasses.asdict(i) for i in result.inputs],
+            "counts": {
+                "read": counts.read,
+                "accepted": counts.accepted,
+                "rejected": dict(sorted(counts.rejected.items())),
+                "rejected_total": counts.rejected_total,
+                "accepted_by_model": dict(sorted(counts.accepted_by_model.items())),
+                "blank_lines": sum(i.blank_lines for i in result.inputs),
+                "reconciles": counts.reconciles(),
+            },
+            "summary": {
+                "windows": self.windows,
+                "windows_evaluated": self.evaluated,
+                "max_tier": self.max_tier.label,
+                "windows_by_tier": {t.label: n for t, n in self.by_tier.items()},
+                "drifted_columns": self._drifted.entries(),
+            },
+            "alerts": [_clean(dict(a)) for a in alerts],
+        }
+
+
+def write_report(out: BinaryIO, header: Mapping[str, Any], window_lines: Iterable[bytes]) -> None:
+    """The whole report: `header` with the window records spliced in as `windows`."""
+    doc = {**header, "windows": _WINDOWS_MARK}
+    text = json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    before, after = text.split(json.dumps(_WINDOWS_MARK))
+    out.write(before.encode("utf-8") + b"[")
+    first = True
+    for line in window_lines:
+        out.write((b"\n  " if first else b",\n  ") + line.rstrip(b"\n"))
+        first = False
+    out.write((b"]" if first else b"\n ]") + after.encode("utf-8") + b"\n")
 
 
 def _alert_line(notification: Mapping[str, Any]) -> str:

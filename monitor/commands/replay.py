@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,9 @@ from monitor.engine import Engine
 from monitor.errors import ConfigError
 from monitor.logs import configure_logging
 from monitor.replay import DEFAULT_BATCH, replay
-from monitor.report import build_report, encode_report, summary_text
+from monitor.report import ReportBuilder, summary_text, write_report
 from monitor.tier import Tier
+from monitor.verdict import WindowVerdict
 from monitor.version import package_version
 
 
@@ -72,32 +75,39 @@ def run(args: argparse.Namespace) -> int:
         )
     baselines = [load_baseline(Path(p)) for p in paths]
     dead_letter = args.dead_letter or settings.dead_letter.path
-    sink = JsonlDeadLetterSink(dead_letter) if dead_letter else None
-    try:
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(JsonlDeadLetterSink(dead_letter)) if dead_letter else None
+        pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
+        stack.callback(pipeline.close)
+        # Window records wait on disk, not in memory: a replay of months stays flat.
+        spool = stack.enter_context(tempfile.TemporaryFile()) if args.report else None
+        builder = ReportBuilder(spool)
+        alerts: list[dict[str, Any]] = []
+
+        def on_verdict(verdict: WindowVerdict) -> None:
+            builder.add(verdict)
+            alerts.extend(document(n) for n in pipeline.observe(verdict))
+
         engine = Engine(baselines, settings, reject_sink=sink)
-        result = replay(engine, args.files, batch_size=args.batch_size)
-    finally:
+        result = replay(engine, args.files, batch_size=args.batch_size, on_verdict=on_verdict)
         if sink is not None:
-            sink.close()
-    pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
-    try:
-        alerts = [document(n) for v in result.verdicts for n in pipeline.observe(v)]
+            sink.flush()
         pipeline.drain(deadline=time.time() + (30.0 if args.send_alerts else 5.0))
-    finally:
-        pipeline.close()
-    report = build_report(
-        engine,
-        result,
-        alerts=alerts,
-        config_source=str(args.config) if args.config else None,
-        driftwarden_version=package_version(),
-    )
-    if args.report:
-        args.report.write_bytes(encode_report(report))
+        header = builder.header(
+            engine,
+            result,
+            alerts=alerts,
+            config_source=str(args.config) if args.config else None,
+            driftwarden_version=package_version(),
+        )
+        if args.report and spool is not None:
+            spool.seek(0)
+            with args.report.open("wb") as out:
+                write_report(out, header, spool)
     if not args.quiet:
-        print(summary_text(report, dead_letter=str(dead_letter) if dead_letter else None))
+        print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
         if args.report:
             print(f"report written to {args.report}")
-    if args.fail_on and any(v.tier >= Tier.parse(args.fail_on) for v in result.verdicts):
+    if args.fail_on and builder.max_tier >= Tier.parse(args.fail_on):
         return 1
     return 0
