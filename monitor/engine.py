@@ -436,6 +436,23 @@ class Engine:
             )
         if shared:
             self._restore_shared(doc)
+        else:
+            self._adopt_floors(doc["closed_before"])
+
+    def _adopt_floors(self, theirs: Mapping[str, int]) -> None:
+        """Lower the closed-window floors to the previous owner's for adopted streams.
+
+        This engine may already have closed a window for its own streams that the
+        previous owner had not closed for the adopted ones (its watermark was
+        behind). Their remaining events for that window are on time by their own
+        stream's watermark and must count (in a second share of the window), not
+        be rejected as late because of a floor raised by other streams.
+        """
+        for model in list(self.closed_before):
+            if model in theirs:
+                self.closed_before[model] = min(self.closed_before[model], int(theirs[model]))
+            else:
+                del self.closed_before[model]
 
     def _decode_snapshot(self, data: bytes) -> dict[str, Any]:
         try:

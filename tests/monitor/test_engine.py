@@ -195,3 +195,17 @@ def test_restore_refuses_a_snapshot_of_other_baselines() -> None:
 def test_two_baselines_for_one_model_are_a_config_error(baseline: Baseline) -> None:
     with pytest.raises(ConfigError, match="one version per model"):
         Engine([baseline, make_baseline(version=2)], settings_with())
+
+
+def test_adopted_streams_keep_their_open_windows_after_this_engine_closed_them_for_its_own() -> None:
+    """A window one member already closed for its own partition is still open for a
+    partition it takes over: that partition's remaining events count, not 'late'."""
+    mine, theirs = engine(), engine()
+    mine.process([event(0), event(1), event(70)], stream="s2", close=False)
+    assert [v.window_index for v in mine.close_due()] == [0]  # window 0 closed for s2
+    theirs.process([event(5), event(50)], stream="s1")  # s1 still inside window 0
+    mine.restore_streams(theirs.snapshot(), ["s1"], shared=False)
+    closed = mine.process([event(55), event(71)], stream="s1") + mine.close_all()
+    assert mine.counts.rejected == {}
+    shares = [v for v in closed if v.window_index == 0]
+    assert [v.events for v in shares] == [3]  # s1's second share of window 0
