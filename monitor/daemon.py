@@ -19,8 +19,9 @@ import hashlib
 import json
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +53,11 @@ EXPORTED_STATISTICS = (
     "psi", "ks", "js", "wasserstein", "linf", "chi_square", "total_variation",
     "missing_rate", "type_error_rate", "out_of_range_rate", "new_category_rate",
 )  # fmt: skip
+
+
+_PARTITION_KEY = attrgetter("topic", "partition")
+_VALUE = attrgetter("value")
+_TIMESTAMP = attrgetter("timestamp")
 
 
 class VerdictObserver(Protocol):
@@ -196,12 +202,16 @@ class EngineProcessor:
     # -- BatchProcessor ------------------------------------------------------------------
 
     def process(self, records: Sequence[SourceRecord]) -> None:
-        by_partition: dict[tuple[str, int], list[SourceRecord]] = defaultdict(list)
-        for record in records:
-            by_partition[(record.topic, record.partition)].append(record)
-        for (topic, partition), group in by_partition.items():
-            payloads = [r.value if r.value is not None else b"" for r in group]
-            timestamps = [r.timestamp / 1000.0 for r in group] if self._record_timestamps else None
+        # The loop hands records over in runs per partition; groupby and attrgetter
+        # keep the per-record work in C.
+        for (topic, partition), run in groupby(records, key=_PARTITION_KEY):
+            group = list(run)
+            payloads: list[bytes] = list(map(_VALUE, group))
+            if None in payloads:  # a tombstone: counted as invalid JSON, never dropped
+                payloads = [v if v is not None else b"" for v in payloads]
+            timestamps = (
+                [ts / 1000.0 for ts in map(_TIMESTAMP, group)] if self._record_timestamps else None
+            )
 
             def locate(
                 i: int, t: str = topic, p: int = partition, g: list[SourceRecord] = group
