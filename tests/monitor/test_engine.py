@@ -197,7 +197,7 @@ def test_two_baselines_for_one_model_are_a_config_error(baseline: Baseline) -> N
         Engine([baseline, make_baseline(version=2)], settings_with())
 
 
-def test_adopted_streams_keep_their_open_windows_after_this_engine_closed_them_for_its_own() -> None:
+def test_adopted_streams_keep_windows_this_engine_closed_for_its_own_streams() -> None:
     """A window one member already closed for its own partition is still open for a
     partition it takes over: that partition's remaining events count, not 'late'."""
     mine, theirs = engine(), engine()

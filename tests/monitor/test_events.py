@@ -89,12 +89,23 @@ def test_categorical_numbers_are_spelled_as_the_baseline_builder_spells_them() -
 
     assert [category_label(v) for v in (49, 49.0, True, 1.5)] == ["49", "49", "true", "1.5"]
     column = CategoricalColumn(
-        name="c", role="feature", categories=("49", "true", "1.5"),
-        counts=np.array([1, 1, 1, 0]), known_other=(), n=3, missing=0,
+        name="c",
+        role="feature",
+        categories=("49", "true", "1.5"),
+        counts=np.array([1, 1, 1, 0]),
+        known_other=(),
+        n=3,
+        missing=0,
     )
     layout = ModelLayout.from_baseline(
-        Baseline(model_id="m", version=1, created_at="2026-01-01T00:00:00Z",
-                 driftwarden_version="t", row_count=3, columns=(column,))
+        Baseline(
+            model_id="m",
+            version=1,
+            created_at="2026-01-01T00:00:00Z",
+            driftwarden_version="t",
+            row_count=3,
+            columns=(column,),
+        )
     )
     dec = EventDecoder({"m": layout}, EventFields())
     batch = dec.decode([event(i, c=v) for i, v in enumerate([49, 49.0, True, 1.5, float("nan")])])
