@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -286,10 +286,6 @@ def decode_artifact(data: bytes, *, source: str) -> Baseline:
             f"baseline {source}: hash matches but the body is not readable by this "
             f"driftwarden version ({exc!r}); rebuild it with this version"
         ) from None
-
-
-def column_names(columns: Sequence[Column]) -> list[str]:
-    return [c.name for c in columns]
 
 
 # --- shared spellings ---------------------------------------------------------------

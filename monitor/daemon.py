@@ -320,7 +320,6 @@ class Daemon:
         baselines: Sequence[Baseline],
         *,
         observers: Sequence[VerdictObserver] = (),
-        extra_shutdown: Sequence[Callable[[float], None]] = (),
         saturated: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
@@ -367,7 +366,6 @@ class Daemon:
             metrics=self.metrics,
             health=self.health,
         )
-        self._extra_shutdown = list(extra_shutdown)
 
     def run(self, stop: threading.Event) -> None:
         grace = self.settings.shutdown.grace_period
@@ -382,8 +380,6 @@ class Daemon:
         finally:
             deadline = time.monotonic() + max(0.5, grace * 0.25)
             self.dispatcher.stop_and_drain(deadline)
-            for hook in self._extra_shutdown:
-                hook(deadline)
             if self.dead_letter is not None:
                 self.dead_letter.close()
             if self.verdict_log is not None:

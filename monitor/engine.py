@@ -481,18 +481,5 @@ class Engine:
             if model in self.evaluators:
                 self.evaluators[model].restore(raw)
 
-    def export_stream(self, name: str) -> bytes:
-        """One stream's open windows and event time, for handing a partition over."""
-        stream = self.streams.get(name) or self._new_stream()
-        return msgspec.msgpack.encode(stream.to_raw())
-
-    def import_stream(self, name: str, data: bytes) -> None:
-        self.streams[name] = StreamState.from_raw(
-            msgspec.msgpack.decode(data), self.settings.events
-        )
-
     def drop_stream(self, name: str) -> None:
         self.streams.pop(name, None)
-
-    def open_windows(self) -> int:
-        return sum(len(w) for s in self.streams.values() for w in s.windows.values())

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -744,6 +744,3 @@ def _parse_one(value: object, kind: type) -> float:
             raise ValueError(f"timestamp {value!r} is not finite; {_PARSE_HINT}")
         return float(_epoch_seconds(np.array([number]))[0])
     raise ValueError(f"timestamp of type {kind.__name__}; {_PARSE_HINT}")
-
-
-DecodeFn = Callable[[Sequence[bytes]], DecodedBatch]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.child import ChildProcess
 from tests.support.kafka_broker import ROOT
 
 WINDOW_SECONDS = 10.0
@@ -214,7 +214,7 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 # --- the daemon child --------------------------------------------------------------------
 
 
-class DaemonProcess:
+class DaemonProcess(ChildProcess):
     """One `python -m monitor.cli run --config FILE` child, logging JSON to a file."""
 
     def __init__(self, config: Path, log_path: Path, name: str = "daemon") -> None:
@@ -280,39 +280,9 @@ class DaemonProcess:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return str(response.read().decode())
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no final checkpoint."""
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGTERM)
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(
-                f"{self.name} still running after {timeout}s; killed:\n{self.output()}"
-            ) from None
-
     def stop(self, timeout: float = 30) -> int:
         self.terminate()
         return self.wait(timeout)
-
-    def output(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no output)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def ensure_dead(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
 
 
 # --- verdicts ----------------------------------------------------------------------------

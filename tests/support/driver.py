@@ -6,9 +6,7 @@ test with its own output attached, never hangs the suite.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -16,10 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.support.child import ChildProcess
 from tests.support.kafka_broker import ROOT
 
 
-class DriverProcess:
+class DriverProcess(ChildProcess):
     """One `python -m tests.support.count_driver` child."""
 
     def __init__(self, work_dir: Path, name: str, args: Sequence[str]) -> None:
@@ -67,36 +66,6 @@ class DriverProcess:
                 )
             time.sleep(0.02)
         raise AssertionError(f"{self.name}: no {what} within {timeout}s:\n{self.output()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no final checkpoint."""
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGTERM)
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(
-                f"{self.name} still running after {timeout}s; killed:\n{self.output()}"
-            ) from None
-
-    def output(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no output)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def ensure_dead(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
 
 
 def produce_numbers(
