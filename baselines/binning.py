@@ -56,17 +56,27 @@ Int64Array = npt.NDArray[np.int64]
 def bin_indices(values: npt.ArrayLike, edges: Float64Array) -> Int64Array:
     """The count slot of every value: 0 underflow, 1..K the bins, K + 1 overflow.
 
-    Vectorised with one `np.searchsorted` over the edges. `values` must not hold
-    NaN (missing values are counted separately, never binned); -inf is underflow
-    and +inf overflow.
+    Vectorised with one `np.searchsorted` over `counting_edges(edges)`. `values`
+    must not hold NaN (missing values are counted separately, never binned; NaN
+    would land in the overflow slot); -inf is underflow and +inf overflow.
     """
     x = np.asarray(values, dtype=np.float64)
-    # side="right" gives j with e_{j-1} <= x < e_j, which is slot j; the only
-    # value that needs fixing is x == e_K, which belongs to the closed last bin.
-    slots = np.searchsorted(edges, x, side="right").astype(np.int64, copy=False)
-    last = len(edges) - 1
-    slots[x == edges[last]] = last
-    return slots
+    slots = np.searchsorted(counting_edges(edges), x, side="right")
+    return slots.astype(np.int64, copy=False)
+
+
+def counting_edges(edges: Float64Array) -> Float64Array:
+    """`edges` with the last one raised by one ulp, for `np.searchsorted(side="right")`.
+
+    side="right" gives j with e_{j-1} <= x < e_j, which is slot j, except for
+    x == e_K, which belongs to the closed last bin K. With e_K raised to the
+    next float up (no float lies between the two) the same search gives K for
+    it and K + 1 only above it: every slot in one call, with no fix-up pass.
+    Counting loops compute this once per column, not per batch.
+    """
+    out = np.array(edges, dtype=np.float64)
+    out[-1] = np.nextafter(out[-1], np.inf)
+    return out
 
 
 def bin_counts(values: npt.ArrayLike, edges: Float64Array) -> Int64Array:

@@ -44,22 +44,28 @@ def as_counts(values: Counts, *, name: str) -> FloatArray:
     if array.size == 0:
         raise DetectorInputError(f"{name} counts are empty; pass at least one bin")
     counts = array.astype(np.float64)
-    if not np.all(np.isfinite(counts)):
-        bad = int(np.flatnonzero(~np.isfinite(counts))[0])
-        raise DetectorInputError(
-            f"{name} counts contain a non-finite value at bin {bad}; counts must be finite"
-        )
-    if np.any(counts < 0):
+    # Integer vectors (every live window, every stored baseline) are finite and
+    # whole by construction; only float input needs those two checks. This runs
+    # several times per column per window, so it uses array methods, not np.all.
+    if array.dtype.kind == "f":
+        finite = np.isfinite(counts)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise DetectorInputError(
+                f"{name} counts contain a non-finite value at bin {bad}; counts must be finite"
+            )
+        fractional = counts != np.floor(counts)
+        if fractional.any():
+            bad = int(np.flatnonzero(fractional)[0])
+            raise DetectorInputError(
+                f"{name} counts contain a fractional value ({counts[bad]:g} at bin {bad}); "
+                "pass whole-number counts, not shares"
+            )
+    if counts.min() < 0:
         bad = int(np.flatnonzero(counts < 0)[0])
         raise DetectorInputError(
             f"{name} counts contain a negative value ({counts[bad]:g} at bin {bad}); "
             "counts must be >= 0"
-        )
-    if np.any(counts != np.floor(counts)):
-        bad = int(np.flatnonzero(counts != np.floor(counts))[0])
-        raise DetectorInputError(
-            f"{name} counts contain a fractional value ({counts[bad]:g} at bin {bad}); "
-            "pass whole-number counts, not shares"
         )
     return counts
 

@@ -20,6 +20,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -35,8 +36,9 @@ from monitor.checkpoint import Partition, open_store
 from monitor.config import Settings
 from monitor.consumer import ConsumerLoop, SourceRecord
 from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
+from monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
 from monitor.engine import Engine
-from monitor.events import RejectReason
+from monitor.events import DecodedBatch, RejectReason
 from monitor.health import HealthServer, HealthState
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
@@ -177,6 +179,17 @@ class AlertDispatcher:
         self._pipeline.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One partition's records of a poll, ready for the engine."""
+
+    topic: str
+    partition: int
+    records: list[SourceRecord]
+    payloads: list[bytes]
+    timestamps: list[float] | None
+
+
 class EngineProcessor:
     """The engine as the consumer loop's `BatchProcessor` (see monitor.consumer)."""
 
@@ -189,6 +202,7 @@ class EngineProcessor:
         dead_letter: DeadLetterSink | None = None,
         saturated: Callable[[], bool] = lambda: False,
         wall_clock: Callable[[], float] = time.time,
+        pool: DecodePool | None = None,
     ) -> None:
         self.engine = engine
         self._observers = list(observers)
@@ -198,12 +212,54 @@ class EngineProcessor:
         self._wall = wall_clock
         self._record_timestamps = engine.settings.events.timestamp is None
         self._adopted_shared = False
+        self._pool = pool
+        self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
 
     # -- BatchProcessor ------------------------------------------------------------------
 
     def process(self, records: Sequence[SourceRecord]) -> None:
+        """Count a poll's records; with a pool, count the previous poll's instead.
+
+        With a `DecodePool` the poll's batches go to the worker, and the previous
+        poll's, decoded meanwhile, are counted: decoding overlaps with the next
+        fetch. Batches are counted in the order they arrived either way, and
+        everything that looks at or moves state (`snapshot`, `restore`,
+        `release`) first counts what is in flight, so checkpoints and offsets
+        cover exactly the records counted.
+        """
+        runs = self._runs(records)
+        pool = self._pool
+        if pool is not None and pool.ready():
+            try:
+                for run in runs:
+                    pool.submit(run.payloads, run.timestamps)
+            except DecodeWorkerError as exc:
+                self._pool_failed(exc)
+            else:
+                self._count_in_flight()
+                self._in_flight = runs
+                self._emit(self.engine.close_due())
+                return
+        self._count_in_flight()
+        for run in runs:
+            self._count(run, decoded=None)
+        self._emit(self.engine.close_due())
+
+    def use_pool(self, pool: DecodePool | None) -> None:
+        """Decode in `pool` from the next poll on (None: in-process again)."""
+        self.flush()
+        self._pool = pool
+
+    def flush(self) -> None:
+        """Count the poll still being decoded, and close the windows it makes due."""
+        if self._in_flight:
+            self._count_in_flight()
+            self._emit(self.engine.close_due())
+
+    def _runs(self, records: Sequence[SourceRecord]) -> list[_Run]:
         # The loop hands records over in runs per partition; groupby and attrgetter
         # keep the per-record work in C.
+        runs: list[_Run] = []
         for (topic, partition), run in groupby(records, key=_PARTITION_KEY):
             group = list(run)
             payloads: list[bytes] = list(map(_VALUE, group))
@@ -212,22 +268,43 @@ class EngineProcessor:
             timestamps = (
                 [ts / 1000.0 for ts in map(_TIMESTAMP, group)] if self._record_timestamps else None
             )
+            runs.append(_Run(topic, partition, group, payloads, timestamps))
+        return runs
 
-            def locate(
-                i: int, t: str = topic, p: int = partition, g: list[SourceRecord] = group
-            ) -> dict[str, str | int]:
-                return {"topic": t, "partition": p, "offset": g[i].offset}
+    def _count_in_flight(self) -> None:
+        runs, self._in_flight = self._in_flight, []
+        for run in runs:
+            decoded = None
+            if self._pool is not None:
+                try:
+                    decoded = self._pool.result()
+                except DecodeWorkerError as exc:
+                    self._pool_failed(exc)
+            self._count(run, decoded=decoded)
 
-            before = self._counts()
-            self.engine.process(
-                payloads,
-                stream=stream_name(topic, partition),
-                locate=locate,
-                source_timestamps=timestamps,
-                close=False,  # every partition of this poll counts before windows close
-            )
-            self._report_counts(before)
-        self._emit(self.engine.close_due())
+    def _pool_failed(self, exc: DecodeWorkerError) -> None:
+        """Decode here from now on; batches in flight are decoded again, nothing is lost."""
+        log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _count(self, run: _Run, decoded: DecodedBatch | None) -> None:
+        topic, partition, group = run.topic, run.partition, run.records
+
+        def locate(i: int) -> dict[str, str | int]:
+            return {"topic": topic, "partition": partition, "offset": group[i].offset}
+
+        before = self._counts()
+        self.engine.process(
+            run.payloads,
+            stream=stream_name(topic, partition),
+            locate=locate,
+            source_timestamps=run.timestamps,
+            close=False,  # every partition of this poll counts before windows close
+            decoded=decoded,
+        )
+        self._report_counts(before)
 
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
         idle_names = {stream_name(t, p) for t, p in idle}
@@ -244,11 +321,13 @@ class EngineProcessor:
         return self._saturated()
 
     def snapshot(self) -> bytes:
+        self.flush()
         if self._dead_letter is not None:
             self._dead_letter.flush()  # durable before the offsets that produced them move on
         return self.engine.snapshot()
 
     def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
+        self.flush()
         names = [stream_name(t, p) for t, p in sorted(partitions)]
         if state is None:
             for name in names:
@@ -261,6 +340,7 @@ class EngineProcessor:
         log.info("partitions_restored", partitions=names, shared_state=shared)
 
     def release(self, partitions: frozenset[Partition]) -> None:
+        self.flush()
         for topic, partition in partitions:
             self.engine.drop_stream(stream_name(topic, partition))
 
@@ -369,6 +449,19 @@ class Daemon:
 
     def run(self, stop: threading.Event) -> None:
         grace = self.settings.shutdown.grace_period
+        workers = decode_workers(self.settings.decode_workers)
+        pool = None
+        if workers:
+            # Before the metrics server and the alert thread start: with no other
+            # thread running yet, the workers fork in milliseconds.
+            pool = DecodePool(
+                self.engine.layouts,
+                self.settings.events,
+                windows={m: p.window for m, p in self.engine.policies.items()},
+                workers=workers,
+            )
+            self.processor.use_pool(pool)
+            log.info("decode_workers_started", workers=workers, start=pool.start_method)
         server = HealthServer(self.settings.metrics, self.metrics, self.health)
         if self.settings.metrics.enabled:
             server.start()
@@ -378,6 +471,9 @@ class Daemon:
             # Leave part of the grace period for the sinks and the alert outbox.
             self.loop.run(stop, grace_period=max(1.0, grace * 0.7))
         finally:
+            if pool is not None:
+                self.processor.use_pool(None)  # counts what is in flight first
+                pool.close()
             deadline = time.monotonic() + max(0.5, grace * 0.25)
             self.dispatcher.stop_and_drain(deadline)
             if self.dead_letter is not None:

@@ -32,7 +32,7 @@ from monitor.events import DecodedBatch, EventDecoder, ModelBatch, Rejection, Re
 from monitor.layout import ModelLayout
 from monitor.verdict import WindowVerdict
 from monitor.window import WindowState
-from monitor.windowing import accumulate, assign_count
+from monitor.windowing import accumulate, assign_count, time_keys
 
 _SNAPSHOT_FORMAT = 1
 
@@ -180,24 +180,36 @@ class Engine:
         locate: SourceLocator | None = None,
         source_timestamps: Sequence[float] | None = None,
         close: bool = True,
+        decoded: DecodedBatch | None = None,
     ) -> list[WindowVerdict]:
         """Count a batch from one stream and return the verdicts of windows it closed.
 
         `locate(i)` describes payload i for the dead-letter sink (file and line,
         or topic, partition and offset); it is only called for rejected payloads.
         `close=False` defers closing to an explicit `close_due()`, for a caller
-        that feeds several streams' batches that arrived together.
+        that feeds several streams' batches that arrived together. `decoded` is
+        the batch already decoded elsewhere (a `DecodePool` worker) with this
+        engine's layouts and event fields.
         """
         state = self._stream(stream)
         self.counts.read += len(payloads)
-        decoded = self.decoder.decode(payloads, source_timestamps)
+        if decoded is None:
+            decoded = self.decoder.decode(payloads, source_timestamps)
         late = self._late_mask(decoded, state)
+        again: dict[str, ModelBatch] | None = None
         for decoded_batch in decoded.models:
             batch = decoded_batch
             keep = late.get(batch.model_id)
             if keep is not None:
                 dropped = np.flatnonzero(~keep)
                 if len(dropped):
+                    if batch.windows is not None:
+                        # Counted ahead by a worker, which left the columns behind:
+                        # decode here (the same result) to count the events on time.
+                        if again is None:
+                            redone = self.decoder.decode(payloads, source_timestamps)
+                            again = {m.model_id: m for m in redone.models}
+                        batch = again[batch.model_id]
                     detail = self._late_detail(batch.model_id)
                     decoded.rejected.extend(
                         Rejection(int(i), RejectReason.LATE, detail)
@@ -243,7 +255,7 @@ class Engine:
             n = len(batch)
             window = self.policies[batch.model_id].window
             if isinstance(window, TimeWindow):
-                keys = np.floor(batch.timestamps / window.size).astype(np.int64)
+                keys = time_keys(batch.timestamps, window)
                 ends = (keys + 1).astype(np.float64) * window.size
                 watermark = before[offset : offset + n] - window.allowed_lateness
                 floor = self.closed_before.get(batch.model_id, np.iinfo(np.int64).min)
@@ -263,12 +275,20 @@ class Engine:
         model = batch.model_id
         layout = self.layouts[model]
         window = self.policies[model].window
-        if isinstance(window, TimeWindow):
-            keys = np.floor(batch.timestamps / window.size).astype(np.int64)
+        windows = state.windows.setdefault(model, {})
+        if batch.windows is not None:
+            # Counted by a decode worker into fresh windows: adding them is exact
+            # (integer counts, and each float sum is the same one added once).
+            for key, counted in batch.windows.items():
+                current = windows.get(key)
+                windows[key] = counted if current is None else current.merge(counted)
         else:
-            keys = assign_count(len(batch), window, seen=state.seen.get(model, 0))
+            if isinstance(window, TimeWindow):
+                keys = time_keys(batch.timestamps, window)
+            else:
+                keys = assign_count(len(batch), window, seen=state.seen.get(model, 0))
+            accumulate(layout, batch, keys, windows)
         state.seen[model] = state.seen.get(model, 0) + len(batch)
-        accumulate(layout, batch, keys, state.windows.setdefault(model, {}))
         self.counts.accepted += len(batch)
         self.counts.accepted_by_model[model] += len(batch)
 

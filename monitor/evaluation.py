@@ -182,12 +182,13 @@ class ModelEvaluator:
             "type_error_rate": _share(int(state.type_errors[i]), events),
         }
         drift_p: float | None = None
-        known = slot.known_slots
+        ref_known, cur_known = ref[slot.known_slots], cur[slot.known_slots]
+        any_known = int(cur_known.sum()) > 0
         if n_cur > 0:
             stats["total_variation"] = total_variation(ref, cur)
-        if int(cur[known].sum()) > 0:
-            stats["psi"] = psi(ref[known], cur[known], floor=policy.psi_floor).statistic
-            stats["js"] = jensen_shannon(ref[known], cur[known]).statistic
+        if any_known:
+            stats["psi"] = psi(ref_known, cur_known, floor=policy.psi_floor).statistic
+            stats["js"] = jensen_shannon(ref_known, cur_known).statistic
         if n_cur > 0:
             if isinstance(column, NumericColumn):
                 assert slot.edges is not None
@@ -208,8 +209,8 @@ class ModelEvaluator:
                 chi = chi_square(ref, cur, min_expected=policy.chi_square_min_expected)
                 stats["chi_square"], stats["chi_square_p_value"] = chi.statistic, chi.p_value
                 drift_p = chi.p_value
-                if int(cur[known].sum()) > 0:
-                    stats["linf"] = linf(ref[known], cur[known]).statistic
+                if any_known:
+                    stats["linf"] = linf(ref_known, cur_known).statistic
                 if slot.new_code != slot.other_code:
                     stats["new_category_rate"] = int(cur[slot.new_code]) / n_cur
         if isinstance(column, NumericColumn):

@@ -39,6 +39,7 @@ import numpy.typing as npt
 from baselines.artifact import category_label
 from monitor.config import EventFields
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
+from monitor.window import WindowState
 
 MILLISECONDS_THRESHOLD = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
 _NONE_TYPE = type(None)
@@ -85,6 +86,9 @@ class ModelBatch:
     request_ids: list[object]
     columns: list[ColumnValues]
     unknown: npt.NDArray[np.int64]
+    windows: dict[int, WindowState] | None = None
+    """Set by a decode worker: the batch already counted into fresh time windows,
+    `columns` left behind (see `monitor.decode_pool`); `select` drops it."""
 
     def __len__(self) -> int:
         return len(self.index)
@@ -174,7 +178,8 @@ class EventDecoder:
             for role, path in (
                 ("model_id", fields.model_id),
                 ("timestamp", fields.timestamp),
-                ("request_id", fields.request_id),
+                # Only deduplication reads request ids: not decoded at all when it is off.
+                ("request_id", fields.request_id if fields.dedup_window > 0 else None),
                 ("features", fields.features),
                 ("prediction", fields.prediction),
             )
@@ -495,7 +500,8 @@ class _TypedModelDecoder:
             return None
         # Decoded in slices whose Python objects stay in the CPU cache from decoding
         # to the column arrays: on 4096-event batches this is about twice as fast.
-        parts: list[tuple[npt.NDArray[np.float64], list[object], list[ColumnValues]]] = []
+        # The masks are then computed once over the whole batch.
+        parts: list[tuple[npt.NDArray[np.float64], list[object], list[npt.NDArray[Any]]]] = []
         for start in range(0, n, _TYPED_SLICE):
             stop = start + _TYPED_SLICE
             part = self._decode_slice(
@@ -506,18 +512,18 @@ class _TypedModelDecoder:
                 return None
             parts.append(part)
         if len(parts) == 1:
-            timestamps, request_ids, columns = parts[0]
+            timestamps, request_ids, arrays = parts[0]
         else:
             timestamps = np.concatenate([p[0] for p in parts])
             request_ids = [r for p in parts for r in p[1]]
-            columns = [
-                ColumnValues(
-                    np.concatenate([p[2][i].values for p in parts]),
-                    np.concatenate([p[2][i].missing for p in parts]),
-                    np.concatenate([p[2][i].type_error for p in parts]),
-                )
-                for i in range(len(self._plan))
-            ]
+            arrays = [np.concatenate([p[2][i] for p in parts]) for i in range(len(self._plan))]
+        no_errors = np.zeros(n, dtype=np.bool_)  # shared, read-only: JSON numbers are finite
+        columns = [
+            ColumnValues(array, np.isnan(array), no_errors)
+            if slot.kind == "numeric"
+            else ColumnValues(array, array == MISSING_CODE, array == TYPE_ERROR_CODE)
+            for (slot, _, _), array in zip(self._plan, arrays, strict=True)
+        ]
         return ModelBatch(
             model_id=self._layout.model_id,
             index=np.arange(n, dtype=np.int64),
@@ -529,7 +535,8 @@ class _TypedModelDecoder:
 
     def _decode_slice(
         self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
-    ) -> tuple[npt.NDArray[np.float64], list[object], list[ColumnValues]] | None:
+    ) -> tuple[npt.NDArray[np.float64], list[object], list[npt.NDArray[Any]]] | None:
+        """Timestamps, request ids and one array per column (values or category codes)."""
         n = len(payloads)
         try:
             envelopes = list(map(self._decode, payloads))
@@ -554,20 +561,22 @@ class _TypedModelDecoder:
             return None
         feature_values = self._transposed(envelopes, "features", self._no_features)
         output_values = self._transposed(envelopes, "prediction", self._no_prediction)
-        columns: list[ColumnValues] = []
+        arrays: list[npt.NDArray[Any]] = []
         for slot, is_output, position in self._plan:
             values = (output_values if is_output else feature_values)[position]
             if slot.kind == "numeric":
-                array = np.array(values, dtype=np.float64)  # None -> NaN; JSON has no NaN
-                columns.append(ColumnValues(array, np.isnan(array), np.zeros(n, dtype=np.bool_)))
+                arrays.append(np.array(values, dtype=np.float64))  # None -> NaN; JSON has no NaN
             else:
-                codes = np.fromiter(
-                    map(slot.lookup.get, values, repeat(slot.new_code)), dtype=np.int64, count=n
+                arrays.append(
+                    np.fromiter(
+                        map(slot.lookup.get, values, repeat(slot.new_code)),
+                        dtype=np.int64,
+                        count=n,
+                    )
                 )
-                columns.append(ColumnValues(codes, codes == MISSING_CODE, codes == TYPE_ERROR_CODE))
         get_rid = self._get.get("request_id")
         request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
-        return timestamps, request_ids, columns
+        return timestamps, request_ids, arrays
 
     def _transposed(
         self, envelopes: list[Any], role: str, empty: msgspec.Struct

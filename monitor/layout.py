@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from baselines.artifact import Baseline, CategoricalColumn, NumericColumn
+from baselines.binning import counting_edges
 
 MISSING_CODE = -1
 TYPE_ERROR_CODE = -2
@@ -36,6 +37,7 @@ class ColumnSlot:
     n_bins: int
     reference: npt.NDArray[np.int64]
     edges: npt.NDArray[np.float64] | None = None
+    count_edges: npt.NDArray[np.float64] | None = None  # `counting_edges(edges)`
     lookup: dict[object, int] = field(default_factory=dict)
     other_code: int = 0
     new_code: int = 0
@@ -93,6 +95,7 @@ class ModelLayout:
                     n_bins=col.n_bins,
                     reference=col.counts,
                     edges=col.edges,
+                    count_edges=counting_edges(col.edges),
                 )
             else:
                 slot = _categorical_slot(index, offset, col)

@@ -18,11 +18,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from baselines.binning import bin_indices
-from monitor.config import CountWindow
+from monitor.config import CountWindow, TimeWindow
 from monitor.events import ModelBatch
 from monitor.layout import ModelLayout
 from monitor.window import WindowState
+
+
+def time_keys(timestamps: npt.NDArray[np.float64], window: TimeWindow) -> npt.NDArray[np.int64]:
+    """The tumbling window of each event time: floor(t / size), aligned to the epoch."""
+    return np.floor(timestamps / window.size).astype(np.int64)
 
 
 def assign_count(n: int, window: CountWindow, *, seen: int) -> npt.NDArray[np.int64]:
@@ -38,14 +42,20 @@ def accumulate(
 ) -> None:
     """Count the batch's events into their windows (created on demand), in place.
 
-    Bins are computed once per column for the whole batch; each window then
-    takes one `np.bincount` per column over its own events.
+    Slots are computed once per column for the whole batch; each window then
+    takes one `np.bincount` per column over its own events. The common batch
+    (one window, no missing values) takes no boolean selections at all: a
+    numeric column's values are NaN exactly where they are not counted, NaN
+    searches into the overflow slot, and the overflow count is corrected by
+    the number of NaNs, which the missing and type-error counters already give.
     """
-    if not len(batch):
+    n = len(batch)
+    if not n:
         return
-    unique = np.unique(keys)
-    masks: list[tuple[int, npt.NDArray[np.bool_] | None]]
-    masks = [(int(unique[0]), None)] if len(unique) == 1 else [(int(k), keys == k) for k in unique]
+    first, last = int(keys.min()), int(keys.max())
+    masks: list[tuple[int, npt.NDArray[np.bool_] | None]] = (
+        [(first, None)] if first == last else [(int(k), keys == k) for k in np.unique(keys)]
+    )
     states = []
     for key, mask in masks:
         state = windows.get(key)
@@ -54,40 +64,45 @@ def accumulate(
         states.append((state, mask))
         ts = batch.timestamps if mask is None else batch.timestamps[mask]
         state.events += len(ts)
-        state.unknown_features += int(
-            batch.unknown.sum() if mask is None else batch.unknown[mask].sum()
-        )
+        unknown = batch.unknown if mask is None else batch.unknown[mask]
+        state.unknown_features += int(unknown.sum())
         state.first_ts = min(state.first_ts, float(ts.min()))
         state.last_ts = max(state.last_ts, float(ts.max()))
 
     for slot, column in zip(layout.columns, batch.columns, strict=True):
         i = slot.index
-        if slot.kind == "numeric":
-            assert slot.edges is not None
-            counted = ~(column.missing | column.type_error)
-            values = column.values
-            bins = np.full(len(values), -1, dtype=np.int64)
-            bins[counted] = bin_indices(values[counted], slot.edges)
+        numeric = slot.kind == "numeric"
+        if numeric:
+            assert slot.count_edges is not None
+            slots = np.searchsorted(slot.count_edges, column.values, side="right")
         else:
-            bins = column.values
-            counted = bins >= 0
-            values = None
+            slots = column.values
         for state, mask in states:
-            if mask is None:
-                sel_bins, sel_counted = bins, counted
-                sel_missing, sel_bad = column.missing, column.type_error
+            missing = column.missing if mask is None else column.missing[mask]
+            bad = column.type_error if mask is None else column.type_error[mask]
+            n_missing = int(np.count_nonzero(missing))
+            n_bad = int(np.count_nonzero(bad))
+            state.missing[i] += n_missing
+            state.type_errors[i] += n_bad
+            selected = slots if mask is None else slots[mask]
+            uncounted = n_missing + n_bad
+            counted = len(selected) - uncounted
+            if not counted:
+                continue
+            state.counted[i] += counted
+            bins = state.bins[slot.offset : slot.stop]
+            if numeric:
+                counts = np.bincount(selected, minlength=slot.n_bins)
+                counts[-1] -= uncounted  # the NaNs of missing and wrong values
+                bins += counts
+                values = column.values if mask is None else column.values[mask]
+                if uncounted:
+                    values = values[~(missing | bad)]
+                state.sums[i] += float(values.sum())
+                state.sumsq[i] += float(np.dot(values, values))
+                state.mins[i] = min(state.mins[i], float(values.min()))
+                state.maxs[i] = max(state.maxs[i], float(values.max()))
             else:
-                sel_bins, sel_counted = bins[mask], counted[mask]
-                sel_missing, sel_bad = column.missing[mask], column.type_error[mask]
-            state.missing[i] += int(np.count_nonzero(sel_missing))
-            state.type_errors[i] += int(np.count_nonzero(sel_bad))
-            good = sel_bins[sel_counted]
-            state.counted[i] += len(good)
-            if len(good):
-                state.bins[slot.offset : slot.stop] += np.bincount(good, minlength=slot.n_bins)
-            if values is not None and len(good):
-                v = (values if mask is None else values[mask])[sel_counted]
-                state.sums[i] += float(v.sum())
-                state.sumsq[i] += float(np.dot(v, v))
-                state.mins[i] = min(state.mins[i], float(v.min()))
-                state.maxs[i] = max(state.maxs[i], float(v.max()))
+                if uncounted:
+                    selected = selected[selected >= 0]
+                bins += np.bincount(selected, minlength=slot.n_bins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import threading
 from pathlib import Path
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     daemon = Daemon(settings, baselines)
+    # Everything built so far (modules, baselines, layouts) lives as long as the
+    # process: out of the collector's sight, full collections stop re-walking it.
+    # They are triggered by each poll's records surviving young collections while
+    # they are counted; measured, they cost ~1.6 us per event before this.
+    gc.freeze()
     log.info("daemon_starting", **daemon.describe())
     daemon.run(stop)
     return 0

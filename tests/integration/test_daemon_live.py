@@ -35,13 +35,17 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("decode_workers", [1, 0], ids=["decode-worker", "in-process"])
 def test_live_windows_statistics_and_tiers_equal_the_replay_of_the_same_events(
     kafka_broker: KafkaBroker,
     topic: str,
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
+    decode_workers: int,
 ) -> None:
+    """Decoded in a worker process (the default on two CPUs or more) or in-process."""
     began = time.monotonic()
     baseline = write_baseline(tmp_path / "baselines")
     stream = synthetic_stream(30_000, seed=7, rate_per_second=200.0, drift_from=0.5)
@@ -52,6 +56,7 @@ def test_live_windows_statistics_and_tiers_equal_the_replay_of_the_same_events(
         group=group_id,
         baseline=baseline,
         work=tmp_path,
+        overrides={"decode_workers": decode_workers},
     )
     reference = replay_windows(
         baseline,
@@ -68,6 +73,8 @@ def test_live_windows_statistics_and_tiers_equal_the_replay_of_the_same_events(
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         wait_for_windows([daemon], [tmp_path / "verdicts.jsonl"], reference, timeout=120)
+        started = daemon.find("decode_workers_started")
+        assert (started["workers"] if started else 0) == decode_workers
         assert daemon.stop(timeout=30) == 0, daemon.output()
     finally:
         daemon.ensure_dead()
@@ -81,7 +88,8 @@ def test_live_windows_statistics_and_tiers_equal_the_replay_of_the_same_events(
             got = means(live[key])[column]
             assert got == (mean if mean is None else pytest.approx(mean, rel=1e-9, abs=1e-12))
     note_timing(
-        f"live==replay: {len(reference)} windows, tiers {sorted(tiers)}, "
+        f"live==replay ({decode_workers} decode workers): {len(reference)} windows, "
+        f"tiers {sorted(tiers)}, "
         f"{time.monotonic() - began:.1f}s"
     )
 

@@ -1,0 +1,292 @@
+"""Decoding on other cores, in order: the stage of the engine that parallelises.
+
+Decoding a batch of payloads into columns is most of the engine's work per
+event, and it is a pure function of the batch: the decoder's only state picks
+between two decodings that give the same result. Windowing and verdicts are
+not (the watermark, lateness and tier streaks follow the stream's order), so
+they stay in the calling process. A `DecodePool` therefore decodes batches in
+worker processes while the caller windows earlier ones, and hands the results
+back strictly in submission order: the engine sees exactly the batches, in
+exactly the order, that in-process decoding would give it, and the counts
+are identical (tested).
+
+The daemon uses it to overlap decoding one poll with fetching the next (see
+`monitor.daemon.EngineProcessor`): its main process is busy with the Kafka
+client's record parsing, which costs several times more per event than
+decoding, and that parsing cannot leave the process.
+
+A worker that dies or fails is never a lost batch: the caller keeps every
+payload until its result is in, and `result` raises `DecodeWorkerError`, after
+which the caller decodes in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from detectors.errors import DriftwardenError
+from monitor.config import CountWindow, EventFields, TimeWindow
+from monitor.events import DecodedBatch, EventDecoder, ModelBatch
+from monitor.layout import ModelLayout
+from monitor.window import WindowState
+from monitor.windowing import accumulate, time_keys
+
+_READY = b"ready"
+_FAILED = b"failed:"
+_LINES = b"L"  # request: lines joined by newlines
+_FRAMED = b"F"  # request: pickled (bytes, lengths or None, source timestamps or None)
+_REPLY_TIMEOUT = 60.0  # seconds; a batch decodes in milliseconds, so this means a hung worker
+_PIPE_BYTES = 1 << 20  # a batch in one write, not 16 round trips through a 64 KiB pipe
+
+
+class DecodeWorkerError(DriftwardenError):
+    """A worker died or failed; decode the batches still held in-process."""
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, which containers set), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def decode_workers(setting: int | str) -> int:
+    """The `decode_workers` setting as a number: "auto" is 1 with two CPUs or more, else 0.
+
+    One worker is enough for the daemon: the Kafka client's record parsing in
+    the main process costs several times more per event than decoding does.
+    """
+    if setting == "auto":
+        return 1 if available_cpus() >= 2 else 0
+    return int(setting)
+
+
+class DecodePool:
+    """`workers` processes, each with its own `EventDecoder`, fed round-robin.
+
+    Forked workers start in milliseconds; spawned ones (a fresh interpreter
+    importing numpy and msgspec) take about a second, during which `ready()` is
+    False and callers decode in-process.
+    Unless deduplication is on (it filters event by event, by request id), a
+    worker also counts each model's batch into fresh time windows (`windows`
+    gives each model's window policy) and sends those back instead of the
+    columns: a few kilobytes per batch instead of ~160 bytes per event, and the
+    counting is done off the caller's core too. The caller adds them to its
+    windows, or, when the batch holds late events, decodes it again itself.
+    """
+
+    def __init__(
+        self,
+        layouts: Mapping[str, ModelLayout],
+        fields: EventFields,
+        *,
+        windows: Mapping[str, TimeWindow | CountWindow],
+        workers: int,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"a decode pool needs at least one worker, got {workers}")
+        # fork starts a worker in milliseconds with the layouts already built; a
+        # process with threads (the daemon's Kafka client) must spawn instead.
+        method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+        self.start_method = method
+        context: Any = multiprocessing.get_context(method)
+        self._connections: list[Connection] = []
+        self._processes: list[Any] = []
+        self._replies: list[Connection] = []
+        for _ in range(workers):
+            request_reader, request_writer = context.Pipe(duplex=False)
+            reply_reader, reply_writer = context.Pipe(duplex=False)
+            for end in (request_writer, reply_writer):
+                _widen(end)
+            process = context.Process(
+                target=_serve,
+                args=(request_reader, reply_writer, dict(layouts), fields, dict(windows)),
+                name="driftwarden-decode",
+                daemon=True,
+            )
+            process.start()
+            request_reader.close()
+            reply_writer.close()
+            self._connections.append(request_writer)
+            self._replies.append(reply_reader)
+            self._processes.append(process)
+        self._waiting_ready = set(range(workers))
+        self._order: deque[int] = deque()  # the worker of each batch in flight, oldest first
+        self._next = 0
+        self._broken = False
+
+    @property
+    def workers(self) -> int:
+        return len(self._connections)
+
+    def __len__(self) -> int:
+        """Batches submitted whose result has not been taken yet."""
+        return len(self._order)
+
+    def ready(self) -> bool:
+        """True once every worker has started; never blocks."""
+        if self._broken:
+            return False
+        try:
+            for i in list(self._waiting_ready):
+                connection = self._replies[i]
+                if connection.poll():
+                    if connection.recv_bytes() != _READY:
+                        raise DecodeWorkerError("a decode worker failed to start")
+                    self._waiting_ready.discard(i)
+        except (EOFError, OSError, DecodeWorkerError):
+            self._broken = True
+            return False
+        return not self._waiting_ready
+
+    def submit(self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None) -> None:
+        """Queue a batch for decoding; its result comes back after every earlier one."""
+        if self._broken:
+            raise DecodeWorkerError("the decode pool has failed")
+        if not payloads:
+            raise ValueError("submit at least one payload")
+        joined = b"\n".join(payloads)
+        lines = joined.count(b"\n") == len(payloads) - 1  # no payload holds a newline itself
+        if lines and source_timestamps is None:
+            header, body = _LINES, joined  # the common case: sent as is, never copied
+        else:
+            lengths = None
+            if not lines:
+                lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+                joined = b"".join(payloads)
+            header = _FRAMED
+            body = pickle.dumps((joined, lengths, source_timestamps), protocol=5)
+        worker = self._next
+        self._next = (worker + 1) % len(self._connections)
+        try:
+            self._connections[worker].send_bytes(header)  # apart: no copy of the body
+            self._connections[worker].send_bytes(body)
+        except OSError as exc:
+            self._broken = True
+            raise DecodeWorkerError(f"a decode worker is gone: {exc}") from exc
+        self._order.append(worker)
+
+    def result(self) -> DecodedBatch:
+        """The decoded oldest batch in flight (blocks until it is ready)."""
+        if not self._order:
+            raise IndexError("no batch in flight")
+        worker = self._order.popleft()
+        try:
+            if self._broken:
+                raise DecodeWorkerError("the decode pool has failed")
+            if not self._replies[worker].poll(_REPLY_TIMEOUT):
+                raise DecodeWorkerError(f"a decode worker sent nothing for {_REPLY_TIMEOUT:g}s")
+            reply = self._replies[worker].recv_bytes()
+            if reply.startswith(_FAILED):
+                raise DecodeWorkerError(reply[len(_FAILED) :].decode("utf-8", "replace"))
+            decoded: DecodedBatch = pickle.loads(reply)  # noqa: S301 - our worker, a private pipe
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            self._broken = True
+            raise DecodeWorkerError(f"a decode worker is gone: {exc!r}") from exc
+        except DecodeWorkerError:
+            self._broken = True
+            raise
+        return decoded
+
+    def close(self) -> None:
+        """Stop the workers (results still in flight are dropped)."""
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.send_bytes(b"")
+            connection.close()
+        for connection in self._replies:
+            connection.close()
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():  # pragma: no cover - a stuck worker
+                process.kill()
+                process.join()
+        self._order.clear()
+        self._broken = True
+
+
+def _widen(connection: Connection) -> None:
+    """Let one write carry a whole batch (Linux pipes hold 64 KiB by default)."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or above pipe-max-size
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+def _serve(
+    requests_in: Connection,
+    replies: Connection,
+    layouts: dict[str, ModelLayout],
+    fields: EventFields,
+    windows: dict[str, TimeWindow | CountWindow],
+) -> None:
+    """A worker: decode each batch received, reply with the pickled result.
+
+    A thread takes requests off the pipe as they come, so the caller's send never
+    waits for this worker to finish sending an earlier reply (with both sides
+    writing messages larger than the pipe's buffer, that would deadlock).
+    """
+    decoder = EventDecoder(layouts, fields)
+    deduplicating = fields.dedup_window > 0
+    requests: queue.SimpleQueue[tuple[bytes, bytes]] = queue.SimpleQueue()
+
+    def receive() -> None:
+        while True:
+            try:
+                header = requests_in.recv_bytes()
+                body = requests_in.recv_bytes() if header else b""
+            except (EOFError, OSError):
+                header, body = b"", b""
+            requests.put((header, body))
+            if not header:
+                return
+
+    threading.Thread(target=receive, name="decode-requests", daemon=True).start()
+    replies.send_bytes(_READY)
+    while True:
+        header, body = requests.get()
+        if not header:
+            return
+        try:
+            if header == _LINES:
+                joined, lengths, source_timestamps = body, None, None
+            else:
+                joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - as above
+            if lengths is None:
+                payloads = joined.split(b"\n")
+            else:
+                ends = np.cumsum(lengths).tolist()
+                starts = [0, *ends[:-1]]
+                payloads = [joined[a:b] for a, b in zip(starts, ends, strict=True)]
+            decoded = decoder.decode(payloads, source_timestamps)
+            if not deduplicating:
+                for batch in decoded.models:
+                    _count_ahead(batch, layouts[batch.model_id], windows[batch.model_id])
+            reply = pickle.dumps(decoded, protocol=5)
+        except Exception as exc:  # reported to the caller, who decodes the batch again
+            reply = _FAILED + f"{exc.__class__.__name__}: {exc}".encode()
+        try:
+            replies.send_bytes(reply)
+        except OSError:
+            return
+
+
+def _count_ahead(batch: ModelBatch, layout: ModelLayout, window: TimeWindow | CountWindow) -> None:
+    """Count a time-windowed batch into fresh windows and leave its columns behind."""
+    batch.request_ids = [None] * len(batch)  # only deduplication reads them
+    if isinstance(window, TimeWindow):
+        counted: dict[int, WindowState] = {}
+        accumulate(layout, batch, time_keys(batch.timestamps, window), counted)
+        batch.windows = counted
+        batch.columns = []
