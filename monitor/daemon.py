@@ -202,7 +202,6 @@ class EngineProcessor:
         dead_letter: DeadLetterSink | None = None,
         saturated: Callable[[], bool] = lambda: False,
         wall_clock: Callable[[], float] = time.time,
-        pool: DecodePool | None = None,
     ) -> None:
         self.engine = engine
         self._observers = list(observers)
@@ -212,7 +211,7 @@ class EngineProcessor:
         self._wall = wall_clock
         self._record_timestamps = engine.settings.events.timestamp is None
         self._adopted_shared = False
-        self._pool = pool
+        self._pool: DecodePool | None = None  # see use_pool
         self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
 
     # -- BatchProcessor ------------------------------------------------------------------
@@ -228,18 +227,17 @@ class EngineProcessor:
         cover exactly the records counted.
         """
         runs = self._runs(records)
-        pool = self._pool
-        if pool is not None and pool.ready():
+        if self._pool is not None:
             try:
-                for run in runs:
-                    pool.submit(run.payloads, run.timestamps)
+                if self._pool.ready():
+                    for run in runs:
+                        self._pool.submit(run.payloads, run.timestamps)
+                    self._count_in_flight()
+                    self._in_flight = runs
+                    self._emit(self.engine.close_due())
+                    return
             except DecodeWorkerError as exc:
                 self._pool_failed(exc)
-            else:
-                self._count_in_flight()
-                self._in_flight = runs
-                self._emit(self.engine.close_due())
-                return
         self._count_in_flight()
         for run in runs:
             self._count(run, decoded=None)
@@ -454,14 +452,18 @@ class Daemon:
         if workers:
             # Before the metrics server and the alert thread start: with no other
             # thread running yet, the workers fork in milliseconds.
-            pool = DecodePool(
-                self.engine.layouts,
-                self.settings.events,
-                windows={m: p.window for m, p in self.engine.policies.items()},
-                workers=workers,
-            )
-            self.processor.use_pool(pool)
-            log.info("decode_workers_started", workers=workers, start=pool.start_method)
+            try:
+                pool = DecodePool(
+                    self.engine.layouts,
+                    self.settings.events,
+                    windows={m: p.window for m, p in self.engine.policies.items()},
+                    workers=workers,
+                )
+            except OSError as exc:  # out of processes or memory: decode here instead
+                log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
+            else:
+                self.processor.use_pool(pool)
+                log.info("decode_workers_started", workers=workers, start=pool.start_method)
         server = HealthServer(self.settings.metrics, self.metrics, self.health)
         if self.settings.metrics.enabled:
             server.start()

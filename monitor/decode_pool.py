@@ -128,18 +128,10 @@ class DecodePool:
         self._next = 0
         self._broken = False
 
-    @property
-    def workers(self) -> int:
-        return len(self._connections)
-
-    def __len__(self) -> int:
-        """Batches submitted whose result has not been taken yet."""
-        return len(self._order)
-
     def ready(self) -> bool:
-        """True once every worker has started; never blocks."""
+        """True once every worker has started; never blocks; raises if one cannot start."""
         if self._broken:
-            return False
+            raise DecodeWorkerError("the decode pool has failed")
         try:
             for i in list(self._waiting_ready):
                 connection = self._replies[i]
@@ -147,9 +139,12 @@ class DecodePool:
                     if connection.recv_bytes() != _READY:
                         raise DecodeWorkerError("a decode worker failed to start")
                     self._waiting_ready.discard(i)
-        except (EOFError, OSError, DecodeWorkerError):
+        except (EOFError, OSError) as exc:
             self._broken = True
-            return False
+            raise DecodeWorkerError(f"a decode worker failed to start: {exc!r}") from exc
+        except DecodeWorkerError:
+            self._broken = True
+            raise
         return not self._waiting_ready
 
     def submit(self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None) -> None:
