@@ -48,6 +48,7 @@ _FAILED = b"failed:"
 _LINES = b"L"  # request: lines joined by newlines
 _FRAMED = b"F"  # request: pickled (bytes, lengths or None, source timestamps or None)
 _REPLY_TIMEOUT = 60.0  # seconds; a batch decodes in milliseconds, so this means a hung worker
+_PARENT_CHECK = 1.0  # seconds between checks, while idle, that the caller is alive
 _PIPE_BYTES = 1 << 20  # a batch in one write, not 16 round trips through a 64 KiB pipe
 
 
@@ -95,12 +96,15 @@ class DecodePool:
         *,
         windows: Mapping[str, TimeWindow | CountWindow],
         workers: int,
+        start_method: str | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"a decode pool needs at least one worker, got {workers}")
         # fork starts a worker in milliseconds with the layouts already built; a
         # process with threads (the daemon's Kafka client) must spawn instead.
-        method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+        method = start_method or (
+            "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+        )
         self.start_method = method
         context: Any = multiprocessing.get_context(method)
         self._connections: list[Connection] = []
@@ -111,9 +115,19 @@ class DecodePool:
             reply_reader, reply_writer = context.Pipe(duplex=False)
             for end in (request_writer, reply_writer):
                 _widen(end)
+            # A forked worker inherits the caller's ends of every pipe so far; it
+            # closes them first, or its own copy would keep it from ever seeing
+            # the end of its requests when the caller dies.
+            callers_ends = [*self._connections, *self._replies, request_writer, reply_reader]
             process = context.Process(
                 target=_serve,
-                args=(request_reader, reply_writer, dict(layouts), fields, dict(windows)),
+                args=(request_reader, reply_writer),
+                kwargs={
+                    "layouts": dict(layouts),
+                    "fields": fields,
+                    "windows": dict(windows),
+                    "callers_ends": callers_ends if method == "fork" else [],
+                },
                 name="driftwarden-decode",
                 daemon=True,
             )
@@ -222,9 +236,11 @@ def _widen(connection: Connection) -> None:
 def _serve(
     requests_in: Connection,
     replies: Connection,
+    *,
     layouts: dict[str, ModelLayout],
     fields: EventFields,
     windows: dict[str, TimeWindow | CountWindow],
+    callers_ends: list[Connection],
 ) -> None:
     """A worker: decode each batch received, reply with the pickled result.
 
@@ -232,6 +248,9 @@ def _serve(
     waits for this worker to finish sending an earlier reply (with both sides
     writing messages larger than the pipe's buffer, that would deadlock).
     """
+    for end in callers_ends:
+        end.close()
+    parent = os.getppid()
     decoder = EventDecoder(layouts, fields)
     deduplicating = fields.dedup_window > 0
     requests: queue.SimpleQueue[tuple[bytes, bytes]] = queue.SimpleQueue()
@@ -239,6 +258,10 @@ def _serve(
     def receive() -> None:
         while True:
             try:
+                while not requests_in.poll(_PARENT_CHECK):
+                    if os.getppid() != parent:  # the caller died without closing the pipe
+                        requests.put((b"", b""))
+                        return
                 header = requests_in.recv_bytes()
                 body = requests_in.recv_bytes() if header else b""
             except (EOFError, OSError):

@@ -44,6 +44,27 @@ def _consumed(daemon: DaemonProcess) -> float:
     )
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent's reaping is left
+
+
+def _assert_children_exit(children: list[int], timeout: float = 15.0) -> None:
+    """The decode worker of a SIGKILLed daemon exits by itself, never left orphaned."""
+    deadline = time.monotonic() + timeout
+    while any(map(_running, children)):
+        assert time.monotonic() < deadline, f"processes outlived the killed daemon: {children}"
+        time.sleep(0.1)
+
+
 def _wait_consumed(daemon: DaemonProcess, at_least: float, timeout: float) -> float:
     """Poll /metrics until this process consumed `at_least` records (bounded)."""
     daemon.metrics_port(timeout=60)
@@ -101,7 +122,9 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
         try:
             kills.append(_wait_consumed(daemon, rng.randint(5_000, 40_000), timeout=90))
             time.sleep(rng.uniform(0.0, 1.0))  # not always right after a scrape
+            children = _children(daemon.proc.pid)
             daemon.kill()
+            _assert_children_exit(children)
         finally:
             daemon.ensure_dead()
     producer.join(timeout=120)

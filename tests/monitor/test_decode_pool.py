@@ -160,3 +160,26 @@ def test_payloads_with_newlines_and_record_timestamps_travel_intact(pool_for: An
     assert b"\n" in payloads[0]
     assert here.counts.accepted == 1500
     assert there.snapshot() == here.snapshot()
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_worker_exits_when_its_caller_goes_away(start_method: str) -> None:
+    """A daemon killed with SIGKILL never closes its pipes politely: the worker must
+    still see the end of its requests (a forked one holds copies of the caller's ends)."""
+    e = engine(Sink())
+    pool = DecodePool(
+        e.layouts,
+        e.settings.events,
+        windows={m: p.window for m, p in e.policies.items()},
+        workers=2,
+        start_method=start_method,
+    )
+    deadline = time.monotonic() + 60
+    while not pool.ready():
+        assert time.monotonic() < deadline, "decode workers did not start"
+        time.sleep(0.01)
+    for connection in [*pool._connections, *pool._replies]:
+        connection.close()
+    for process in pool._processes:
+        process.join(timeout=10)
+        assert not process.is_alive(), f"a {start_method} worker outlived its caller's pipes"
