@@ -46,7 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DOCS = Path("docs/benchmarks.md")
+from bench.docs import DOCS, update_section
+
 SECTION = "## Daemon (issue 4)"
 TARGET_RATIO = 0.8
 MAX_POLL_RECORDS = 5000  # the daemon's default kafka.max_poll_records
@@ -520,27 +521,6 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_docs(path: Path, section: str) -> None:
-    """Replace this benchmark's section (or append it), leaving other sections alone."""
-    intro = (
-        "# Benchmarks\n\nMeasured results of the benchmarks in `bench/`; each section "
-        "names its command, date and machine, and the script that produced it.\n"
-    )
-    text = path.read_text() if path.exists() else intro
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    body = section.rstrip("\n").splitlines()
-    if start is None:
-        new = [*lines, "", *body] if lines and lines[-1].strip() else [*lines, *body]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = lines[end:]
-        new = [*lines[:start], *body, *([""] if tail else []), *tail]
-    path.write_text("\n".join(new).rstrip("\n") + "\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--bare-consumer"]:
@@ -618,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(result)
     print(section)
     if not args.no_docs:
-        update_docs(DOCS, section)
+        update_section(DOCS, SECTION, section)
     return 0
 
 

@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from baselines.artifact import Baseline
 from bench import replay_data as data
+from bench.docs import DOCS, update_section
 from examples import synthetic
 from monitor.config import load_settings
 from monitor.engine import Engine
@@ -59,7 +60,6 @@ from monitor.windowing import accumulate
 EVIDENTLY_PINS = ("evidently==0.7.23", "pandas<3", "pyarrow")
 EVIDENTLY_VENV = data.CACHE / "evidently-venv"
 RESULTS = Path("bench/results")
-DOCS = Path("docs/benchmarks.md")
 SECTION = "## Replay (issue 3)"
 TARGET_DECODE_RATIO = 0.5
 TARGET_EVIDENTLY_RATIO = 100.0
@@ -408,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         section = render(json.loads(args.render.read_text()))
         print(section)
         if not args.no_docs:
-            update_docs(DOCS, section)
+            update_section(DOCS, SECTION, section)
             print(f"updated {DOCS}")
         return 0
     if args.repeats < 1:
@@ -598,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(results)
     print(section)
     if not args.no_docs:
-        update_docs(DOCS, section)
+        update_section(DOCS, SECTION, section)
         print(f"updated {DOCS}")
     return 0
 
@@ -909,32 +909,6 @@ def _where_time_goes(results: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
-
-
-def update_docs(path: Path, section: str) -> None:
-    """Replace this benchmark's section (or append it), leaving other sections alone."""
-    intro = (
-        "# Benchmarks\n\nMeasured results of the benchmarks in `bench/`; each section "
-        "names its command, date and machine, and the script that produced it.\n"
-    )
-    text = path.read_text() if path.exists() else intro
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    body = section.rstrip("\n").splitlines()
-    if start is None:
-        new = [*lines, "", *body] if lines and lines[-1].strip() else [*lines, *body]
-    else:
-        end = next(
-            (
-                i
-                for i in range(start + 1, len(lines))
-                if lines[i].startswith("## ") and not lines[i].startswith("### ")
-            ),
-            len(lines),
-        )
-        tail = lines[end:]
-        new = [*lines[:start], *body, *([""] if tail else []), *tail]
-    path.write_text("\n".join(new).rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":
