@@ -36,8 +36,10 @@ reference count of every interior bin is at least one.
 Counting (`bin_indices`, `bin_counts`) has K + 2 slots: slot 0 underflow
 (x < e_0), slot i + 1 for `[e_i, e_{i+1})`, the last interior bin closed at e_K
 (x == e_K lands in slot K), and slot K + 1 overflow (x > e_K). The live window
-code uses exactly these two functions, so training and live counts cannot
-disagree about which bin a value belongs to.
+code counts by the same rule, through the same `counting_edges`, in a faster
+form (`monitor.windowing.accumulate`); a property test holds it to `bin_counts`
+value for value, so training and live counts cannot disagree about which bin a
+value belongs to.
 
 Everything here is pure numpy: no I/O, no clocks.
 """
@@ -66,13 +68,14 @@ def bin_indices(values: npt.ArrayLike, edges: Float64Array) -> Int64Array:
 
 
 def counting_edges(edges: Float64Array) -> Float64Array:
-    """`edges` with the last one raised by one ulp, for `np.searchsorted(side="right")`.
+    """`edges` with the last one raised by one ulp, so that half-open bins count exactly.
 
-    side="right" gives j with e_{j-1} <= x < e_j, which is slot j, except for
-    x == e_K, which belongs to the closed last bin K. With e_K raised to the
-    next float up (no float lies between the two) the same search gives K for
-    it and K + 1 only above it: every slot in one call, with no fix-up pass.
-    Counting loops compute this once per column, not per batch.
+    Slot j holds e_{j-1} <= x < e_j, except that x == e_K belongs to the closed
+    last bin K. With e_K raised to the next float up (no float lies between the
+    two) every slot is half-open: `np.searchsorted(side="right")` of a value
+    gives its slot, and the number of values below each edge gives every
+    slot's count, with no fix-up pass. Counting loops compute this once per
+    column, not per batch.
     """
     out = np.array(edges, dtype=np.float64)
     out[-1] = np.nextafter(out[-1], np.inf)

@@ -53,6 +53,7 @@ from monitor.engine import Engine
 from monitor.evaluation import ModelEvaluator
 from monitor.events import ColumnValues, ModelBatch, categorical_column
 from monitor.layout import ModelLayout
+from monitor.lines import LineBlock
 from monitor.replay import _blocks, replay
 from monitor.window import WindowState
 from monitor.windowing import accumulate
@@ -164,13 +165,16 @@ def breakdown(events: Path, baseline: Baseline, *, count: int = 200_000) -> dict
     """Where the replay path's time goes, in CPU microseconds per event (first `count` lines).
 
     Stages are timed cumulatively on 4096-line batches, as `replay` cuts them:
-    reading and splitting lines; decoding them into columns; the whole engine
-    (decode, windows, verdicts at close). Evaluation per window is timed apart.
+    reading the file into line blocks; decoding them into columns; the whole
+    engine (decode, windows, verdicts at close). Evaluation per window is timed apart.
     """
     with events.open("rb") as handle:
-        lines = [line for _, line in zip(range(count), handle, strict=False)]
-    n = len(lines)
-    batches = [lines[i : i + 4096] for i in range(0, n, 4096)]
+        data = b"".join(line for _, line in zip(range(count), handle, strict=False))
+    block = LineBlock.scan(data, 0, len(data) - 1, first=1, max_length=1 << 20)
+    if block is None:
+        raise RuntimeError(f"{events} is not one JSON object per line")
+    n = len(block)
+    batches = [block[i : i + 4096] for i in range(0, n, 4096)]
 
     def cpu(run: Any) -> float:
         started = time.process_time()
@@ -180,9 +184,11 @@ def breakdown(events: Path, baseline: Baseline, *, count: int = 200_000) -> dict
     def read_lines() -> None:
         with events.open("rb") as handle:
             taken = 0
-            for _, block, _ in _blocks(handle, 1 << 20):
-                list(map(bytes.strip, block))
-                taken += len(block)
+            for item in _blocks(handle, 1 << 20):
+                if isinstance(item, LineBlock):
+                    taken += len(item)
+                else:
+                    taken += len(list(map(bytes.strip, item[1])))
                 if taken >= n:
                     break
 
@@ -894,7 +900,7 @@ def _where_time_goes(results: dict[str, Any]) -> list[str]:
         "| stage | us/event |",
         "|---|---:|",
         f"| msgspec decode-only (the reference line above) | {decode_only:.2f} |",
-        f"| reading and splitting lines (`monitor.replay`) | {b['read_and_split_us']:.2f} |",
+        f"| reading lines into blocks (`monitor.replay`) | {b['read_and_split_us']:.2f} |",
         f"| decoding into numpy columns (`EventDecoder.decode`, typed fast path) | {decode:.2f} |",
         f"| windows and verdicts (engine total minus decoding) | {engine - decode:.2f} |",
         f"| engine total (`Engine.process` + `close_all`) | {engine:.2f} |",

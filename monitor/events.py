@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -39,6 +39,7 @@ import numpy.typing as npt
 from baselines.artifact import category_label
 from monitor.config import EventFields
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
+from monitor.lines import LineBlock
 from monitor.window import WindowState
 
 MILLISECONDS_THRESHOLD = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
@@ -482,10 +483,17 @@ class _TypedModelDecoder:
         self._no_prediction = prediction_type()
         envelope, self._get = _build_envelope(
             paths,
-            leaf_types={"features": feature_type | None, "prediction": prediction_type | None},
+            leaf_types={
+                # Another model's events fail validation in C: the general path
+                # then sorts them out.
+                "model_id": Literal[layout.model_id] | None,
+                "features": feature_type | None,
+                "prediction": prediction_type | None,
+            },
             gc=False,  # decoded JSON cannot form reference cycles
         )
-        self._decode = msgspec.json.Decoder(envelope).decode
+        decoder = msgspec.json.Decoder(envelope)
+        self._decode, self._decode_lines = decoder.decode, decoder.decode_lines
         # Where each layout column sits: (from the prediction?, position in its struct).
         position = {
             (s.role, s.name): i for group in (features, outputs) for i, s in enumerate(group)
@@ -496,7 +504,10 @@ class _TypedModelDecoder:
         self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
     ) -> ModelBatch | None:
         n = len(payloads)
-        if max(map(len, payloads)) > self._limit:
+        longest = (
+            payloads.max_length() if isinstance(payloads, LineBlock) else max(map(len, payloads))
+        )
+        if longest > self._limit:
             return None
         # Decoded in slices whose Python objects stay in the CPU cache from decoding
         # to the column arrays: on 4096-event batches this is about twice as fast.
@@ -539,19 +550,21 @@ class _TypedModelDecoder:
         """Timestamps, request ids and one array per column (values or category codes)."""
         n = len(payloads)
         try:
-            envelopes = list(map(self._decode, payloads))
+            if isinstance(payloads, LineBlock):
+                # Straight from the read buffer. A block's lines are regular (see
+                # `monitor.lines`): as many values as lines means one per line.
+                envelopes = self._decode_lines(payloads.buffer())
+                if len(envelopes) != n:
+                    return None
+            else:
+                envelopes = list(map(self._decode, payloads))
         except (msgspec.DecodeError, RecursionError):
             return None
-        model_id = self._layout.model_id
+        # The envelope's type admits this model's id only; an absent id (its
+        # default, which msgspec does not validate) is fine for the default model.
         get_model = self._get.get("model_id")
-        if get_model is None:
-            if not self._default_is_model:
-                return None
-        else:
-            ids = list(map(get_model, envelopes))
-            hits = ids.count(model_id)
-            if hits != n and not (self._default_is_model and hits + ids.count(None) == n):
-                return None
+        if not self._default_is_model and (get_model is None or None in map(get_model, envelopes)):
+            return None
         get_ts = self._get.get("timestamp")
         timestamps, errors = parse_timestamps(
             list(map(get_ts, envelopes)) if get_ts else [None] * n,

@@ -12,21 +12,23 @@ with the next one: bad input never stops a replay.
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import cast
 
 from monitor.engine import Engine
 from monitor.events import RejectReason
+from monitor.lines import LineBlock
 from monitor.verdict import WindowVerdict
 
 DEFAULT_BATCH = 4096
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
-_READ_SIZE = 1 << 20  # bytes per read of a plain file
+_READ_SIZE = 4 << 20  # bytes per read: about 11,000 lines of a typical event
 
 
 @dataclass(slots=True)
@@ -58,12 +60,12 @@ class ReplayResult:
 
 
 @contextmanager
-def _open(path: str) -> Iterator[BinaryIO]:
+def _open(path: str) -> Iterator[io.BufferedIOBase]:
     if path == "-":
-        yield sys.stdin.buffer
+        yield cast(io.BufferedIOBase, sys.stdin.buffer)
     elif path.endswith(".gz"):
         with gzip.open(path, "rb") as handle:
-            yield handle  # type: ignore[misc]
+            yield handle
     else:
         with Path(path).open("rb") as handle:
             yield handle
@@ -95,9 +97,19 @@ def replay(
 
         try:
             with _open(path) as handle:
-                plain = path != "-" and not path.endswith(".gz")
-                blocks = _blocks(handle, limit) if plain else _single_lines(handle, limit)
-                for first, block, whole in blocks:
+                for item in _blocks(handle, limit):
+                    if isinstance(item, LineBlock):
+                        flush()  # lines buffered before the block go first: stream order
+                        summary.lines = item.first + len(item) - 1
+                        for start in range(0, len(item), batch_size):
+                            piece = item[start : start + batch_size]
+                            result.add(
+                                engine.process(
+                                    piece, stream=stream, locate=_line_numbers(path, piece.first)
+                                )
+                            )
+                        continue
+                    first, block, whole = item
                     if not whole:  # over-long: dead-lettered by its head, never buffered
                         summary.lines = first
                         flush()
@@ -161,75 +173,74 @@ class _Flusher:
         self._lines.clear()
 
 
-def _single_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, list[bytes], bool]]:
-    """`_lines` as one-line blocks: gzip and stdin are read line by line."""
-    for number, line, whole in _lines(handle, limit):
-        yield number, [line], whole
-
-
 def _blocks(
-    handle: BinaryIO, limit: int, read_size: int = _READ_SIZE
-) -> Iterator[tuple[int, list[bytes], bool]]:
-    """(first line number, lines, whole) for a plain file, read in large chunks.
+    handle: io.BufferedIOBase, limit: int, read_size: int = _READ_SIZE
+) -> Iterator[LineBlock | tuple[int, list[bytes], bool]]:
+    """The lines of an input in order, read in large chunks, without a Python call per line.
 
-    Gives the same lines as `_lines` without a Python call per line: complete
-    lines come in blocks (without their newline; callers strip them anyway). A
-    line of `limit + 2` bytes or more, newline excluded, is over-long exactly as
-    in `_lines`: it comes alone, as its head, with whole=False, and is never held
-    in memory beyond `limit + 2 + read_size` bytes.
+    A chunk whose complete lines are all regular (see `monitor.lines`) comes as
+    one `LineBlock`, valid until the next item is asked for: the chunks are read
+    into one reused buffer, which keeps a 1 MiB read in the CPU cache from the
+    read to the decoder. Any other chunk comes as (first line number, lines,
+    whole) triples for the caller to strip: its complete lines in a list, without
+    their newline; or an over-long line, `limit + 2` bytes or more without its
+    newline, alone, as its head, with whole=False, never held in memory beyond
+    `limit + 2 + read_size` bytes. The two forms hold the same lines.
     """
-    cap = limit + 2
+    cap = limit + 2  # room for "\r\n"
     head = min(cap, _DEAD_LETTER_HEAD)
     number = 0
-    pending = b""  # the start of a line whose end has not been read yet
+    buffer = bytearray(2 * read_size)
+    held = 0  # bytes at the start of `buffer`: a line whose end has not been read yet
     skipping = False  # inside an over-long line: drop bytes up to its newline
-    read = getattr(handle, "read1", handle.read)
+    readinto = handle.readinto1
     while True:
-        data = read(read_size)
-        if not data:
+        if len(buffer) < held + read_size:  # a long line is pending: room for it
+            buffer = buffer[:held] + bytearray(read_size + max(held, read_size))
+        with memoryview(buffer) as view:
+            got = readinto(view[held : held + read_size])
+        if not got:
             break
+        stop = held + got
+        start = 0
         if skipping:
-            end = data.find(b"\n")
-            if end < 0:
+            newline = buffer.find(b"\n", 0, stop)
+            if newline < 0:
                 continue
             skipping = False
-            data = data[end + 1 :]
-        parts = (pending + data).split(b"\n")
-        pending = parts.pop()
-        if parts:
-            if max(map(len, parts)) < cap:
-                yield number + 1, parts, True
-                number += len(parts)
+            start = newline + 1
+        last = buffer.rfind(b"\n", start, stop)
+        if last >= 0:
+            block = LineBlock.scan(buffer, start, last, first=number + 1, max_length=cap - 1)
+            if block is not None:
+                yield block
+                number += len(block)
             else:
-                for part in parts:
-                    number += 1
-                    if len(part) < cap:
-                        yield number, [part], True
-                    else:
-                        yield number, [part[:head]], False
-        if len(pending) >= cap:
+                parts = bytes(buffer[start:last]).split(b"\n")
+                if max(map(len, parts)) < cap:
+                    yield number + 1, parts, True
+                    number += len(parts)
+                else:
+                    for part in parts:
+                        number += 1
+                        if len(part) < cap:
+                            yield number, [part], True
+                        else:
+                            yield number, [part[:head]], False
+            start = last + 1
+        held = stop - start
+        buffer[:held] = buffer[start:stop]
+        if held >= cap:
             number += 1
-            yield number, [pending[:head]], False
-            pending = b""
+            yield number, [bytes(buffer[:head])], False
+            held = 0
             skipping = True
-    if pending:
-        yield number + 1, [pending], True
+    if held:
+        yield number + 1, [bytes(buffer[:held])], True
 
 
-def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, line, whole) triples; an over-long line comes as its head, whole=False."""
-    number = 0
-    cap = limit + 2  # room for "\r\n"
-    while True:
-        line = handle.readline(cap)
-        if not line:
-            return
-        number += 1
-        if len(line) >= cap and not line.endswith(b"\n"):
-            while True:  # skip the rest of the over-long line in bounded chunks
-                rest = handle.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield number, line[:_DEAD_LETTER_HEAD], False
-            continue
-        yield number, line, True
+def _line_numbers(path: str, first: int) -> Callable[[int], dict[str, str | int]]:
+    def locate(i: int) -> dict[str, str | int]:
+        return {"file": path, "line": first + i}
+
+    return locate

@@ -42,12 +42,17 @@ def accumulate(
 ) -> None:
     """Count the batch's events into their windows (created on demand), in place.
 
-    Slots are computed once per column for the whole batch; each window then
-    takes one `np.bincount` per column over its own events. The common batch
-    (one window, no missing values) takes no boolean selections at all: a
-    numeric column's values are NaN exactly where they are not counted, NaN
-    searches into the overflow slot, and the overflow count is corrected by
-    the number of NaNs, which the missing and type-error counters already give.
+    A numeric column's values are sorted, and its bin counts are the gaps
+    between the places of the bin edges among them: on this data about three
+    times faster than finding each value's bin (`np.searchsorted` of the values
+    into the edges), whose binary searches branch unpredictably on every value,
+    where numpy's sort is vectorised. A numeric column's values are NaN exactly
+    where they are not counted; NaN sorts last, so the counted values are a
+    prefix (their minimum and maximum are its ends) and the NaNs land in the
+    overflow slot, whose count is corrected by the number of uncounted values,
+    which the missing and type-error counters already give. Categories are
+    counted with one `np.bincount` per column. The common batch (one window,
+    no missing values) takes no boolean selections at all.
     """
     n = len(batch)
     if not n:
@@ -69,40 +74,41 @@ def accumulate(
         state.first_ts = min(state.first_ts, float(ts.min()))
         state.last_ts = max(state.last_ts, float(ts.max()))
 
-    for slot, column in zip(layout.columns, batch.columns, strict=True):
-        i = slot.index
-        numeric = slot.kind == "numeric"
-        if numeric:
-            assert slot.count_edges is not None
-            slots = np.searchsorted(slot.count_edges, column.values, side="right")
-        else:
-            slots = column.values
-        for state, mask in states:
-            missing = column.missing if mask is None else column.missing[mask]
-            bad = column.type_error if mask is None else column.type_error[mask]
-            n_missing = int(np.count_nonzero(missing))
-            n_bad = int(np.count_nonzero(bad))
-            state.missing[i] += n_missing
-            state.type_errors[i] += n_bad
-            selected = slots if mask is None else slots[mask]
-            uncounted = n_missing + n_bad
-            counted = len(selected) - uncounted
-            if not counted:
-                continue
-            state.counted[i] += counted
-            bins = state.bins[slot.offset : slot.stop]
-            if numeric:
-                counts = np.bincount(selected, minlength=slot.n_bins)
-                counts[-1] -= uncounted  # the NaNs of missing and wrong values
-                bins += counts
-                values = column.values if mask is None else column.values[mask]
-                if uncounted:
-                    values = values[~(missing | bad)]
-                state.sums[i] += float(values.sum())
-                state.sumsq[i] += float(np.dot(values, values))
-                state.mins[i] = min(state.mins[i], float(values.min()))
-                state.maxs[i] = max(state.maxs[i], float(values.max()))
-            else:
-                if uncounted:
-                    selected = selected[selected >= 0]
-                bins += np.bincount(selected, minlength=slot.n_bins)
+    # Finite values can still overflow the moments (a sum of squares past 1e308):
+    # they saturate at inf and the window reports no mean, without a warning per batch.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for slot, column in zip(layout.columns, batch.columns, strict=True):
+            i = slot.index
+            numeric = slot.kind == "numeric"
+            for state, mask in states:
+                missing = column.missing if mask is None else column.missing[mask]
+                bad = column.type_error if mask is None else column.type_error[mask]
+                n_missing = int(np.count_nonzero(missing))
+                n_bad = int(np.count_nonzero(bad))
+                state.missing[i] += n_missing
+                state.type_errors[i] += n_bad
+                selected = column.values if mask is None else column.values[mask]
+                uncounted = n_missing + n_bad
+                counted = len(selected) - uncounted
+                if not counted:
+                    continue
+                state.counted[i] += counted
+                bins = state.bins[slot.offset : slot.stop]
+                if numeric:
+                    assert slot.count_edges is not None
+                    # Sorted, the values' slot counts are the gaps between the edges'
+                    # places among them; NaNs (the uncounted values) sort last.
+                    ordered = np.sort(selected)
+                    below = np.searchsorted(ordered, slot.count_edges, side="left")
+                    counts = np.diff(below, prepend=0, append=len(ordered))
+                    counts[-1] -= uncounted
+                    bins += counts
+                    values = ordered[:counted]
+                    state.sums[i] += float(values.sum())
+                    state.sumsq[i] += float(np.dot(values, values))
+                    state.mins[i] = min(state.mins[i], float(values[0]))
+                    state.maxs[i] = max(state.maxs[i], float(values[-1]))
+                else:
+                    if uncounted:
+                        selected = selected[selected >= 0]
+                    bins += np.bincount(selected, minlength=slot.n_bins)
