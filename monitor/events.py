@@ -455,6 +455,8 @@ class EventDecoder:
 
 _TYPED_BACKOFF = 8
 _TYPED_SLICE = 512
+_OPEN_SLICES = 16
+_MAX_LEARNED = 64
 
 
 class _TypedModelDecoder:
@@ -477,12 +479,36 @@ class _TypedModelDecoder:
         self._default_is_model = fields.default_model == layout.model_id
         features = [s for s in layout.columns if s.role == "feature"]
         outputs = [s for s in layout.columns if s.role == "output"]
-        feature_type = _columns_struct(f"{layout.model_id}Features", features)
-        prediction_type = _columns_struct(f"{layout.model_id}Prediction", outputs)
+        self._features, self._outputs, self._paths = features, outputs, paths
+        # Two envelopes, alike but for the categorical columns. The closed one admits
+        # only the categories in `_admitted` (a Literal per column): msgspec then
+        # hands back the one interned string of each, with no string built per
+        # value, and the code lookup hits it by identity. The open one admits any
+        # string, for slices with a category not admitted yet (see `_envelopes`).
+        self._admitted = {
+            s.name: tuple(k for k in s.lookup if isinstance(k, str))
+            for s in layout.columns
+            if s.kind == "categorical"
+        }
+        self._learned = 0  # new categories admitted to the closed envelope so far
+        self._open = self._envelope_decoder(closed=False)
+        self._closed = self._envelope_decoder(closed=True)
+        self._open_slices = 0  # slices still to decode with the open envelope only
+        # Where each layout column sits: (from the prediction?, position in its struct).
+        position = {
+            (s.role, s.name): i for group in (features, outputs) for i, s in enumerate(group)
+        }
+        self._plan = [(s, s.role == "output", position[s.role, s.name]) for s in layout.columns]
+
+    def _envelope_decoder(self, *, closed: bool) -> msgspec.json.Decoder[Any]:
+        admitted = self._admitted if closed else None
+        layout = self._layout
+        feature_type = _columns_struct(f"{layout.model_id}Features", self._features, admitted)
+        prediction_type = _columns_struct(f"{layout.model_id}Prediction", self._outputs, admitted)
         self._no_features = feature_type()
         self._no_prediction = prediction_type()
         envelope, self._get = _build_envelope(
-            paths,
+            self._paths,
             leaf_types={
                 # Another model's events fail validation in C: the general path
                 # then sorts them out.
@@ -492,13 +518,7 @@ class _TypedModelDecoder:
             },
             gc=False,  # decoded JSON cannot form reference cycles
         )
-        decoder = msgspec.json.Decoder(envelope)
-        self._decode, self._decode_lines = decoder.decode, decoder.decode_lines
-        # Where each layout column sits: (from the prediction?, position in its struct).
-        position = {
-            (s.role, s.name): i for group in (features, outputs) for i, s in enumerate(group)
-        }
-        self._plan = [(s, s.role == "output", position[s.role, s.name]) for s in layout.columns]
+        return msgspec.json.Decoder(envelope)
 
     def decode(
         self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
@@ -549,17 +569,10 @@ class _TypedModelDecoder:
     ) -> tuple[npt.NDArray[np.float64], list[object], list[npt.NDArray[Any]]] | None:
         """Timestamps, request ids and one array per column (values or category codes)."""
         n = len(payloads)
-        try:
-            if isinstance(payloads, LineBlock):
-                # Straight from the read buffer. A block's lines are regular (see
-                # `monitor.lines`): as many values as lines means one per line.
-                envelopes = self._decode_lines(payloads.buffer())
-                if len(envelopes) != n:
-                    return None
-            else:
-                envelopes = list(map(self._decode, payloads))
-        except (msgspec.DecodeError, RecursionError):
+        decoded = self._envelopes(payloads)
+        if decoded is None:
             return None
+        envelopes, opened = decoded
         # The envelope's type admits this model's id only; an absent id (its
         # default, which msgspec does not validate) is fine for the default model.
         get_model = self._get.get("model_id")
@@ -580,6 +593,8 @@ class _TypedModelDecoder:
             if slot.kind == "numeric":
                 arrays.append(np.array(values, dtype=np.float64))  # None -> NaN; JSON has no NaN
             else:
+                if opened:
+                    self._admit(slot, values)
                 arrays.append(
                     np.fromiter(
                         map(slot.lookup.get, values, repeat(slot.new_code)),
@@ -590,6 +605,53 @@ class _TypedModelDecoder:
         get_rid = self._get.get("request_id")
         request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
         return timestamps, request_ids, arrays
+
+    def _envelopes(self, payloads: Sequence[bytes]) -> tuple[list[Any], bool] | None:
+        """The slice decoded with the closed envelope or else the open one (and which).
+
+        None if neither takes it. A slice with a category not admitted fails the
+        closed envelope at its first such value, usually early; the next
+        `_OPEN_SLICES` slices then go straight to the open one, unless the new
+        category is admitted meanwhile (`_admit`).
+        """
+        decoders = [self._closed, self._open]
+        if self._open_slices:
+            self._open_slices -= 1
+            decoders = [self._open]
+        for decoder in decoders:
+            try:
+                if isinstance(payloads, LineBlock):
+                    # Straight from the read buffer. A block's lines are regular (see
+                    # `monitor.lines`): as many values as lines means one per line.
+                    envelopes: list[Any] = decoder.decode_lines(payloads.buffer())
+                    if len(envelopes) != len(payloads):
+                        return None
+                else:
+                    envelopes = list(map(decoder.decode, payloads))
+            except msgspec.ValidationError:
+                if decoder is self._closed:
+                    self._open_slices = _OPEN_SLICES
+                continue
+            except (msgspec.DecodeError, RecursionError):
+                return None
+            return envelopes, decoder is self._open
+        return None
+
+    def _admit(self, slot: ColumnSlot, values: Sequence[object]) -> None:
+        """Let the closed envelope take the new categories of `values` from now on.
+
+        A drifted stream keeps sending its new category, and each of its slices
+        would otherwise be decoded twice in part. At most `_MAX_LEARNED` are
+        admitted per model, so a column of free text cannot grow the envelope.
+        """
+        admitted = self._admitted[slot.name]
+        new = {v for v in values if isinstance(v, str)} - set(admitted)
+        if not new or self._learned + len(new) > _MAX_LEARNED:
+            return
+        self._learned += len(new)
+        self._admitted[slot.name] = admitted + tuple(sorted(new))
+        self._closed = self._envelope_decoder(closed=True)
+        self._open_slices = 0
 
     def _transposed(
         self, envelopes: list[Any], role: str, empty: msgspec.Struct
@@ -605,12 +667,14 @@ class _TypedModelDecoder:
         return list(zip(*map(msgspec.structs.astuple, structs), strict=False))  # same widths
 
 
-def _columns_struct(name: str, slots: Sequence[ColumnSlot]) -> type[msgspec.Struct]:
-    """A struct with one typed, optional field per column, refusing any other key."""
-    fields = [
-        (f"c{i}", (float | None) if slot.kind == "numeric" else (str | None), None)
-        for i, slot in enumerate(slots)
-    ]
+def _columns_struct(
+    name: str, slots: Sequence[ColumnSlot], admitted: Mapping[str, tuple[str, ...]] | None
+) -> type[msgspec.Struct]:
+    """A struct with one typed, optional field per column, refusing any other key.
+
+    With `admitted`, a categorical field takes only the strings it lists for it.
+    """
+    fields = [(f"c{i}", _field_type(slot, admitted), None) for i, slot in enumerate(slots)]
     return msgspec.defstruct(
         name,
         fields,
@@ -618,6 +682,14 @@ def _columns_struct(name: str, slots: Sequence[ColumnSlot]) -> type[msgspec.Stru
         forbid_unknown_fields=True,
         gc=False,
     )
+
+
+def _field_type(slot: ColumnSlot, admitted: Mapping[str, tuple[str, ...]] | None) -> Any:
+    if slot.kind == "numeric":
+        return float | None
+    if admitted is not None and admitted[slot.name]:
+        return Literal[admitted[slot.name]] | None
+    return str | None
 
 
 def _unknown_per_event(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from baselines.artifact import Baseline
 from monitor.config import EventFields
-from monitor.events import EventDecoder, RejectReason, parse_timestamps
+from monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
+from monitor.lines import LineBlock
 from tests.monitor.factories import event, make_baseline
 
 
@@ -206,3 +210,85 @@ def test_fast_and_slow_timestamp_paths_agree() -> None:
     fast, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125Z"])
     slow, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125+00:00"])
     assert fast.tolist() == slow.tolist()
+
+
+# --- the typed fast path is an optimisation, never a second set of rules ---------------
+
+
+class GeneralOnly(EventDecoder):
+    """The same decoder with the typed fast path switched off."""
+
+    def _decode_typed(self, payloads: Any, source_timestamps: Any) -> None:
+        return None
+
+
+def same_decoding(a: DecodedBatch, b: DecodedBatch) -> bool:
+    if a.rejected != b.rejected or len(a.models) != len(b.models):
+        return False
+    for x, y in zip(a.models, b.models, strict=True):
+        if (x.model_id, x.request_ids) != (y.model_id, y.request_ids):
+            return False
+        arrays = [(x.index, y.index), (x.timestamps, y.timestamps), (x.unknown, y.unknown)]
+        for cx, cy in zip(x.columns, y.columns, strict=True):
+            arrays += [(cx.values, cy.values), (cx.missing, cy.missing)]
+            arrays += [(cx.type_error, cy.type_error)]
+        if not all(np.array_equal(p, q, equal_nan=True) for p, q in arrays):
+            return False
+    return True
+
+
+CATEGORIES = ["a", "b", "c", "rare1", "new-1", "new-2", None, 7]
+SCORES = [0.5, 3, None, "x"]
+LABELS = ["approve", "decline", "maybe", None]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(CATEGORIES),
+                st.sampled_from(SCORES),
+                st.sampled_from(LABELS),
+                st.sampled_from(["m", "m", "m", "other"]),
+            ),
+            min_size=1,
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    as_block=st.booleans(),
+)
+def test_the_typed_fast_path_decodes_exactly_as_the_general_path(
+    batches: list[list[tuple[object, object, object, str]]], as_block: bool
+) -> None:
+    """Batch after batch, so that new categories the fast path admits as it goes
+    (and the slices it sends to its open envelope meanwhile) are covered too."""
+    layouts = {"m": ModelLayout.from_baseline(make_baseline())}
+    fast, general = EventDecoder(layouts, EventFields()), GeneralOnly(layouts, EventFields())
+    t = 0
+    for rows in batches:
+        payloads = []
+        for c, score, label, model in rows:
+            payloads.append(event(t, c=c, score=score, label=label, model=model))
+            t += 1
+        given_ = payloads
+        if as_block:
+            data = b"\n".join(payloads) + b"\n"
+            block = LineBlock.scan(data, 0, len(data) - 1, first=1, max_length=1 << 20)
+            assert block is not None
+            given_ = block
+        assert same_decoding(fast.decode(given_), general.decode(payloads))
+
+
+def test_a_categorical_column_of_free_text_admits_a_bounded_number_of_new_names() -> None:
+    """New categories join the fast path's closed envelope, but never without bound."""
+    layouts = {"m": ModelLayout.from_baseline(make_baseline())}
+    fast, general = EventDecoder(layouts, EventFields()), GeneralOnly(layouts, EventFields())
+    for start in range(0, 4000, 200):
+        payloads = [event(i, c=f"free text {start + i % 5}") for i in range(start, start + 200)]
+        assert same_decoding(fast.decode(payloads), general.decode(payloads))
+    typed = fast._typed["m"]
+    assert typed._learned == 60  # five new names a batch, admitted while under 64 in all
+    assert len(typed._admitted["c"]) <= len(layouts["m"].columns[1].lookup) + 64
