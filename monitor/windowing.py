@@ -99,10 +99,10 @@ def accumulate(
                     # Sorted, the values' slot counts are the gaps between the edges'
                     # places among them; NaNs (the uncounted values) sort last.
                     ordered = np.sort(selected)
-                    below = np.searchsorted(ordered, slot.count_edges, side="left")
-                    counts = np.diff(below, prepend=0, append=len(ordered))
-                    counts[-1] -= uncounted
-                    bins += counts
+                    below = np.empty(slot.n_bins + 1, dtype=np.intp)  # values below each cut
+                    below[0], below[-1] = 0, len(ordered) - uncounted
+                    below[1:-1] = np.searchsorted(ordered, slot.count_edges, side="left")
+                    bins += below[1:] - below[:-1]
                     values = ordered[:counted]
                     state.sums[i] += float(values.sum())
                     state.sumsq[i] += float(np.dot(values, values))
