@@ -54,7 +54,7 @@ from monitor.evaluation import ModelEvaluator
 from monitor.events import ColumnValues, ModelBatch, categorical_column
 from monitor.layout import ModelLayout
 from monitor.lines import LineBlock
-from monitor.replay import _blocks, replay
+from monitor.replay import DEFAULT_BATCH, _blocks, replay
 from monitor.window import WindowState
 from monitor.windowing import accumulate
 
@@ -164,7 +164,7 @@ def decode_only(events: Path) -> tuple[Timing, int]:
 def breakdown(events: Path, baseline: Baseline, *, count: int = 200_000) -> dict[str, float]:
     """Where the replay path's time goes, in CPU microseconds per event (first `count` lines).
 
-    Stages are timed cumulatively on 4096-line batches, as `replay` cuts them:
+    Stages are timed cumulatively on batches of `DEFAULT_BATCH` lines, as `replay` cuts them:
     reading the file into line blocks; decoding them into columns; the whole
     engine (decode, windows, verdicts at close). Evaluation per window is timed apart.
     """
@@ -174,7 +174,7 @@ def breakdown(events: Path, baseline: Baseline, *, count: int = 200_000) -> dict
     if block is None:
         raise RuntimeError(f"{events} is not one JSON object per line")
     n = len(block)
-    batches = [block[i : i + 4096] for i in range(0, n, 4096)]
+    batches = [block[i : i + DEFAULT_BATCH] for i in range(0, n, DEFAULT_BATCH)]
 
     def cpu(run: Any) -> float:
         started = time.process_time()
@@ -206,6 +206,7 @@ def breakdown(events: Path, baseline: Baseline, *, count: int = 200_000) -> dict
 
     return {
         "events": n,
+        "batch": DEFAULT_BATCH,
         "read_and_split_us": min(cpu(read_lines) for _ in range(3)),
         "decode_to_columns_us": min(cpu(decode) for _ in range(3)),
         "engine_total_us": min(cpu(whole) for _ in range(3)),
@@ -894,8 +895,8 @@ def _where_time_goes(results: dict[str, Any]) -> list[str]:
     lines = [
         "### Where the time goes",
         "",
-        f"CPU microseconds per event on the first {b['events']:,} lines, 4096-line batches "
-        "as replay cuts them:",
+        f"CPU microseconds per event on the first {b['events']:,} lines, "
+        f"{b.get('batch', 4096):,}-line batches as replay cuts them:",
         "",
         "| stage | us/event |",
         "|---|---:|",

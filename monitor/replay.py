@@ -26,7 +26,7 @@ from monitor.events import RejectReason
 from monitor.lines import LineBlock
 from monitor.verdict import WindowVerdict
 
-DEFAULT_BATCH = 4096
+DEFAULT_BATCH = 8192  # lines per engine call: measured faster than 4096, and than 16384
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
 _READ_SIZE = 4 << 20  # bytes per read: about 11,000 lines of a typical event
 
