@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         detect_changes,
     )
     from detectors.chi_square import chi_square
-    from detectors.counts import Counts
+    from detectors.counts import Counts, Histogram
     from detectors.errors import DetectorInputError, DriftwardenError
     from detectors.jensen_shannon import jensen_shannon
     from detectors.ks import ks_binned
@@ -41,6 +41,7 @@ _EXPORTS = {
     "detect_changes": "change",
     "chi_square": "chi_square",
     "Counts": "counts",
+    "Histogram": "counts",
     "DetectorInputError": "errors",
     "DriftwardenError": "errors",
     "jensen_shannon": "jensen_shannon",
@@ -61,6 +62,7 @@ __all__ = [
     "Counts",
     "DetectorInputError",
     "DriftwardenError",
+    "Histogram",
     "MultipleTestResult",
     "PageHinkleyParams",
     "SeriesChangeDetector",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from detectors.counts import Counts, FloatArray, as_count_pair, total
+from detectors.counts import Counts, FloatArray, as_count_pair
 from detectors.errors import DetectorInputError
 from detectors.result import TestResult
 
@@ -48,10 +48,10 @@ def chi_square(
             f"chi_square min_expected {min_expected!r} must be a finite number >= 0, e.g. 5"
         )
     ref, cur = as_count_pair(reference, current)
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, 1.0, n_ref, n_cur)
-    table = _pool_sparse(np.vstack([ref, cur]), min_expected)
+    table = _pool_sparse(np.vstack([ref.counts, cur.counts]), min_expected)
     cells = table.shape[1]
     if cells < 2 or np.any(table.sum(axis=1) == 0):
         return TestResult(0.0, 1.0, n_ref, n_cur)

@@ -8,6 +8,7 @@ which vector is wrong and how to fix it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
@@ -15,15 +16,39 @@ import numpy.typing as npt
 
 from detectors.errors import DetectorInputError
 
-Counts: TypeAlias = npt.ArrayLike
-"""Non-negative whole numbers, one per bin or category, in the baseline's order."""
-
 FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Histogram:
+    """A count vector validated once, with its total and shares worked out.
+
+    Every detector takes one wherever it takes counts, and then checks and sums
+    nothing again: a caller comparing the same vectors with several statistics
+    (the evaluator: each baseline column for every window, each window column
+    for every statistic) builds each once with `Histogram.of`.
+    """
+
+    counts: FloatArray
+    total: int
+    shares: FloatArray
+
+    @classmethod
+    def of(cls, values: Counts, *, name: str = "current") -> Histogram:
+        """`values` validated (see `as_counts`); a Histogram is returned as it is."""
+        if isinstance(values, Histogram):
+            return values
+        counts = as_counts(values, name=name)
+        return cls(counts, total(counts), shares(counts))
+
+
+Counts: TypeAlias = npt.ArrayLike | Histogram
+"""Non-negative whole numbers, one per bin or category, in the baseline's order."""
 
 _NUMERIC_KINDS = frozenset("iuf")
 
 
-def as_counts(values: Counts, *, name: str) -> FloatArray:
+def as_counts(values: npt.ArrayLike, *, name: str) -> FloatArray:
     """Validate one count vector and return it as float64.
 
     Counts arrive as Python lists, integer arrays or float arrays (after a merge
@@ -70,14 +95,14 @@ def as_counts(values: Counts, *, name: str) -> FloatArray:
     return counts
 
 
-def as_count_pair(reference: Counts, current: Counts) -> tuple[FloatArray, FloatArray]:
+def as_count_pair(reference: Counts, current: Counts) -> tuple[Histogram, Histogram]:
     """Validate a reference and a current vector that must describe the same slots."""
-    ref = as_counts(reference, name="reference")
-    cur = as_counts(current, name="current")
-    if ref.shape != cur.shape:
+    ref = Histogram.of(reference, name="reference")
+    cur = Histogram.of(current, name="current")
+    if ref.counts.shape != cur.counts.shape:
         raise DetectorInputError(
-            f"current counts have {cur.size} bins but reference counts have {ref.size}; "
-            "bin the window with the same baseline the reference comes from"
+            f"current counts have {cur.counts.size} bins but reference counts have "
+            f"{ref.counts.size}; bin the window with the same baseline the reference comes from"
         )
     return ref, cur
 

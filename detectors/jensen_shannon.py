@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from detectors.counts import Counts, as_count_pair, shares, total
+from detectors.counts import Counts, as_count_pair
 from detectors.result import TestResult
 
 
@@ -22,10 +22,10 @@ def jensen_shannon(reference: Counts, current: Counts) -> TestResult:
     statistic 0.0.
     """
     ref, cur = as_count_pair(reference, current)
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, None, n_ref, n_cur)
-    p, q = shares(ref), shares(cur)
+    p, q = ref.shares, cur.shares
     m = 0.5 * (p + q)
     # rel_entr(x, y) = x * ln(x / y) with 0 * ln(0 / y) = 0, which is the convention we need.
     divergence = 0.5 * float(np.sum(special.rel_entr(p, m) + special.rel_entr(q, m))) / np.log(2)

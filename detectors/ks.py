@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from detectors.counts import Counts, as_count_pair, shares, total
+from detectors.counts import Counts, as_count_pair
 from detectors.result import TestResult
 
 EXACT_KSTWO_MAX_N = 1000
@@ -43,10 +43,10 @@ def ks_binned(reference: Counts, current: Counts) -> TestResult:
     An empty reference or current vector gives statistic 0.0 and p-value 1.0.
     """
     ref, cur = as_count_pair(reference, current)
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, 1.0, n_ref, n_cur)
-    gaps = np.abs(np.cumsum(shares(ref)) - np.cumsum(shares(cur)))
+    gaps = np.abs(np.cumsum(ref.shares) - np.cumsum(cur.shares))
     # The last cumulative share is 1 on both sides up to rounding: drop the noise.
     statistic = float(np.max(gaps[:-1])) if gaps.size > 1 else 0.0
     effective_n = max(1.0, float(np.round(n_ref * n_cur / (n_ref + n_cur))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.counts import Counts, as_count_pair, shares, total
+from detectors.counts import Counts, as_count_pair
 from detectors.result import TestResult
 
 
@@ -18,8 +18,8 @@ def linf(reference: Counts, current: Counts) -> TestResult:
     statistic 0.0.
     """
     ref, cur = as_count_pair(reference, current)
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, None, n_ref, n_cur)
-    statistic = float(np.max(np.abs(shares(ref) - shares(cur))))
+    statistic = float(np.max(np.abs(ref.shares - cur.shares)))
     return TestResult(statistic, None, n_ref, n_cur)

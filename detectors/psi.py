@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.counts import Counts, as_count_pair, shares, total
+from detectors.counts import Counts, as_count_pair
 from detectors.errors import DetectorInputError
 from detectors.result import TestResult
 
@@ -40,11 +40,11 @@ def psi(reference: Counts, current: Counts, *, floor: float = DEFAULT_FLOOR) -> 
             f"psi floor {floor!r} is outside (0, 1); use a small share such as 1e-4"
         )
     ref, cur = as_count_pair(reference, current)
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, None, n_ref, n_cur)
-    p = np.maximum(shares(ref), floor)
-    q = np.maximum(shares(cur), floor)
+    p = np.maximum(ref.shares, floor)
+    q = np.maximum(cur.shares, floor)
     statistic = float(np.sum((q - p) * np.log(q / p)))
     return TestResult(statistic, None, n_ref, n_cur)
 
@@ -56,6 +56,6 @@ def total_variation(reference: Counts, current: Counts) -> float:
     reference or current vector gives 0.0.
     """
     ref, cur = as_count_pair(reference, current)
-    if total(ref) == 0 or total(cur) == 0:
+    if ref.total == 0 or cur.total == 0:
         return 0.0
-    return float(0.5 * np.sum(np.abs(shares(ref) - shares(cur))))
+    return float(0.5 * np.sum(np.abs(ref.shares - cur.shares)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from detectors.counts import Counts, FloatArray, as_count_pair, shares, total
+from detectors.counts import Counts, FloatArray, as_count_pair
 from detectors.errors import DetectorInputError
 from detectors.result import TestResult
 
@@ -49,7 +49,7 @@ def wasserstein_binned(
     statistic 0.0.
     """
     ref, cur = as_count_pair(reference, current)
-    bounds = _as_edges(edges, n_slots=ref.size)
+    bounds = _as_edges(edges, n_slots=ref.counts.size)
     low = _point(underflow_at, default=float(bounds[0]), name="underflow_at")
     high = _point(overflow_at, default=float(bounds[-1]), name="overflow_at")
     if low > bounds[0] or high < bounds[-1]:
@@ -63,11 +63,11 @@ def wasserstein_binned(
             f"wasserstein_binned scale {scale!r} is not finite; pass the baseline's std"
         )
     divisor = scale if scale > 0 else 1.0
-    n_ref, n_cur = total(ref), total(cur)
+    n_ref, n_cur = ref.total, cur.total
     if n_ref == 0 or n_cur == 0:
         return TestResult(0.0, None, n_ref, n_cur)
     # F_ref - F_cur at each interior edge: underflow plus the interior bins to its left.
-    gap = np.cumsum(shares(ref) - shares(cur))[:-1]
+    gap = np.cumsum(ref.shares - cur.shares)[:-1]
     left, right = gap[:-1], gap[1:]
     interior = float(np.sum(_abs_linear_integral(left, right, np.diff(bounds))))
     # Outside [e_0, e_K] both CDFs are flat: underflow share, then 1 - overflow share.

@@ -23,6 +23,7 @@ import numpy as np
 from baselines.artifact import CategoricalColumn, NumericColumn
 from detectors.change import AdwinParams, ChangeParams, PageHinkleyParams, SeriesChangeDetector
 from detectors.chi_square import chi_square
+from detectors.counts import Histogram
 from detectors.jensen_shannon import jensen_shannon
 from detectors.ks import ks_binned
 from detectors.linf import linf
@@ -80,6 +81,15 @@ class ModelEvaluator:
             slot.name: deque(maxlen=policy.trend.history) for slot in layout.columns
         }
         self._trend: dict[str, SeriesChangeDetector] = {}
+        # The baseline side of every comparison, validated and summed once: each
+        # column's whole histogram and the slots its effect sizes compare.
+        self._reference = [
+            (
+                Histogram.of(slot.reference, name="reference"),
+                Histogram.of(slot.reference[slot.known_slots], name="reference"),
+            )
+            for slot in layout.columns
+        ]
         self.model_tier = Tier.NONE
 
     # -- state ---------------------------------------------------------------------------
@@ -169,7 +179,6 @@ class ModelEvaluator:
         column = self.layout.baseline.columns[slot.index]
         i = slot.index
         cur = state.bins[slot.offset : slot.stop]
-        ref = slot.reference
         n_cur = int(state.counted[i])
         events = state.events
         stats: dict[str, Any] = {
@@ -182,22 +191,25 @@ class ModelEvaluator:
             "type_error_rate": _share(int(state.type_errors[i]), events),
         }
         drift_p: float | None = None
-        ref_known, cur_known = ref[slot.known_slots], cur[slot.known_slots]
-        any_known = int(cur_known.sum()) > 0
+        ref_all, ref_known = self._reference[i]
+        cur_all = Histogram.of(cur)
+        known = cur[slot.known_slots]
+        any_known = int(known.sum()) > 0
         if n_cur > 0:
-            stats["total_variation"] = total_variation(ref, cur)
+            stats["total_variation"] = total_variation(ref_all, cur_all)
         if any_known:
+            cur_known = Histogram.of(known)
             stats["psi"] = psi(ref_known, cur_known, floor=policy.psi_floor).statistic
             stats["js"] = jensen_shannon(ref_known, cur_known).statistic
         if n_cur > 0:
             if isinstance(column, NumericColumn):
                 assert slot.edges is not None
-                ks = ks_binned(ref, cur)
+                ks = ks_binned(ref_all, cur_all)
                 stats["ks"], stats["ks_p_value"] = ks.statistic, ks.p_value
                 drift_p = ks.p_value
                 stats["wasserstein"] = wasserstein_binned(
-                    ref,
-                    cur,
+                    ref_all,
+                    cur_all,
                     slot.edges,
                     scale=column.std,
                     underflow_at=min(float(slot.edges[0]), float(state.mins[i])),
@@ -206,7 +218,7 @@ class ModelEvaluator:
                 stats["out_of_range_rate"] = (int(cur[0]) + int(cur[-1])) / n_cur
                 stats["mean"] = _significant(float(state.sums[i]) / n_cur)
             else:
-                chi = chi_square(ref, cur, min_expected=policy.chi_square_min_expected)
+                chi = chi_square(ref_all, cur_all, min_expected=policy.chi_square_min_expected)
                 stats["chi_square"], stats["chi_square_p_value"] = chi.statistic, chi.p_value
                 drift_p = chi.p_value
                 if any_known:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from detectors.counts import as_count_pair, as_counts, shares, total
+from detectors.chi_square import chi_square
+from detectors.counts import Histogram, as_count_pair, as_counts, shares, total
 from detectors.errors import DetectorInputError, DriftwardenError
+from detectors.jensen_shannon import jensen_shannon
+from detectors.ks import ks_binned
+from detectors.linf import linf
+from detectors.psi import psi, total_variation
+from detectors.wasserstein import wasserstein_binned
 
 
 def test_lists_int_arrays_and_whole_floats_are_accepted_as_float64() -> None:
@@ -53,3 +61,40 @@ def test_shares_of_an_empty_vector_are_zero_not_nan() -> None:
     assert shares(empty).tolist() == [0.0, 0.0]
     assert total(empty) == 0
     assert shares(as_counts([1, 3], name="current")).tolist() == [0.25, 0.75]
+
+
+count_vectors = st.integers(min_value=3, max_value=12).flatmap(
+    lambda k: st.tuples(
+        st.lists(st.integers(0, 10_000), min_size=k, max_size=k),
+        st.lists(st.integers(0, 10_000), min_size=k, max_size=k),
+    )
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(count_vectors)
+def test_every_detector_gives_a_histogram_the_result_it_gives_its_counts(
+    pair: tuple[list[int], list[int]],
+) -> None:
+    ref, cur = (np.array(v, dtype=np.int64) for v in pair)
+    edges = np.arange(len(ref) - 1, dtype=np.float64)
+    href, hcur = Histogram.of(ref, name="reference"), Histogram.of(cur)
+    assert Histogram.of(href) is href
+    assert (href.total, href.shares.tolist()) == (total(href.counts), shares(href.counts).tolist())
+    for detect in (
+        psi,
+        jensen_shannon,
+        linf,
+        ks_binned,
+        chi_square,
+        lambda r, c: wasserstein_binned(r, c, edges, scale=1.0),
+    ):
+        assert detect(href, hcur) == detect(ref, cur)
+    assert total_variation(href, hcur) == total_variation(ref, cur)
+
+
+def test_a_histogram_is_validated_like_counts() -> None:
+    with pytest.raises(DetectorInputError, match="negative value"):
+        Histogram.of([1, -1])
+    with pytest.raises(DetectorInputError, match="2 bins but reference counts have 3"):
+        psi(Histogram.of([1, 2, 3], name="reference"), Histogram.of([1, 2]))
