@@ -494,6 +494,7 @@ class _TypedModelDecoder:
         self._open = self._envelope_decoder(closed=False)
         self._closed = self._envelope_decoder(closed=True)
         self._open_slices = 0  # slices still to decode with the open envelope only
+        self._get_rid = self._get.get("request_id")  # None: no request ids to keep
         # Where each layout column sits: (from the prediction?, position in its struct).
         position = {
             (s.role, s.name): i for group in (features, outputs) for i, s in enumerate(group)
@@ -546,7 +547,7 @@ class _TypedModelDecoder:
             timestamps, request_ids, arrays = parts[0]
         else:
             timestamps = np.concatenate([p[0] for p in parts])
-            request_ids = [r for p in parts for r in p[1]]
+            request_ids = [r for p in parts for r in p[1]] if self._get_rid else [None] * n
             arrays = [np.concatenate([p[2][i] for p in parts]) for i in range(len(self._plan))]
         no_errors = np.zeros(n, dtype=np.bool_)  # shared, read-only: JSON numbers are finite
         columns = [
@@ -602,7 +603,7 @@ class _TypedModelDecoder:
                         count=n,
                     )
                 )
-        get_rid = self._get.get("request_id")
+        get_rid = self._get_rid
         request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
         return timestamps, request_ids, arrays
 
@@ -803,8 +804,12 @@ def _epoch_seconds(array: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _parse_rfc3339_fast(values: list[str]) -> npt.NDArray[np.float64] | None:
-    """numpy's C parser for the common `...Z` / no-offset form; None to fall back."""
-    stripped = [v[:-1] if v[-1:] in ("Z", "z") else v for v in values]
+    """numpy's C parser for the common `...Z` / no-offset form; None to fall back.
+
+    A lowercase `z` or an explicit offset is left for numpy to refuse (it warns on
+    offsets), and the exact path then parses the slice.
+    """
+    stripped = list(map(str.removesuffix, values, repeat("Z")))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an explicit offset warns: take the exact path
