@@ -589,9 +589,10 @@ class Settings(BaseSettings):
     events: EventFields = Field(default_factory=EventFields)
     decode_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
         default="auto",
-        description="worker processes that decode Kafka events while the daemon counts "
-        "earlier ones (0 = decode in the daemon's process); auto = 1 when the process may "
-        "run on two or more CPUs, else 0. Results are the same either way",
+        description="worker processes that decode events while this process windows "
+        "earlier ones (0 = decode in this process); auto: the daemon uses 1 when the "
+        "process may run on two or more CPUs, replay one per CPU (at most 4), else 0. "
+        "Results are the same either way",
     )
     dead_letter: DeadLetter = Field(default_factory=DeadLetter)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

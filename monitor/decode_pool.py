@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ from detectors.errors import DriftwardenError
 from monitor.config import CountWindow, EventFields, TimeWindow
 from monitor.events import DecodedBatch, EventDecoder, ModelBatch
 from monitor.layout import ModelLayout
+from monitor.lines import LineBlock
 from monitor.window import WindowState
 from monitor.windowing import accumulate, time_keys
 
@@ -49,6 +51,8 @@ _LINES = b"L"  # request: lines joined by newlines
 _FRAMED = b"F"  # request: pickled (bytes, lengths or None, source timestamps or None)
 _REPLY_TIMEOUT = 60.0  # seconds; a batch decodes in milliseconds, so this means a hung worker
 _PARENT_CHECK = 1.0  # seconds between checks, while idle, that the caller is alive
+_MAX_AUTO_REPLAY_WORKERS = 4
+_SWITCH_INTERVAL = 1e-4  # seconds; see `_serve`
 _PIPE_BYTES = 1 << 20  # a batch in one write, not 16 round trips through a 64 KiB pipe
 
 
@@ -72,6 +76,19 @@ def decode_workers(setting: int | str) -> int:
     """
     if setting == "auto":
         return 1 if available_cpus() >= 2 else 0
+    return int(setting)
+
+
+def replay_workers(setting: int | str) -> int:
+    """The `decode_workers` setting for `driftwarden replay`: "auto" is one per CPU, 2 to 4.
+
+    A replay's own process only reads, windows and evaluates, about a third of
+    the work per event, so its workers can use every CPU; beyond four it would
+    be the bottleneck. One CPU: no workers.
+    """
+    if setting == "auto":
+        cpus = available_cpus()
+        return min(cpus, _MAX_AUTO_REPLAY_WORKERS) if cpus >= 2 else 0
     return int(setting)
 
 
@@ -137,6 +154,7 @@ class DecodePool:
             self._connections.append(request_writer)
             self._replies.append(reply_reader)
             self._processes.append(process)
+        self.workers = workers
         self._waiting_ready = set(range(workers))
         self._order: deque[int] = deque()  # the worker of each batch in flight, oldest first
         self._next = 0
@@ -167,6 +185,9 @@ class DecodePool:
             raise DecodeWorkerError("the decode pool has failed")
         if not payloads:
             raise ValueError("submit at least one payload")
+        if isinstance(payloads, LineBlock) and source_timestamps is None:
+            self._send(_LINES, payloads.buffer())  # already one newline-joined buffer
+            return
         joined = b"\n".join(payloads)
         lines = joined.count(b"\n") == len(payloads) - 1  # no payload holds a newline itself
         if lines and source_timestamps is None:
@@ -178,6 +199,9 @@ class DecodePool:
                 joined = b"".join(payloads)
             header = _FRAMED
             body = pickle.dumps((joined, lengths, source_timestamps), protocol=5)
+        self._send(header, body)
+
+    def _send(self, header: bytes, body: bytes | memoryview) -> None:
         worker = self._next
         self._next = (worker + 1) % len(self._connections)
         try:
@@ -196,9 +220,12 @@ class DecodePool:
         try:
             if self._broken:
                 raise DecodeWorkerError("the decode pool has failed")
-            if not self._replies[worker].poll(_REPLY_TIMEOUT):
-                raise DecodeWorkerError(f"a decode worker sent nothing for {_REPLY_TIMEOUT:g}s")
-            reply = self._replies[worker].recv_bytes()
+            reply = self._reply(worker)
+            if worker in self._waiting_ready:  # submitted before `ready()` said so: skip it
+                if reply != _READY:
+                    raise DecodeWorkerError("a decode worker failed to start")
+                self._waiting_ready.discard(worker)
+                reply = self._reply(worker)
             if reply.startswith(_FAILED):
                 raise DecodeWorkerError(reply[len(_FAILED) :].decode("utf-8", "replace"))
             decoded: DecodedBatch = pickle.loads(reply)  # noqa: S301 - our worker, a private pipe
@@ -209,6 +236,11 @@ class DecodePool:
             self._broken = True
             raise
         return decoded
+
+    def _reply(self, worker: int) -> bytes:
+        if not self._replies[worker].poll(_REPLY_TIMEOUT):
+            raise DecodeWorkerError(f"a decode worker sent nothing for {_REPLY_TIMEOUT:g}s")
+        return self._replies[worker].recv_bytes()
 
     def close(self) -> None:
         """Stop the workers (results still in flight are dropped)."""
@@ -250,6 +282,10 @@ def _serve(
     """
     for end in callers_ends:
         end.close()
+    # The request thread needs the GIL for each chunk it reads off the pipe, and the
+    # caller's send waits on it; by default the decoding thread would hold the GIL
+    # for 5 ms at a time, which made the caller wait longer than the decoding took.
+    sys.setswitchinterval(_SWITCH_INTERVAL)
     parent = os.getppid()
     decoder = EventDecoder(layouts, fields)
     deduplicating = fields.dedup_window > 0
@@ -281,8 +317,12 @@ def _serve(
                 joined, lengths, source_timestamps = body, None, None
             else:
                 joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - as above
+            payloads: Sequence[bytes]
             if lengths is None:
-                payloads = joined.split(b"\n")
+                # Regular lines (most JSON events) decode straight from the buffer.
+                data = joined + b"\n"
+                block = LineBlock.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
+                payloads = block if block is not None else joined.split(b"\n")
             else:
                 ends = np.cumsum(lengths).tolist()
                 starts = [0, *ends[:-1]]

@@ -97,6 +97,13 @@ class LineBlock(Sequence[bytes]):
     def max_length(self) -> int:
         return int((self._ends - self._starts).max()) if len(self) else 0
 
+    def detached(self) -> LineBlock:
+        """The same lines over their own copy of the bytes, to keep past the next read."""
+        if not len(self):
+            return self
+        start = int(self._starts[0])
+        return LineBlock(bytes(self.buffer()), self._starts - start, self._ends - start, self.first)
+
     def buffer(self) -> memoryview:
         """All the lines, newline-separated, without copying (empty for no lines)."""
         if not len(self):

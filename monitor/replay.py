@@ -15,19 +15,26 @@ import gzip
 import io
 import sys
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from monitor.engine import Engine
+import structlog
+
+from monitor.decode_pool import DecodePool, DecodeWorkerError
+from monitor.engine import Engine, SourceLocator
 from monitor.events import RejectReason
 from monitor.lines import LineBlock
 from monitor.verdict import WindowVerdict
 
+log = structlog.get_logger(__name__)
+
 DEFAULT_BATCH = 8192  # lines per engine call: measured faster than 4096, and than 16384
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
+_IN_FLIGHT = 2  # batches out being decoded per decode worker
 _READ_SIZE = 4 << 20  # bytes per read: about 11,000 lines of a typical event
 
 
@@ -78,22 +85,23 @@ def replay(
     batch_size: int = DEFAULT_BATCH,
     stream: str = "replay",
     on_verdict: Callable[[WindowVerdict], None] | None = None,
+    pool: DecodePool | None = None,
 ) -> ReplayResult:
     """Feed every line of `paths` to `engine`, then close all windows.
 
     `on_verdict` receives each closed window in order instead of the result
-    keeping them all (see `ReplayResult`).
+    keeping them all (see `ReplayResult`). `pool` decodes on other cores (see
+    `_Feeder`); the caller owns it. The result is the same either way.
     """
     result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
+    feeder = _Feeder(engine, result, stream=stream, pool=pool)
     for path in paths:
         summary = InputSummary(path=path)
         result.inputs.append(summary)
         batch: list[bytes] = []
         lines: list[int] = []
-        flush = _Flusher(
-            engine=engine, result=result, path=path, stream=stream, batch=batch, lines=lines
-        )
+        flush = _Flusher(feeder=feeder, path=path, batch=batch, lines=lines)
 
         try:
             with _open(path) as handle:
@@ -103,16 +111,13 @@ def replay(
                         summary.lines = item.first + len(item) - 1
                         for start in range(0, len(item), batch_size):
                             piece = item[start : start + batch_size]
-                            result.add(
-                                engine.process(
-                                    piece, stream=stream, locate=_line_numbers(path, piece.first)
-                                )
-                            )
+                            feeder.feed(piece, _line_numbers(path, piece.first))
                         continue
                     first, block, whole = item
                     if not whole:  # over-long: dead-lettered by its head, never buffered
                         summary.lines = first
                         flush()
+                        feeder.drain()  # its dead letter after those of earlier lines
                         engine.reject_unread(
                             block[0],
                             RejectReason.TOO_LARGE,
@@ -139,24 +144,72 @@ def replay(
         except (OSError, EOFError, zlib.error) as exc:
             summary.error = f"{exc.__class__.__name__}: {exc}"
         flush()
+    feeder.drain()
     result.add(engine.close_all())
     return result
 
 
-class _Flusher:
-    """Hands the buffered lines of one input to the engine, with their line numbers."""
+class _Feeder:
+    """Hands batches to the engine in read order, decoded by a `DecodePool` if given.
+
+    With a pool, up to `_IN_FLIGHT` batches per worker are out being decoded (and
+    counted into fresh windows) while this process reads on and windows the
+    oldest; the engine still takes every batch in read order, so the result is
+    the one in-process decoding gives. A worker that fails is not a lost batch:
+    the batches in flight, and all later ones, are decoded here.
+    """
 
     def __init__(
-        self,
-        *,
-        engine: Engine,
-        result: ReplayResult,
-        path: str,
-        stream: str,
-        batch: list[bytes],
-        lines: list[int],
+        self, engine: Engine, result: ReplayResult, *, stream: str, pool: DecodePool | None
     ) -> None:
-        self._engine, self._result, self._path, self._stream = engine, result, path, stream
+        self._engine, self._result, self._stream, self._pool = engine, result, stream, pool
+        self._in_flight: deque[tuple[Sequence[bytes], SourceLocator]] = deque()
+        self._depth = _IN_FLIGHT * pool.workers if pool is not None else 0
+
+    def feed(self, payloads: Sequence[bytes], locate: SourceLocator) -> None:
+        if self._pool is not None:
+            if isinstance(payloads, LineBlock):
+                payloads = payloads.detached()  # the read buffer is reused meanwhile
+            try:
+                self._pool.submit(payloads, None)
+            except DecodeWorkerError as exc:
+                self._lost(exc)
+            else:
+                self._in_flight.append((payloads, locate))
+                while len(self._in_flight) > self._depth:
+                    self._finish_oldest()
+                return
+        self._in_flight.append((payloads, locate))
+        self.drain()
+
+    def drain(self) -> None:
+        while self._in_flight:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        payloads, locate = self._in_flight.popleft()
+        decoded = None
+        if self._pool is not None:
+            try:
+                decoded = self._pool.result()
+            except DecodeWorkerError as exc:
+                self._lost(exc)
+        self._result.add(
+            self._engine.process(payloads, stream=self._stream, locate=locate, decoded=decoded)
+        )
+
+    def _lost(self, exc: DecodeWorkerError) -> None:
+        assert self._pool is not None
+        log.warning("decode_worker_failed", error=str(exc), fallback="in-process decoding")
+        self._pool.close()
+        self._pool = None
+
+
+class _Flusher:
+    """Hands the buffered lines of one input to the feeder, with their line numbers."""
+
+    def __init__(self, *, feeder: _Feeder, path: str, batch: list[bytes], lines: list[int]) -> None:
+        self._feeder, self._path = feeder, path
         self._batch, self._lines = batch, lines
 
     def __call__(self) -> None:
@@ -168,7 +221,7 @@ class _Flusher:
         def locate(i: int) -> dict[str, str | int]:
             return {"file": path, "line": numbers[i]}
 
-        self._result.add(self._engine.process(self._batch, stream=self._stream, locate=locate))
+        self._feeder.feed(list(self._batch), locate)
         self._batch.clear()
         self._lines.clear()
 

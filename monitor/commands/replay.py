@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from baselines.store import load_baseline
 from monitor.alerting import replay_pipeline
 from monitor.alerting.render import document
 from monitor.config import load_settings
 from monitor.dead_letter import JsonlDeadLetterSink
+from monitor.decode_pool import DecodePool, replay_workers
 from monitor.engine import Engine
 from monitor.errors import ConfigError
 from monitor.logs import configure_logging
@@ -22,6 +25,8 @@ from monitor.report import ReportBuilder, summary_text, write_report
 from monitor.tier import Tier
 from monitor.verdict import WindowVerdict
 from monitor.version import package_version
+
+log = structlog.get_logger(__name__)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -76,7 +81,13 @@ def run(args: argparse.Namespace) -> int:
     baselines = [load_baseline(Path(p)) for p in paths]
     dead_letter = args.dead_letter or settings.dead_letter.path
     with contextlib.ExitStack() as stack:
+        engine = Engine(baselines, settings)
+        # Forked first, while this process has no threads (alert delivery starts some).
+        pool = _decode_pool(engine, replay_workers(settings.decode_workers))
+        if pool is not None:
+            stack.callback(pool.close)
         sink = stack.enter_context(JsonlDeadLetterSink(dead_letter)) if dead_letter else None
+        engine.reject_sink = sink
         pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
         stack.callback(pipeline.close)
         # Window records wait on disk, not in memory: a replay of months stays flat.
@@ -88,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
             builder.add(verdict)
             alerts.extend(document(n) for n in pipeline.observe(verdict))
 
-        engine = Engine(baselines, settings, reject_sink=sink)
-        result = replay(engine, args.files, batch_size=args.batch_size, on_verdict=on_verdict)
+        result = replay(
+            engine, args.files, batch_size=args.batch_size, on_verdict=on_verdict, pool=pool
+        )
         if sink is not None:
             sink.flush()
         pipeline.drain(deadline=time.time() + (30.0 if args.send_alerts else 5.0))
@@ -111,3 +123,15 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_on and builder.max_tier >= Tier.parse(args.fail_on):
         return 1
     return 0
+
+
+def _decode_pool(engine: Engine, workers: int) -> DecodePool | None:
+    """Decode workers for the replay (`decode_workers`), or None to decode in-process."""
+    if workers < 1:
+        return None
+    windows = {model: policy.window for model, policy in engine.policies.items()}
+    try:
+        return DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+    except OSError as exc:  # cannot fork (a process limit): the same replay, in one process
+        log.warning("decode_workers_unavailable", error=str(exc), fallback="in-process decoding")
+        return None
