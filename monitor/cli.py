@@ -19,7 +19,13 @@ from monitor.version import package_version
 COMMANDS = ("baseline", "replay", "run", "validate_config", "silence")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser, with the sub-commands `commands` (each one's module imported).
+
+    Each command module imports what its handler needs (river and scipy for the
+    engine, pyarrow for training data, the Kafka client), which takes most of a
+    second apiece: `driftwarden replay` should not pay for `baseline build`.
+    """
     parser = argparse.ArgumentParser(
         prog="driftwarden",
         description="Drift monitoring for ML models in production: live from Kafka or "
@@ -27,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"driftwarden {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in commands:
         try:
             module = importlib.import_module(f"monitor.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -39,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in arguments if not a.startswith("-")), "").replace("-", "_")
+    if named in COMMANDS:
+        commands: Sequence[str] = (named,)
+    elif arguments == ["--version"]:
+        commands = ()
+    else:
+        commands = COMMANDS  # help, or an unknown command: list them all
+    parser = build_parser(commands)
+    args = parser.parse_args(arguments)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return 2

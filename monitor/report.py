@@ -44,9 +44,15 @@ def column_record(column: ColumnVerdict) -> dict[str, Any]:
         "tier": column.tier.label,
         "condition": column.condition.label,
         "runbook_url": column.runbook_url,
-        "statistics": _clean(dataclasses.asdict(column.statistics)),
-        "findings": [_clean(dataclasses.asdict(f)) for f in column.findings],
+        "statistics": _clean(_shallow(column.statistics)),
+        "findings": [_clean(_shallow(f)) for f in column.findings],
     }
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A flat dataclass's fields as a dict: `dataclasses.asdict` deep-copies every
+    value and cost more than the window's evaluation (these hold scalars only)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def window_record(verdict: WindowVerdict) -> dict[str, Any]:
