@@ -101,6 +101,8 @@ def test_fail_on_exits_1_when_a_window_reaches_the_tier(setup: dict[str, Path]) 
             "--config",
             str(setup["config"]),
             "--quiet",
+            "--dead-letter",
+            str(setup["dir"] / "dead.jsonl"),  # not the default, ./dead-letter.jsonl
             "--fail-on",
             "critical",
             str(setup["log"]),
