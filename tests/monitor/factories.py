@@ -120,3 +120,16 @@ def uniform_events(
 def write_lines(path: Path, lines: Iterable[bytes]) -> Path:
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
+
+
+class RecordingSink:
+    """A dead-letter sink that keeps (payload, reason, source) of every rejection."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[bytes, str, dict[str, Any]]] = []
+
+    def write(self, payload: bytes, reason: str, source: Any) -> None:
+        self.items.append((payload, reason, dict(source)))
+
+    def flush(self) -> None:
+        pass

@@ -16,23 +16,18 @@ from monitor.decode_pool import DecodePool
 from monitor.engine import Engine
 from monitor.report import window_record
 from monitor.verdict import WindowVerdict
-from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
+from tests.monitor.factories import (
+    RecordingSink,
+    event,
+    make_baseline,
+    settings_with,
+    uniform_events,
+)
 
 POLICY = {"window": {"size": "60s", "allowed_lateness": "10s"}, "significance": {"min_samples": 50}}
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, str, dict[str, Any]]] = []
-
-    def write(self, payload: bytes, reason: str, source: Any) -> None:
-        self.items.append((payload, reason, dict(source)))
-
-    def flush(self) -> None:
-        pass
-
-
-def engine(sink: Sink, **events: Any) -> Engine:
+def engine(sink: RecordingSink, **events: Any) -> Engine:
     settings = (
         settings_with(policy=POLICY, events=events) if events else settings_with(policy=POLICY)
     )
@@ -79,7 +74,7 @@ def records(verdicts: Sequence[WindowVerdict]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("dedup_window", [0.0, 3600.0])
 def test_an_engine_fed_by_a_worker_ends_byte_identical(pool_for: Any, dedup_window: float) -> None:
     payloads = stream()
-    here_sink, there_sink = Sink(), Sink()
+    here_sink, there_sink = RecordingSink(), RecordingSink()
     here = engine(here_sink, dedup_window=dedup_window)
     there = engine(there_sink, dedup_window=dedup_window)
     pool = pool_for(there)
@@ -114,7 +109,7 @@ def polls(payloads: Sequence[bytes], size: int = 900) -> list[list[Record]]:
 
 
 def test_the_daemon_processor_overlaps_polls_and_snapshots_all_it_took(pool_for: Any) -> None:
-    here, there = EngineProcessor(engine(Sink())), EngineProcessor(engine(Sink()))
+    here, there = EngineProcessor(engine(RecordingSink())), EngineProcessor(engine(RecordingSink()))
     there.use_pool(pool_for(there.engine))
     for poll in polls(stream()):
         here.process(poll)
@@ -125,7 +120,7 @@ def test_the_daemon_processor_overlaps_polls_and_snapshots_all_it_took(pool_for:
 
 
 def test_a_worker_that_dies_loses_nothing(pool_for: Any) -> None:
-    here, there = EngineProcessor(engine(Sink())), EngineProcessor(engine(Sink()))
+    here, there = EngineProcessor(engine(RecordingSink())), EngineProcessor(engine(RecordingSink()))
     pool = pool_for(there.engine)
     there.use_pool(pool)
     all_polls = polls(stream())
@@ -148,8 +143,8 @@ def test_payloads_with_newlines_and_record_timestamps_travel_intact(pool_for: An
         for p in uniform_events(rng, 1500, t0=0.0)
     ]
     times = [i / 10.0 for i in range(len(payloads))]
-    here = engine(Sink(), timestamp=None)
-    there = engine(Sink(), timestamp=None)
+    here = engine(RecordingSink(), timestamp=None)
+    there = engine(RecordingSink(), timestamp=None)
     pool = pool_for(there)
     for i in range(0, len(payloads), 400):
         here.process(payloads[i : i + 400], source_timestamps=times[i : i + 400])
@@ -166,7 +161,7 @@ def test_payloads_with_newlines_and_record_timestamps_travel_intact(pool_for: An
 def test_a_worker_exits_when_its_caller_goes_away(start_method: str) -> None:
     """A daemon killed with SIGKILL never closes its pipes politely: the worker must
     still see the end of its requests (a forked one holds copies of the caller's ends)."""
-    e = engine(Sink())
+    e = engine(RecordingSink())
     pool = DecodePool(
         e.layouts,
         e.settings.events,

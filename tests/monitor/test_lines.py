@@ -14,7 +14,13 @@ from monitor.engine import Engine
 from monitor.lines import LineBlock
 from monitor.replay import _blocks
 from monitor.report import window_record
-from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
+from tests.monitor.factories import (
+    RecordingSink,
+    event,
+    make_baseline,
+    settings_with,
+    uniform_events,
+)
 
 LIMIT = 120  # max_event_bytes for the reading tests: lines of every length class fit
 HEAD = 4096
@@ -114,16 +120,8 @@ BRACED = [
 ]
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, str, dict[str, Any]]] = []
-
-    def write(self, payload: bytes, reason: str, source: Any) -> None:
-        self.items.append((payload, reason, dict(source)))
-
-
 def run(batches: list[Any]) -> tuple[bytes, list[dict[str, Any]], list[Any]]:
-    sink = Sink()
+    sink = RecordingSink()
     engine = Engine([make_baseline()], settings_with(policy=POLICY), reject_sink=sink)
     verdicts = []
     for batch in batches:

@@ -14,7 +14,14 @@ from monitor.decode_pool import DecodePool
 from monitor.engine import Engine
 from monitor.replay import replay
 from monitor.report import window_record
-from tests.monitor.factories import event, make_baseline, settings_with, uniform_events, write_lines
+from tests.monitor.factories import (
+    RecordingSink,
+    event,
+    make_baseline,
+    settings_with,
+    uniform_events,
+    write_lines,
+)
 
 POLICY = {"window": {"size": "60s", "allowed_lateness": "10s"}, "significance": {"min_samples": 50}}
 
@@ -75,16 +82,8 @@ def test_the_cli_report_and_dead_letters_are_the_same_with_and_without_workers(
     assert report["counts"]["rejected"] == {"invalid_json": 1, "late": 1, "too_large": 1}
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, str, dict[str, Any]]] = []
-
-    def write(self, payload: bytes, reason: str, source: Any) -> None:
-        self.items.append((payload, reason, dict(source)))
-
-
 def replayed(log: Path, *, workers: int, kill: bool = False) -> tuple[bytes, list[Any], list[Any]]:
-    sink = Sink()
+    sink = RecordingSink()
     engine = Engine([make_baseline()], settings_with(policy=POLICY), reject_sink=sink)
     pool = None
     if workers:
