@@ -13,7 +13,9 @@ are identical (tested).
 The daemon uses it to overlap decoding one poll with fetching the next (see
 `monitor.daemon.EngineProcessor`): its main process is busy with the Kafka
 client's record parsing, which costs several times more per event than
-decoding, and that parsing cannot leave the process.
+decoding, and that parsing cannot leave the process. Replay uses it to decode
+and count on every CPU while its own process reads and evaluates
+(`monitor.replay._Feeder`).
 
 A worker that dies or fails is never a lost batch: the caller keeps every
 payload until its result is in, and `result` raises `DecodeWorkerError`, after

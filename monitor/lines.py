@@ -30,8 +30,9 @@ _NEWLINE, _OPEN, _CLOSE = ord("\n"), ord("{"), ord("}")
 class LineBlock(Sequence[bytes]):
     """Lines `first`, `first + 1`, ... of an input, as offsets into one buffer.
 
-    The buffer may be a reader's, reused for the next read: a block is read while
-    it is being processed, never kept (its lines, taken with `[i]`, are copies).
+    The buffer may be a reader's, reused for the next read: a block is processed
+    before the next read, or kept as `detached()`, its own copy (its lines, taken
+    with `[i]`, are copies too).
     """
 
     __slots__ = ("_data", "_ends", "_starts", "first")
