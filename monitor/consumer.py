@@ -526,7 +526,8 @@ class ConsumerLoop:
         interval = self._checkpoint_settings.interval
         retry_in = interval * min(2 ** (attempt - 1), CHECKPOINT_BACKOFF_LIMIT)
         self._last_checkpoint = self._clock() - interval + retry_in  # _turn's trigger
-        if attempt & (attempt - 1) == 0:  # attempts 1, 2, 4, 8...: a lasting fault stays quiet
+        # Attempts 1, 2, 4, 8...: a lasting fault stays quiet. `_shutdown` logs its own.
+        if reason != "shutdown" and attempt & (attempt - 1) == 0:
             log.error(
                 "checkpoint_failed",
                 reason=reason,

@@ -17,7 +17,9 @@ descriptor and no thread. The bounds:
   if every open connection is being answered;
 - a connection must deliver its whole request head within `request_timeout`
   seconds of being accepted, or of its previous response on a kept-alive
-  connection; writing a response is bounded by the same timeout;
+  connection (a kept-alive connection that idles out without starting another
+  request is closed quietly, not counted as dropped); writing a response is
+  bounded by the same timeout;
 - a request head larger than `MAX_HEAD_BYTES` closes the connection;
 - the listen backlog is `backlog`;
 - when the process is out of file descriptors, accepting pauses briefly
@@ -69,6 +71,7 @@ class _Waiting:
     address: Any
     deadline: float
     buffer: bytearray = field(default_factory=bytearray)
+    kept_alive: bool = False  # answered before: idling out between requests is normal
 
 
 @dataclass(slots=True, eq=False)
@@ -330,7 +333,8 @@ class BoundedHTTPServer:
             with contextlib.suppress(OSError):
                 job.sock.setblocking(False)
             deadline = self._clock() + self._timeout
-            self._wait(sel, _Waiting(job.sock, job.address, deadline, bytearray(job.rest)))
+            waiting = _Waiting(job.sock, job.address, deadline, bytearray(job.rest), True)
+            self._wait(sel, waiting)
 
     def _expire(self, sel: selectors.BaseSelector) -> None:
         now = self._clock()
@@ -338,7 +342,10 @@ class BoundedHTTPServer:
             oldest = next(iter(self._waiting.values()))
             if oldest.deadline > now:
                 return
-            self._drop(sel, oldest, "timeout")
+            if oldest.kept_alive and not oldest.buffer:
+                self._close(sel, oldest)  # a scraper's idle keep-alive: not a drop
+            else:
+                self._drop(sel, oldest, "timeout")
 
     def _drop(self, sel: selectors.BaseSelector, waiting: _Waiting, reason: DropReason) -> None:
         self._close(sel, waiting)

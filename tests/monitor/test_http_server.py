@@ -184,7 +184,7 @@ def test_a_kept_alive_connection_serves_several_requests_then_idles_out() -> Non
             assert _closed_by_server(conn.sock)
         finally:
             conn.close()
-        assert _dropped(server, "timeout") == 1
+        assert _dropped(server, "timeout") == 0  # a scraper between scrapes is no attack
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
