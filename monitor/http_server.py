@@ -102,7 +102,8 @@ def head_end(buffer: bytes | bytearray) -> int:
 
 def _listen(host: str, port: int, backlog: int) -> socket.socket:
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, _, _, _, address = infos[0]
+    # IPv4 first, as http.server did: "localhost" binds 127.0.0.1 even where ::1 comes first.
+    family, _, _, _, address = min(infos, key=lambda info: info[0] != socket.AF_INET)
     listener = socket.create_server(address, family=family, backlog=backlog)
     listener.setblocking(False)
     return listener
