@@ -740,3 +740,79 @@ def test_a_failed_checkpoint_on_revoke_commits_nothing_and_keeps_the_member_runn
     assert _sample(h.metrics, "driftwarden_storage_write_failures_total") == 1.0
     assert _sample(h.metrics, "driftwarden_storage_fault") == 0.0  # the shutdown one worked
     assert cluster.committed == {(TOPIC, 1): 10}
+
+
+class _UnacknowledgingProducer:
+    """A checkpoint-topic producer whose sends time out while `down` is set."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.down = False
+        self.records: list[tuple[bytes, bytes | None]] = []
+
+    def send(self, topic: str, *, key: bytes, value: bytes | None) -> Any:
+        from kafka.errors import KafkaTimeoutError
+
+        producer = self
+
+        class _Future:
+            def get(self, timeout: float) -> None:
+                if producer.down:
+                    raise KafkaTimeoutError("Batch for checkpoints-0 expired")
+                producer.records.append((key, value))
+
+        return _Future()
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+class _EmptyTopicReader:
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return set()
+
+    def close(self, autocommit: bool) -> None:
+        pass
+
+
+def test_an_unacknowledged_checkpoint_topic_is_retried_like_a_full_disk(tmp_path: Path) -> None:
+    from monitor.checkpoint import KafkaTopicCheckpointStore, decode
+
+    cluster = Cluster({0: 200})
+    h = Harness(tmp_path, cluster)
+    producer = _UnacknowledgingProducer()
+    h.store = KafkaTopicCheckpointStore(  # type: ignore[assignment]
+        h.client,
+        CheckpointSettings(backend="kafka", create_topic=False, interval=2.0),
+        producer_factory=lambda **kwargs: producer,
+        consumer_factory=_EmptyTopicReader,
+    )
+    stop = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0
+        if n == 3:
+            producer.down = True
+        if n == 20:
+            seen["committed"] = dict(cluster.committed)
+            seen["acknowledged"] = dict(decode(producer.records[-1][1] or b"").offsets)
+            seen["faults"] = h.health.readiness()[1]["storage_faults"]
+            seen["read"] = processor.partitions[(TOPIC, 0)].count
+            producer.down = False
+        if n == 40:
+            stop.set()
+
+    processor = CountingProcessor()
+    with structlog.testing.capture_logs():
+        h.loop(processor, on_poll=hook).run(stop)
+    assert "write not acknowledged" in seen["faults"]["checkpoint"]
+    assert seen["committed"] == seen["acknowledged"]  # nothing past the last acknowledged one
+    assert seen["read"] > seen["committed"][(TOPIC, 0)] + 7 * 10  # while reading went on
+    assert _sample(h.metrics, "driftwarden_storage_write_failures_total") >= 3
+    assert _sample(h.metrics, "driftwarden_storage_fault") == 0.0
+    assert cluster.committed == {(TOPIC, 0): 200}
+    newest = decode(producer.records[-1][1] or b"")
+    _assert_exact(cluster, CountingProcessor.decode(newest.state))
