@@ -14,7 +14,10 @@ import os
 import resource
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ from monitor.config import MetricsSettings
 from monitor.health import HealthServer, HealthState
 from monitor.http_server import MAX_HEAD_BYTES, head_end
 from monitor.metrics import Metrics
+from tests.support.components import require_component
 
 IDLE_CONNECTIONS = 2000
 
@@ -86,7 +90,9 @@ def enough_descriptors() -> Iterator[None]:
     wanted = IDLE_CONNECTIONS + 512
     if soft < wanted:
         if hard != resource.RLIM_INFINITY and hard < wanted:
-            pytest.fail(f"RLIMIT_NOFILE hard limit {hard} < {wanted}: raise it to run this test")
+            require_component(
+                f"{wanted} file descriptors", f"RLIMIT_NOFILE hard limit is {hard}; raise it"
+            )
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -238,3 +244,59 @@ def test_the_bind_address_is_configurable() -> None:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.2", server.port), timeout=2).close()
         assert _get(server.port, "/healthz")[0] == 200
+
+
+_TIGHT_SERVER = """
+import resource, sys, os
+from monitor.config import MetricsSettings
+from monitor.health import HealthServer, HealthState
+from monitor.metrics import Metrics
+server = HealthServer(
+    MetricsSettings(host="127.0.0.1", port=0, max_connections=64, request_timeout=60),
+    Metrics("1"),
+    HealthState(),
+)
+server.start()
+in_use = len(os.listdir("/proc/self/fd"))
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 12, hard))
+print("PORT", server.port, flush=True)
+sys.stdin.read()  # until the test closes our stdin
+server.stop()
+"""
+
+
+def test_out_of_file_descriptors_the_server_frees_one_for_a_probe_instead_of_spinning() -> None:
+    """EMFILE at accept: the oldest idle connection is closed so the next one gets in."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TIGHT_SERVER],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    idle: list[socket.socket] = []
+    try:
+        assert child.stdout is not None
+        lines = iter(child.stdout.readline, "")
+        port = int(next(x for x in lines if x.startswith("PORT ")).split()[1])
+        idle.extend(  # far more than the 12 descriptors the server has left
+            socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(100)
+        )
+        for _ in range(5):
+            assert _get(port, "/healthz")[0] == 200
+        # More closed than the connection limit (64) explains: EMFILE made the room.
+        status, body = _get(port, "/metrics")
+        assert status == 200
+        prefix = 'driftwarden_http_connections_dropped_total{reason="limit"} '
+        [line] = [x for x in body.decode().splitlines() if x.startswith(prefix)]
+        assert float(line.rsplit(" ", 1)[1]) >= 100 - 12
+        assert child.poll() is None
+    finally:
+        for sock in idle:
+            sock.close()
+        stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "http_server_failed" not in stdout
