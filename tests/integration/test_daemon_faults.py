@@ -299,3 +299,75 @@ def test_full_checkpoint_disk_and_2000_idle_connections_degrade_and_recover_exac
         f"{IDLE_CONNECTIONS} idle connections held, daemon fds +{fds_held - fds_before}, "
         f"{dropped:.0f} closed at the limit"
     )
+
+
+def _lag(text: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("driftwarden_consumer_lag_messages{")
+    )
+
+
+@pytest.mark.timeout(240)
+def test_a_corrupt_newest_checkpoint_is_moved_aside_and_the_restart_still_counts_exactly(
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    tmp_path: Path,
+) -> None:
+    """Start-up never blocks on a corrupt checkpoint: the previous one is restored and the
+    records after it are read again, so the ingest counters still end exactly at the total."""
+    baseline = write_baseline(tmp_path / "baselines")
+    stream = synthetic_stream(20_000, seed=23, rate_per_second=500.0)
+    config = daemon_config(
+        tmp_path / "config.yaml",
+        bootstrap=kafka_broker.bootstrap,
+        topic=topic,
+        group=group_id,
+        baseline=baseline,
+        work=tmp_path,
+    )
+    checkpoints = tmp_path / "checkpoints"
+    log = tmp_path / "daemon.log"
+    first = DaemonProcess(config, log, name="first")
+    try:
+        first.metrics_port(timeout=60)
+        # Paced, so the kept checkpoints cover different offsets.
+        produce(kafka_broker.bootstrap, topic, stream.payloads, pace=4000.0)
+        _wait(
+            "every record consumed",
+            first,
+            lambda: _consumed(first.metrics()) >= len(stream.payloads),
+            timeout=90,
+        )
+        assert first.stop(timeout=30) == 0, first.output()
+    finally:
+        first.ensure_dead()
+    newest = []
+    for key_dir in (d for d in checkpoints.iterdir() if d.is_dir()):
+        files = sorted(key_dir.glob("*.dwcp"))
+        assert len(files) >= 2, files  # a previous checkpoint to fall back to
+        data = files[-1].read_bytes()
+        files[-1].write_bytes(data[: len(data) // 2])  # torn
+        newest.append(files[-1])
+
+    second = DaemonProcess(config, log, name="second")
+    try:
+        second.metrics_port(timeout=60)
+        corrupt = second.wait_for_event("checkpoint_corrupt", timeout=60)
+        assert corrupt["level"] == "error"
+        _wait(
+            "the re-read after the fallback",
+            second,
+            lambda: _consumed(second.metrics()) > 0 and _lag(second.metrics()) == 0,
+            timeout=90,
+        )
+        assert second.stop(timeout=30) == 0, second.output()
+    finally:
+        second.ensure_dead()
+    for path in newest:  # kept aside for inspection; later saves may reuse the name
+        assert path.with_name(f".corrupt-{path.name}").exists()
+    stopped = second.find("daemon_stopped")
+    assert stopped is not None, second.output()
+    assert stopped["counts"]["read"] == len(stream.payloads), stopped["counts"]
