@@ -189,25 +189,48 @@ class DirectoryCheckpointStore:
 
     A save writes a temporary file, fsyncs it, renames it into place and fsyncs
     the directory, so a crash leaves either the old or the new checkpoint, never
-    a half-written one under a final name. The last `keep` checkpoints per member
-    key are kept: when the newest is unreadable anyway (disk corruption, a torn
-    write on a filesystem that ignores fsync), `load` warns and falls back to
-    the one before instead of losing all state.
+    a half-written one under a final name. A save that fails (ENOSPC, EMFILE,
+    EIO) removes its temporary file, so retries on a full disk do not fill it
+    further, and raises `CheckpointError`; the older checkpoints stay.
+
+    The last `keep` checkpoints per member key are kept: when the newest is
+    unreadable anyway (disk corruption, a torn write on a filesystem that
+    ignores fsync), `load` falls back to the one before instead of losing all
+    state, and moves the corrupt file aside (`.corrupt-<name>`, kept for
+    inspection, never read again) with an error log line and a call of
+    `on_fault("checkpoint", message)`, which the daemon points at
+    `StorageFaults.on_store_fault` (cleared by the next successful checkpoint).
+    A directory that cannot be read is skipped the same way: start-up never
+    blocks on one bad file; what is lost is the progress since the last good
+    checkpoint of that member key, which is read again from Kafka.
     """
 
     SUFFIX: Final = ".dwcp"
     _TMP_PREFIX: Final = ".tmp-"
+    _CORRUPT_PREFIX: Final = ".corrupt-"
     _STALE_TMP_SECONDS: Final = 600.0
 
-    def __init__(self, directory: Path, *, keep: int = 3) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        keep: int = 3,
+        on_fault: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         if keep < 1:
             raise ValueError("keep must be at least 1")
         self._directory = directory
         self._keep = keep
+        self._on_fault = on_fault
 
     @classmethod
-    def from_settings(cls, settings: CheckpointSettings) -> DirectoryCheckpointStore:
-        return cls(settings.directory, keep=settings.keep)
+    def from_settings(
+        cls,
+        settings: CheckpointSettings,
+        *,
+        on_fault: Callable[[str, str | None], None] | None = None,
+    ) -> DirectoryCheckpointStore:
+        return cls(settings.directory, keep=settings.keep, on_fault=on_fault)
 
     @property
     def directory(self) -> Path:
@@ -226,7 +249,24 @@ class DirectoryCheckpointStore:
             sequence = max((seq for seq, _ in self._files(key_dir)), default=0) + 1
             final = key_dir / f"{sequence:016d}{self.SUFFIX}"
             tmp = key_dir / f"{self._TMP_PREFIX}{sequence:016d}-{uuid.uuid4().hex}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            self._write_new(tmp, data)
+            os.replace(tmp, final)
+            _fsync_dir(key_dir)
+        except OSError as exc:
+            raise CheckpointError(
+                f"cannot write checkpoint into {key_dir}: {exc.strerror or exc}; check that "
+                "checkpoint.directory is a writable, mounted volume with free space"
+            ) from None
+        try:
+            self._prune(key_dir)
+        except OSError as exc:  # the new checkpoint is durable; pruning retries next save
+            log.warning("checkpoint_prune_failed", directory=str(key_dir), error=exc.strerror)
+
+    @staticmethod
+    def _write_new(tmp: Path, data: bytes) -> None:
+        """Write and fsync `tmp`; on failure remove it, so no partial file holds space."""
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
             try:
                 view = memoryview(data)
                 while view:
@@ -235,14 +275,10 @@ class DirectoryCheckpointStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, final)
-            _fsync_dir(key_dir)
-        except OSError as exc:
-            raise CheckpointError(
-                f"cannot write checkpoint into {key_dir}: {exc.strerror or exc}; check that "
-                "checkpoint.directory is a writable, mounted volume with free space"
-            ) from None
-        self._prune(key_dir)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def _prune(self, key_dir: Path) -> None:
         files = self._files(key_dir)
@@ -271,14 +307,42 @@ class DirectoryCheckpointStore:
         return out
 
     def _load_key_dir(self, key_dir: Path) -> Checkpoint | None:
-        for _, path in reversed(self._files(key_dir)):
+        try:
+            files = self._files(key_dir)
+        except OSError as exc:
+            self._fault(f"checkpoint directory {key_dir} unreadable ({exc.strerror}); skipped")
+            return None
+        for _, path in reversed(files):
             try:
                 return decode(path.read_bytes())
             except FileNotFoundError:
                 continue  # pruned by a concurrent writer
-            except (CheckpointError, OSError) as exc:
-                log.warning("checkpoint_skipped", path=str(path), reason=str(exc))
+            except CheckpointError as exc:
+                self._move_aside(path, str(exc))
+            except OSError as exc:  # perhaps transient (EIO, EMFILE): left in place
+                log.warning("checkpoint_skipped", path=str(path), reason=exc.strerror)
         return None
+
+    def _move_aside(self, path: Path, reason: str) -> None:
+        aside = path.with_name(f"{self._CORRUPT_PREFIX}{path.name}")
+        try:
+            path.rename(aside)
+        except OSError as exc:
+            aside_note = f"not moved aside ({exc.strerror})"
+        else:
+            aside_note = f"moved aside to {aside.name}"
+        log.error(
+            "checkpoint_corrupt",
+            path=str(path),
+            reason=reason,
+            moved_to=str(aside) if aside.exists() else None,
+            fallback="the previous checkpoint of this member key, else an empty state",
+        )
+        self._fault(f"corrupt checkpoint {path.name} {aside_note}: {reason}")
+
+    def _fault(self, message: str) -> None:
+        if self._on_fault is not None:
+            self._on_fault("checkpoint", message)
 
     def load(self, group_id: str) -> list[Checkpoint]:
         try:
@@ -504,11 +568,15 @@ class KafkaTopicCheckpointStore:
 
 
 def open_store(
-    settings: CheckpointSettings, client: KafkaClientConfig | None = None
+    settings: CheckpointSettings,
+    client: KafkaClientConfig | None = None,
+    *,
+    on_fault: Callable[[str, str | None], None] | None = None,
 ) -> CheckpointStore:
-    """The store `checkpoint.backend` names."""
+    """The store `checkpoint.backend` names. `on_fault` hears of corrupt checkpoint
+    files (directory backend; see `DirectoryCheckpointStore`)."""
     if settings.backend == "directory":
-        return DirectoryCheckpointStore.from_settings(settings)
+        return DirectoryCheckpointStore.from_settings(settings, on_fault=on_fault)
     if client is None:
         raise CheckpointError("checkpoint.backend kafka needs the Kafka client settings")
     return KafkaTopicCheckpointStore(client, settings)

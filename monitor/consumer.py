@@ -32,6 +32,7 @@ was processed from the partitions in P (see `BatchProcessor`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -52,8 +53,8 @@ from monitor.checkpoint import (
     superseded,
 )
 from monitor.config import CheckpointSettings
-from monitor.errors import CheckpointError, SourceError
-from monitor.health import HealthState
+from monitor.errors import CheckpointError, SinkUnavailable, SourceError
+from monitor.health import HealthState, StorageFaults
 from monitor.kafka_client import KafkaClientConfig, millis
 from monitor.metrics import Metrics
 
@@ -62,6 +63,12 @@ log = structlog.get_logger(__name__)
 PRUNE_MIN_AGE: Final = 600.0
 """Superseded checkpoints younger than this (seconds) are kept: cheap insurance
 against deleting a member key that another member is writing right now."""
+
+CHECKPOINT_BACKOFF_LIMIT: Final = 4
+"""After n failed checkpoints in a row the next try comes `checkpoint.interval` x
+min(2**(n-1), this) later: a lasting fault (full disk, a broker refusing the
+checkpoint topic) costs a snapshot per 4 intervals, and a cleared one is noticed
+within 4 intervals."""
 
 
 class SourceRecord(Protocol):
@@ -202,6 +209,8 @@ class ConsumerLoop:
         self._last_probe: float | None = None
         self._probe_ends: dict[Partition, int] = {}
         self._broker_reachable: bool | None = None
+        self._faults = StorageFaults(health, metrics)
+        self._checkpoint_failures = 0  # in a row; 0 while checkpoints succeed
 
     # --- public view -----------------------------------------------------------------
 
@@ -281,12 +290,11 @@ class ConsumerLoop:
         self._update_lag(consumer)
         self._processor.close_due(self._wall(), self._idle(consumer, now))
         if now - self._last_checkpoint >= self._checkpoint_settings.interval:
-            try:
+            # On failure keep consuming: offsets stay uncommitted and state stays in
+            # memory; _checkpoint_failed counted, logged and scheduled the retry.
+            # Crashing would only re-read more.
+            with contextlib.suppress(CheckpointError):
                 self._checkpoint_and_commit(consumer, reason="interval")
-            except CheckpointError as exc:
-                # Keep consuming: offsets stay uncommitted and state stays in memory;
-                # the next interval tries again. Crashing would only re-read more.
-                log.error("checkpoint_failed", reason="interval", error=str(exc))
 
     def _process(self, batches: Mapping[Any, Sequence[Any]]) -> None:
         records: list[Any] = []
@@ -445,10 +453,15 @@ class ConsumerLoop:
         offsets = self.positions()
         if not self._dirty or not offsets:
             return offsets
+        try:
+            state = self._processor.snapshot()
+        except SinkUnavailable as exc:
+            # Dead letters that are not durable pin the offsets that produced them.
+            raise CheckpointError(f"checkpoint not written: {exc}") from None
         checkpoint = Checkpoint(
             group_id=self._kafka.group_id,
             offsets=offsets,
-            state=self._processor.snapshot(),
+            state=state,
             fingerprint=self._fingerprint,
             created_at=self._wall(),
         )
@@ -472,8 +485,13 @@ class ConsumerLoop:
     def _checkpoint_and_commit(
         self, consumer: Any, *, reason: str, timeout: float | None = None
     ) -> None:
-        started = self._last_checkpoint = self._clock()  # a failure retries next interval
-        offsets = self._save_checkpoint()
+        started = self._last_checkpoint = self._clock()
+        try:
+            offsets = self._save_checkpoint()
+        except CheckpointError as exc:
+            self._checkpoint_failed(reason, exc)
+            raise
+        self._checkpoint_succeeded()
         commit = self._to_commit(offsets, self._assigned)
         if commit:
             limit = self._kafka.request_timeout if timeout is None else timeout
@@ -492,6 +510,39 @@ class ConsumerLoop:
         if self._metrics is not None:
             self._metrics.observe_checkpoint(self._clock() - started, self._wall())
 
+    def _checkpoint_failed(self, reason: str, exc: CheckpointError) -> None:
+        """Count the failure, report the fault and schedule the retry with backoff.
+
+        Nothing is committed past the last durable checkpoint, so after a crash
+        the restored state and the offsets still agree: at-least-once holds and
+        consuming goes on. Nothing waits in memory for the checkpoint either
+        (dead letters and verdicts go to their sinks as they come; the engine's
+        state is the same size whether or not it was saved), so the loop needs no
+        back-pressure for it; a restart would re-read what was consumed since.
+        """
+        self._checkpoint_failures += 1
+        attempt = self._checkpoint_failures
+        self._faults.on_store_fault("checkpoint", str(exc))
+        interval = self._checkpoint_settings.interval
+        retry_in = interval * min(2 ** (attempt - 1), CHECKPOINT_BACKOFF_LIMIT)
+        self._last_checkpoint = self._clock() - interval + retry_in  # _turn's trigger
+        # Attempts 1, 2, 4, 8...: a lasting fault stays quiet. `_shutdown` logs its own.
+        if reason != "shutdown" and attempt & (attempt - 1) == 0:
+            log.error(
+                "checkpoint_failed",
+                reason=reason,
+                error=str(exc),
+                attempt=attempt,
+                retry_in=retry_in,
+                offsets_committed=False,
+            )
+
+    def _checkpoint_succeeded(self) -> None:
+        if self._checkpoint_failures:
+            log.info("checkpoint_recovered", failed_attempts=self._checkpoint_failures)
+            self._checkpoint_failures = 0
+        self._faults.on_store_fault("checkpoint", None)
+
     # --- rebalance callbacks (IO thread, while run() is blocked in poll/close) ----------
 
     def _on_revoked(self, revoked: set[Partition]) -> dict[Any, Any]:
@@ -502,9 +553,10 @@ class ConsumerLoop:
             offsets = self._save_checkpoint()
         except CheckpointError as exc:
             # Whoever gets these partitions restores the previous checkpoint and reads
-            # a little more again; still exact.
-            log.error("checkpoint_failed", reason="revoke", error=str(exc))
+            # a little more again; still exact. Nothing is committed.
+            self._checkpoint_failed("revoke", exc)
             return {}
+        self._checkpoint_succeeded()
         self._last_checkpoint = self._clock()
         return self._to_commit(offsets, sorted(revoked))
 

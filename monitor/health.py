@@ -7,29 +7,45 @@ also throws away the in-memory windows. The loop calls `HealthState.beat()` on
 every turn (and start-up code while it waits), so `/healthz` fails only when the
 process is wedged: a deadlock, or a processor stuck for `liveness_timeout`.
 
-Readiness reports the three conditions under which the member does useful work:
-partitions assigned, broker reachable, baselines loaded. The daemon sets them;
-`/readyz` answers 503 with the list of what is missing.
+Readiness reports the conditions under which the member does its whole job:
+partitions assigned, broker reachable, baselines loaded, and no storage fault
+(a checkpoint or alert-state write that keeps failing: full disk, out of file
+descriptors, I/O error). The daemon sets them; `/readyz` answers 503 with the
+list of what is missing. A storage fault makes the pod not ready on purpose:
+the member keeps consuming and alerting, but it cannot make its progress
+durable, and not-ready is what `kubectl get pods` shows and what halts a
+rollout, while it neither restarts the pod (liveness is unaffected) nor stops
+Prometheus from scraping it (endpoint discovery keeps not-ready addresses).
+Nothing sends the pod traffic through its Service apart from scrapes.
 
-The server is stdlib `http.server` in one daemon thread; it serves the
-exposition of a `Metrics` object (text format 0.0.4, or OpenMetrics when asked).
-Port 0 binds a free port (tests read it back from `port`).
+`StorageFaults` is the one reporting path for storage writes: each failure is
+counted, the component's fault gauge set, `/readyz` told, and a log line
+written when the component goes from healthy to faulty and back.
+
+The server (`monitor.http_server`) is bounded: a connection limit, a request
+timeout and a listen backlog from `MetricsSettings`, so idle or slow clients
+cannot exhaust the process's file descriptors or block the kubelet's probes.
+It serves the exposition of a `Metrics` object (text format 0.0.4, or
+OpenMetrics when asked). Port 0 binds a free port (tests read it back from `port`).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import structlog
 from prometheus_client.exposition import choose_encoder
 
 from monitor.config import MetricsSettings
+from monitor.http_server import BoundedHTTPServer
 from monitor.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -52,6 +68,7 @@ class HealthState:
         self._partitions_assigned = False
         self._broker_reachable = False
         self._baselines_loaded = False
+        self._storage_faults: dict[str, str] = {}
 
     def beat(self) -> None:
         """The loop turned (or start-up made progress)."""
@@ -71,6 +88,20 @@ class HealthState:
         with self._lock:
             self._baselines_loaded = value
 
+    def storage_fault(self, component: str, error: str | None) -> str | None:
+        """Record that writes of `component` fail with `error`, or recovered (None).
+
+        Returns the component's previous error (None if it was healthy), so the
+        caller can tell a new fault or a recovery from a repeat.
+        """
+        with self._lock:
+            previous = self._storage_faults.get(component)
+            if error is None:
+                self._storage_faults.pop(component, None)
+            else:
+                self._storage_faults[component] = error
+        return previous
+
     def liveness(self) -> tuple[bool, dict[str, Any]]:
         now = self._clock()
         with self._lock:
@@ -88,24 +119,87 @@ class HealthState:
                 "partitions_assigned": self._partitions_assigned,
                 "broker_reachable": self._broker_reachable,
                 "baselines_loaded": self._baselines_loaded,
+                "storage_writable": not self._storage_faults,
             }
+            faults = dict(sorted(self._storage_faults.items()))
         ready = all(checks.values())
-        return ready, {"status": "ready" if ready else "not_ready", **checks}
+        return ready, {
+            "status": "ready" if ready else "not_ready",
+            **checks,
+            "storage_faults": faults,
+        }
+
+
+class StorageFaults:
+    """Reports storage write outcomes per component (`checkpoint`, `alert_state`, ...).
+
+    Call `on_store_fault(component, error)` after every failed write with the
+    error, and after a successful write with None (cheap while healthy). A
+    failure increments `driftwarden_storage_write_failures_total{component}`;
+    the gauge `driftwarden_storage_fault{component}` is 1 from the first failure
+    to the next success; `/readyz` lists the fault meanwhile. Thread-safe; any
+    number of instances over the same `HealthState` and `Metrics` agree.
+    """
+
+    def __init__(self, health: HealthState | None, metrics: Metrics | None) -> None:
+        self._health = health
+        self._metrics = metrics
+
+    def on_store_fault(self, component: str, error: str | None) -> None:
+        if self._metrics is not None:
+            if error is not None:
+                self._metrics.record_storage_write_failure(component)
+            self._metrics.set_storage_fault(component, error is not None)
+        if self._health is None:
+            return
+        previous = self._health.storage_fault(component, error)
+        if error is not None and previous is None:
+            log.error("storage_faulted", component=component, error=error)
+        elif error is None and previous is not None:
+            log.info("storage_recovered", component=component, previous_error=previous)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    """One request whose head the bounded server has read in full.
+
+    `rfile` is that head and `wfile` a buffer sent in one `sendall` at the end,
+    which the socket's timeout bounds as a whole.
+    """
+
     protocol_version = "HTTP/1.1"
+
+    def __init__(
+        self, connection: socket.socket, address: Any, head: bytes, server: HealthServer
+    ) -> None:
+        self._head = head
+        self.endpoints = server
+        super().__init__(connection, address, None)  # type: ignore[arg-type]
+
+    def setup(self) -> None:
+        self.connection = self.request
+        self.rfile = io.BytesIO(self._head)
+        self.wfile = io.BytesIO()
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+
+    def finish(self) -> None:
+        assert isinstance(self.wfile, io.BytesIO)
+        data = self.wfile.getvalue()
+        if data:
+            self.connection.sendall(data)
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        endpoints = self.endpoints
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._send(HTTPStatus.OK, encoder(self.server.metrics), content_type)
+            self._send(HTTPStatus.OK, encoder(endpoints.metrics), content_type)
         elif path == "/healthz":
-            self._send_json(*self.server.health.liveness())
+            self._send_json(*endpoints.health.liveness())
         elif path == "/readyz":
-            self._send_json(*self.server.health.readiness())
+            self._send_json(*endpoints.health.readiness())
         else:
             self._send(
                 HTTPStatus.NOT_FOUND,
@@ -132,61 +226,63 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("http_request", client=self.client_address[0], request=format % args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], metrics: Metrics, health: HealthState) -> None:
-        self.metrics = metrics
-        self.health = health
-        super().__init__(address, _Handler)
-
-
 class HealthServer:
     """Serves `/metrics`, `/healthz` and `/readyz` on `metrics.host:metrics.port`.
 
-    `start()` binds (raising `OSError` if the port is taken) and serves from a
-    daemon thread; `stop()` shuts it down and closes the socket. Also a context
-    manager.
+    `start()` binds (raising `OSError` if the port is taken) and serves from
+    daemon threads; `stop()` shuts it down and closes every socket. Also a
+    context manager.
     """
 
     def __init__(self, settings: MetricsSettings, metrics: Metrics, health: HealthState) -> None:
-        self._address = (settings.host, settings.port)
-        self._metrics = metrics
-        self._health = health
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._settings = settings
+        self.metrics = metrics
+        self.health = health
+        self._server: BoundedHTTPServer | None = None
 
     @property
     def port(self) -> int:
         """The bound port (the real one when configured as 0)."""
         if self._server is None:
             raise RuntimeError("HealthServer is not started")
-        return int(self._server.server_address[1])
+        return self._server.port
+
+    @property
+    def open_connections(self) -> int:
+        """Connections held right now; never more than `metrics.max_connections`."""
+        return 0 if self._server is None else self._server.open_connections
+
+    def _respond(self, connection: socket.socket, address: Any, head: bytes) -> bool:
+        handler = _Handler(connection, address, head, self)
+        return not handler.close_connection
 
     def start(self) -> None:
         if self._server is not None:
             return
-        self._server = _Server(self._address, self._metrics, self._health)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="driftwarden-http",
-            daemon=True,
+        s = self._settings
+        server = BoundedHTTPServer(
+            s.host,
+            s.port,
+            self._respond,
+            max_connections=s.max_connections,
+            request_timeout=s.request_timeout,
+            backlog=s.backlog,
+            on_drop=self.metrics.record_http_connection_dropped,
         )
-        self._thread.start()
-        log.info("http_server_started", host=self._address[0], port=self.port)
+        server.start()
+        self._server = server
+        log.info(
+            "http_server_started",
+            host=s.host,
+            port=self.port,
+            max_connections=s.max_connections,
+            request_timeout=s.request_timeout,
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout)
-        self._server = None
-        self._thread = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(timeout)
 
     def __enter__(self) -> HealthServer:
         self.start()

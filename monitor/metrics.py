@@ -20,7 +20,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 
+from monitor.http_server import DROP_REASONS, DropReason
+
 AlertOutcome = Literal["success", "retry", "failed", "dropped"]
+
+STORAGE_COMPONENTS: Final = ("checkpoint", "alert_state")
+"""Components whose storage faults are exported at 0 from the start (others appear on
+their first report)."""
 
 CHECKPOINT_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -41,6 +47,9 @@ METRIC_NAMES: Final = (
     "driftwarden_alert_outbox_pending",
     "driftwarden_loop_iterations_total",
     "driftwarden_partitions_assigned",
+    "driftwarden_storage_write_failures_total",
+    "driftwarden_storage_fault",
+    "driftwarden_http_connections_dropped_total",
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
 
@@ -149,6 +158,29 @@ class Metrics:
         self._assigned = Gauge(
             "driftwarden_partitions_assigned", "Partitions this member owns.", registry=r
         )
+        self._storage_failures = Counter(
+            "driftwarden_storage_write_failures",
+            "Failed storage writes (checkpoints, alert state), each retried later.",
+            ["component"],
+            registry=r,
+        )
+        self._storage_fault = Gauge(
+            "driftwarden_storage_fault",
+            "1 from a component's first failed write until its next successful one.",
+            ["component"],
+            registry=r,
+        )
+        self._http_dropped = Counter(
+            "driftwarden_http_connections_dropped",
+            "Connections to /metrics, /healthz, /readyz closed by a server bound.",
+            ["reason"],
+            registry=r,
+        )
+        for component in STORAGE_COMPONENTS:
+            self._storage_failures.labels(component=component)
+            self._storage_fault.labels(component=component)
+        for reason in DROP_REASONS:
+            self._http_dropped.labels(reason=reason)
         self._view = _WithoutCreated(r)
 
     def prime(
@@ -203,6 +235,17 @@ class Metrics:
         """One successful checkpoint: how long save + commit took, and when it finished."""
         self._checkpoint_duration.observe(duration_seconds)
         self._last_checkpoint.set(finished_at)
+
+    # --- storage and the HTTP surface -------------------------------------------------
+
+    def record_storage_write_failure(self, component: str) -> None:
+        self._storage_failures.labels(component=component).inc()
+
+    def set_storage_fault(self, component: str, faulted: bool) -> None:
+        self._storage_fault.labels(component=component).set(1 if faulted else 0)
+
+    def record_http_connection_dropped(self, reason: DropReason) -> None:
+        self._http_dropped.labels(reason=reason).inc()
 
     # --- the engine ------------------------------------------------------------------
 

@@ -137,10 +137,11 @@ def test_directory_store_keeps_one_newest_checkpoint_per_member_and_group(tmp_pa
     assert [cp.state for cp in store.load("h")] == [b"other group"]
 
 
-def test_torn_newest_write_falls_back_to_the_previous_checkpoint_with_a_warning(
+def test_torn_newest_checkpoint_is_moved_aside_and_the_previous_one_restored(
     tmp_path: Path,
 ) -> None:
-    store = DirectoryCheckpointStore(tmp_path, keep=3)
+    faults: list[tuple[str, str | None]] = []
+    store = DirectoryCheckpointStore(tmp_path, keep=3, on_fault=lambda c, e: faults.append((c, e)))
     store.save(_cp({("t", 0): 10}, b"good"))
     store.save(_cp({("t", 0): 20}, b"torn" * 100))
     [newest] = sorted(tmp_path.rglob("*.dwcp"))[-1:]
@@ -150,8 +151,96 @@ def test_torn_newest_write_falls_back_to_the_previous_checkpoint_with_a_warning(
         [loaded] = store.load("g")
     assert loaded.state == b"good"
     assert loaded.offsets == {("t", 0): 10}
-    assert [entry["event"] for entry in logs] == ["checkpoint_skipped"]
+    assert [(e["event"], e["log_level"]) for e in logs] == [("checkpoint_corrupt", "error")]
     assert "truncated" in logs[0]["reason"] or "checksum" in logs[0]["reason"]
+    aside = newest.with_name(f".corrupt-{newest.name}")
+    assert logs[0]["moved_to"] == str(aside)
+    assert aside.read_bytes() == data[: len(data) // 2]  # kept for inspection
+    assert not newest.exists()
+    [(component, error)] = faults
+    assert component == "checkpoint"
+    assert error is not None
+    assert newest.name in error
+    with structlog.testing.capture_logs() as again:
+        assert store.load("g")[0].state == b"good"
+    assert again == []  # read once, reported once
+
+
+def test_the_next_save_after_a_corrupt_one_is_the_newest(tmp_path: Path) -> None:
+    store = DirectoryCheckpointStore(tmp_path, keep=3)
+    store.save(_cp({("t", 0): 10}, b"good"))
+    store.save(_cp({("t", 0): 20}, b"bad"))
+    [newest] = sorted(tmp_path.rglob("*.dwcp"))[-1:]
+    newest.write_bytes(b"garbage")
+    with structlog.testing.capture_logs():
+        assert store.load("g")[0].state == b"good"
+    store.save(_cp({("t", 0): 30}, b"after"))
+    assert store.load("g")[0].state == b"after"
+
+
+@pytest.mark.parametrize(
+    ("errno_", "fails"),
+    [(28, "write"), (24, "open"), (5, "fsync")],
+    ids=["ENOSPC-mid-write", "EMFILE-at-open", "EIO-at-fsync"],
+)
+def test_a_failed_write_raises_leaves_no_partial_file_and_keeps_the_older_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_: int, fails: str
+) -> None:
+    """A full disk must not fill up further with every retry."""
+    store = DirectoryCheckpointStore(tmp_path, keep=3)
+    store.save(_cp({("t", 0): 10}, b"good"))
+    real_write = os.write
+
+    def half_then_fail(fd: int, data: bytes | memoryview) -> int:
+        if len(data) > 8:
+            return real_write(fd, bytes(data[:8]))  # part of it lands, then the disk is full
+        raise OSError(errno_, os.strerror(errno_))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(errno_, os.strerror(errno_))
+
+    real_open = os.open
+
+    def open_fails_for_new_files(path: object, flags: int, *args: object) -> int:
+        if flags & os.O_CREAT:
+            fail()
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    if fails == "write":
+        monkeypatch.setattr(os, "write", half_then_fail)
+    elif fails == "open":
+        monkeypatch.setattr(os, "open", open_fails_for_new_files)
+    else:
+        real_fsync = os.fsync
+
+        def fsync_fails_for_files(fd: int) -> None:
+            if not os.path.isdir(f"/proc/self/fd/{fd}"):
+                fail()
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync_fails_for_files)
+    with pytest.raises(CheckpointError, match=os.strerror(errno_)):
+        store.save(_cp({("t", 0): 20}, b"x" * 1000))
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.rglob(".tmp-*")] == []
+    assert store.load("g")[0].state == b"good"
+
+
+def test_a_prune_failure_after_a_durable_save_is_only_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = DirectoryCheckpointStore(tmp_path, keep=1)
+    store.save(_cp({("t", 0): 10}, b"old"))
+
+    def emfile(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(Path, "unlink", emfile)
+    with structlog.testing.capture_logs() as logs:
+        store.save(_cp({("t", 0): 20}, b"new"))
+    monkeypatch.undo()
+    assert [e["event"] for e in logs] == ["checkpoint_prune_failed"]
+    assert store.load("g")[0].state == b"new"
 
 
 def test_leftover_temporary_file_is_ignored(tmp_path: Path) -> None:

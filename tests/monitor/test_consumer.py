@@ -9,6 +9,8 @@ tests/integration/test_kafka_consumer.py.
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -21,7 +23,7 @@ from kafka import OffsetAndMetadata, TopicPartition
 from monitor.checkpoint import Checkpoint, DirectoryCheckpointStore
 from monitor.config import CheckpointSettings, KafkaSettings
 from monitor.consumer import ConsumerLoop, Record
-from monitor.errors import CheckpointError, SourceError
+from monitor.errors import CheckpointError, SinkUnavailable, SourceError
 from monitor.health import HealthState
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
@@ -582,3 +584,235 @@ def test_missing_topic_is_logged_at_start(tmp_path: Path) -> None:
         h.loop(CountingProcessor(), on_poll=_stop_after(1, stop)).run(stop)
     assert h.consumers[0].topics == ["absent"]
     assert "topic_not_found" in [e["event"] for e in logs]
+
+
+def _sample(metrics: Metrics, name: str, component: str = "checkpoint") -> float:
+    prefix = f'{name}{{component="{component}"}} '
+    [line] = [x for x in metrics.exposition().decode().splitlines() if x.startswith(prefix)]
+    return float(line.rsplit(" ", 1)[1])
+
+
+class _RecordingStore(DirectoryCheckpointStore):
+    """The real directory store, noting when each save was tried and how it ended."""
+
+    def __init__(self, directory: Path, clock: Clock) -> None:
+        super().__init__(directory)
+        self.clock = clock
+        self.attempts: list[tuple[float, bool]] = []
+
+    def save(self, checkpoint: Checkpoint) -> None:
+        try:
+            super().save(checkpoint)
+        except CheckpointError:
+            self.attempts.append((self.clock.now, False))
+            raise
+        self.attempts.append((self.clock.now, True))
+
+
+def test_a_full_disk_is_retried_with_backoff_counted_shown_in_readyz_and_recovers_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC from the real store: consuming goes on, nothing is committed past the last
+    durable checkpoint, and once space is back the next checkpoint and commit catch up."""
+    cluster = Cluster({0: 400})
+    h = Harness(tmp_path, cluster)
+    store = _RecordingStore(tmp_path / "ckpt", h.clock)
+    h.store = store
+    stop = threading.Event()
+    real_write = os.write
+    during: dict[str, Any] = {}
+
+    def enospc(fd: int, data: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0
+        if n == 5:
+            during["committed_at_fault"] = dict(cluster.committed)
+            monkeypatch.setattr(os, "write", enospc)
+        if n == 40:
+            during["committed_before_recovery"] = dict(cluster.committed)
+            during["ready"] = h.health.readiness()
+            during["failures"] = _sample(h.metrics, "driftwarden_storage_write_failures_total")
+            during["fault"] = _sample(h.metrics, "driftwarden_storage_fault")
+            during["consumed"] = processor.partitions[(TOPIC, 0)].count
+            monkeypatch.setattr(os, "write", real_write)
+        if n == 70:
+            stop.set()
+
+    processor = CountingProcessor()
+    with structlog.testing.capture_logs() as logs:
+        h.loop(processor, on_poll=hook).run(stop)
+
+    failed = [t for t, ok in store.attempts if not ok]
+    assert len(failed) >= 4
+    gaps = [b - a for a, b in itertools.pairwise(failed)]
+    assert gaps[:4] == [2.0, 4.0, 8.0, 8.0]  # interval x 1, 2, 4, then 4 again
+    # During the fault: counted, not ready, consuming, committing nothing new.
+    assert during["failures"] == len(failed)
+    assert during["fault"] == 1.0
+    ready, body = during["ready"]
+    assert ready is False
+    assert body["storage_writable"] is False
+    assert "No space left on device" in body["storage_faults"]["checkpoint"]
+    assert during["committed_before_recovery"] == during["committed_at_fault"]
+    assert during["consumed"] > 7 * 5  # read on after the fault began
+    # Recovered: gauge back to 0, readiness clean, commits caught up, counts exact.
+    assert _sample(h.metrics, "driftwarden_storage_fault") == 0.0
+    assert _sample(h.metrics, "driftwarden_storage_write_failures_total") == len(failed)
+    assert h.health.readiness()[1]["storage_faults"] == {}
+    assert cluster.committed == {(TOPIC, 0): 400}
+    _assert_exact(cluster, _final_counts(store))
+    events = [e["event"] for e in logs]
+    assert events.count("storage_faulted") == 1
+    assert events.count("storage_recovered") == 1
+    attempts_logged = [e["attempt"] for e in logs if e["event"] == "checkpoint_failed"]
+    assert attempts_logged == [a for a in range(1, len(failed) + 1) if a & (a - 1) == 0]
+    [recovered] = [e for e in logs if e["event"] == "checkpoint_recovered"]
+    assert recovered["failed_attempts"] == len(failed)
+    assert [p.name for p in (tmp_path / "ckpt").rglob(".tmp-*")] == []
+
+
+def test_dead_letters_that_cannot_be_flushed_hold_the_checkpoint_and_the_commit(
+    tmp_path: Path,
+) -> None:
+    class SinkFull(CountingProcessor):
+        failing = True
+
+        def snapshot(self) -> bytes:
+            if self.failing:
+                raise SinkUnavailable("dead-letter file x: flush failed (No space left on device)")
+            return super().snapshot()
+
+    cluster = Cluster({0: 30})
+    h = Harness(tmp_path, cluster)
+    stop = threading.Event()
+    processor = SinkFull()
+    seen: dict[str, Any] = {}
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0
+        if n == 12:
+            seen["committed"] = dict(cluster.committed)
+            seen["faults"] = h.health.readiness()[1]["storage_faults"]
+            processor.failing = False
+        if n == 30:
+            stop.set()
+
+    with structlog.testing.capture_logs():
+        h.loop(processor, on_poll=hook).run(stop)
+    assert seen["committed"] == {}
+    assert "dead-letter file x" in seen["faults"]["checkpoint"]
+    assert h.health.readiness()[1]["storage_faults"] == {}
+    _assert_exact(cluster, _final_counts(h.store))
+
+
+def test_a_failed_checkpoint_on_revoke_commits_nothing_and_keeps_the_member_running(
+    tmp_path: Path,
+) -> None:
+    class FailOnce(DirectoryCheckpointStore):
+        fail = False
+
+        def save(self, checkpoint: Checkpoint) -> None:
+            if self.fail:
+                self.fail = False
+                raise CheckpointError("cannot write checkpoint: Input/output error")
+            super().save(checkpoint)
+
+    cluster = Cluster({0: 10, 1: 10})
+    h = Harness(tmp_path, cluster)
+    store = FailOnce(tmp_path / "ckpt")
+    h.store = store
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 4:
+            store.fail = True
+            consumer.rebalance({1})
+        if n == 8:
+            stop.set()
+
+    with structlog.testing.capture_logs() as logs:
+        h.loop(CountingProcessor(), on_poll=hook).run(stop)
+    consumer = h.consumers[0]
+    assert consumer.async_commits == []  # the revoke's checkpoint failed: nothing committed
+    assert [e["reason"] for e in logs if e["event"] == "checkpoint_failed"] == ["revoke"]
+    assert _sample(h.metrics, "driftwarden_storage_write_failures_total") == 1.0
+    assert _sample(h.metrics, "driftwarden_storage_fault") == 0.0  # the shutdown one worked
+    assert cluster.committed == {(TOPIC, 1): 10}
+
+
+class _UnacknowledgingProducer:
+    """A checkpoint-topic producer whose sends time out while `down` is set."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.down = False
+        self.records: list[tuple[bytes, bytes | None]] = []
+
+    def send(self, topic: str, *, key: bytes, value: bytes | None) -> Any:
+        from kafka.errors import KafkaTimeoutError
+
+        producer = self
+
+        class _Future:
+            def get(self, timeout: float) -> None:
+                if producer.down:
+                    raise KafkaTimeoutError("Batch for checkpoints-0 expired")
+                producer.records.append((key, value))
+
+        return _Future()
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+class _EmptyTopicReader:
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return set()
+
+    def close(self, autocommit: bool) -> None:
+        pass
+
+
+def test_an_unacknowledged_checkpoint_topic_is_retried_like_a_full_disk(tmp_path: Path) -> None:
+    from monitor.checkpoint import KafkaTopicCheckpointStore, decode
+
+    cluster = Cluster({0: 200})
+    h = Harness(tmp_path, cluster)
+    producer = _UnacknowledgingProducer()
+    h.store = KafkaTopicCheckpointStore(  # type: ignore[assignment]
+        h.client,
+        CheckpointSettings(backend="kafka", create_topic=False, interval=2.0),
+        producer_factory=lambda **kwargs: producer,
+        consumer_factory=_EmptyTopicReader,
+    )
+    stop = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0
+        if n == 3:
+            producer.down = True
+        if n == 20:
+            seen["committed"] = dict(cluster.committed)
+            seen["acknowledged"] = dict(decode(producer.records[-1][1] or b"").offsets)
+            seen["faults"] = h.health.readiness()[1]["storage_faults"]
+            seen["read"] = processor.partitions[(TOPIC, 0)].count
+            producer.down = False
+        if n == 40:
+            stop.set()
+
+    processor = CountingProcessor()
+    with structlog.testing.capture_logs():
+        h.loop(processor, on_poll=hook).run(stop)
+    assert "write not acknowledged" in seen["faults"]["checkpoint"]
+    assert seen["committed"] == seen["acknowledged"]  # nothing past the last acknowledged one
+    assert seen["read"] > seen["committed"][(TOPIC, 0)] + 7 * 10  # while reading went on
+    assert _sample(h.metrics, "driftwarden_storage_write_failures_total") >= 3
+    assert _sample(h.metrics, "driftwarden_storage_fault") == 0.0
+    assert cluster.committed == {(TOPIC, 0): 200}
+    newest = decode(producer.records[-1][1] or b"")
+    _assert_exact(cluster, CountingProcessor.decode(newest.state))

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 
 from monitor.config import MetricsSettings
-from monitor.health import HealthServer, HealthState
+from monitor.health import HealthServer, HealthState, StorageFaults
 from monitor.metrics import Metrics
 
 
@@ -37,7 +38,7 @@ def test_liveness_follows_the_loop_beat_not_the_broker() -> None:
     assert state.liveness()[0] is True  # broker still unreachable: alive all the same
 
 
-def test_readiness_needs_all_three_conditions() -> None:
+def test_readiness_needs_all_conditions() -> None:
     state = HealthState(clock=_Clock())
     assert state.readiness() == (
         False,
@@ -46,6 +47,8 @@ def test_readiness_needs_all_three_conditions() -> None:
             "partitions_assigned": False,
             "broker_reachable": False,
             "baselines_loaded": False,
+            "storage_writable": True,
+            "storage_faults": {},
         },
     )
     state.set_partitions_assigned(True)
@@ -136,3 +139,79 @@ def test_stop_releases_the_port() -> None:
     again.start()
     assert again.port == port
     again.stop()
+
+
+def test_a_storage_fault_makes_readiness_fail_until_it_clears() -> None:
+    state = HealthState(clock=_Clock())
+    for setter in (
+        state.set_partitions_assigned,
+        state.set_broker_reachable,
+        state.set_baselines_loaded,
+    ):
+        setter(True)
+    assert state.storage_fault("checkpoint", "No space left on device") is None
+    assert state.storage_fault("alert_state", "Too many open files") is None
+    ready, body = state.readiness()
+    assert ready is False
+    assert body["storage_writable"] is False
+    assert body["storage_faults"] == {
+        "alert_state": "Too many open files",
+        "checkpoint": "No space left on device",
+    }
+    assert state.storage_fault("checkpoint", None) == "No space left on device"
+    assert state.readiness()[0] is False  # alert state still faulty
+    state.storage_fault("alert_state", None)
+    assert state.readiness() == (
+        True,
+        {
+            "status": "ready",
+            "partitions_assigned": True,
+            "broker_reachable": True,
+            "baselines_loaded": True,
+            "storage_writable": True,
+            "storage_faults": {},
+        },
+    )
+    assert state.liveness()[0] is True  # never a reason to restart the pod
+
+
+def _sample(metrics: Metrics, name: str, component: str) -> float:
+    prefix = f'{name}{{component="{component}"}} '
+    [line] = [x for x in metrics.exposition().decode().splitlines() if x.startswith(prefix)]
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_on_store_fault_counts_each_failure_and_logs_only_the_transitions() -> None:
+    state = HealthState(clock=_Clock())
+    metrics = Metrics("1")
+    hook = StorageFaults(state, metrics).on_store_fault
+    with structlog.testing.capture_logs() as logs:
+        hook("alert_state", None)  # healthy write: nothing to say
+        for _ in range(3):
+            hook("alert_state", "[Errno 28] No space left on device")
+        hook("alert_state", None)
+        hook("alert_state", None)
+    assert _sample(metrics, "driftwarden_storage_write_failures_total", "alert_state") == 3.0
+    assert _sample(metrics, "driftwarden_storage_fault", "alert_state") == 0.0
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("storage_faulted", "error"),
+        ("storage_recovered", "info"),
+    ]
+    assert state.readiness()[1]["storage_faults"] == {}
+
+
+def test_readyz_shows_the_storage_fault(served: Any) -> None:
+    server, state, _ = served
+    for setter in (
+        state.set_partitions_assigned,
+        state.set_broker_reachable,
+        state.set_baselines_loaded,
+    ):
+        setter(True)
+    StorageFaults(state, server.metrics).on_store_fault("checkpoint", "disk full")
+    status, _, body = _get(server, "/readyz")
+    assert status == 503
+    assert json.loads(body)["storage_faults"] == {"checkpoint": "disk full"}
+    status, _, text = _get(server, "/metrics")
+    assert 'driftwarden_storage_fault{component="checkpoint"} 1.0' in text
+    assert _get(server, "/healthz")[0] == 200

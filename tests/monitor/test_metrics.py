@@ -44,6 +44,9 @@ def _populated() -> Metrics:
     m.set_outbox_pending("slack", 1)
     m.record_loop_iteration()
     m.set_partitions_assigned(3)
+    m.record_storage_write_failure("checkpoint")
+    m.set_storage_fault("checkpoint", True)
+    m.record_http_connection_dropped("timeout")
     return m
 
 
@@ -60,7 +63,7 @@ def _exposed_types_and_labels(m: Metrics) -> dict[str, tuple[str, frozenset[str]
 
 def test_exposition_has_exactly_the_documented_metrics_types_and_labels() -> None:
     documented = _documented()
-    assert len(documented) == 16, "docs/metrics.md table not parsed"
+    assert len(documented) == 19, "docs/metrics.md table not parsed"
     assert set(documented) == set(METRIC_NAMES)
     exposed = _exposed_types_and_labels(_populated())
     assert set(exposed) == set(documented)
@@ -138,3 +141,13 @@ def test_prime_exports_every_configured_label_set_at_zero() -> None:
         'driftwarden_alert_outbox_pending{receiver="pager"} 0.0',
     ):
         assert line in text
+
+
+def test_storage_and_http_series_start_at_zero_for_known_labels() -> None:
+    """`increase()` needs a 0 sample before the first fault or the first dropped connection."""
+    text = Metrics("1").exposition().decode()
+    for component in ("checkpoint", "alert_state"):
+        assert f'driftwarden_storage_write_failures_total{{component="{component}"}} 0.0' in text
+        assert f'driftwarden_storage_fault{{component="{component}"}} 0.0' in text
+    for reason in ("limit", "timeout", "too_large", "aborted"):
+        assert f'driftwarden_http_connections_dropped_total{{reason="{reason}"}} 0.0' in text
