@@ -6,8 +6,9 @@ directory, or a record of the checkpoint topic), written by
 `driftwarden silence add|expire` and picked up by the running pipeline within
 a few seconds (see `AlertPipeline.dispatch`). Like Alertmanager, a silence
 hides firing alerts only; a resolve for an alert the receiver already saw
-firing is still delivered, so no channel is left with a stale incident. Silences are compared with event time (in a live
-daemon that is wall time minus a few seconds of lag).
+firing is still delivered, so no channel is left with a stale incident.
+Silences are compared with event time (in a live daemon that is wall time
+minus a few seconds of lag).
 """
 
 from __future__ import annotations
