@@ -106,7 +106,8 @@ def test_a_broker_outage_during_writes_is_the_same_fault(clock: FakeClock) -> No
     store.fail_with = AlertStateError("write not acknowledged within 30s")
     feed(pipeline, clock, episode([C, C]))
     assert pages(fakes) == ["credit-risk:firing"]
-    assert hook.calls and all(error is not None for _, error in hook.calls)
+    assert hook.calls
+    assert all(error is not None for _, error in hook.calls)
 
 
 # --- corrupt pieces ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 
 from monitor.alerting.state_writer import COMPONENT, StateWriter
 from tests.monitor.alerting.alert_fakes import FakeClock, MemoryAlertStore
@@ -56,7 +57,7 @@ def test_the_back_off_doubles_while_the_fault_lasts_and_is_capped(clock: FakeClo
         if w.failures > before:
             attempts_at.append(clock.now)
         clock.sleep(0.5)
-    gaps = [b - a for a, b in zip(attempts_at, attempts_at[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
     assert gaps[:3] == [1.0, 2.0, 4.0]
     assert set(gaps[3:]) == {4.0}
     assert all(error == "EMFILE: Too many open files" for _, error in hook.calls)
