@@ -76,7 +76,7 @@ def test_poll_reports_a_silences_change_by_another_process_once(tmp_path: Path) 
 
 def test_a_write_into_an_unwritable_place_raises_oserror_for_the_writer_to_handle() -> None:
     store = DirectoryAlertStore(Path("/proc/driftwarden-alerting"))
-    with pytest.raises(OSError, match="No such file|Permission|Read-only") as caught:
+    with pytest.raises(OSError, match=r"No such file|Permission|Read-only") as caught:
         store.write({STATE_KEY: b"{}"})
     assert caught.value.errno in (errno.ENOENT, errno.EACCES, errno.EROFS)
 
