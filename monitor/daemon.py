@@ -499,9 +499,12 @@ class Daemon:
         )
 
     def alert_state_fault(self, component: str, error: str | None) -> None:
-        """The alert pipeline's fault hook: a write of alert state failed (`error`) or
-        recovered (None). It already logged and retries; this is where /readyz and the
-        storage-fault metric learn of it."""
+        """The alert pipeline's fault hook (`monitor.alerting.store.FaultHook`).
+
+        `alert_state`: a write failed (`error`) or every kept write caught up (None);
+        `alert_state_corrupt`: a piece was set aside (an event, never cleared). The
+        pipeline already logged it and retries; /readyz and the storage-fault metric
+        learn of it here."""
         self.alert_state_faults[component] = error
 
     def run(self, stop: threading.Event) -> None:

@@ -335,11 +335,11 @@ to the daemon's fault hook (component `alert_state`), kept in memory and retried
 and the consumer keeps consuming. `alert_state_write_recovered` says when it caught up. A crash
 during the fault loses the changes since the last successful write (an open incident may be
 paged once more, a resolve may be missed). A piece that cannot be read at start is set aside,
-logged loudly (`alert_state_corrupt`) and reported, and the daemon starts that piece empty: a
-file is renamed `<name>.corrupt-<UTC time>`, a Kafka record is skipped and tombstoned. What is
-lost: for `state`, open incidents (one still open is notified again once, a resolve for a
-forgotten one is not sent); for an outbox entry, that notification; for `silences`, every CLI
-silence (add them again). If the store cannot be read at all (Kafka unreachable at start), the
+logged loudly and reported (component `alert_state_corrupt`, an event), and the daemon
+starts that piece empty: a file is renamed `<name>.corrupt-<UTC time>`, a Kafka record is
+skipped and tombstoned. What is lost: for `state`, open incidents (one still open is
+notified again once, a resolve for a forgotten one is not sent); for an outbox entry, that
+notification; for `silences`, every CLI silence (add them again). If the store cannot be read at all (Kafka unreachable at start), the
 daemon does not start delivering from an empty state: it fails and is restarted.
 
 ## Rendered samples

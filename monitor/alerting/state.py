@@ -6,7 +6,8 @@ Every piece is JSON (msgspec), the same bytes in files and in Kafka records:
 written by a broken tool) must not stop monitoring: `load_state` moves it aside
 (`store.quarantine`: the file renamed to `<name>.corrupt-<timestamp>`, the
 record skipped and tombstoned), logs `alert_state_corrupt` at error level,
-reports it through the fault hook, and starts that piece empty. What is lost:
+reports it through the fault hook (component `alert_state_corrupt`, an event),
+and starts that piece empty. What is lost:
 
 - `state`: open incidents and what receivers were told. An incident still open
   is notified once more as new (same fingerprint, so PagerDuty updates the
@@ -30,8 +31,8 @@ from monitor.alerting.lifecycle import LifecycleState
 from monitor.alerting.model import Alert
 from monitor.alerting.outbox import OutboxEntry
 from monitor.alerting.silences import Silence, SilenceFile
-from monitor.alerting.state_writer import COMPONENT
 from monitor.alerting.store import (
+    CORRUPT,
     SILENCES_KEY,
     STATE_KEY,
     AlertStateStore,
@@ -103,7 +104,7 @@ def set_aside(
         consequence=LOST[key.split("/", 1)[0]],
     )
     if on_fault is not None:
-        on_fault(COMPONENT, f"corrupt alert state {key!r} set aside: {reason}")
+        on_fault(CORRUPT, f"corrupt alert state {key!r} set aside: {reason}")
 
 
 LOST = {

@@ -31,9 +31,9 @@ from typing import Any, Final
 
 import structlog
 
-from monitor.alerting.store import AlertStateError, AlertStateStore, FaultHook
+from monitor.alerting.store import WRITE_FAULT, AlertStateError, AlertStateStore, FaultHook
 
-COMPONENT: Final = "alert_state"
+COMPONENT: Final = WRITE_FAULT
 """The component name passed to the fault hook (a /readyz condition, a metric label)."""
 
 

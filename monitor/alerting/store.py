@@ -44,7 +44,17 @@ SILENCES_FILE: Final = "silences.json"
 OUTBOX_DIR: Final = "outbox"
 
 FaultHook = Callable[[str, str | None], None]
-"""`on_store_fault(component, error)`: `error` set when a write failed, None once recovered."""
+"""`on_store_fault(component, error)`, called from the thread that hit the fault.
+
+- component `alert_state` is a condition: `error` set on every failed write attempt
+  (so a counter can count them), then `None` once every kept write is written
+  (recovered). A readiness check can say "degraded" in between.
+- component `alert_state_corrupt` is an event, never followed by `None`: a piece
+  could not be read and was set aside; the daemon goes on with that piece empty.
+"""
+
+WRITE_FAULT: Final = "alert_state"
+CORRUPT: Final = "alert_state_corrupt"
 
 
 class AlertStateError(DriftwardenError):

@@ -13,7 +13,7 @@ import msgspec
 from monitor.alerting import AlertPipeline
 from monitor.alerting.silences import Silence, SilenceFile, SilenceStore
 from monitor.alerting.state_writer import COMPONENT
-from monitor.alerting.store import SILENCES_KEY, STATE_KEY, DirectoryAlertStore
+from monitor.alerting.store import CORRUPT, SILENCES_KEY, STATE_KEY, DirectoryAlertStore
 from monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
@@ -121,7 +121,7 @@ def test_a_corrupt_state_file_is_moved_aside_and_the_daemon_starts_clean(
     pipeline, fakes = build(clock, DirectoryAlertStore(tmp_path), hook=hook)
     (aside,) = tmp_path.glob("alerting-state.json.corrupt-*")
     assert aside.read_bytes().startswith(b'{"version": 1')
-    assert hook.calls == [(COMPONENT, hook.calls[0][1])]
+    assert [c for c, _ in hook.calls] == [CORRUPT]  # an event, not a lasting condition
     assert "corrupt alert state 'state'" in str(hook.calls[0][1])
     feed(pipeline, clock, episode([C, C]))
     assert pages(fakes) == ["credit-risk:firing"]  # the documented cost: notified again once
@@ -145,7 +145,7 @@ def test_a_truncated_outbox_entry_is_set_aside_and_the_others_are_delivered(
     second.dispatch()
     assert len(pages(fakes)) == 1
     assert list((tmp_path / "outbox").glob(f"{broken.name}.corrupt-*"))
-    assert [c for c, e in hook.calls if e is not None] == [COMPONENT]
+    assert [c for c, e in hook.calls if e is not None] == [CORRUPT]
 
 
 def test_corrupt_silences_are_forgotten_not_fatal(tmp_path: Path, clock: FakeClock) -> None:
