@@ -339,8 +339,9 @@ logged loudly and reported (component `alert_state_corrupt`, an event), and the 
 starts that piece empty: a file is renamed `<name>.corrupt-<UTC time>`, a Kafka record is
 skipped and tombstoned. What is lost: for `state`, open incidents (one still open is
 notified again once, a resolve for a forgotten one is not sent); for an outbox entry, that
-notification; for `silences`, every CLI silence (add them again). If the store cannot be read at all (Kafka unreachable at start), the
-daemon does not start delivering from an empty state: it fails and is restarted.
+notification; for `silences`, every CLI silence (add them again). If the store cannot be
+read at all (Kafka unreachable at start), the daemon does not start delivering from an empty
+state: it fails and is restarted.
 
 ## Rendered samples
 
