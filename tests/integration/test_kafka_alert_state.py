@@ -126,7 +126,11 @@ def test_poll_sees_silences_the_cli_writes_after_load(
         assert [s["matchers"] for s in silences] == [['model="fraud"']]
     finally:
         daemon_side.close()
-    listed = SilenceStore(_store(kafka_broker, checkpoint_topic, group="g1")).all()
+    reader = _store(kafka_broker, checkpoint_topic, group="g1")
+    try:
+        listed = SilenceStore(reader).all()
+    finally:
+        reader.close()
     assert [s.comment for s in listed] == ["known issue"]
 
 
@@ -192,3 +196,54 @@ def test_a_pipeline_on_the_topic_restarts_without_repaging_and_resolves_once(
         second.close()
     assert [a.status for n in pager1.sent for a in n.alerts] == ["firing"]
     assert [a.status for n in pager2.sent for a in n.alerts] == ["resolved"]
+
+
+def test_a_running_pipeline_picks_up_a_cli_silence_from_the_topic(
+    kafka_broker: KafkaBroker, checkpoint_topic: str
+) -> None:
+    clock = FakeClock()
+    pager = FakeReceiver("pager")
+    pipeline = AlertPipeline(
+        alerting_settings(),
+        environment="prod",
+        monitor="g1",
+        clock=clock,
+        store=_store(kafka_broker, checkpoint_topic),
+        rng=random.Random(1),
+        receivers={
+            "log": FakeReceiver("log", remote=False),
+            "chat": FakeReceiver("chat"),
+            "pager": pager,
+        },
+    )
+    try:
+        cli_store = _store(kafka_broker, checkpoint_topic)
+        try:
+            SilenceStore(cli_store).add(
+                matchers=['model="fraud"'],
+                starts_at=0.0,
+                ends_at=4e9,
+                created_by="ana",
+                comment="retraining",
+                now=0.0,
+            )
+        finally:
+            cli_store.close()
+        with structlog.testing.capture_logs() as logs:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not [
+                e for e in logs if e["event"] == "silences_reloaded"
+            ]:
+                clock.sleep(5.0)  # past the poll interval, on the pipeline's clock
+                pipeline.dispatch()
+                time.sleep(0.1)
+        assert [e["silences"] for e in logs if e["event"] == "silences_reloaded"] == [1]
+        for v in [
+            *episode([Tier.CRITICAL, Tier.CRITICAL], model="fraud"),
+            *episode([Tier.CRITICAL, Tier.CRITICAL], model="credit-risk"),
+        ]:
+            pipeline.observe(v)
+            pipeline.dispatch()
+    finally:
+        pipeline.close()
+    assert [a.model_id for n in pager.sent for a in n.alerts] == ["credit-risk"]
