@@ -79,9 +79,17 @@ class StateWriter:
         self._written[key] = value
 
     def forget(self) -> None:
-        """Drop what is staged and remembered (the pipeline gave up ownership)."""
+        """Drop what is staged and remembered (the pipeline gave up or took over ownership).
+
+        A fault in progress ends with it: what this member could not write is no
+        longer its to write (the caller logs what was dropped), so the hook hears `None`.
+        """
         self._staged.clear()
         self._written.clear()
+        if self._consecutive:
+            self._consecutive = 0
+            if self._on_fault is not None:
+                self._on_fault(COMPONENT, None)
 
     def stage(self, key: str, value: bytes | None) -> None:
         if value is None and key not in self._written:

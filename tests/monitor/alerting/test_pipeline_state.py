@@ -178,6 +178,18 @@ def test_a_handover_pages_once_and_the_next_owner_resolves_once(clock: FakeClock
     assert pages(fakes_b) == ["credit-risk:resolved"]
 
 
+def test_a_member_that_hands_over_during_a_fault_no_longer_reports_it(clock: FakeClock) -> None:
+    store, hook = MemoryAlertStore(), Hook()
+    pipeline, _ = build(clock, store, hook=hook)
+    store.fail_with = OSError(errno.EIO, "Input/output error")
+    feed(pipeline, clock, episode([C, C]))
+    assert hook.calls[-1] == (COMPONENT, "EIO: Input/output error")
+    pipeline.suspend()  # the forced write fails too: logged, and the state is dropped
+    assert hook.calls[-1] == (COMPONENT, None)
+    assert pipeline.writer is not None
+    assert not pipeline.writer.faulted
+
+
 def test_a_notification_pending_at_the_handover_is_sent_by_the_next_owner_only(
     clock: FakeClock,
 ) -> None:
