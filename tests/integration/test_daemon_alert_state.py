@@ -3,12 +3,12 @@
 The Deployment mode as the chart runs it: `checkpoint.backend: kafka` and no
 writable alerting directory (the checkpoint directory, and so the default
 alerting directory beside it, is under /proc, where nothing can be created).
-A drift incident on `credit-risk` opens and pages a local webhook once; a
-silence for `fraud-check` is added with the CLI (into the topic, before the first
-run); the daemon is SIGKILLed while
-the incident is open; a second daemon continues: it does not page again, the
-silence holds for a `fraud-check` incident that opens only after the restart,
-and the `credit-risk` incident resolves exactly once when calm returns.
+A silence for `fraud-check` is added with the CLI (into the topic, before the
+first run); a drift incident on `credit-risk` opens and pages a local webhook
+once; the daemon is SIGKILLed while the incident is open; a second daemon
+continues: it does not page again, the silence holds for a `fraud-check`
+incident that opens only after the restart, and the `credit-risk` incident
+resolves exactly once when calm returns.
 """
 
 from __future__ import annotations
