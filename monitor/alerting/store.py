@@ -147,6 +147,16 @@ class DirectoryAlertStore:
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def load(self) -> dict[str, bytes]:
+        try:
+            return self._load()
+        except OSError as exc:
+            raise AlertStateError(
+                f"alert state directory {self._dir} cannot be read ({exc.strerror or exc}); "
+                "check its permissions and the volume, or point alerting.state_directory "
+                "at a readable, writable directory"
+            ) from None
+
+    def _load(self) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         self._silences_stamp = self._stamp()
         for key in (STATE_KEY, SILENCES_KEY):

@@ -10,6 +10,7 @@ import pytest
 from monitor.alerting.store import (
     SILENCES_KEY,
     STATE_KEY,
+    AlertStateError,
     DirectoryAlertStore,
     open_alert_store,
     outbox_key,
@@ -79,6 +80,12 @@ def test_a_write_into_an_unwritable_place_raises_oserror_for_the_writer_to_handl
     with pytest.raises(OSError, match=r"No such file|Permission|Read-only") as caught:
         store.write({STATE_KEY: b"{}"})
     assert caught.value.errno in (errno.ENOENT, errno.EACCES, errno.EROFS)
+
+
+def test_an_unreadable_directory_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "alerting-state.json").mkdir()  # reading it fails with EISDIR
+    with pytest.raises(AlertStateError, match="cannot be read"):
+        DirectoryAlertStore(tmp_path).load()
 
 
 def test_outbox_keys_round_trip_and_other_keys_are_not_outbox() -> None:
