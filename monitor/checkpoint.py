@@ -396,6 +396,49 @@ def _fsync_dir(path: Path) -> None:
 
 # --- Kafka topic backend -------------------------------------------------------------
 
+ALERTING_KEY_PREFIX: Final = "alerting/"
+"""Keys of the checkpoint topic that hold alert state (monitor/alerting/kafka_store.py).
+
+The alert pipeline keeps its state in the same compacted topic, so it lives and
+dies with the checkpoints. The loader skips these records; a real checkpoint
+(whose group id might start with the same word) is still recognised by its magic.
+"""
+
+_ALERTING_KEY: Final = ALERTING_KEY_PREFIX.encode("utf-8")
+
+FRAME_SLACK: Final = 64 * 1024
+"""Record headers and batch framing around a value, added to `checkpoint.max_bytes`."""
+
+
+def ensure_topic(
+    client: KafkaClientConfig, settings: CheckpointSettings, admin_factory: Callable[..., Any]
+) -> None:
+    """Create the checkpoint topic when missing: one partition, compacted, hourly segments."""
+    from kafka.errors import TopicAlreadyExistsError  # noqa: PLC0415
+
+    topic = settings.topic
+    admin = admin_factory(**client.admin_kwargs(client_suffix="checkpoint-admin"))
+    try:
+        if topic in admin.list_topics():
+            return
+        spec: dict[str, Any] = {
+            "num_partitions": 1,
+            "replication_factor": settings.topic_replication_factor or -1,
+            "configs": {
+                "cleanup.policy": "compact",
+                "max.message.bytes": str(settings.max_bytes + FRAME_SLACK),
+                "segment.ms": "3600000",
+                "min.cleanable.dirty.ratio": "0.1",
+            },
+        }
+        try:
+            admin.create_topics({topic: spec}, wait_for_metadata=True)
+            log.info("checkpoint_topic_created", topic=topic)
+        except TopicAlreadyExistsError:
+            pass
+    finally:
+        admin.close()
+
 
 class KafkaTopicCheckpointStore:
     """Checkpoints as records of a compacted topic, keyed by member key.
@@ -410,7 +453,7 @@ class KafkaTopicCheckpointStore:
     `checkpoint.create_topic` is off.
     """
 
-    _FRAME_SLACK: Final = 64 * 1024  # record headers and batch framing around the value
+    _FRAME_SLACK: Final = FRAME_SLACK
 
     def __init__(
         self,
@@ -448,29 +491,7 @@ class KafkaTopicCheckpointStore:
         return self._topic
 
     def _ensure_topic(self, admin_factory: Callable[..., Any]) -> None:
-        from kafka.errors import TopicAlreadyExistsError  # noqa: PLC0415
-
-        admin = admin_factory(**self._client.admin_kwargs(client_suffix="checkpoint-admin"))
-        try:
-            if self._topic in admin.list_topics():
-                return
-            spec: dict[str, Any] = {
-                "num_partitions": 1,
-                "replication_factor": self._settings.topic_replication_factor or -1,
-                "configs": {
-                    "cleanup.policy": "compact",
-                    "max.message.bytes": str(self._settings.max_bytes + self._FRAME_SLACK),
-                    "segment.ms": "3600000",
-                    "min.cleanable.dirty.ratio": "0.1",
-                },
-            }
-            try:
-                admin.create_topics({self._topic: spec}, wait_for_metadata=True)
-                log.info("checkpoint_topic_created", topic=self._topic)
-            except TopicAlreadyExistsError:
-                pass
-        finally:
-            admin.close()
+        ensure_topic(self._client, self._settings, admin_factory)
 
     def save(self, checkpoint: Checkpoint) -> None:
         data = encode(checkpoint)
@@ -545,6 +566,8 @@ class KafkaTopicCheckpointStore:
         if record.value is None:
             latest.pop(key, None)
             return
+        if key.startswith(_ALERTING_KEY) and not record.value.startswith(MAGIC):
+            return  # alert state, not a checkpoint
         try:
             checkpoint = decode(record.value)
         except CheckpointError as exc:

@@ -30,7 +30,7 @@ import structlog
 from kafka import KafkaProducer
 
 from baselines.artifact import Baseline
-from monitor.alerting import AlertPipeline
+from monitor.alerting import AlertPipeline, open_alert_store
 from monitor.alerting.metrics import Outcome
 from monitor.checkpoint import Partition, open_store
 from monitor.config import Settings
@@ -150,6 +150,52 @@ class AlertMetricsAdapter:
 
     def outbox_pending(self, receiver: str, count: int) -> None:
         self._metrics.set_outbox_pending(receiver, count)
+
+
+class AlertOwnership:
+    """The consumer loop's processor, plus: alerting belongs to the member that owns partitions.
+
+    The alert pipeline starts suspended; it resumes (reads its whole state from
+    the store) when this member is given its first partitions, and suspends
+    (writes everything, forgets it) when it holds none, or when `revoked()`
+    says a rebalance is taking partitions away. With hot-standby replicas one
+    member owns every partition, so exactly one member delivers; a standby with
+    no partitions delivers nothing and writes nothing.
+    """
+
+    def __init__(self, processor: EngineProcessor, pipeline: AlertPipeline) -> None:
+        self._processor = processor
+        self._pipeline = pipeline
+        self._owned: set[Partition] = set()
+
+    def process(self, records: Sequence[SourceRecord]) -> None:
+        self._processor.process(records)
+
+    def close_due(self, now: float, idle: frozenset[Partition]) -> None:
+        self._processor.close_due(now, idle)
+
+    def saturated(self) -> bool:
+        return self._processor.saturated()
+
+    def snapshot(self) -> bytes:
+        return self._processor.snapshot()
+
+    def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
+        self._processor.restore(partitions, state)
+        self._owned |= partitions
+        if self._owned and self._pipeline.suspended:
+            self._pipeline.resume()
+
+    def release(self, partitions: frozenset[Partition]) -> None:
+        self._processor.release(partitions)  # verdicts it closes are alerted first
+        self._owned -= partitions
+        if not self._owned:
+            self._pipeline.suspend()
+
+    def revoked(self) -> None:
+        """A rebalance is taking partitions away: hand alerting over before anyone else
+        can take it (call after the revoked partitions' checkpoint is saved)."""
+        self._pipeline.suspend()
 
 
 class AlertDispatcher:
@@ -413,8 +459,14 @@ class Daemon:
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
         self.health.set_baselines_loaded(True)
+        self.alert_state_faults: dict[str, str | None] = {}
         self.alerts = AlertPipeline.from_settings(
-            settings, clock=time.time, metrics=AlertMetricsAdapter(self.metrics)
+            settings,
+            clock=time.time,
+            metrics=AlertMetricsAdapter(self.metrics),
+            store=open_alert_store(settings),
+            on_store_fault=self.alert_state_fault,
+            start_suspended=True,  # resumed by AlertOwnership when partitions arrive
         )
         self.dispatcher = AlertDispatcher(self.alerts)
         self.verdict_log = (
@@ -435,15 +487,25 @@ class Daemon:
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
         )
         self.store = open_store(settings.checkpoint, self.client)
+        self.ownership = AlertOwnership(self.processor, self.alerts)
         self.loop = ConsumerLoop(
             client=self.client,
             checkpoint=settings.checkpoint,
-            processor=self.processor,
+            processor=self.ownership,
             store=self.store,
             fingerprint=config_fingerprint(baselines, settings),
             metrics=self.metrics,
             health=self.health,
         )
+
+    def alert_state_fault(self, component: str, error: str | None) -> None:
+        """The alert pipeline's fault hook (`monitor.alerting.store.FaultHook`).
+
+        `alert_state`: a write failed (`error`) or every kept write caught up (None);
+        `alert_state_corrupt`: a piece was set aside (an event, never cleared). The
+        pipeline already logged it and retries; /readyz and the storage-fault metric
+        learn of it here."""
+        self.alert_state_faults[component] = error
 
     def run(self, stop: threading.Event) -> None:
         grace = self.settings.shutdown.grace_period

@@ -260,13 +260,21 @@ whether the model's outputs moved) and **what to do** (runbook link first, then 
 
 ## Identity, escalation and resolution
 
-- **Fingerprint** = hash of `alertname`, `model`, `environment` (not the tier). It is PagerDuty's
-  `dedup_key`: warning -> critical is another trigger on the same key, i.e. an update of the open
-  incident, never a second page; the resolve closes it. After a resolve, the next episode's first
-  trigger opens a new incident (PagerDuty's documented behaviour).
+- **Fingerprint** = hash of `alertname`, `model`, `environment` and `monitor` (not the tier). It
+  is PagerDuty's `dedup_key`: warning -> critical is another trigger on the same key, i.e. an
+  update of the open incident, never a second page; the resolve closes it. After a resolve, the
+  next episode's first trigger opens a new incident (PagerDuty's documented behaviour).
+- **`monitor`** is the daemon's `kafka.group_id` (a label on every alert, so routes and silences
+  can match it). Two separately deployed monitors of one model (a canary and the main one, two
+  teams) have different consumer groups, hence different incidents: one never resolves the
+  other's page. Replicas of one monitor share the group id and so the incident, on purpose: one
+  member is active at a time (see "Where alert state lives"). Upgrading from a release without
+  the label changes every fingerprint once: an incident open during the upgrade is paged again
+  under the new key and its old PagerDuty incident must be resolved by hand.
 - **Alertmanager** identifies alerts by label set, so its receiver sends `severity` as a label and
   turns an escalation into "new severity firing + old severity ended" in one request. Labels hold
-  only `alertname`, `model`, `environment`, `severity`; statistics and text are annotations.
+  only `alertname`, `model`, `environment`, `monitor`, `severity`; statistics and text are
+  annotations.
   Firing alerts are re-posted every `resend_interval` with `endsAt = now + 4 x resend_interval`.
 - **Routes per tier**: when an incident drops below a route's matchers (critical -> warning), that
   route's receivers get a resolve (`resolution: below_route`): the page ends, the chat keeps the
@@ -275,15 +283,65 @@ whether the model's outputs moved) and **what to do** (runbook link first, then 
 - **Timers** (`group_wait`, `group_interval`, `repeat_interval`), silences and mute intervals run
   on **event time** (the verdicts' window ends), so `driftwarden replay` produces exactly the
   notifications a live run would. Timers shorter than a window act at the next window.
-- **Delivery**: persistent outbox (`<state_dir>/outbox/`), exponential back-off with full jitter
-  honouring `Retry-After`, per-receiver circuit breaker, permanent errors (400/401/403/404/410)
-  dropped with one log line naming the config to fix. Per receiver and alert, only the latest
-  state is queued: a trigger that is still queued when its resolve arrives is dropped, so a
-  trigger is never delivered after its resolve, and a resolve for something the receiver never saw
-  is not sent. Metrics: `driftwarden_alerts_sent_total{receiver,outcome}` and
+- **Delivery**: persistent outbox (one stored piece per notification), exponential back-off
+  with full jitter honouring `Retry-After`, per-receiver circuit breaker, permanent errors
+  (400/401/403/404/410) dropped with one log line naming the config to fix. Per receiver and
+  alert, only the latest state is queued: a trigger that is still queued when its resolve
+  arrives is dropped, so a trigger is never delivered after its resolve, and a resolve for
+  something the receiver never saw is not sent. Metrics:
+  `driftwarden_alerts_sent_total{receiver,outcome}` and
   `driftwarden_alert_outbox_pending{receiver}`.
 - **Silences**: `driftwarden silence add -m 'model="credit-risk"' -d 2h -c "deploy"`,
   `driftwarden silence list`, `driftwarden silence expire ID`, or `alerting.silences` in config.
+  The CLI writes where the daemon keeps its alert state (give it the daemon's `--config`; with
+  the Kafka backend it needs to reach Kafka), and a running daemon picks the change up within
+  about 2 s, without a restart. Silences compare with event time: for old data pass `--start`.
+
+## Where alert state lives, and what survives what
+
+Alert state is open incidents, group timers, what each receiver has received, the outbox
+(one piece per pending notification) and the CLI's silences. It lives where the window
+checkpoints live, so it survives exactly what they survive:
+
+- `checkpoint.backend: kafka` (the chart's Deployment): records of the checkpoint topic, keys
+  `alerting/<group id>/state`, `.../silences` and `.../outbox/<seq>` (a delete is a tombstone).
+  Survives pod restarts, reschedules and node loss; nothing is written to the pod's disk.
+- `checkpoint.backend: directory` (the chart's StatefulSet): `alerting/` beside the checkpoint
+  directory (the chart sets `alerting.state_directory` on the volume). Survives restarts and
+  reschedules that keep the PVC.
+- `alerting.state_directory` set: that directory (`alerting-state.json`, `outbox/<seq>.json`,
+  `silences.json`), whatever the checkpoint backend. Survives what that directory survives.
+- `driftwarden replay`: memory only; a replay never touches a daemon's state.
+
+The checkpoint loader ignores the alerting keys and the alert store ignores checkpoints; each
+monitor (group id) reads only its own keys. The daemon reads the whole state at start (the topic
+to its end) and writes each change before it acts on the next verdict or delivery outcome, so a
+SIGKILL neither pages again nor forgets an open incident, and a silence set before it still holds.
+
+**Replicas and handovers.** Only the member that owns partitions delivers: the pipeline starts
+suspended and resumes (reads the whole state back) when the member is given partitions;
+when it loses them it stops dispatching, waits for the one delivery in flight, writes
+everything and forgets it. A standby delivers and writes nothing. Guarantee: during a handover
+(or after a SIGKILL) **at most one notification that was in flight may be sent again** (its send
+completed, its removal from the outbox was not yet written). Paging receivers absorb it:
+PagerDuty dedups on `dedup_key` (the fingerprint: a repeated trigger updates the open incident),
+Alertmanager on the label set; webhooks carry a stable `webhook-id`; a chat receiver may show the
+message twice.
+
+**Faults degrade, never stop monitoring.** A write of alert state that fails (ENOSPC, EMFILE,
+EIO, a Kafka write not acknowledged) is logged (`alert_state_write_failed`), counted and reported
+to the daemon's fault hook (component `alert_state`), kept in memory and retried with back-off
+(0.5 s doubling to 30 s) at the next verdict or dispatcher round; delivery goes on from memory
+and the consumer keeps consuming. `alert_state_write_recovered` says when it caught up. A crash
+during the fault loses the changes since the last successful write (an open incident may be
+paged once more, a resolve may be missed). A piece that cannot be read at start is set aside,
+logged loudly and reported (component `alert_state_corrupt`, an event), and the daemon
+starts that piece empty: a file is renamed `<name>.corrupt-<UTC time>`, a Kafka record is
+skipped and tombstoned. What is lost: for `state`, open incidents (one still open is
+notified again once, a resolve for a forgotten one is not sent); for an outbox entry, that
+notification; for `silences`, every CLI silence (add them again). If the store cannot be
+read at all (Kafka unreachable at start), the daemon does not start delivering from an empty
+state: it fails and is restarted.
 
 ## Rendered samples
 

@@ -131,6 +131,7 @@ def build_alert(
     tiers_seen: tuple[Tier, ...],
     change: Change,
     resolution: Resolution | None = None,
+    monitor: str | None = None,
 ) -> Alert:
     """The alert for `verdict`'s model.
 
@@ -141,6 +142,7 @@ def build_alert(
         environment=environment,
         tier=tier,
         baseline_version=verdict.baseline_version,
+        monitor=monitor,
     )
     drifting = sorted(verdict.drifting_columns, key=lambda c: (-int(c.tier), c.column))
     columns = tuple(alert_column(c) for c in drifting)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -95,6 +95,7 @@ class Dispatcher:
         rng: random.Random,
         lock: threading.RLock,
         logger: Any = None,
+        persist: Callable[[], None] = lambda: None,
     ) -> None:
         self._receivers = receivers
         self._outbox = outbox
@@ -103,6 +104,7 @@ class Dispatcher:
         self._metrics = metrics
         self._rng = rng
         self._lock = lock
+        self._persist = persist
         self._backoff = Backoff(base=settings.backoff_base, cap=settings.backoff_cap)
         self._breakers = {
             name: CircuitBreaker(failures=settings.breaker_failures, reset=settings.breaker_reset)
@@ -252,13 +254,20 @@ class Dispatcher:
                     )
         return sent
 
-    def dispatch(self, now: float) -> int:
-        """One delivery round; returns how many deliveries succeeded."""
+    def dispatch(self, now: float, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """One delivery round; returns how many deliveries succeeded.
+
+        Each outcome is persisted (`persist`) before the next send, so a crash
+        or a handover re-sends at most the one notification in flight.
+        `keep_going` is asked before each send (False: the member is handing over).
+        """
         delivered = 0
         failed: set[str] = set()
         with self._lock:
             seqs = [e.seq for e in self._outbox.entries()]
         for seq in seqs:
+            if not keep_going():
+                return delivered
             with self._lock:
                 entry = next((e for e in self._outbox.entries() if e.seq == seq), None)
                 if entry is None:
@@ -295,6 +304,9 @@ class Dispatcher:
                     failed.add(name)
                 else:
                     self._record_rejection(entry, result, now)
+                self._persist()
+        if not keep_going():
+            return delivered
         delivered += self._refresh(now, failed)
         with self._lock:
             self.report_pending()

@@ -1,8 +1,18 @@
 """Alert identity: the labels that name an incident and the hash of them.
 
-The incident is "this model drifts in this environment". The fingerprint hashes
-only `alertname`, `model` and `environment`, never the tier or any value that
+The incident is "this model drifts in this environment, as this monitor sees
+it". The fingerprint hashes only `alertname`, `model`, `environment` and
+`monitor` (the daemon's consumer group id), never the tier or any value that
 changes while the incident is open:
+
+- `monitor` keeps two separately deployed monitors of one model apart (say a
+  canary and the main deployment, or two teams reading different topics): each
+  has its own consumer group, so its own incidents, and one never resolves the
+  other's PagerDuty incident or Alertmanager alert. Replicas of ONE monitor share
+  the group id and so the incident, on purpose: one member is active at a time
+  and hands the incident to the next (`AlertPipeline.suspend`/`resume`). A
+  pipeline built without a monitor id (library use, the docs' samples) leaves
+  the label out and hashes as before.
 
 - PagerDuty uses it as `dedup_key`, so warning -> critical is another trigger on
   the same key (an update of the open incident, not a second page), and a resolve
@@ -23,17 +33,24 @@ from monitor.tier import Tier
 
 ALERTNAME = "DriftwardenModelDrift"
 IDENTITY_LABELS: tuple[str, ...] = ("alertname", "environment", "model")
+OPTIONAL_IDENTITY_LABELS: tuple[str, ...] = ("monitor",)
+"""Part of the identity when present; absent, the fingerprint is the one of earlier releases."""
 
 
 def alert_labels(
-    *, model_id: str, environment: str, tier: Tier, baseline_version: int
+    *,
+    model_id: str,
+    environment: str,
+    tier: Tier,
+    baseline_version: int,
+    monitor: str | None = None,
 ) -> dict[str, str]:
     """Labels routes, silences and inhibition rules match on.
 
     `tier` and `severity` carry the same value: `tier` is driftwarden's word,
     `severity` the one Alertmanager configs and runbooks already use.
     """
-    return {
+    labels = {
         "alertname": ALERTNAME,
         "model": model_id,
         "environment": environment,
@@ -41,12 +58,16 @@ def alert_labels(
         "severity": tier.label,
         "baseline_version": str(baseline_version),
     }
+    if monitor is not None:
+        labels["monitor"] = monitor
+    return labels
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:
     """16 hex digits over the identity labels (length-prefixed, so no two label sets collide)."""
     digest = hashlib.sha256()
-    for name in IDENTITY_LABELS:
+    present = [n for n in OPTIONAL_IDENTITY_LABELS if n in labels]
+    for name in (*IDENTITY_LABELS, *present):
         value = labels.get(name, "")
         for part in (name, value):
             raw = part.encode("utf-8")

@@ -1,9 +1,11 @@
-"""The persistent outbox: notifications waiting for delivery, one JSON file each.
+"""The persistent outbox: notifications waiting for delivery, one stored piece each.
 
-`<state_dir>/outbox/<seq>.json`, written atomically, deleted once delivered (or
-given up). A crash loses nothing that was enqueued; on restart the files are the
-queue. Directory-of-files instead of a journal: each state change is one atomic
-rename, and there is nothing to compact.
+Each entry is the key `outbox/<seq>` of the alert state store (a file
+`outbox/<seq>.json`, or a record of the checkpoint topic), written when it
+changes and deleted once delivered (or given up). A crash loses nothing that
+was enqueued and written; on restart the stored entries are the queue.
+One piece per entry instead of a journal: each state change is one atomic
+write, and there is nothing to compact.
 
 Ordering rule, per receiver and alert fingerprint: an alert is in at most one
 pending notification. A newer notification for the same receiver takes the
@@ -17,13 +19,13 @@ Digests are never coalesced.
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
+from collections.abc import Iterable
 
 import msgspec
 
 from monitor.alerting.model import Notification
-from monitor.alerting.persistence import load_struct, save_struct
+from monitor.alerting.state_writer import StateWriter
+from monitor.alerting.store import outbox_key
 
 
 class OutboxEntry(msgspec.Struct, kw_only=True):
@@ -36,34 +38,26 @@ class OutboxEntry(msgspec.Struct, kw_only=True):
 
 
 class Outbox:
-    def __init__(self, directory: Path | None) -> None:
-        self._dir = directory
-        self._entries: dict[int, OutboxEntry] = {}
-        self._in_flight: set[int] = set()
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            for path in sorted(directory.glob("*.json")):
-                entry = load_struct(path, OutboxEntry)
-                if entry is not None:
-                    self._entries[entry.seq] = entry
-        self._next_seq = max(self._entries, default=0) + 1
+    """In memory, mirrored to `writer` (staged; the pipeline commits); None: memory only."""
 
-    def _path(self, seq: int) -> Path | None:
-        return self._dir / f"{seq:012d}.json" if self._dir is not None else None
+    def __init__(
+        self, writer: StateWriter | None = None, entries: Iterable[OutboxEntry] = ()
+    ) -> None:
+        self._writer = writer
+        self._entries: dict[int, OutboxEntry] = {e.seq: e for e in entries}
+        self._in_flight: set[int] = set()
+        self._next_seq = max(self._entries, default=0) + 1
 
     def _save(self, entry: OutboxEntry) -> None:
         self._entries[entry.seq] = entry
-        path = self._path(entry.seq)
-        if path is not None:
-            save_struct(path, entry)
+        if self._writer is not None:
+            self._writer.stage(outbox_key(entry.seq), msgspec.json.encode(entry))
 
     def remove(self, seq: int) -> None:
         self._entries.pop(seq, None)
         self._in_flight.discard(seq)
-        path = self._path(seq)
-        if path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        if self._writer is not None:
+            self._writer.stage(outbox_key(seq), None)
 
     def entries(self) -> list[OutboxEntry]:
         return [self._entries[s] for s in sorted(self._entries)]

@@ -20,10 +20,22 @@ silences, mute intervals, digests) runs on event time, the verdicts'
 (back-off, circuit breakers, Alertmanager re-sends, outbox age) runs on the
 injected wall `clock`. Nothing here reads the system clock itself.
 
-State lives in `<state_dir>/alerting-state.json` (incidents, groups, what each
-receiver received, digest) and `<state_dir>/outbox/`; both are written
-atomically after every change, so a restart neither pages again nor forgets a
-resolve. `state_dir=None` keeps everything in memory.
+State lives in an alert state store (`store.py`): the `state` piece
+(incidents, groups, what each receiver received, digest), one `outbox/<seq>`
+piece per pending notification and the CLI's `silences`. Changes are written
+after every verdict and after every delivery outcome, so a restart neither
+pages again nor forgets a resolve. The daemon's store follows
+`checkpoint.backend` (files beside the checkpoints, or records of the
+checkpoint topic); `state_dir=` is a shortcut for a directory store, and no
+store at all keeps everything in memory (replay). A failed write never raises
+here: `state_writer.py` keeps it, retries it and reports it through
+`on_store_fault`.
+
+Ownership (hot-standby replicas): exactly one member of a consumer group
+should deliver. `suspend()` stops dispatching (waiting for the one delivery in
+flight), writes everything, and drops the state from memory; `resume()` reads
+the whole state back from the store and delivers again. A member built with
+`start_suspended=True` owns nothing until its first `resume()`.
 """
 
 from __future__ import annotations
@@ -40,44 +52,49 @@ import msgspec
 import structlog
 
 from monitor.alerting.describe import build_alert
-from monitor.alerting.digest import DigestState, add_verdict
-from monitor.alerting.dispatcher import DeliveryState, Dispatcher
+from monitor.alerting.digest import add_verdict
+from monitor.alerting.dispatcher import Dispatcher
 from monitor.alerting.fingerprint import ALERTNAME, fingerprint
-from monitor.alerting.groups import GroupsState, flush_due, place
+from monitor.alerting.groups import flush_due, place
 from monitor.alerting.inhibition import compile_rules, inhibited_by
-from monitor.alerting.lifecycle import LifecycleState, advance, already_seen
+from monitor.alerting.lifecycle import advance, already_seen
 from monitor.alerting.metrics import AlertMetrics, NullMetrics
 from monitor.alerting.model import Alert, Change, Notification
 from monitor.alerting.mute import MuteCalendar
 from monitor.alerting.outbox import Outbox
-from monitor.alerting.persistence import load_struct, save_struct
 from monitor.alerting.receivers import LOCAL_TYPES, build_receivers
 from monitor.alerting.receivers.base import Receiver
 from monitor.alerting.routing import RouteNode, compile_route, match_routes
-from monitor.alerting.silences import Silence, SilenceStore, config_silences, silenced_by
+from monitor.alerting.silences import Silence, config_silences, silenced_by
+from monitor.alerting.state import (
+    Corrupt,
+    LoadedState,
+    decode_silences,
+    load_state,
+    set_aside,
+)
+from monitor.alerting.state_writer import StateWriter
+from monitor.alerting.store import (
+    SILENCES_KEY,
+    STATE_KEY,
+    AlertStateError,
+    AlertStateStore,
+    DirectoryAlertStore,
+    FaultHook,
+    open_alert_store,
+)
 from monitor.config import AlertingSettings, Settings
 from monitor.errors import ConfigError
 from monitor.verdict import WindowVerdict
 
-STATE_FILE = "alerting-state.json"
-OUTBOX_DIR = "outbox"
-STATE_VERSION = 1
+POLL_INTERVAL = 2.0
+"""Seconds between looks at the store for silences another process wrote."""
 _NOT_FOR_DIGESTS = frozenset({"pagerduty", "alertmanager"})
 _CHANGE_FOR: dict[str, Change] = {
     "opened": "new",
     "escalated": "escalated",
     "deescalated": "deescalated",
 }
-
-
-class PipelineState(msgspec.Struct, kw_only=True):
-    version: int = STATE_VERSION
-    event_now: float | None = None
-    lifecycle: LifecycleState = msgspec.field(default_factory=LifecycleState)
-    groups: GroupsState = msgspec.field(default_factory=GroupsState)
-    active: dict[str, Alert] = msgspec.field(default_factory=dict)
-    digest: DigestState = msgspec.field(default_factory=DigestState)
-    delivery: DeliveryState = msgspec.field(default_factory=DeliveryState)
 
 
 class CompiledAlerting(msgspec.Struct, frozen=True, kw_only=True, dict=False):
@@ -114,13 +131,6 @@ def check_alerting(settings: AlertingSettings) -> CompiledAlerting:
     )
 
 
-def state_directory(settings: Settings) -> Path:
-    """`alerting.state_directory`, else `alerting/` next to the checkpoints."""
-    if settings.alerting.state_directory is not None:
-        return settings.alerting.state_directory
-    return settings.checkpoint.directory.parent / "alerting"
-
-
 class AlertPipeline:
     """See the module docstring for the call sequence."""
 
@@ -130,7 +140,12 @@ class AlertPipeline:
         *,
         environment: str,
         clock: Callable[[], float],
-        state_dir: Path | None,
+        state_dir: Path | None = None,
+        store: AlertStateStore | None = None,
+        monitor: str | None = None,
+        on_store_fault: FaultHook | None = None,
+        start_suspended: bool = False,
+        poll_interval: float = POLL_INTERVAL,
         metrics: AlertMetrics | None = None,
         real_receivers: bool = True,
         rng: random.Random | None = None,
@@ -142,24 +157,31 @@ class AlertPipeline:
         compiled = check_alerting(settings)
         self._settings = settings
         self._environment = environment
+        self._monitor = monitor
         self._clock = clock
         self._sleep = sleep
-        self._state_dir = state_dir
         self._real = real_receivers
         self._root: RouteNode = compiled.root
         self._routes = {node.id: node for node in self._root.walk()}
         self._inhibitors = compiled.inhibitors
         self._calendar: MuteCalendar = compiled.calendar
         self._config_silences = compiled.silences
-        self._silences = SilenceStore(state_dir)
         self._types = {r.name: r.type for r in settings.receivers}
         self._metrics: AlertMetrics = metrics if metrics is not None else NullMetrics()
         self._log = logger if logger is not None else structlog.get_logger("monitor.alerting")
         self._lock = threading.RLock()
-        self._state_path = state_dir / STATE_FILE if state_dir is not None else None
-        loaded = load_struct(self._state_path, PipelineState) if self._state_path else None
-        self.state = loaded if loaded is not None else PipelineState()
-        self.outbox = Outbox(state_dir / OUTBOX_DIR if state_dir is not None else None)
+        self._dispatching = threading.Lock()  # held for a whole delivery round
+        if store is None and state_dir is not None:
+            store = DirectoryAlertStore(state_dir)
+        self._store = store
+        self._on_fault = on_store_fault
+        self._writer = (
+            StateWriter(store, on_fault=on_store_fault, clock=clock, logger=self._log)
+            if store is not None
+            else None
+        )
+        self._poll_interval = poll_interval
+        self._next_poll = 0.0
         if receivers is None:
             receivers = build_receivers(
                 settings.receivers,
@@ -168,17 +190,11 @@ class AlertPipeline:
                 transport=transport,
             )
         self._receivers = dict(receivers)
-        self._dispatcher = Dispatcher(
-            receivers=self._receivers,
-            outbox=self.outbox,
-            state=self.state.delivery,
-            settings=settings.delivery,
-            metrics=self._metrics,
-            rng=rng if rng is not None else random.Random(),  # noqa: S311 - jitter, not crypto
-            lock=self._lock,
-            logger=self._log,
-        )
-        self._dispatcher.report_pending()
+        self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not crypto
+        self._suspended = True
+        self._adopt(LoadedState())
+        if not start_suspended:
+            self._take_over()
 
     @classmethod
     def from_settings(
@@ -188,24 +204,122 @@ class AlertPipeline:
         clock: Callable[[], float],
         metrics: AlertMetrics | None = None,
         state_dir: Path | None = None,
+        store: AlertStateStore | None = None,
         real_receivers: bool = True,
         **kwargs: Any,
     ) -> AlertPipeline:
-        """The daemon's pipeline: persistent state in `state_directory(settings)`."""
+        """The daemon's pipeline: state in `store`, else `open_alert_store(settings)`.
+
+        The monitor's identity (`kafka.group_id`) joins the alert identity, so
+        two deployments of one model never resolve each other's incidents.
+        """
+        if store is None:
+            store = DirectoryAlertStore(state_dir) if state_dir else open_alert_store(settings)
         return cls(
             settings.alerting,
             environment=settings.environment,
+            monitor=settings.kafka.group_id,
             clock=clock,
-            state_dir=state_dir if state_dir is not None else state_directory(settings),
+            store=store,
             metrics=metrics,
             real_receivers=real_receivers,
             **kwargs,
         )
 
+    # --- ownership --------------------------------------------------------------------
+
+    @property
+    def suspended(self) -> bool:
+        return self._suspended
+
+    @property
+    def store(self) -> AlertStateStore | None:
+        return self._store
+
+    @property
+    def writer(self) -> StateWriter | None:
+        return self._writer
+
+    def _adopt(self, loaded: LoadedState) -> None:
+        """Make `loaded` the state in memory (under the lock, or before threads start)."""
+        self.state = loaded.pipeline
+        self._cli_silences: tuple[Silence, ...] = loaded.silences
+        self.outbox = Outbox(self._writer, loaded.outbox)
+        if self._writer is not None:
+            self._writer.forget()
+            for key, raw in loaded.raw.items():
+                self._writer.remember(key, raw)
+        self._dispatcher = Dispatcher(
+            receivers=self._receivers,
+            outbox=self.outbox,
+            state=self.state.delivery,
+            settings=self._settings.delivery,
+            metrics=self._metrics,
+            rng=self._rng,
+            lock=self._lock,
+            logger=self._log,
+            persist=self._save,
+        )
+        self._dispatcher.report_pending()
+
+    def _take_over(self) -> None:
+        loaded = (
+            load_state(self._store, on_fault=self._on_fault, log=self._log)
+            if self._store is not None
+            else LoadedState()
+        )
+        self._adopt(loaded)
+        self._next_poll = self._clock() + self._poll_interval
+        self._suspended = False
+        if self._store is not None:
+            self._log.info(
+                "alert_state_loaded",
+                where=self._store.where,
+                incidents=len(self.state.lifecycle.incidents),
+                pending=len(self.outbox),
+                silences=len(self._cli_silences),
+            )
+
+    def resume(self) -> None:
+        """Own alerting: read the whole state back from the store, then deliver again.
+
+        Raises `AlertStateError` when the store cannot be read (the member must
+        not deliver from a state it could not load).
+        """
+        with self._dispatching, self._lock:
+            if not self._suspended:
+                return
+            self._take_over()
+            self._log.info("alert_pipeline_resumed")
+
+    def suspend(self) -> None:
+        """Give up alerting: stop dispatching, write everything, forget the state.
+
+        Waits for the delivery in flight (at most one notification, bounded by
+        the receiver's time-out) and writes its outcome, so the next owner
+        re-sends nothing that was acknowledged before the handover.
+        """
+        was_active = not self._suspended
+        self._suspended = True  # the round in progress stops after its current send
+        with self._dispatching, self._lock:
+            if not was_active:
+                return
+            if self._writer is not None:
+                self._writer.stage(STATE_KEY, msgspec.json.encode(self.state))
+            if self._writer is not None and not self._writer.commit(force=True):
+                self._log.error(
+                    "alert_state_not_handed_over",
+                    where=self._writer.store.where,
+                    unwritten=self._writer.staged,
+                    consequence="the next owner starts from the last state written",
+                )
+            self._adopt(LoadedState())
+            self._log.info("alert_pipeline_suspended")
+
     # --- alert logic (event time) -----------------------------------------------------
 
     def _hidden(self, at: float) -> Callable[[Alert], bool]:
-        silences = (*self._config_silences, *self._silences.all())
+        silences = (*self._config_silences, *self._cli_silences)
         firing = list(self.state.active.values())
 
         def hidden(alert: Alert) -> bool:
@@ -216,15 +330,21 @@ class AlertPipeline:
         return hidden
 
     def _place(self, verdict: WindowVerdict) -> None:
-        fp = fingerprint(
-            {"alertname": ALERTNAME, "model": verdict.model_id, "environment": self._environment}
-        )
+        identity = {
+            "alertname": ALERTNAME,
+            "model": verdict.model_id,
+            "environment": self._environment,
+        }
+        if self._monitor is not None:
+            identity["monitor"] = self._monitor
+        fp = fingerprint(identity)
         step = advance(self.state.lifecycle, verdict, fingerprint=fp)
         if step is None:
             return
         incident = step.incident
         common: dict[str, Any] = {
             "environment": self._environment,
+            "monitor": self._monitor,
             "started_at": incident.started_at,
             "tiers_seen": tuple(incident.tiers_seen),
         }
@@ -275,6 +395,14 @@ class AlertPipeline:
         pipeline was built without `real_receivers` (replay's default).
         """
         with self._lock:
+            if self._suspended:
+                self._log.warning(
+                    "alert_verdict_while_suspended",
+                    model=verdict.model_id,
+                    window_end=verdict.window_end,
+                    consequence="not alerted here; the member that owns alerting judges it",
+                )
+                return []
             if already_seen(self.state.lifecycle, verdict):
                 self._log.debug(
                     "verdict_already_seen", model=verdict.model_id, window_end=verdict.window_end
@@ -334,10 +462,41 @@ class AlertPipeline:
     # --- delivery (wall clock) --------------------------------------------------------
 
     def dispatch(self, now: float | None = None) -> None:
-        """Deliver what is due; `now` defaults to the injected clock."""
-        self._dispatcher.dispatch(self._clock() if now is None else now)
-        with self._lock:
-            self._save()
+        """Deliver what is due; `now` defaults to the injected clock.
+
+        Also retries alert state writes that failed, and every `poll_interval`
+        picks up silences another process (the CLI) stored. Nothing while suspended.
+        """
+        with self._dispatching:
+            if self._suspended:
+                return
+            now = self._clock() if now is None else now
+            with self._lock:
+                self._poll(now)
+                self._save()
+            self._dispatcher.dispatch(now, keep_going=lambda: not self._suspended)
+            with self._lock:
+                self._save()
+
+    def _poll(self, now: float) -> None:
+        if self._store is None or now < self._next_poll:
+            return
+        self._next_poll = now + self._poll_interval
+        try:
+            changes = self._store.poll()
+        except (OSError, AlertStateError) as exc:
+            self._log.warning("alert_state_poll_failed", where=self._store.where, error=str(exc))
+            return
+        if SILENCES_KEY not in changes:
+            return
+        try:
+            silences = decode_silences(changes[SILENCES_KEY])
+        except Corrupt as exc:
+            set_aside(self._store, SILENCES_KEY, str(exc), on_fault=self._on_fault, log=self._log)
+            silences = ()
+        if silences != self._cli_silences:
+            self._cli_silences = silences
+            self._log.info("silences_reloaded", silences=len(silences))
 
     def drain(self, deadline: float) -> None:
         """Deliver until the outbox is empty or the clock reaches `deadline` (shutdown)."""
@@ -367,14 +526,21 @@ class AlertPipeline:
             return [e.notification for e in self.outbox.entries()]
 
     def _save(self) -> None:
-        if self._state_path is not None:
-            save_struct(self._state_path, self.state)
+        """Stage the state and write what is staged (never raises; see state_writer.py)."""
+        if self._writer is not None and not self._suspended:
+            self._writer.stage(STATE_KEY, msgspec.json.encode(self.state))
+            self._writer.commit()
 
     def close(self) -> None:
-        with self._lock:
-            self._save()
+        """Write everything, close receivers and the store (the pipeline owns its store)."""
+        with self._dispatching, self._lock:
+            if self._writer is not None and not self._suspended:
+                self._writer.stage(STATE_KEY, msgspec.json.encode(self.state))
+                self._writer.commit(force=True)
         for receiver in self._receivers.values():
             receiver.close()
+        if self._store is not None:
+            self._store.close()
 
 
 def replay_pipeline(
@@ -393,6 +559,7 @@ def replay_pipeline(
     return AlertPipeline(
         settings.alerting,
         environment=settings.environment,
+        monitor=settings.kafka.group_id,
         clock=clock,
         state_dir=state_dir,
         metrics=metrics,

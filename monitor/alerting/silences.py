@@ -1,12 +1,14 @@
 """Silences: time-boxed matchers that keep firing alerts out of notifications.
 
-Two sources: `alerting.silences` in the config (ids `config-<n>`) and the file
-`silences.json` in the alerting state directory, written by
-`driftwarden silence add|expire` and re-read by the running pipeline when it
-changes. Like Alertmanager, a silence hides firing alerts only; a resolve for
-an alert the receiver already saw firing is still delivered, so no channel is
-left with a stale incident. Silences are compared with event time (in a live
-daemon that is wall time minus a few seconds of lag).
+Two sources: `alerting.silences` in the config (ids `config-<n>`) and the
+`silences` piece of the alert state store (`silences.json` in the state
+directory, or a record of the checkpoint topic), written by
+`driftwarden silence add|expire` and picked up by the running pipeline within
+a few seconds (see `AlertPipeline.dispatch`). Like Alertmanager, a silence
+hides firing alerts only; a resolve for an alert the receiver already saw
+firing is still delivered, so no channel is left with a stale incident.
+Silences are compared with event time (in a live daemon that is wall time
+minus a few seconds of lag).
 """
 
 from __future__ import annotations
@@ -14,16 +16,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
 
 import msgspec
 
 from monitor.alerting.matchers import match_all, parse_matchers
-from monitor.alerting.persistence import load_struct, save_struct
+from monitor.alerting.store import SILENCES_KEY, AlertStateError, AlertStateStore
 from monitor.config import SilenceConfig
 from monitor.errors import ConfigError
-
-SILENCES_FILE = "silences.json"
 
 
 class Silence(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,7 +46,7 @@ class Silence(msgspec.Struct, frozen=True, kw_only=True):
         return match_all(parse_matchers(self.matchers), labels)
 
 
-class _SilenceFile(msgspec.Struct, kw_only=True):
+class SilenceFile(msgspec.Struct, kw_only=True):
     version: int = 1
     silences: list[Silence] = msgspec.field(default_factory=list)
 
@@ -91,38 +90,42 @@ def config_silences(items: Iterable[SilenceConfig]) -> tuple[Silence, ...]:
 
 
 class SilenceStore:
-    """The CLI-managed silences in `<state_dir>/silences.json`, cached by mtime."""
+    """The CLI-managed silences, the `silences` piece of the alert state store.
 
-    def __init__(self, directory: Path | None) -> None:
-        self._path = directory / SILENCES_FILE if directory is not None else None
-        self._cached: tuple[Silence, ...] = ()
-        self._stamp: tuple[int, int] | None = None
+    Used by `driftwarden silence`: each change reads the current list and writes
+    it back whole (read-modify-write, like the file always was). A running
+    pipeline does not use this class; it reads the same piece at load and
+    whenever `store.poll()` reports it changed.
+    """
+
+    def __init__(self, store: AlertStateStore) -> None:
+        self._store = store
 
     @property
-    def path(self) -> Path | None:
-        return self._path
+    def where(self) -> str:
+        return self._store.where
 
     def all(self) -> tuple[Silence, ...]:
-        if self._path is None:
-            return self._cached
-        try:
-            stat = self._path.stat()
-        except FileNotFoundError:
-            self._cached, self._stamp = (), None
+        raw = self._store.load().get(SILENCES_KEY)
+        if raw is None:
             return ()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if stamp != self._stamp:
-            loaded = load_struct(self._path, _SilenceFile)
-            self._cached = tuple(loaded.silences) if loaded else ()
-            self._stamp = stamp
-        return self._cached
+        try:
+            return tuple(msgspec.json.decode(raw, type=SilenceFile).silences)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ConfigError(
+                f"the silences in {self._store.where} cannot be read ({exc}); the daemon moves "
+                "them aside when it starts, or remove them by hand, then add silences again"
+            ) from None
 
     def _write(self, silences: Iterable[Silence]) -> None:
-        if self._path is None:
-            self._cached = tuple(silences)
-            return
-        save_struct(self._path, _SilenceFile(silences=list(silences)))
-        self._stamp = None
+        data = msgspec.json.encode(SilenceFile(silences=list(silences)))
+        try:
+            self._store.write({SILENCES_KEY: data})
+        except (OSError, AlertStateError) as exc:
+            raise ConfigError(
+                f"cannot store silences in {self._store.where}: {exc}; check that it is "
+                "writable (and has free space) or that Kafka is reachable"
+            ) from None
 
     def add(
         self,

@@ -1,8 +1,11 @@
 """`driftwarden silence add|list|expire`: mute alerts for a while without a deploy.
 
-Silences are stored in `silences.json` in the alerting state directory
+Silences are stored where the daemon keeps its alert state: with
+`checkpoint.backend: kafka` (and no `alerting.state_directory`) a record of the
+checkpoint topic, so `--config` must name the daemon's configuration to reach
+Kafka; otherwise `silences.json` in the alerting state directory
 (`alerting.state_directory`, else `alerting/` beside the checkpoints; override
-with `--state-dir`). A running daemon re-reads the file when it changes. A
+with `--state-dir`). A running daemon picks a change up within seconds. A
 silence hides firing alerts whose labels match all its matchers (Alertmanager
 syntax: `model="credit-risk"`, `tier=~"warning|info"`, `environment!="dev"`);
 resolves still reach receivers that saw the alert fire. Times are compared with
@@ -19,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.alerting.pipeline import state_directory
 from monitor.alerting.silences import Silence, SilenceStore, parse_time
+from monitor.alerting.store import AlertStateStore, DirectoryAlertStore, open_alert_store
 from monitor.config import load_settings, parse_duration
 from monitor.errors import ConfigError
 
@@ -31,9 +34,13 @@ def add_parser(subparsers: Any) -> None:
         help="add, list or expire alert silences",
         description="Silences keep matching firing alerts out of notifications until they end.",
     )
-    parser.add_argument("--config", type=Path, help="configuration file (for the state directory)")
     parser.add_argument(
-        "--state-dir", type=Path, help="alerting state directory (overrides config)"
+        "--config",
+        type=Path,
+        help="the daemon's configuration file (where its alert state lives: Kafka or a directory)",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, help="alerting state directory (overrides --config)"
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -64,10 +71,10 @@ def add_parser(subparsers: Any) -> None:
     expire.set_defaults(func=run_expire)
 
 
-def _store(args: argparse.Namespace) -> SilenceStore:
+def _open(args: argparse.Namespace) -> AlertStateStore:
     if args.state_dir is not None:
-        return SilenceStore(args.state_dir)
-    return SilenceStore(state_directory(load_settings(args.config)))
+        return DirectoryAlertStore(args.state_dir)
+    return open_alert_store(load_settings(args.config))
 
 
 def _now() -> float:
@@ -90,16 +97,20 @@ def run_add(args: argparse.Namespace) -> int:
         ends = starts + seconds
     else:
         ends = parse_time(args.until, where="--until")
-    store = _store(args)
-    silence = store.add(
-        matchers=args.matchers,
-        starts_at=starts,
-        ends_at=ends,
-        created_by=args.author or getpass.getuser(),
-        comment=args.comment,
-        now=now,
-    )
-    print(f"silence {silence.id} added until {_iso(silence.ends_at)} (stored in {store.path})")
+    store = _open(args)
+    try:
+        silences = SilenceStore(store)
+        silence = silences.add(
+            matchers=args.matchers,
+            starts_at=starts,
+            ends_at=ends,
+            created_by=args.author or getpass.getuser(),
+            comment=args.comment,
+            now=now,
+        )
+    finally:
+        store.close()
+    print(f"silence {silence.id} added until {_iso(silence.ends_at)} (stored in {store.where})")
     return 0
 
 
@@ -117,7 +128,12 @@ def _row(s: Silence, now: float) -> dict[str, Any]:
 
 def run_list(args: argparse.Namespace) -> int:
     now = _now()
-    rows = [_row(s, now) for s in _store(args).all() if args.all or s.state(now) != "expired"]
+    store = _open(args)
+    try:
+        found = SilenceStore(store).all()
+    finally:
+        store.close()
+    rows = [_row(s, now) for s in found if args.all or s.state(now) != "expired"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -133,6 +149,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_expire(args: argparse.Namespace) -> int:
-    silence = _store(args).expire(args.id, now=_now())
+    store = _open(args)
+    try:
+        silence = SilenceStore(store).expire(args.id, now=_now())
+    finally:
+        store.close()
     print(f"silence {silence.id} expired at {_iso(silence.ends_at)}")
     return 0

@@ -173,8 +173,14 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- $_ := set $alerting "receivers" $receivers }}
 {{- end }}
 {{- /* Checkpoints: a Kafka topic (stateless pods) or the StatefulSet's volume. */}}
+{{- /* Alert state lives with the checkpoints: records of the topic, or a directory on the volume. */}}
 {{- if include "driftwarden.stateful" . }}
 {{- $_ := set $cfg "checkpoint" (dict "backend" "directory" "directory" (include "driftwarden.checkpointDir" .) "interval" .Values.checkpoint.interval) }}
+{{- $alertingCfg := get $cfg "alerting" | default dict }}
+{{- if not (hasKey $alertingCfg "state_directory") }}
+{{- $_ := set $alertingCfg "state_directory" (printf "%s/alerting" (include "driftwarden.checkpointDir" .)) }}
+{{- end }}
+{{- $_ := set $cfg "alerting" $alertingCfg }}
 {{- else }}
 {{- $_ := set $cfg "checkpoint" (dict "backend" "kafka" "topic" .Values.checkpoint.topic "interval" .Values.checkpoint.interval) }}
 {{- end }}

@@ -179,3 +179,56 @@ class PagerDutyModel:
         elif key in self.open:
             self.open.discard(key)
             self.resolves += 1
+
+
+class MemoryAlertStore:
+    """An `AlertStateStore` in a dict, shared by pipelines like one topic or directory.
+
+    `fail_with` makes every write raise it (a full disk, a dead broker) until set
+    back to None; `others_write` is another process (the CLI) writing a key,
+    which `poll` then reports, as the real backends do.
+    """
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.fail_with: BaseException | None = None
+        self.writes: list[dict[str, bytes | None]] = []
+        self.quarantined: list[tuple[str, str]] = []
+        self._changed: dict[str, bytes | None] = {}
+
+    @property
+    def where(self) -> str:
+        return "memory"
+
+    def load(self) -> dict[str, bytes]:
+        self._changed.clear()
+        return dict(self.data)
+
+    def write(self, changes: Any) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.writes.append(dict(changes))
+        for key, value in changes.items():
+            self._apply(key, value)
+
+    def _apply(self, key: str, value: bytes | None) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+    def others_write(self, key: str, value: bytes | None) -> None:
+        self._apply(key, value)
+        self._changed[key] = value
+
+    def poll(self) -> dict[str, bytes | None]:
+        changed, self._changed = self._changed, {}
+        return changed
+
+    def quarantine(self, key: str, reason: str) -> str:
+        self.quarantined.append((key, reason))
+        self.data.pop(key, None)
+        return f"memory:{key}.corrupt"
+
+    def close(self) -> None:
+        return None

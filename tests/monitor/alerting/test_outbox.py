@@ -7,6 +7,9 @@ import msgspec
 from monitor.alerting.describe import build_alert
 from monitor.alerting.model import Alert, Notification, Status
 from monitor.alerting.outbox import Outbox
+from monitor.alerting.state import load_state
+from monitor.alerting.state_writer import StateWriter
+from monitor.alerting.store import DirectoryAlertStore
 from monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
@@ -37,23 +40,41 @@ def note(nid: str, *alerts: Alert, receiver: str = "pager") -> Notification:
     )
 
 
+class Stored:
+    """An outbox over a directory store, as the pipeline builds it (stage, then commit)."""
+
+    def __init__(self, directory: Path) -> None:
+        store = DirectoryAlertStore(directory)
+        loaded = load_state(store)
+        self.writer = StateWriter(store)
+        for key, raw in loaded.raw.items():
+            self.writer.remember(key, raw)
+        self.box = Outbox(self.writer, loaded.outbox)
+
+    def put(self, notification: Notification, *, now: float) -> list[str]:
+        superseded = self.box.put(notification, now=now)
+        assert self.writer.commit()
+        return superseded
+
+
 def test_entries_survive_a_restart_in_order(tmp_path: Path) -> None:
-    box = Outbox(tmp_path)
-    box.put(note("a", alert("m1")), now=1.0)
-    box.put(note("b", alert("m2")), now=2.0)
-    again = Outbox(tmp_path)
-    assert [e.notification.id for e in again.entries()] == ["a", "b"]
-    again.remove(again.entries()[0].seq)
-    assert [e.notification.id for e in Outbox(tmp_path).entries()] == ["b"]
-    assert [p.name for p in tmp_path.iterdir()] == ["000000000002.json"]
+    first = Stored(tmp_path)
+    first.put(note("a", alert("m1")), now=1.0)
+    first.put(note("b", alert("m2")), now=2.0)
+    again = Stored(tmp_path)
+    assert [e.notification.id for e in again.box.entries()] == ["a", "b"]
+    again.box.remove(again.box.entries()[0].seq)
+    assert again.writer.commit()
+    assert [e.notification.id for e in Stored(tmp_path).box.entries()] == ["b"]
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == ["000000000002.json"]
 
 
 def test_a_resolve_takes_its_alert_out_of_the_queued_trigger(tmp_path: Path) -> None:
-    box = Outbox(tmp_path)
+    box = Stored(tmp_path)
     box.put(note("trigger", alert("m1"), alert("m2")), now=0.0)
     box.put(note("other-receiver", alert("m1"), receiver="chat"), now=0.0)
     assert box.put(note("resolve", alert("m1", "resolved")), now=1.0) == []
-    by_id = {e.notification.id: e.notification for e in Outbox(tmp_path).entries()}
+    by_id = {e.notification.id: e.notification for e in Stored(tmp_path).box.entries()}
     assert [a.model_id for a in by_id["trigger"].alerts] == ["m2"]
     assert [a.model_id for a in by_id["other-receiver"].alerts] == ["m1"]
     assert box.put(note("resolve-2", alert("m2", "resolved")), now=2.0) == ["trigger"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.alerting.silences import SilenceStore
+from monitor.alerting.store import DirectoryAlertStore
 from monitor.cli import main
 
 
@@ -32,7 +33,7 @@ def test_add_list_expire_round_trip(tmp_path: Path, capsys: pytest.CaptureFixtur
         )
         == 0
     )
-    (silence,) = SilenceStore(tmp_path).all()
+    (silence,) = SilenceStore(DirectoryAlertStore(tmp_path)).all()
     assert silence.matchers == ('model="credit-risk"', 'tier=~"warning|info"')
     assert silence.ends_at - silence.starts_at == 7200
     capsys.readouterr()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from monitor.alerting.silences import SilenceStore, config_silences, parse_time, silenced_by
+from monitor.alerting.state import decode_silences
+from monitor.alerting.store import SILENCES_KEY, DirectoryAlertStore
 from monitor.config import SilenceConfig
 from monitor.errors import ConfigError
 
@@ -13,7 +14,7 @@ LABELS = {"model": "credit-risk", "tier": "warning", "environment": "prod"}
 
 
 def test_store_round_trips_and_expires(tmp_path: Path) -> None:
-    store = SilenceStore(tmp_path)
+    store = SilenceStore(DirectoryAlertStore(tmp_path))
     s = store.add(
         matchers=['model="credit-risk"'],
         starts_at=100.0,
@@ -22,20 +23,21 @@ def test_store_round_trips_and_expires(tmp_path: Path) -> None:
         comment="deploy",
         now=100.0,
     )
-    again = SilenceStore(tmp_path)
+    again = SilenceStore(DirectoryAlertStore(tmp_path))
     assert again.all() == (s,)
     assert silenced_by(LABELS, 150.0, again.all()) == s.id
     assert silenced_by(LABELS, 200.0, again.all()) is None  # end is exclusive
     expired = again.expire(s.id[:8], now=120.0)
     assert expired.ends_at == 120.0
     assert expired.state(130.0) == "expired"
-    assert silenced_by(LABELS, 125.0, SilenceStore(tmp_path).all()) is None
+    assert silenced_by(LABELS, 125.0, SilenceStore(DirectoryAlertStore(tmp_path)).all()) is None
 
 
 def test_a_running_store_sees_silences_written_by_the_cli(tmp_path: Path) -> None:
-    reader, writer = SilenceStore(tmp_path), SilenceStore(tmp_path)
-    assert reader.all() == ()
-    writer.add(
+    reader = DirectoryAlertStore(tmp_path)
+    assert reader.load() == {}
+    assert reader.poll() == {}
+    SilenceStore(DirectoryAlertStore(tmp_path)).add(
         matchers=['tier="warning"'],
         starts_at=0.0,
         ends_at=10.0,
@@ -43,13 +45,13 @@ def test_a_running_store_sees_silences_written_by_the_cli(tmp_path: Path) -> Non
         comment="",
         now=0.0,
     )
-    assert writer.path is not None
-    os.utime(writer.path, ns=(1, 1))  # force a different mtime on coarse filesystems
-    assert len(reader.all()) == 1
+    changed = reader.poll()
+    assert len(decode_silences(changed[SILENCES_KEY])) == 1
+    assert reader.poll() == {}  # reported once
 
 
 def test_silences_need_matchers_and_a_future_end(tmp_path: Path) -> None:
-    store = SilenceStore(tmp_path)
+    store = SilenceStore(DirectoryAlertStore(tmp_path))
     with pytest.raises(ConfigError, match="at least one matcher"):
         store.add(matchers=[], starts_at=0, ends_at=10, created_by="", comment="", now=0)
     with pytest.raises(ConfigError, match="in the future"):
