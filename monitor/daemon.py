@@ -39,7 +39,7 @@ from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLe
 from monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
 from monitor.engine import Engine
 from monitor.events import DecodedBatch, RejectReason
-from monitor.health import HealthServer, HealthState
+from monitor.health import HealthServer, HealthState, StorageFaults
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
 from monitor.report import window_record
@@ -455,6 +455,7 @@ class Daemon:
             receivers=[r.name for r in settings.alerting.receivers],
         )
         self.health = HealthState(liveness_timeout=settings.metrics.liveness_timeout)
+        self.storage_faults = StorageFaults(self.health, self.metrics)
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
@@ -486,7 +487,9 @@ class Daemon:
             dead_letter=self.dead_letter,
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
         )
-        self.store = open_store(settings.checkpoint, self.client)
+        self.store = open_store(
+            settings.checkpoint, self.client, on_fault=self.storage_faults.on_store_fault
+        )
         self.ownership = AlertOwnership(self.processor, self.alerts)
         self.loop = ConsumerLoop(
             client=self.client,
@@ -506,6 +509,10 @@ class Daemon:
         pipeline already logged it and retries; /readyz and the storage-fault metric
         learn of it here."""
         self.alert_state_faults[component] = error
+        if component.endswith("_corrupt"):
+            self.metrics.record_storage_corrupt(component.removesuffix("_corrupt"))
+        else:
+            self.storage_faults.on_store_fault(component, error)
 
     def run(self, stop: threading.Event) -> None:
         grace = self.settings.shutdown.grace_period

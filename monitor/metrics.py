@@ -49,6 +49,7 @@ METRIC_NAMES: Final = (
     "driftwarden_partitions_assigned",
     "driftwarden_storage_write_failures_total",
     "driftwarden_storage_fault",
+    "driftwarden_storage_corrupt_total",
     "driftwarden_http_connections_dropped_total",
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
@@ -170,6 +171,12 @@ class Metrics:
             ["component"],
             registry=r,
         )
+        self._storage_corrupt = Counter(
+            "driftwarden_storage_corrupt",
+            "Stored pieces that could not be read and were set aside (the piece starts empty).",
+            ["component"],
+            registry=r,
+        )
         self._http_dropped = Counter(
             "driftwarden_http_connections_dropped",
             "Connections to /metrics, /healthz, /readyz closed by a server bound.",
@@ -179,6 +186,7 @@ class Metrics:
         for component in STORAGE_COMPONENTS:
             self._storage_failures.labels(component=component)
             self._storage_fault.labels(component=component)
+            self._storage_corrupt.labels(component=component)
         for reason in DROP_REASONS:
             self._http_dropped.labels(reason=reason)
         self._view = _WithoutCreated(r)
@@ -243,6 +251,9 @@ class Metrics:
 
     def set_storage_fault(self, component: str, faulted: bool) -> None:
         self._storage_fault.labels(component=component).set(1 if faulted else 0)
+
+    def record_storage_corrupt(self, component: str) -> None:
+        self._storage_corrupt.labels(component=component).inc()
 
     def record_http_connection_dropped(self, reason: DropReason) -> None:
         self._http_dropped.labels(reason=reason).inc()
