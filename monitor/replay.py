@@ -6,7 +6,8 @@ than `events.max_event_bytes` is never held in memory whole: its head goes to
 the dead-letter sink with reason `too_large` and the rest is skipped. Blank
 lines are not events and are only counted. A file that cannot be read to the
 end (a truncated gzip, say) is recorded in the result and the replay goes on
-with the next one: bad input never stops a replay.
+with the next one: bad input never stops a replay (`driftwarden replay` then
+reports what was read and exits 2, naming the file).
 """
 
 from __future__ import annotations

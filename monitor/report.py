@@ -427,6 +427,13 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
         if entry["windows_evaluated"] and entry["unevaluated_events"]
     )
     lines.extend(f"  ! {warning}" for warning in summary["warnings"])
+    unknown = counts["rejected"].get("unknown_model", 0)
+    if unknown and counts["accepted"] and summary["unknown_models_seen"]:
+        seen = ", ".join(map(repr, summary["unknown_models_seen"]))
+        lines.append(
+            f"  ! {_plural(unknown, 'event')} name models without a baseline (seen: {seen}); "
+            f"pass their baselines with --baseline to judge them too"
+        )
     drifted = summary["drifted_columns"]
     if drifted:
         lines.append("drifted columns (tier from the end of its first window, windows, peak):")

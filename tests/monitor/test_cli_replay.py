@@ -504,3 +504,17 @@ def test_without_a_report_rejected_events_are_counted_and_the_summary_says_so(
     assert main(["replay", "--baseline", str(setup["baseline"]), str(log)]) == 0
     assert "1 rejected event not kept: pass --dead-letter FILE" in capsys.readouterr().out
     assert list(setup["dir"].glob("*dead-letter*")) == []
+
+
+def test_events_of_models_without_a_baseline_are_named_in_the_summary(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = [event(i, model="fraud-v2") for i in range(5)]
+    log = write_lines(setup["dir"] / "mixed.jsonl", [*other, setup["log"].read_bytes().strip()])
+    code, report = replay(setup, str(log))
+    assert code == 0
+    assert report["summary"]["unknown_models_seen"] == ["fraud-v2"]
+    assert (
+        "! 5 events name models without a baseline (seen: 'fraud-v2'); pass their baselines "
+        "with --baseline to judge them too"
+    ) in capsys.readouterr().out
