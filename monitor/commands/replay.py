@@ -31,7 +31,6 @@ from monitor.version import package_version
 
 log = structlog.get_logger(__name__)
 
-
 REPLAY_ENVIRONMENT = "replay"  # the alerts' environment label unless the config sets one
 EXIT_OK = 0
 EXIT_GATE = 1  # --fail-on: a window reached the tier
@@ -43,18 +42,19 @@ EXIT_CODES = f"""exit status:
   {EXIT_GATE}  --fail-on: a window reached the tier (the window, columns and tier are printed)
   {EXIT_ERROR}  error: usage, configuration, baseline, or an input that cannot be read
      (missing, a directory, unreadable, not gzip, or cut short)
-  {EXIT_NO_EVIDENCE}  --fail-on: no window was evaluated (no events, all rejected, or every
-     window below policy.significance.min_samples); the reason is printed"""
+  {EXIT_NO_EVIDENCE}  --fail-on: no evidence, a baseline's model has no evaluated window (no
+     events, all rejected, or every window below policy.significance.min_samples);
+     the reason and its fix are printed"""
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay JSONL / JSONL.gz prediction logs against baselines",
-        description="Read prediction logs (JSONL, .gz, or - for stdin) through exactly the "
-        "decode -> window -> verdict path of the live daemon, print a summary and "
-        "optionally write a JSON report. Works without a config file: each baseline names "
-        "its model and the documented defaults apply.",
+        description="Read prediction logs (JSONL, .gz, or - for stdin) through exactly the\n"
+        "decode -> window -> verdict path of the live daemon, print a summary and\n"
+        "optionally write a JSON report. Works without a config file: each baseline\n"
+        "names its model and the documented defaults apply.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
