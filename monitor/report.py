@@ -346,9 +346,12 @@ def evidence_gaps(report: Mapping[str, Any]) -> list[str]:
     summary = report["summary"]
     if counts["read"] == 0:
         blank = counts["blank_lines"]
-        what = "holds only blank lines" if blank else "is empty"
+        several = len(report["inputs"]) > 1
+        what = ("hold" if several else "holds") + " only blank lines" if blank else "empty"
+        if not blank:
+            what = ("are " if several else "is ") + what
         paths = ", ".join(i["path"] for i in report["inputs"])
-        return [f"no events read: the input ({paths}) {what}"]
+        return [f"no events read: the input{'s' if several else ''} ({paths}) {what}"]
     gaps: list[str] = []
     if counts["accepted"] == 0:
         rejected = counts["rejected"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import stat
 import sys
 import tempfile
 import time
@@ -206,11 +207,15 @@ def check_inputs(paths: Sequence[str]) -> None:
         if path == "-":
             continue
         where = Path(path)
-        if where.is_dir():
-            raise SourceError(
-                f"input {path}: is a directory; pass the log files in it, e.g. {path}/*.jsonl.gz"
-            )
         try:
+            mode = where.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise SourceError(
+                    f"input {path}: is a directory; pass the log files in it, "
+                    f"e.g. {path}/*.jsonl.gz"
+                )
+            if not stat.S_ISREG(mode):
+                continue  # a pipe (`<(zcat ...)`) or a device: a look ahead would consume it
             with where.open("rb") as handle:
                 head = handle.read(2)
         except FileNotFoundError:
