@@ -526,3 +526,23 @@ def test_a_pipe_is_read_whole_not_peeked_at(setup: dict[str, Path]) -> None:
     writer.join()
     assert code == 0
     assert report["counts"]["read"] == report["counts"]["accepted"] == 3000
+
+
+def test_the_gate_wants_evidence_for_every_baseline_it_was_given(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = setup["dir"] / "m2.baseline.json"
+    second.write_bytes(encode_artifact(make_baseline("m2")))
+    code = main(
+        [
+            *("replay", "--baseline", str(setup["baseline"]), "--baseline", str(second)),
+            *("--config", str(setup["config"]), "--quiet", "--fail-on", "critical"),
+            str(calm_log(setup)),
+        ]
+    )
+    assert code == 3
+    (line,) = own_lines(capsys.readouterr().err)
+    assert line.endswith(
+        "no evidence: m2: none of the 3,000 accepted events is for this model; pass only the "
+        "baselines of the models in these logs"
+    )
