@@ -99,6 +99,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_inputs(args.files)  # before anything is built, written or claimed
+    if args.report is not None:
+        _writable(args.report)
     settings = load_settings(args.config)
     log_settings = settings.logging
     if args.quiet:  # the log receiver's alert lines and warnings too
@@ -238,6 +240,18 @@ def check_inputs(paths: Sequence[str]) -> None:
                 f"input {path}: is gzip data but its name does not end in .gz; rename it "
                 f"to {path}.gz"
             )
+
+
+def _writable(report: Path) -> None:
+    """Make the report's directory, or refuse now rather than after the whole replay."""
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        with report.open("ab"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--report {report}: cannot write it ({exc.strerror}); choose a writable path"
+        ) from None
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

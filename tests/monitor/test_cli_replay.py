@@ -546,3 +546,24 @@ def test_the_gate_wants_evidence_for_every_baseline_it_was_given(
         "no evidence: m2: none of the 3,000 accepted events is for this model; pass only the "
         "baselines of the models in these logs"
     )
+
+
+def test_the_report_directory_is_made_and_an_unwritable_report_is_refused_up_front(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = replay(setup, str(setup["log"]), report="new/dir/report.json")
+    assert code == 0
+    assert report["windows"]
+    blocker = setup["dir"] / "a-file"
+    blocker.write_text("")
+    capsys.readouterr()
+    code = main(
+        [
+            *("replay", "--baseline", str(setup["baseline"])),
+            *("--report", str(blocker / "report.json"), str(setup["log"])),
+        ]
+    )
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"driftwarden: error: --report {blocker / 'report.json'}: cannot write")
