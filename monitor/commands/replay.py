@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import stat
 import sys
 import tempfile
@@ -246,12 +247,16 @@ def _writable(report: Path) -> None:
     """Make the report's directory, or refuse now rather than after the whole replay."""
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
-        with report.open("ab"):
-            pass
     except OSError as exc:
-        raise ConfigError(
-            f"--report {report}: cannot write it ({exc.strerror}); choose a writable path"
-        ) from None
+        problem = exc.strerror
+    else:
+        if report.is_dir():
+            problem = "it is a directory"
+        elif not os.access(report if report.exists() else report.parent, os.W_OK):
+            problem = "permission denied"
+        else:
+            return
+    raise ConfigError(f"--report {report}: cannot write it ({problem}); choose a writable path")
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
