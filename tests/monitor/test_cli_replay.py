@@ -567,3 +567,15 @@ def test_the_report_directory_is_made_and_an_unwritable_report_is_refused_up_fro
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"driftwarden: error: --report {blocker / 'report.json'}: cannot write")
+
+
+def test_a_window_too_small_to_judge_says_so_with_the_fix_in_its_record(
+    setup: dict[str, Path],
+) -> None:
+    log = write_lines(setup["dir"] / "thin.jsonl", [event(i * 2.0) for i in range(60)])
+    _, report = replay(setup, str(log))
+    what = report["windows"][0]["what_happened"]
+    assert what.endswith(
+        "(30 events, baseline m@1): not evaluated, fewer events than min_samples 50; lower "
+        "policy.significance.min_samples or use longer windows (policy.window.size)"
+    )
