@@ -30,6 +30,10 @@ def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
         prog="driftwarden",
         description="Drift monitoring for ML models in production: live from Kafka or "
         "replayed from log files, against a frozen training baseline.",
+        epilog="Exit status: 0 on success, 2 on an error (one line on stderr naming the "
+        "thing, the problem and the fix); 'replay --fail-on' adds 1 (a window reached the "
+        "tier) and 3 (no window was evaluated); 'baseline list' exits 1 on an unreadable "
+        "artifact. See 'driftwarden replay --help'.",
     )
     parser.add_argument("--version", action="version", version=f"driftwarden {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -641,16 +641,29 @@ class Settings(BaseSettings):
                 raise ValueError(problems) from None
         return self
 
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _policy_over_defaults(cls, value: object) -> object:
+        """`policy` deep-merged onto the defaults, as `models.<id>` is onto `policy`:
+        `{thresholds: {psi: {critical: 0.4}}}` keeps the other PSI thresholds."""
+        if not isinstance(value, Mapping):
+            return value  # pydantic says what is wrong with it
+        return _over(ModelPolicy().model_dump(mode="python"), value)
+
     def policy_for(self, model_id: str) -> ModelPolicy:
         """The model's policy: defaults deep-merged with `models.<model_id>`."""
         override = self.models.get(model_id)
         if not override:
             return self.policy
-        base = self.policy.model_dump(mode="python")
-        window = override.get("window")
-        if isinstance(window, Mapping) and window.get("kind", "time") != base["window"]["kind"]:
-            base["window"] = {}  # another kind of window: its keys do not mix with these
-        return ModelPolicy.model_validate(deep_merge(base, override))
+        return ModelPolicy.model_validate(_over(self.policy.model_dump(mode="python"), override))
+
+
+def _over(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A policy override deep-merged onto `base`; a window of another kind replaces it whole."""
+    window = override.get("window")
+    if isinstance(window, Mapping) and window.get("kind", "time") != base["window"]["kind"]:
+        base = {**base, "window": {}}  # another kind of window: its keys do not mix
+    return deep_merge(base, override)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -666,32 +679,76 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 def _location(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
-    for item in loc:
+    for i, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif item in {"TimeWindow", "CountWindow"} or "[" in str(item):
             continue  # pydantic's union-member tags are noise to a reader
+        elif i and loc[i - 1] == "window" and item in {"time", "count"}:
+            continue  # the window's kind, as the discriminated union names it
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
 
 
+_FIX_BY_TYPE = {  # pydantic's error types, by the kind of value the field wants
+    "int": "write a whole number without quotes or units, e.g. 500",
+    "float": "write a number without quotes, e.g. 0.25",
+    "bool": "write true or false",
+    "string": "write text (quote it if YAML reads it as a number, a date or a bool)",
+    "list": "write a list: [a, b] or one '- item' line each",
+    "tuple": "write a list: [a, b] or one '- item' line each",
+    "set": "write a list: [a, b] or one '- item' line each",
+    "dict": "write a mapping (key: value lines) here, not a single value",
+    "model": "write a mapping (key: value lines) here, not a single value",
+    "path": "write a file or directory path as text",
+}
+_FIX_BY_BOUND = {
+    "greater_than": "use a value above {gt}",
+    "greater_than_equal": "use a value of at least {ge}",
+    "less_than": "use a value below {lt}",
+    "less_than_equal": "use a value of at most {le}",
+    "too_short": "give at least {min_length} item(s)",
+    "too_long": "give at most {max_length} item(s)",
+    "string_pattern_mismatch": "write a value matching {pattern}",
+}
+
+
 def _fix_for(error: Mapping[str, Any]) -> str:
-    kind = error.get("type", "")
+    """What to change, for one pydantic error; "" when its message already says it."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return "remove it or fix its spelling (see docs/config.md for the keys)"
     if kind == "missing":
         return "add it"
     if kind in {"literal_error", "enum"}:
         return "use one of the listed values"
-    return "see docs/config.md"
+    if kind == "value_error":
+        return ""  # our validators' messages end with their fix
+    if kind in _FIX_BY_BOUND:
+        try:
+            return _FIX_BY_BOUND[kind].format(**ctx)
+        except (KeyError, IndexError):
+            return "see docs/config.md for the allowed range"
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        tag = ctx.get("discriminator", "the kind").strip("'")
+        return f"set {tag} to one of {ctx.get('expected_tags', 'the documented values')}"
+    family = kind.partition("_")[0]
+    if kind.startswith("model_attributes"):
+        family = "model"
+    if family in _FIX_BY_TYPE:
+        return _FIX_BY_TYPE[family]
+    return "see docs/config.md for this key's type and values"
 
 
 def format_validation_error(exc: ValidationError, *, source: str) -> str:
     lines = [f"{source}: {exc.error_count()} configuration error(s):"]
     for err in exc.errors():
         where = _location(tuple(err["loc"]))
-        lines.append(f"  - {where}: {err['msg']}; fix: {_fix_for(err)}")
+        fix = _fix_for(err)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  - {where}: {message}" + (f"; fix: {fix}" if fix else ""))
     return "\n".join(lines)
 
 

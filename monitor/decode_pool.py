@@ -309,7 +309,10 @@ def _serve(
                 return
 
     threading.Thread(target=receive, name="decode-requests", daemon=True).start()
-    replies.send_bytes(_READY)
+    try:
+        replies.send_bytes(_READY)
+    except OSError:  # the caller closed the pool before this worker was up (a short replay)
+        return
     while True:
         header, body = requests.get()
         if not header:

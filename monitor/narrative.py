@@ -108,7 +108,9 @@ def describe_window(
     )
     if not evaluated:
         what = (
-            f"{header}: too few events to evaluate (min_samples {policy.significance.min_samples})"
+            f"{header}: not evaluated, fewer events than min_samples "
+            f"{policy.significance.min_samples:,}; lower policy.significance.min_samples or use "
+            f"longer windows (policy.window.size)"
         )
     elif not drifting:
         what = f"{header}: no column drifting"

@@ -6,7 +6,8 @@ than `events.max_event_bytes` is never held in memory whole: its head goes to
 the dead-letter sink with reason `too_large` and the rest is skipped. Blank
 lines are not events and are only counted. A file that cannot be read to the
 end (a truncated gzip, say) is recorded in the result and the replay goes on
-with the next one: bad input never stops a replay.
+with the next one: bad input never stops a replay (`driftwarden replay` then
+reports what was read and exits 2, naming the file).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import structlog
 
 from monitor.decode_pool import DecodePool, DecodeWorkerError
 from monitor.engine import Engine, SourceLocator
+from monitor.event_survey import EventSurvey
 from monitor.events import RejectReason
 from monitor.lines import LineBlock
 from monitor.verdict import WindowVerdict
@@ -86,16 +88,18 @@ def replay(
     stream: str = "replay",
     on_verdict: Callable[[WindowVerdict], None] | None = None,
     pool: DecodePool | None = None,
+    survey: EventSurvey | None = None,
 ) -> ReplayResult:
     """Feed every line of `paths` to `engine`, then close all windows.
 
     `on_verdict` receives each closed window in order instead of the result
     keeping them all (see `ReplayResult`). `pool` decodes on other cores (see
     `_Feeder`); the caller owns it. The result is the same either way.
+    `survey` looks at the first events read (see `monitor.event_survey`).
     """
     result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
-    feeder = _Feeder(engine, result, stream=stream, pool=pool)
+    feeder = _Feeder(engine, result, stream=stream, pool=pool, survey=survey)
     for path in paths:
         summary = InputSummary(path=path)
         result.inputs.append(summary)
@@ -160,13 +164,22 @@ class _Feeder:
     """
 
     def __init__(
-        self, engine: Engine, result: ReplayResult, *, stream: str, pool: DecodePool | None
+        self,
+        engine: Engine,
+        result: ReplayResult,
+        *,
+        stream: str,
+        pool: DecodePool | None,
+        survey: EventSurvey | None = None,
     ) -> None:
         self._engine, self._result, self._stream, self._pool = engine, result, stream, pool
+        self._survey = survey
         self._in_flight: deque[tuple[Sequence[bytes], SourceLocator]] = deque()
         self._depth = _IN_FLIGHT * pool.workers if pool is not None else 0
 
     def feed(self, payloads: Sequence[bytes], locate: SourceLocator) -> None:
+        if self._survey is not None and not self._survey.done:
+            self._survey.observe(payloads)
         if self._pool is not None:
             if isinstance(payloads, LineBlock):
                 payloads = payloads.detached()  # the read buffer is reused meanwhile

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from monitor.engine import Engine
@@ -100,6 +101,7 @@ class DriftedColumns:
                     "role": column.role,
                     "max_tier": Tier.NONE,
                     "first_window_end": iso(verdict.window_end),
+                    "tier_since": {},
                     "windows": 0,
                     "statistic": None,
                     "max_value": None,
@@ -107,6 +109,7 @@ class DriftedColumns:
             )
             entry["windows"] += 1
             entry["max_tier"] = max(entry["max_tier"], column.tier)
+            entry["tier_since"].setdefault(column.tier.label, iso(verdict.window_end))
             for finding in column.findings:
                 if finding.kind == "trend":
                     continue
@@ -126,6 +129,40 @@ class DriftedColumns:
 _WINDOWS_MARK = "\x00driftwarden-windows\x00"
 
 
+@dataclass(slots=True)
+class _ModelTally:
+    """One model's windows: how many, how many evaluated, the sizes of the others."""
+
+    windows: int = 0
+    evaluated: int = 0
+    small_min: int | None = None  # events of the smallest window not evaluated
+    small_max: int | None = None
+
+    def add(self, verdict: WindowVerdict) -> None:
+        self.windows += 1
+        if verdict.evaluated:
+            self.evaluated += 1
+            return
+        n = verdict.events
+        self.small_min = n if self.small_min is None else min(self.small_min, n)
+        self.small_max = n if self.small_max is None else max(self.small_max, n)
+
+
+@dataclass(frozen=True, slots=True)
+class TierReached:
+    """The first window whose model tier reached a tier, and its columns at that tier."""
+
+    model_id: str
+    start: str
+    end: str
+    tier: str
+    columns: tuple[tuple[str, str], ...]  # (column, its tier)
+
+    def text(self) -> str:
+        cols = ", ".join(f"{c} {t}" for c, t in self.columns) or "held"
+        return f"{self.model_id} window {self.start} to {self.end} reached {self.tier} ({cols})"
+
+
 class ReportBuilder:
     """Accumulates a replay report window by window, in constant memory.
 
@@ -138,6 +175,8 @@ class ReportBuilder:
     def __init__(self, windows_file: BinaryIO | None = None) -> None:
         self._windows_file = windows_file
         self._drifted = DriftedColumns()
+        self._models: dict[str, _ModelTally] = {}
+        self._reached: dict[Tier, TierReached] = {}
         self.windows = 0
         self.evaluated = 0
         self.by_tier = dict.fromkeys(Tier, 0)
@@ -146,6 +185,20 @@ class ReportBuilder:
         self.windows += 1
         self.evaluated += int(verdict.evaluated)
         self.by_tier[verdict.tier] += 1
+        self._models.setdefault(verdict.model_id, _ModelTally()).add(verdict)
+        for tier in Tier:
+            if Tier.NONE < tier <= verdict.tier and tier not in self._reached:
+                self._reached[tier] = TierReached(
+                    model_id=verdict.model_id,
+                    start=iso(verdict.window_start),
+                    end=iso(verdict.window_end),
+                    tier=verdict.tier.label,
+                    columns=tuple(
+                        (c.column, c.tier.label)
+                        for c in sorted(verdict.columns, key=lambda c: (-int(c.tier), c.column))
+                        if c.tier >= tier
+                    ),
+                )
         self._drifted.add(verdict)
         if self._windows_file is not None:
             line = json.dumps(
@@ -161,6 +214,10 @@ class ReportBuilder:
     def max_tier(self) -> Tier:
         return max((t for t, n in self.by_tier.items() if n), default=Tier.NONE)
 
+    def first_reaching(self, tier: Tier) -> TierReached | None:
+        """The first window whose model tier was `tier` or higher (what a gate names)."""
+        return self._reached.get(tier)
+
     def header(
         self,
         engine: Engine,
@@ -169,9 +226,25 @@ class ReportBuilder:
         alerts: Sequence[Mapping[str, Any]],
         config_source: str | None,
         driftwarden_version: str,
+        warnings: Sequence[str] = (),
+        unknown_models: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The report without its `windows` (which `write_report` streams in)."""
         counts = engine.counts
+        by_model = []
+        for model in sorted(engine.layouts):
+            tally = self._models.get(model, _ModelTally())
+            by_model.append(
+                {
+                    "model_id": model,
+                    "windows": tally.windows,
+                    "windows_evaluated": tally.evaluated,
+                    "min_samples": engine.policies[model].significance.min_samples,
+                    "unevaluated_events": None
+                    if tally.small_min is None
+                    else {"min": tally.small_min, "max": tally.small_max},
+                }
+            )
         return {
             "schema": SCHEMA_ID,
             "driftwarden_version": driftwarden_version,
@@ -199,7 +272,10 @@ class ReportBuilder:
                 "windows_evaluated": self.evaluated,
                 "max_tier": self.max_tier.label,
                 "windows_by_tier": {t.label: n for t, n in self.by_tier.items()},
+                "by_model": by_model,
                 "drifted_columns": self._drifted.entries(),
+                "warnings": list(warnings),
+                "unknown_models_seen": list(unknown_models),
             },
             "alerts": [_clean(dict(a)) for a in alerts],
         }
@@ -227,6 +303,106 @@ def _alert_line(notification: Mapping[str, Any]) -> str:
     return f"{head} {titles}"
 
 
+_REJECT_FIX = {
+    "invalid_json": "the input is not JSON lines (one JSON event object per line)",
+    "not_an_object": "each line must be one JSON object (an event), not an array or a value",
+    "missing_model_id": "the events name no model: set events.model_id to the field that "
+    "does, or events.default_model",
+    "unknown_model": "the events name models that no --baseline describes",
+    "bad_timestamp": "fix the timestamps (RFC 3339, epoch seconds or milliseconds) or "
+    "events.timestamp",
+    "bad_features": "the features must be a JSON object: check events.features",
+    "bad_prediction": "the prediction must be a JSON object or one value: check events.prediction",
+    "too_large": "the events are longer than events.max_event_bytes: raise it",
+    "late": "the events arrive after their windows closed: sort the logs by time or raise "
+    "policy.window.allowed_lateness",
+    "duplicate": "the events repeat request ids: check events.dedup_window",
+}
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _small_windows(entry: Mapping[str, Any]) -> str:
+    """`48 windows below min_samples 500 (250 events each)`, for one model."""
+    small = entry["unevaluated_events"]
+    low, high = small["min"], small["max"]
+    n = entry["windows"] - entry["windows_evaluated"]
+    if low != high:
+        sizes = f"{low:,} to {high:,} events"
+    else:
+        sizes = _plural(low, "event") + (" each" if n > 1 else "")
+    return f"{_plural(n, 'window')} below min_samples {entry['min_samples']:,} ({sizes})"
+
+
+def evidence_gaps(report: Mapping[str, Any]) -> list[str]:
+    """Why models have no evaluated window, one line each with the fix; [] when all have one.
+
+    A gate (`--fail-on`) cannot pass on these: a replay that judged nothing says
+    nothing about drift.
+    """
+    counts = report["counts"]
+    summary = report["summary"]
+    if counts["read"] == 0:
+        blank = counts["blank_lines"]
+        several = len(report["inputs"]) > 1
+        what = ("hold" if several else "holds") + " only blank lines" if blank else "empty"
+        if not blank:
+            what = ("are " if several else "is ") + what
+        paths = ", ".join(i["path"] for i in report["inputs"])
+        return [f"no events read: the input{'s' if several else ''} ({paths}) {what}"]
+    gaps: list[str] = []
+    if counts["accepted"] == 0:
+        rejected = counts["rejected"]
+        top = max(rejected, key=lambda r: rejected[r])
+        reasons = ", ".join(f"{k} {v:,}" for k, v in rejected.items())
+        fix = _REJECT_FIX.get(top, "see the dead-letter file for each event's reason")
+        if top == "unknown_model":
+            seen = summary.get("unknown_models_seen") or []
+            known = ", ".join(repr(m["model_id"]) for m in summary["by_model"])
+            if seen:
+                fix = (
+                    f"the events name {', '.join(map(repr, seen))} but the baselines are for "
+                    f"{known}: pass the baseline of the events' model with --baseline"
+                )
+        events = "the event was" if counts["read"] == 1 else f"all {counts['read']:,} events were"
+        return [f"{events} rejected ({reasons}): {fix}"]
+    for entry in summary["by_model"]:
+        if entry["windows_evaluated"]:
+            continue
+        model = entry["model_id"]
+        if not counts["accepted_by_model"].get(model):
+            gaps.append(
+                f"{model}: none of the {counts['accepted']:,} accepted events is for this model; "
+                f"pass only the baselines of the models in these logs"
+            )
+        else:
+            gaps.append(
+                f"{model}: {_small_windows(entry)}; lower policy.significance.min_samples or "
+                f"use longer windows (policy.window.size)"
+            )
+    return gaps
+
+
+def _tier_span(entry: Mapping[str, Any]) -> str:
+    """`critical from 02:10 (info from 02:05)`: when each tier was first reached.
+
+    The times are window ends, as the alerts' times are, so the prose and the
+    alert list tell one story.
+    """
+    since = entry["tier_since"]
+    top = entry["max_tier"]
+    text = f"{top:<8} from {since[top]}"
+    day = since[top].partition("T")[0]
+    earlier = [
+        f"{label} from {since[label].removeprefix(day + 'T')}"
+        for label in ("info", "warning", "critical")
+        if label in since and label != top and since[label] < since[top]
+    ]
+    return text + (f" ({', '.join(earlier)})" if earlier else "")
+
+
 def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     counts = report["counts"]
     rejected = ", ".join(f"{k} {v:,}" for k, v in counts["rejected"].items()) or "none"
@@ -246,9 +422,24 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
         f"by model tier: none {by_tier['none']}, info {by_tier['info']}, "
         f"warning {by_tier['warning']}, critical {by_tier['critical']}"
     )
+    gaps = evidence_gaps(report)
+    lines.extend(f"  ! not evaluated: {gap}" for gap in gaps)
+    lines.extend(
+        f"  {entry['model_id']}: {_small_windows(entry)}, not evaluated"
+        for entry in summary["by_model"]
+        if entry["windows_evaluated"] and entry["unevaluated_events"]
+    )
+    lines.extend(f"  ! {warning}" for warning in summary["warnings"])
+    unknown = counts["rejected"].get("unknown_model", 0)
+    if unknown and counts["accepted"] and summary["unknown_models_seen"]:
+        seen = ", ".join(map(repr, summary["unknown_models_seen"]))
+        lines.append(
+            f"  ! {_plural(unknown, 'event')} name models without a baseline (seen: {seen}); "
+            f"pass their baselines with --baseline to judge them too"
+        )
     drifted = summary["drifted_columns"]
     if drifted:
-        lines.append("drifted columns (highest tier, first window end, windows, peak statistic):")
+        lines.append("drifted columns (tier from the end of its first window, windows, peak):")
         for entry in drifted:
             peak = (
                 f"{entry['statistic']} {entry['max_value']:.3f}"
@@ -256,17 +447,25 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
                 else "held"
             )
             lines.append(
-                f"  {entry['model_id']:<16} {entry['column']:<20} {entry['max_tier']:<8} "
-                f"from {entry['first_window_end']}  {entry['windows']:>4} windows  {peak}"
+                f"  {entry['model_id']:<16} {entry['column']:<20} {_tier_span(entry)}"
+                f"  {entry['windows']:>4} windows  {peak}"
             )
-    else:
+    elif summary["windows_evaluated"]:
         lines.append("no column drifted")
+    else:
+        lines.append("no window was evaluated: no drift could be judged")
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")
         lines.extend(_alert_line(alert) for alert in alerts[:20])
         if len(alerts) > 20:
             lines.append(f"  ... {len(alerts) - 20} more in the report")
-    if dead_letter and counts["rejected_total"]:
-        lines.append(f"rejected events written to {dead_letter}")
+    if counts["rejected_total"]:
+        if dead_letter:
+            lines.append(f"rejected events written to {dead_letter}")
+        else:
+            lines.append(
+                f"{_plural(counts['rejected_total'], 'rejected event')} not kept: pass "
+                f"--dead-letter FILE (or --report FILE) to keep them with their reasons"
+            )
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from baselines.errors import BaselineError
 from baselines.readers import read_training_data
 from baselines.schema import Schema, load_schema
 from baselines.store import BaselineStore, load_baseline
+from monitor.event_survey import output_like
 
 Clock = Callable[[], datetime]
 
@@ -173,6 +174,12 @@ def run_build(
             f"(v{store.next_version(model_id)})"
         )
     data = read_training_data(args.data, skip=schema.skipped)
+    absent = [name for name in outputs if name not in data.columns]
+    if absent:  # said here, about what the user typed, rather than as a schema's complaint
+        raise BaselineError(
+            f"--outputs names {', '.join(map(repr, absent))} but the training data has no "
+            f"such column (it has {', '.join(data.columns) or 'none'}); fix the name in --outputs"
+        )
     baseline = build_baseline(
         model_id,
         data.columns,
@@ -189,6 +196,15 @@ def run_build(
     path = store.write(baseline)
     print(f"wrote {path}", file=out)
     print(summary_line(baseline), file=out)
+    suspects = output_like(c.name for c in baseline.features)
+    if suspects:  # the trap: outputs described as features page on every window
+        print(
+            f"warning: {', '.join(map(repr, suspects))} look like model outputs but were "
+            f"described as features; events carry outputs under 'prediction', so every window "
+            f"would find these features missing. If the model produces them, rebuild with "
+            f"--outputs {','.join(suspects)}",
+            file=sys.stderr,
+        )
     return 0
 
 

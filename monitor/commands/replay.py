@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import stat
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +18,47 @@ import structlog
 from baselines.store import load_baseline
 from monitor.alerting import replay_pipeline
 from monitor.alerting.render import document
-from monitor.config import load_settings
+from monitor.config import Settings, load_settings
 from monitor.dead_letter import JsonlDeadLetterSink
 from monitor.decode_pool import DecodePool, replay_workers
 from monitor.engine import Engine
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, SourceError
+from monitor.event_survey import EventSurvey
 from monitor.logs import configure_logging
 from monitor.replay import DEFAULT_BATCH, replay
-from monitor.report import ReportBuilder, summary_text, write_report
+from monitor.report import ReportBuilder, evidence_gaps, summary_text, write_report
 from monitor.tier import Tier
 from monitor.verdict import WindowVerdict
 from monitor.version import package_version
 
 log = structlog.get_logger(__name__)
 
+REPLAY_ENVIRONMENT = "replay"  # the alerts' environment label unless the config sets one
+EXIT_OK = 0
+EXIT_GATE = 1  # --fail-on: a window reached the tier
+EXIT_ERROR = 2  # usage, configuration, baseline or an input that cannot be read
+EXIT_NO_EVIDENCE = 3  # --fail-on: no window was evaluated, so the gate cannot pass
+
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  done; with --fail-on: windows were evaluated and none reached the tier
+  {EXIT_GATE}  --fail-on: a window reached the tier (the window, columns and tier are printed)
+  {EXIT_ERROR}  error: usage, configuration, baseline, or an input that cannot be read
+     (missing, a directory, unreadable, not gzip, or cut short)
+  {EXIT_NO_EVIDENCE}  --fail-on: no evidence, a baseline's model has no evaluated window (no
+     events, all rejected, or every window below policy.significance.min_samples);
+     the reason and its fix are printed"""
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay JSONL / JSONL.gz prediction logs against baselines",
-        description="Read prediction logs (JSONL, .gz, or - for stdin) through exactly the "
-        "decode -> window -> verdict path of the live daemon, print a summary and "
-        "optionally write a JSON report. Works without a config file: each baseline names "
-        "its model and the documented defaults apply.",
+        description="Read prediction logs (JSONL, .gz, or - for stdin) through exactly the\n"
+        "decode -> window -> verdict path of the live daemon, print a summary and\n"
+        "optionally write a JSON report. Works without a config file: each baseline\n"
+        "names its model and the documented defaults apply.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="+", help="log files in time order; - reads stdin")
     parser.add_argument(
@@ -51,13 +73,16 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--dead-letter",
         type=Path,
-        help="JSONL file for rejected events (default: dead_letter.path of the config)",
+        help="append rejected events to this JSONL file (default: dead_letter.path if the "
+        "config sets it, else REPORT.dead-letter.jsonl beside --report, rewritten each run; "
+        "without either, rejected events are only counted)",
     )
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=argparse.SUPPRESS)
     parser.add_argument(
         "--fail-on",
         choices=["info", "warning", "critical"],
-        help="exit 1 if any window reaches this model tier (for CI jobs)",
+        help="gate for CI jobs: exit 1 if any window reaches this model tier, 3 if no window "
+        "was evaluated; 0 only when windows were evaluated and none reached it",
     )
     parser.add_argument(
         "--send-alerts",
@@ -65,13 +90,26 @@ def add_parser(subparsers: Any) -> None:
         help="deliver alerts to every configured receiver (default: only log and file "
         "receivers deliver; the report lists what the others would have received)",
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors (and, with --fail-on, why it failed)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_inputs(args.files)  # before anything is built, written or claimed
+    if args.report is not None:
+        _writable(args.report)
     settings = load_settings(args.config)
-    configure_logging(settings.logging)  # to stderr: stdout carries the summary
+    log_settings = settings.logging
+    if args.quiet:  # the log receiver's alert lines and warnings too
+        log_settings = log_settings.model_copy(update={"level": "error"})
+    configure_logging(log_settings)  # to stderr: stdout carries the summary
+    if "environment" not in settings.model_fields_set:
+        # An offline replay is not production: its alerts say so unless configured.
+        settings = settings.model_copy(update={"environment": REPLAY_ENVIRONMENT})
     paths = args.baseline or settings.baselines
     if not paths:
         raise ConfigError(
@@ -79,14 +117,23 @@ def run(args: argparse.Namespace) -> int:
             "baseline build') or list them under 'baselines:' in the config"
         )
     baselines = [load_baseline(Path(p)) for p in paths]
-    dead_letter = args.dead_letter or settings.dead_letter.path
+    dead_letter, fresh = _dead_letter_path(args, settings)
     with contextlib.ExitStack() as stack:
         engine = Engine(baselines, settings)
+        survey = EventSurvey(engine.layouts, settings.events)
         # Forked first, while this process has no threads (alert delivery starts some).
         pool = _decode_pool(engine, replay_workers(settings.decode_workers))
         if pool is not None:
             stack.callback(pool.close)
-        sink = stack.enter_context(JsonlDeadLetterSink(dead_letter)) if dead_letter else None
+        sink = None
+        if dead_letter is not None:
+            if fresh:
+                dead_letter.unlink(missing_ok=True)  # it belongs to this run's report
+            sink = stack.enter_context(
+                JsonlDeadLetterSink(
+                    dead_letter, max_payload_bytes=settings.dead_letter.max_payload_bytes
+                )
+            )
         engine.reject_sink = sink
         pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
         stack.callback(pipeline.close)
@@ -100,7 +147,12 @@ def run(args: argparse.Namespace) -> int:
             alerts.extend(document(n) for n in pipeline.observe(verdict))
 
         result = replay(
-            engine, args.files, batch_size=args.batch_size, on_verdict=on_verdict, pool=pool
+            engine,
+            args.files,
+            batch_size=args.batch_size,
+            on_verdict=on_verdict,
+            pool=pool,
+            survey=survey,
         )
         if sink is not None:
             sink.flush()
@@ -111,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
             alerts=alerts,
             config_source=str(args.config) if args.config else None,
             driftwarden_version=package_version(),
+            warnings=[m.message() for m in survey.misplaced],
+            unknown_models=survey.unknown_models,
         )
         if args.report and spool is not None:
             spool.seek(0)
@@ -120,9 +174,113 @@ def run(args: argparse.Namespace) -> int:
         print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
         if args.report:
             print(f"report written to {args.report}")
-    if args.fail_on and builder.max_tier >= Tier.parse(args.fail_on):
-        return 1
-    return 0
+    return _verdict(args, header, builder)
+
+
+def _verdict(args: argparse.Namespace, report: dict[str, Any], builder: ReportBuilder) -> int:
+    """The exit status (see `EXIT_CODES`), with its one-line reason on stderr."""
+    cut = [i for i in report["inputs"] if i["error"]]
+    if cut:
+        item = cut[0]
+        raise SourceError(
+            f"input {item['path']} could not be read past line {item['lines']:,} "
+            f"({item['error']}); the rest of it was not replayed: fetch or compress the file "
+            f"again and rerun"
+        )
+    if not args.fail_on:
+        return EXIT_OK
+    tier = Tier.parse(args.fail_on)
+    gaps = evidence_gaps(report)
+    if gaps:
+        print(
+            f"driftwarden: --fail-on {args.fail_on}: no evidence: {'; '.join(gaps)}",
+            file=sys.stderr,
+        )
+        return EXIT_NO_EVIDENCE
+    reached = builder.first_reaching(tier)
+    if reached is not None:
+        print(f"driftwarden: --fail-on {args.fail_on}: {reached.text()}", file=sys.stderr)
+        return EXIT_GATE
+    return EXIT_OK
+
+
+def check_inputs(paths: Sequence[str]) -> None:
+    """Refuse, naming the file and the fix, an input that cannot be read at all."""
+    for path in paths:
+        if path == "-":
+            continue
+        where = Path(path)
+        try:
+            mode = where.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise SourceError(
+                    f"input {path}: is a directory; pass the log files in it, "
+                    f"e.g. {path}/*.jsonl.gz"
+                )
+            if not stat.S_ISREG(mode):
+                continue  # a pipe (`<(zcat ...)`) or a device: a look ahead would consume it
+            with where.open("rb") as handle:
+                head = handle.read(2)
+        except FileNotFoundError:
+            raise SourceError(
+                f"input {path}: no such file; check the path (replay reads .jsonl and "
+                f".jsonl.gz files, or - for stdin)"
+            ) from None
+        except OSError as exc:
+            raise SourceError(
+                f"input {path}: cannot be read ({exc.strerror}); check its permissions"
+            ) from None
+        gzipped = head == _GZIP_MAGIC
+        if path.endswith(".gz") and head and not gzipped:
+            raise SourceError(
+                f"input {path}: is not gzip data although its name ends in .gz; rename it "
+                f"without .gz if it is plain JSON lines"
+            )
+        if gzipped and not path.endswith(".gz"):
+            raise SourceError(
+                f"input {path}: is gzip data but its name does not end in .gz; rename it "
+                f"to {path}.gz"
+            )
+
+
+def _writable(report: Path) -> None:
+    """Make the report's directory, or refuse now rather than after the whole replay."""
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = exc.strerror
+    else:
+        if report.is_dir():
+            problem = "it is a directory"
+        elif not os.access(report if report.exists() else report.parent, os.W_OK):
+            problem = "permission denied"
+        else:
+            return
+    raise ConfigError(f"--report {report}: cannot write it ({problem}); choose a writable path")
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _dead_letter_path(args: argparse.Namespace, settings: Settings) -> tuple[Path | None, bool]:
+    """Where rejected events go, and whether the file is rewritten for this run.
+
+    Never the working directory by surprise: an explicit --dead-letter or
+    `dead_letter.path` appends, as the daemon's file does; otherwise the file
+    sits beside the report and is rewritten with it, and with neither the
+    rejected events are counted (by reason) in the summary and the report only.
+    """
+    if args.dead_letter is not None:
+        return args.dead_letter, False
+    configured = "dead_letter" in settings.model_fields_set and (
+        "path" in settings.dead_letter.model_fields_set
+    )
+    if configured:
+        return settings.dead_letter.path, False
+    if args.report is not None:
+        report: Path = args.report
+        return report.with_name(f"{report.stem}.dead-letter.jsonl"), True
+    return None, False
 
 
 def _decode_pool(engine: Engine, workers: int) -> DecodePool | None:

@@ -106,3 +106,59 @@ def test_unreadable_or_non_mapping_files_are_clear_errors(tmp_path: Path) -> Non
         load_settings(tmp_path / "missing.yaml", env={})
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_settings(write(tmp_path, "- a\n- b\n"), env={})
+
+
+def test_a_partial_top_level_threshold_override_keeps_the_other_defaults(tmp_path: Path) -> None:
+    """As `models.<id>` overrides deep-merge onto `policy`, `policy` deep-merges onto the
+    defaults: changing one PSI threshold must not demand the other two."""
+    text = "policy:\n  thresholds: {psi: {critical: 0.4}}\n  window: {size: 10m}\n"
+    settings = load_settings(write(tmp_path, text), env={})
+    psi = settings.policy.thresholds.psi
+    assert (psi.info, psi.warning, psi.critical) == (0.1, 0.1, 0.4)
+    assert settings.policy.window.size == 600.0
+    assert settings.policy.window.allowed_lateness == 60.0
+    assert settings.policy_for("m").thresholds.psi.critical == 0.4
+    env = {"DRIFTWARDEN_POLICY__SIGNIFICANCE__MIN_SAMPLES": "50"}
+    from_env = load_settings(write(tmp_path, text), env=env)
+    assert from_env.policy.significance.min_samples == 50
+    assert from_env.policy.significance.alpha == 0.05
+    count = load_settings(write(tmp_path, "policy:\n  window: {kind: count, size: 9}\n"), env={})
+    assert count.policy.window.kind == "count"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "policy:\n  significance: {min_samples: lots}\n",
+            "policy.significance.min_samples: Input should be a valid integer, unable to parse "
+            "string as an integer; fix: write a whole number without quotes or units, e.g. 500",
+        ),
+        (
+            "metrics: {enabled: maybe}\n",
+            "metrics.enabled: Input should be a valid boolean, unable to interpret input; "
+            "fix: write true or false",
+        ),
+        ("kafka: {topics: predictions}\n", "kafka.topics: Input should be a valid list; fix: "),
+        ("policy: {sustain: 3}\n", "policy.sustain: Input should be a valid dictionary"),
+        (
+            "kafka: {max_poll_records: 0}\n",
+            "kafka.max_poll_records: Input should be greater than or equal to 1; fix: use a "
+            "value of at least 1",
+        ),
+        (
+            "policy:\n  window: {size: 5x}\n",
+            "policy.window.size: '5x' is not a duration; write a number with a unit, e.g. 30s, "
+            "5m or 1h",
+        ),
+    ],
+)
+def test_type_errors_name_the_field_the_problem_and_the_fix(
+    tmp_path: Path, text: str, line: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), env={})
+    message = str(info.value)
+    assert f"  - {line}" in message
+    assert "see docs/config.md" not in message
+    assert "Value error" not in message

@@ -178,3 +178,30 @@ def test_a_worker_exits_when_its_caller_goes_away(start_method: str) -> None:
     for process in pool._processes:
         process.join(timeout=10)
         assert not process.is_alive(), f"a {start_method} worker outlived its caller's pipes"
+
+
+def test_a_worker_whose_pool_closed_before_it_started_exits_quietly() -> None:
+    """A short replay closes its pool before a worker has said it is ready: the worker
+    must exit without a BrokenPipeError traceback on the user's terminal."""
+    import multiprocessing
+    import sys
+
+    from monitor import decode_pool
+
+    e = engine(RecordingSink())
+    requests_in, requests_out = multiprocessing.Pipe(duplex=False)
+    replies_in, replies_out = multiprocessing.Pipe(duplex=False)
+    requests_out.close()  # the caller has gone: end of requests
+    replies_in.close()  # and nobody reads the "ready"
+    interval = sys.getswitchinterval()
+    try:
+        decode_pool._serve(
+            requests_in,
+            replies_out,
+            layouts=dict(e.layouts),
+            fields=e.settings.events,
+            windows={m: p.window for m, p in e.policies.items()},
+            callers_ends=[],
+        )
+    finally:
+        sys.setswitchinterval(interval)
