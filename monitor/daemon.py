@@ -38,6 +38,7 @@ from monitor.consumer import ConsumerLoop, SourceRecord
 from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
 from monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
 from monitor.engine import Engine
+from monitor.event_survey import EventSurvey
 from monitor.events import DecodedBatch, RejectReason
 from monitor.health import HealthServer, HealthState, StorageFaults
 from monitor.kafka_client import KafkaClientConfig
@@ -259,6 +260,7 @@ class EngineProcessor:
         self._adopted_shared = False
         self._pool: DecodePool | None = None  # see use_pool
         self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
+        self._survey = EventSurvey(engine.layouts, engine.settings.events)
 
     # -- BatchProcessor ------------------------------------------------------------------
 
@@ -273,6 +275,9 @@ class EngineProcessor:
         cover exactly the records counted.
         """
         runs = self._runs(records)
+        if not self._survey.done:
+            for run in runs:
+                self._survey.observe(run.payloads)
         if self._pool is not None:
             try:
                 if self._pool.ready():

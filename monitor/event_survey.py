@@ -136,7 +136,7 @@ class EventSurvey:
             self._budget -= 1
             try:
                 event = json.loads(payload)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # hostile nesting must not stop the run
                 continue
             if not isinstance(event, dict):
                 continue

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from structlog.testing import capture_logs
 
 from monitor.consumer import Record
 from monitor.daemon import EngineProcessor, MetricsObserver, config_fingerprint, stream_name
@@ -13,6 +14,7 @@ from monitor.engine import Engine
 from monitor.metrics import Metrics
 from monitor.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
+from tests.monitor.test_event_survey import features_only
 
 POLICY = {"window": {"size": "60s", "allowed_lateness": "10s"}, "significance": {"min_samples": 50}}
 
@@ -165,3 +167,13 @@ def test_config_fingerprint_changes_with_the_window_not_with_thresholds() -> Non
     c = config_fingerprint(base, settings_with(policy={**POLICY, "window": {"size": "5m"}}))
     assert a == b
     assert a != c
+
+
+def test_outputs_arriving_under_prediction_for_a_features_only_baseline_are_warned_about() -> None:
+    """The daemon meets the same trap as replay: a baseline built without --outputs."""
+    engine = Engine([features_only(make_baseline())], settings_with(policy=POLICY))
+    with capture_logs() as logs:
+        EngineProcessor(engine).process(records(calm(20)))
+    (warning,) = [entry for entry in logs if entry["event"] == "columns_misplaced"]
+    assert (warning["section"], warning["columns"]) == ("prediction", ["label", "score"])
+    assert "--outputs label,score" in warning["fix"]
