@@ -7,6 +7,7 @@ cd "$root"
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 mkdir -p out
+rm -f out/dead-letter.jsonl  # one run's rejects, not an ever-growing file
 exec "$UV" run --locked driftwarden replay \
   --baseline examples/baselines/credit-risk \
   --report out/replay-report.json \
