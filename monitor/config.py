@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from monitor.errors import ConfigError
 
@@ -682,6 +683,45 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
     return "\n".join(lines)
 
 
+# A YAML problem may quote what it choked on: an alias (`*name`), a tag (`!name`), an
+# anchor. A password that starts with `*`, `!` or `&` is exactly that, so quoted text
+# longer than one character is masked; token names such as '<stream end>' are kept.
+_SETTINGS_FIELD = re.compile(r'for field "([A-Za-z0-9_]+)"')
+_QUOTED = re.compile(r"'([^']*)'")
+_TOKEN_NAME = re.compile(r"<[a-z ]+>")
+
+
+def _mask_quoted(text: str) -> str:
+    def mask(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        return match.group(0) if len(inner) < 2 or _TOKEN_NAME.fullmatch(inner) else "'…'"
+
+    return _QUOTED.sub(mask, text)
+
+
+def describe_yaml_error(exc: yaml.YAMLError, *, source: str) -> str:
+    """File, line, column and the problem of a YAML error; never the offending text.
+
+    PyYAML's own message prints the source line with a caret under the error, and
+    a config file's line may hold a SASL password or a Slack webhook URL.
+    """
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f"{source}: not valid YAML ({type(exc).__name__}); fix the syntax"
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = _mask_quoted(exc.problem or "syntax error")
+    context = ""
+    if exc.context:
+        context = f" ({_mask_quoted(exc.context)}"
+        if exc.context_mark is not None and exc.context_mark is not mark:
+            context += f" at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        context += ")"
+    return (
+        f"{source}: not valid YAML{where}: {problem}{context}; fix the syntax there "
+        f"(the line is not shown: it may hold a secret)"
+    )
+
+
 def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
     """Read the YAML file (if any) and the environment into one validated `Settings`.
 
@@ -697,10 +737,14 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
             raise ConfigError(
                 f"cannot read config file {path}: {exc.strerror}; check the --config path"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte offset {exc.start}); save the file as UTF-8"
+            ) from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigError(describe_yaml_error(exc, source=str(path))) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -716,6 +760,14 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source=source)) from None
+    except SettingsError as exc:
+        # A DRIFTWARDEN_<FIELD> variable holding malformed JSON; its value may be a secret.
+        field = _SETTINGS_FIELD.search(str(exc))
+        name = f"DRIFTWARDEN_{field.group(1).upper()}" if field else "a DRIFTWARDEN_* variable"
+        raise ConfigError(
+            f"environment: {name} is not valid JSON for that section; fix or unset it "
+            f"(or set single keys with DRIFTWARDEN_<SECTION>__<KEY>)"
+        ) from None
     finally:
         if saved is not None:
             os.environ.clear()

@@ -106,3 +106,48 @@ def test_unreadable_or_non_mapping_files_are_clear_errors(tmp_path: Path) -> Non
         load_settings(tmp_path / "missing.yaml", env={})
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_settings(write(tmp_path, "- a\n- b\n"), env={})
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("  sasl: {password: Hunter2Secret: x}", "expected ',' or '}', but got ':'"),
+        ("  password: *Hunter2Secret", "found undefined alias '…'"),
+        ("  password: !Hunter2Secret x", "could not determine a constructor for the tag '…'"),
+        ('  password: "Hunter2Secret', "found unexpected end of stream"),
+        ("  password: Hunter2Secret: x", "mapping values are not allowed here"),
+    ],
+)
+def test_a_yaml_error_names_line_and_column_but_never_shows_the_line(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """PyYAML's own message prints the offending line: the one holding the password."""
+    path = write(tmp_path, f"kafka:\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert "Hunter2Secret" not in message
+    assert message.startswith(f"{path}: not valid YAML at line ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_a_yaml_error_points_at_the_right_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "environment: prod\nkafka:\n  group_id: a: b\n")
+    with pytest.raises(ConfigError, match=r"at line 3, column 14: mapping values are not allowed"):
+        load_settings(path, env={})
+
+
+def test_a_non_utf8_file_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"environment: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte offset 13\)"):
+        load_settings(path, env={})
+
+
+def test_malformed_json_in_an_environment_section_never_echoes_it() -> None:
+    env = {"DRIFTWARDEN_ALERTING": '{"receivers": [{"webhook_url": "https://x/Hunter2Secret"'}
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert "DRIFTWARDEN_ALERTING is not valid JSON" in str(info.value)
+    assert "Hunter2Secret" not in str(info.value)
