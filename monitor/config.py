@@ -580,6 +580,11 @@ class Settings(BaseSettings):
 
     environment: str = "production"
     baselines: list[Path] = Field(default_factory=list)
+    baseline_verify_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key file (a mounted Kubernetes Secret): every baseline must carry a "
+        "signature made with it by 'baseline build --sign-key-file', or it is refused",
+    )
     verdict_log: Path | None = Field(
         default=None,
         description="append one JSON line per closed window (the replay report's window "
