@@ -5,8 +5,8 @@ request URL (a Slack webhook URL *is* the credential; a webhook URL may carry
 `?token=` or `user:password@`), a header (`Authorization: Bearer ...`), a routing
 key. Every error string a receiver makes passes through its `Redactor` first:
 each configured secret value, and every part of its URL (the whole URL, the
-user info, the host, the path and each path segment, the query and each query
-value), is replaced by `[redacted]` in the spellings it can come back in (as is,
+user info and its Basic-auth encoding, the host, the path and each path
+segment, the query and each query value), is replaced by `[redacted]` in the spellings it can come back in (as is,
 percent-encoded, JSON-escaped, as a Python repr; case-insensitively), and only
 then is the text cut to `MAX_REASON` characters, so a cut can never leave half
 a secret behind.
@@ -17,6 +17,7 @@ carry no secret worth the garbled message.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -50,6 +51,9 @@ def url_pieces(url: str) -> set[str]:
     if "@" in parts.netloc:
         userinfo, _, hostport = parts.netloc.rpartition("@")
         pieces.update({userinfo, hostport, *userinfo.split(":", 1)})
+        # httpx sends user info as `Authorization: Basic base64(user:password)`.
+        basic = base64.b64encode(unquote(userinfo).encode("utf-8")).decode("ascii")
+        pieces.update({basic, basic.rstrip("=")})
     if parts.hostname:
         pieces.add(parts.hostname)
     pieces.update(parts.path.split("/"))

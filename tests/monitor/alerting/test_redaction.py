@@ -109,3 +109,10 @@ def test_an_exception_quoting_a_header_value_is_scrubbed() -> None:
     result = classify_error(exc, redactor=Redactor(secrets=["Bearer abcDEF123456\n"]))
     assert "abcDEF123456" not in result.reason
     assert result.reason.startswith("LocalProtocolError: Illegal header value")
+
+
+def test_user_info_is_scrubbed_in_its_basic_auth_encoding_too() -> None:
+    """httpx turns `user:password@` into an Authorization header a receiver may echo."""
+    token = httpx.BasicAuth("deploy", "PassW0rdXyz")._auth_header
+    clean = Redactor(urls=[WEBHOOK]).scrub(f"got authorization: {token}", limit=None)
+    assert token.removeprefix("Basic ") not in clean
