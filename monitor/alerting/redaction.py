@@ -6,8 +6,9 @@ request URL (a Slack webhook URL *is* the credential; a webhook URL may carry
 key. Every error string a receiver makes passes through its `Redactor` first:
 each configured secret value, and every part of its URL (the whole URL, the
 user info and its Basic-auth encoding, the host, the path and each path
-segment, the query and each query value), is replaced by `[redacted]` in the spellings it can come back in (as is,
-percent-encoded, JSON-escaped, as a Python repr; case-insensitively), and only
+segment, the query and each query value), is replaced by `[redacted]` in the
+spellings it can come back in (as is, percent-encoded, JSON-escaped, as a
+Python repr; case-insensitively), and only
 then is the text cut to `MAX_REASON` characters, so a cut can never leave half
 a secret behind.
 
