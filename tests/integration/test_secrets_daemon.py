@@ -173,4 +173,5 @@ def test_a_refused_sasl_handshake_with_the_real_broker_prints_no_password(
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
     assert time.monotonic() - began < 90
+    assert "SaslHandshake failed" in output, output  # the SASL path really ran
     assert leaks(output, SECRETS) == [], output
