@@ -664,6 +664,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
             parts.append(f"[{item}]")
         elif item in {"TimeWindow", "CountWindow"} or "[" in str(item):
             continue  # pydantic's union-member tags are noise to a reader
+        elif "://" in str(item):
+            # A key that is a URL is a misplaced value, and a webhook URL is a credential.
+            parts.append(("." if parts else "") + "<a URL used as a key>")
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"

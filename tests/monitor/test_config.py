@@ -151,3 +151,12 @@ def test_malformed_json_in_an_environment_section_never_echoes_it() -> None:
         load_settings(None, env=env)
     assert "DRIFTWARDEN_ALERTING is not valid JSON" in str(info.value)
     assert "Hunter2Secret" not in str(info.value)
+
+
+def test_a_url_mistaken_for_a_key_is_not_echoed_in_the_error(tmp_path: Path) -> None:
+    """A mis-indented webhook URL becomes a key; its path is the Slack credential."""
+    path = write(tmp_path, "alerting:\n  https://hooks.slack.com/services/T/B/Hunter2Secret: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "alerting.<a URL used as a key>: Extra inputs are not permitted" in str(info.value)
+    assert "Hunter2Secret" not in str(info.value)
