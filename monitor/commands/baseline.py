@@ -272,7 +272,12 @@ def render_baseline(baseline: Baseline) -> str:
     lines = [
         f"baseline {baseline.ref}",
         f"  created      {baseline.created_at} (driftwarden {baseline.driftwarden_version})",
-        f"  rows         {baseline.row_count:,}",
+        f"  rows         {baseline.row_count:,}"
+        + (
+            f" (below the floor of {MIN_TRAINING_ROWS:,}: built with --allow-few-rows)"
+            if baseline.few_rows_accepted
+            else ""
+        ),
     ]
     lines.extend(
         f"  source       {source.name}  {source.rows:,} rows  sha256 {source.sha256[:12]}"

@@ -91,6 +91,8 @@ def test_allow_few_rows_builds_with_a_loud_warning_and_the_artifact_loads(
     path = tmp_path / "credit-risk" / "v0001.baseline.json"
     assert json.loads(path.read_bytes())["body"]["few_rows_accepted"] is True
     assert main(["baseline", "show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "  rows         40 (below the floor of 1,000: built with --allow-few-rows)" in shown
 
 
 def test_a_small_baseline_without_the_opt_in_is_refused_by_replay(
