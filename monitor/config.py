@@ -691,18 +691,21 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
     return "\n".join(lines)
 
 
+_SETTINGS_FIELD = re.compile(r'for field "([A-Za-z0-9_]+)"')
 # A YAML problem may quote what it choked on: an alias (`*name`), a tag (`!name`), an
 # anchor. A password that starts with `*`, `!` or `&` is exactly that, so quoted text
 # longer than one character is masked; token names such as '<stream end>' are kept.
-_SETTINGS_FIELD = re.compile(r'for field "([A-Za-z0-9_]+)"')
-_QUOTED = re.compile(r"'([^']*)'")
+# PyYAML quotes with repr(): single quotes, or double quotes when the text holds one.
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'" + r'|"((?:[^"\\]|\\.)*)"')
 _TOKEN_NAME = re.compile(r"<[a-z ]+>")
+_ONE_CHARACTER = re.compile(r"[^\\]|\\(?:[abfnrtv0\\'\"]|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
 
 
 def _mask_quoted(text: str) -> str:
     def mask(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        return match.group(0) if len(inner) < 2 or _TOKEN_NAME.fullmatch(inner) else "'…'"
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        keep = not inner or _ONE_CHARACTER.fullmatch(inner) or _TOKEN_NAME.fullmatch(inner)
+        return match.group(0) if keep else "'…'"
 
     return _QUOTED.sub(mask, text)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import string
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import load_settings
 from monitor.errors import ConfigError
@@ -160,3 +164,23 @@ def test_a_url_mistaken_for_a_key_is_not_echoed_in_the_error(tmp_path: Path) -> 
         load_settings(path, env={})
     assert "alerting.<a URL used as a key>: Extra inputs are not permitted" in str(info.value)
     assert "Hunter2Secret" not in str(info.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=st.text(alphabet=string.ascii_letters + string.digits, min_size=8, max_size=40),
+    before=st.sampled_from(["", "*", "!", "&", '"', "'", "[", "{a: ", "@", "%", "`", "\t", "- "]),
+    after=st.sampled_from(["", ": x", "]", "}", '"', " #", "\t: x", ", b", ": [", "'x"]),
+)
+def test_no_yaml_error_ever_echoes_the_value_it_choked_on(
+    secret: str, before: str, after: str
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(f"kafka:\n  sasl:\n    password: {before}{secret}{after}\n")
+        message = ""
+        try:
+            load_settings(path, env={})
+        except ConfigError as exc:
+            message = str(exc)
+        assert secret not in message
