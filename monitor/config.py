@@ -427,7 +427,9 @@ class WebhookReceiver(_Receiver):
     url: str
     secret: SecretStr | None = None
     secret_file: Path | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    # Values are often credentials (`Authorization: Bearer ...`): SecretStr keeps them
+    # out of reprs, like every other secret.
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 Receiver = Annotated[

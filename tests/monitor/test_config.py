@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import load_settings
+from monitor.config import WebhookReceiver, load_settings
 from monitor.errors import ConfigError
 
 
@@ -184,3 +184,17 @@ def test_no_yaml_error_ever_echoes_the_value_it_choked_on(
         except ConfigError as exc:
             message = str(exc)
         assert secret not in message
+
+
+def test_webhook_header_values_are_secrets_kept_out_of_reprs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "alerting:\n  receivers:\n    - {name: hook, type: webhook, url: 'http://h/x',\n"
+        "       headers: {Authorization: Bearer Hunter2Secret}}\n"
+        "  route: {receiver: hook}\n",
+    )
+    settings = load_settings(path, env={})
+    assert "Hunter2Secret" not in repr(settings)
+    (receiver,) = settings.alerting.receivers
+    assert isinstance(receiver, WebhookReceiver)
+    assert receiver.headers["Authorization"].get_secret_value() == "Bearer Hunter2Secret"

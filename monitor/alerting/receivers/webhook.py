@@ -61,7 +61,7 @@ class JsonWebhookReceiver:
         self.name = config.name
         self.send_resolved = config.send_resolved
         self._url = config.url
-        self._headers = dict(config.headers)
+        self._headers = {k: v.get_secret_value() for k, v in config.headers.items()}
         self._key: bytes | None = None
         # Header values are credentials too (Authorization: Bearer ...).
         secrets = list(self._headers.values())
