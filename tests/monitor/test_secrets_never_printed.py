@@ -262,17 +262,20 @@ def test_replay_receiver_failures_never_log_report_or_print_a_secret(
 # --- run: Kafka unreachable with SASL configured -----------------------------------------
 
 
-@pytest.mark.parametrize("password", ["inline", "file"])
-def test_run_failing_to_reach_kafka_with_sasl_prints_no_secret(
-    tmp_path: Path, files: dict[str, Path], echo: EchoServer, password: str
+@pytest.mark.parametrize("secrets", ["inline", "files"])
+def test_run_failing_to_reach_kafka_with_sasl_and_tls_prints_no_secret(
+    tmp_path: Path, files: dict[str, Path], echo: EchoServer, secrets: str
 ) -> None:
     baseline = tmp_path / "m.baseline.json"
     baseline.write_bytes(encode_artifact(make_baseline(), key=read_key_file(files["baseline_key"])))
     sasl: dict[str, Any] = {"mechanism": "SCRAM-SHA-512", "username": "dw"}
-    if password == "inline":
+    tls: dict[str, Any] = {"check_hostname": False}
+    if secrets == "inline":
         sasl["password"] = SECRETS["sasl_password"]
+        tls["password"] = SECRETS["tls_password"]
     else:
         sasl["password_file"] = str(files["sasl_password_file"])
+        tls["password_file"] = str(files["tls_password_file"])
     config = tmp_path / "config.yaml"
     config.write_text(
         json.dumps(
@@ -281,8 +284,9 @@ def test_run_failing_to_reach_kafka_with_sasl_prints_no_secret(
                 "baseline_verify_key_file": str(files["baseline_key"]),
                 "kafka": {
                     "bootstrap_servers": [f"127.0.0.1:{closed_port()}"],
-                    "security_protocol": "SASL_PLAINTEXT",
+                    "security_protocol": "SASL_SSL",
                     "sasl": sasl,
+                    "tls": tls,
                     "bootstrap_timeout": "2s",
                     "request_timeout": "2s",
                     "session_timeout": "2s",
