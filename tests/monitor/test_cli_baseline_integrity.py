@@ -69,7 +69,13 @@ def _one_error_line(capsys: Capture) -> str:
 def _replay(baseline: Path, tmp_path: Path, *extra: str) -> int:
     log = tmp_path / "events.jsonl"
     log.write_text("")
-    return main(["replay", str(log), "--baseline", str(baseline), "--quiet", *extra])
+    dead = tmp_path / "dead-letter.jsonl"  # never the default ./dead-letter.jsonl
+    return main(
+        [
+            *("replay", str(log), "--baseline", str(baseline)),
+            *("--dead-letter", str(dead), "--quiet", *extra),
+        ]
+    )
 
 
 def test_building_below_the_row_floor_is_refused_with_the_fix(
