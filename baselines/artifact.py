@@ -4,7 +4,10 @@ A baseline is immutable once written. Everything a window is compared with comes
 from here: numeric bin edges and reference counts, categorical top-k shares, and
 the missing rates. The artifact is one JSON document whose body is covered by a
 sha256 content hash, so a modified or truncated file is refused on load instead
-of silently moving every statistic.
+of silently moving every statistic. Every load also checks the body's shape
+(`baselines.validation`) and the training-row floor, and, given a key, an
+HMAC-SHA256 signature (`baselines.signing`) that an editor without the key
+cannot recompute.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
-from baselines.errors import BaselineCorrupt, BaselineError
+from baselines.errors import BaselineCorrupt, BaselineError, BaselineSignatureError
+from baselines.signing import SIGNATURE_FIELD, BaselineKey
+from baselines.validation import FEW_ROWS_FIELD, check_body, check_row_floor
 
 FORMAT = "driftwarden.baseline/1"
 
@@ -123,6 +128,8 @@ class Baseline:
     columns: tuple[Column, ...]
     sources: tuple[SourceFile, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Built below `validation.MIN_TRAINING_ROWS` on purpose (`build --allow-few-rows`).
+    few_rows_accepted: bool = False
 
     @property
     def ref(self) -> str:
@@ -207,7 +214,7 @@ def _column_from_dict(raw: Mapping[str, Any]) -> Column:
 
 def baseline_to_body(baseline: Baseline) -> dict[str, Any]:
     """The hashed body of the artifact, as plain JSON-ready data."""
-    return {
+    body = {
         "model_id": baseline.model_id,
         "version": baseline.version,
         "created_at": baseline.created_at,
@@ -217,6 +224,9 @@ def baseline_to_body(baseline: Baseline) -> dict[str, Any]:
         "sources": [{"name": s.name, "rows": s.rows, "sha256": s.sha256} for s in baseline.sources],
         "columns": [_column_to_dict(c) for c in baseline.columns],
     }
+    if baseline.few_rows_accepted:  # only when set: older artifacts keep their hash
+        body[FEW_ROWS_FIELD] = True
+    return body
 
 
 def baseline_from_body(body: Mapping[str, Any]) -> Baseline:
@@ -232,6 +242,7 @@ def baseline_from_body(body: Mapping[str, Any]) -> Baseline:
             for s in body.get("sources", [])
         ),
         columns=tuple(_column_from_dict(c) for c in body["columns"]),
+        few_rows_accepted=bool(body.get(FEW_ROWS_FIELD, False)),
     )
 
 
@@ -246,19 +257,40 @@ def content_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def encode_artifact(baseline: Baseline) -> bytes:
-    """The artifact file's bytes: readable JSON with the body's hash beside it."""
+def signed_payload(body: Mapping[str, Any]) -> bytes:
+    """What `hmac_sha256` covers: the format, a newline, the canonical body bytes."""
+    return FORMAT.encode() + b"\n" + canonical_json(body)
+
+
+def encode_artifact(baseline: Baseline, *, key: BaselineKey | None = None) -> bytes:
+    """The artifact file's bytes: readable JSON with the body's hash (and signature) beside it.
+
+    The body is checked first (`validation.check_body`): nothing is written that
+    a load would refuse as malformed.
+    """
     body = baseline_to_body(baseline)
-    document = {"format": FORMAT, "content_sha256": content_hash(body), "body": body}
+    check_body(body, source="being written")
+    document: dict[str, Any] = {"format": FORMAT, "content_sha256": content_hash(body)}
+    if key is not None:
+        document[SIGNATURE_FIELD] = key.sign(signed_payload(body))
+    document["body"] = body
     return (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
-def decode_artifact(data: bytes, *, source: str) -> Baseline:
-    """Parse and verify an artifact; `source` names the file in every error."""
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def decode_artifact(data: bytes, *, source: str, key: BaselineKey | None = None) -> Baseline:
+    """Parse and verify an artifact; `source` names the file in every error.
+
+    Checks, in order: JSON, format, content hash, signature (when `key` is
+    given: a missing or wrong one is refused), body shape, training-row floor.
+    """
     fix = "rebuild it with 'driftwarden baseline build' or restore the original file"
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(data, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BaselineCorrupt(
             f"baseline {source}: not valid JSON ({exc.__class__.__name__}: {exc}); "
             f"the file is truncated or was edited; {fix}"
@@ -272,20 +304,48 @@ def decode_artifact(data: bytes, *, source: str) -> Baseline:
     expected = document.get("content_sha256")
     if not isinstance(body, dict) or not isinstance(expected, str):
         raise BaselineCorrupt(f"baseline {source}: missing body or content hash; {fix}")
+    ref = f"{body.get('model_id', '?')}@{body.get('version', '?')}"
     actual = content_hash(body)
     if actual != expected:
-        ref = f"{body.get('model_id', '?')}@{body.get('version', '?')}"
         raise BaselineCorrupt(
             f"baseline '{ref}' ({source}) hash mismatch: the file was modified after it was "
             f"frozen (expected sha256 {expected[:12]}..., found {actual[:12]}...); {fix}"
         )
+    if key is not None:
+        _verify_signature(document.get(SIGNATURE_FIELD), body, key, ref=ref, source=source)
+    check_body(body, source=source)
     try:
-        return baseline_from_body(body)
+        baseline = baseline_from_body(body)
     except (KeyError, TypeError, ValueError) as exc:
         raise BaselineCorrupt(
             f"baseline {source}: hash matches but the body is not readable by this "
             f"driftwarden version ({exc!r}); rebuild it with this version"
         ) from None
+    check_row_floor(
+        ref=ref,
+        source=source,
+        row_count=baseline.row_count,
+        few_rows_accepted=baseline.few_rows_accepted,
+    )
+    return baseline
+
+
+def _verify_signature(
+    claimed: object, body: Mapping[str, Any], key: BaselineKey, *, ref: str, source: str
+) -> None:
+    if claimed is None:
+        raise BaselineSignatureError(
+            f"baseline '{ref}' ({source}) is not signed, but a verify key is configured "
+            f"({key.source}); rebuild it with 'driftwarden baseline build --sign-key-file', "
+            f"or remove the verify key to accept unsigned baselines"
+        )
+    if not isinstance(claimed, str) or not key.matches(signed_payload(body), claimed):
+        raise BaselineSignatureError(
+            f"baseline '{ref}' ({source}) signature does not match the key in {key.source}: "
+            f"the file was edited after it was signed, or signed with another key; restore "
+            f"the original file, or rebuild it with 'driftwarden baseline build "
+            f"--sign-key-file' and that key"
+        )
 
 
 # --- shared spellings ---------------------------------------------------------------

@@ -47,6 +47,7 @@ from baselines.artifact import (
 from baselines.binning import DEFAULT_BINS, bin_counts, quantile_edges
 from baselines.errors import BaselineError, TrainingDataError
 from baselines.schema import Schema, parse_number, resolve_columns
+from baselines.validation import MIN_TRAINING_ROWS
 
 DEFAULT_TOP_K = 20
 DEFAULT_MAX_KNOWN_CATEGORIES = 10_000
@@ -79,12 +80,15 @@ def build_baseline(
     max_known_categories: int = DEFAULT_MAX_KNOWN_CATEGORIES,
     default_outputs: Sequence[str] = (),
     driftwarden_version: str | None = None,
+    allow_few_rows: bool = False,
 ) -> Baseline:
     """Freeze `table` (column name -> values, all the same length) into a Baseline.
 
     `default_outputs` are output columns the reader already knows (keys of a
     `prediction` object); the schema may still override them. The driftwarden
-    version defaults to the installed package's.
+    version defaults to the installed package's. A table below
+    `validation.MIN_TRAINING_ROWS` rows builds, but the store refuses to write it
+    and loads refuse to read it unless `allow_few_rows` recorded the opt-in.
     """
     check_model_id(model_id)
     if version < 1:
@@ -129,6 +133,7 @@ def build_baseline(
         columns=tuple(columns),
         sources=tuple(sources),
         labels=clean_labels,
+        few_rows_accepted=allow_few_rows and row_count < MIN_TRAINING_ROWS,
     )
 
 

@@ -27,3 +27,15 @@ class TrainingDataError(BaselineError):
 
 class SchemaError(BaselineError):
     """A schema file is malformed or does not match the training data's columns."""
+
+
+class BaselineTooSmall(BaselineError):  # noqa: N818 - public name, reads as a state
+    """Built from fewer training rows than the documented floor, without the opt-in."""
+
+
+class BaselineSignatureError(BaselineError):
+    """A verify key is configured and the artifact's signature is missing or wrong."""
+
+
+class BaselineKeyError(BaselineError):
+    """The signing or verify key file cannot be used."""

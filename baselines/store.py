@@ -6,7 +6,9 @@ is the highest existing version plus one, starting at 1, and a version that
 exists is never overwritten. Writes go to a temporary file in the same
 directory, are fsynced, made read-only (0444) and then hard-linked into place,
 which fails instead of replacing when the name is taken; readers therefore see
-either no file or the complete one. Every load verifies the content hash.
+either no file or the complete one. Every load verifies the content hash, the
+body's shape and the training-row floor, and the signature when given a key;
+a write refuses what a load would refuse.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 
 from baselines.artifact import Baseline, check_model_id, decode_artifact, encode_artifact
 from baselines.errors import BaselineCorrupt, BaselineError, BaselineExists, BaselineNotFound
+from baselines.signing import BaselineKey
+from baselines.validation import check_row_floor
 
 ARTIFACT_SUFFIX = ".baseline.json"
 _ARTIFACT_NAME = re.compile(r"^v(\d{4,})\.baseline\.json$")
@@ -71,12 +75,18 @@ class BaselineStore:
         existing = self.versions(model_id)
         return existing[-1] + 1 if existing else 1
 
-    def write(self, baseline: Baseline) -> Path:
-        """Write a new version; refuse (BaselineExists) if that version is taken."""
+    def write(self, baseline: Baseline, *, key: BaselineKey | None = None) -> Path:
+        """Write a new version, signed with `key` if given; refuse if that version is taken."""
         path = self.path_for(baseline.model_id, baseline.version)
         if path.exists():
             raise self._exists(baseline, path)
-        data = encode_artifact(baseline)
+        check_row_floor(
+            ref=baseline.ref,
+            source=str(path),
+            row_count=baseline.row_count,
+            few_rows_accepted=baseline.few_rows_accepted,
+        )
+        data = encode_artifact(baseline, key=key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_exclusive(path, data)
@@ -89,11 +99,13 @@ class BaselineStore:
             ) from None
         return path
 
-    def load(self, model_id: str, version: int | None = None) -> Baseline:
+    def load(
+        self, model_id: str, version: int | None = None, *, key: BaselineKey | None = None
+    ) -> Baseline:
         """A stored version (the latest when `version` is None), verified."""
         if version is None:
-            return load_baseline(self.root / check_model_id(model_id))
-        baseline = load_baseline(self.path_for(model_id, version))
+            return load_baseline(self.root / check_model_id(model_id), key=key)
+        baseline = load_baseline(self.path_for(model_id, version), key=key)
         if baseline.model_id != model_id:
             raise BaselineCorrupt(
                 f"baseline {self.path_for(model_id, version)} is for model "
@@ -102,7 +114,7 @@ class BaselineStore:
             )
         return baseline
 
-    def list(self) -> list[StoredVersion]:
+    def list(self, *, key: BaselineKey | None = None) -> list[StoredVersion]:
         """Every artifact in the store, by model id then version."""
         listed: list[StoredVersion] = []
         if not self.root.is_dir():
@@ -111,7 +123,7 @@ class BaselineStore:
             for version in _versions_in(model_dir):
                 path = model_dir / artifact_name(version)
                 try:
-                    baseline = load_baseline(path)
+                    baseline = load_baseline(path, key=key)
                 except BaselineError as exc:
                     listed.append(StoredVersion(model_dir.name, version, path, problem=str(exc)))
                     continue
@@ -135,8 +147,11 @@ class BaselineStore:
         )
 
 
-def load_baseline(path: Path | str) -> Baseline:
-    """Load and verify an artifact file, or the latest version in a model directory."""
+def load_baseline(path: Path | str, *, key: BaselineKey | None = None) -> Baseline:
+    """Load and verify an artifact file, or the latest version in a model directory.
+
+    With `key`, an unsigned artifact or one whose signature does not match is refused.
+    """
     path = Path(path)
     if path.is_dir():
         versions = _versions_in(path)
@@ -157,7 +172,7 @@ def load_baseline(path: Path | str) -> Baseline:
         raise BaselineNotFound(
             f"baseline {path}: cannot read it ({exc.strerror}); check the path and permissions"
         ) from None
-    baseline = decode_artifact(data, source=str(path))
+    baseline = decode_artifact(data, source=str(path), key=key)
     claimed = artifact_version(path)
     if claimed is not None and claimed != baseline.version:
         raise BaselineCorrupt(

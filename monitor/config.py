@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from monitor.errors import ConfigError
 
@@ -439,7 +440,9 @@ class WebhookReceiver(_Receiver):
     url: str
     secret: SecretStr | None = None
     secret_file: Path | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    # Values are often credentials (`Authorization: Bearer ...`): SecretStr keeps them
+    # out of reprs, like every other secret.
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 Receiver = Annotated[
@@ -592,6 +595,11 @@ class Settings(BaseSettings):
 
     environment: str = "production"
     baselines: list[Path] = Field(default_factory=list)
+    baseline_verify_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key file (a mounted Kubernetes Secret): every baseline must carry a "
+        "signature made with it by 'baseline build --sign-key-file', or it is refused",
+    )
     verdict_log: Path | None = Field(
         default=None,
         description="append one JSON line per closed window (the replay report's window "
@@ -686,6 +694,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
             continue  # pydantic's union-member tags are noise to a reader
         elif i and loc[i - 1] == "window" and item in {"time", "count"}:
             continue  # the window's kind, as the discriminated union names it
+        elif "://" in str(item):
+            # A key that is a URL is a misplaced value, and a webhook URL is a credential.
+            parts.append(("." if parts else "") + "<a URL used as a key>")
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
@@ -752,6 +763,48 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
     return "\n".join(lines)
 
 
+_SETTINGS_FIELD = re.compile(r'for field "([A-Za-z0-9_]+)"')
+# A YAML problem may quote what it choked on: an alias (`*name`), a tag (`!name`), an
+# anchor. A password that starts with `*`, `!` or `&` is exactly that, so quoted text
+# longer than one character is masked; token names such as '<stream end>' are kept.
+# PyYAML quotes with repr(): single quotes, or double quotes when the text holds one.
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'" + r'|"((?:[^"\\]|\\.)*)"')
+_TOKEN_NAME = re.compile(r"<[a-z ]+>")
+_ONE_CHARACTER = re.compile(r"[^\\]|\\(?:[abfnrtv0\\'\"]|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
+def _mask_quoted(text: str) -> str:
+    def mask(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        keep = not inner or _ONE_CHARACTER.fullmatch(inner) or _TOKEN_NAME.fullmatch(inner)
+        return match.group(0) if keep else "'…'"
+
+    return _QUOTED.sub(mask, text)
+
+
+def describe_yaml_error(exc: yaml.YAMLError, *, source: str) -> str:
+    """File, line, column and the problem of a YAML error; never the offending text.
+
+    PyYAML's own message prints the source line with a caret under the error, and
+    a config file's line may hold a SASL password or a Slack webhook URL.
+    """
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f"{source}: not valid YAML ({type(exc).__name__}); fix the syntax"
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = _mask_quoted(exc.problem or "syntax error")
+    context = ""
+    if exc.context:
+        context = f" ({_mask_quoted(exc.context)}"
+        if exc.context_mark is not None and exc.context_mark is not mark:
+            context += f" at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        context += ")"
+    return (
+        f"{source}: not valid YAML{where}: {problem}{context}; fix the syntax there "
+        f"(the line is not shown: it may hold a secret)"
+    )
+
+
 def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
     """Read the YAML file (if any) and the environment into one validated `Settings`.
 
@@ -767,10 +820,14 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
             raise ConfigError(
                 f"cannot read config file {path}: {exc.strerror}; check the --config path"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte offset {exc.start}); save the file as UTF-8"
+            ) from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigError(describe_yaml_error(exc, source=str(path))) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -786,6 +843,14 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source=source)) from None
+    except SettingsError as exc:
+        # A DRIFTWARDEN_<FIELD> variable holding malformed JSON; its value may be a secret.
+        field = _SETTINGS_FIELD.search(str(exc))
+        name = f"DRIFTWARDEN_{field.group(1).upper()}" if field else "a DRIFTWARDEN_* variable"
+        raise ConfigError(
+            f"environment: {name} is not valid JSON for that section; fix or unset it "
+            f"(or set single keys with DRIFTWARDEN_<SECTION>__<KEY>)"
+        ) from None
     finally:
         if saved is not None:
             os.environ.clear()

@@ -290,7 +290,10 @@ whether the model's outputs moved) and **what to do** (runbook link first, then 
   arrives is dropped, so a trigger is never delivered after its resolve, and a resolve for
   something the receiver never saw is not sent. Metrics:
   `driftwarden_alerts_sent_total{receiver,outcome}` and
-  `driftwarden_alert_outbox_pending{receiver}`.
+  `driftwarden_alert_outbox_pending{receiver}`. A failure's reason (the answer's body, or the
+  httpx error) is scrubbed of the receiver's URL parts and secrets and cut to 200 characters
+  before it is logged or stored as the outbox entry's `last_error`
+  (`monitor/alerting/redaction.py`).
 - **Silences**: `driftwarden silence add -m 'model="credit-risk"' -d 2h -c "deploy"`,
   `driftwarden silence list`, `driftwarden silence expire ID`, or `alerting.silences` in config.
   The CLI writes where the daemon keeps its alert state (give it the daemon's `--config`; with

@@ -9,6 +9,11 @@ Three outcomes, because they need three different reactions:
   redirects). The notification is dropped and one error names the config to fix.
   `endpoint=True` means the URL or credential is wrong, not this payload, so the
   receiver's circuit opens too.
+
+Every reason is made here, from an answer or an exception, and passes through
+the receiver's `Redactor` (`redaction.py`) on the way: an answer that echoes the
+request URL or a header must not put the credential into a log line or the
+outbox's `last_error`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import httpx
+
+from monitor.alerting.redaction import NO_SECRETS, Redactor
 
 ENDPOINT_STATUSES = frozenset({401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})
@@ -61,34 +68,46 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def classify_response(response: httpx.Response, *, now: float, fix: str) -> DeliveryResult:
+def classify_response(
+    response: httpx.Response, *, now: float, fix: str, redactor: Redactor = NO_SECRETS
+) -> DeliveryResult:
     """Map an HTTP answer to an outcome; `fix` names the config to check on a rejection."""
     status = response.status_code
-    body = response.text[:300].strip()
+    body = " ".join(response.text.split())  # one line, whatever the receiver sent
     if 200 <= status < 300:
         return Delivered(status=status)
     if status in RETRY_STATUSES or status >= 500:
         return RetryLater(
-            reason=f"HTTP {status} {body}".strip(),
+            reason=redactor.scrub(f"HTTP {status} {body}".strip()),
             retry_after=parse_retry_after(response.headers.get("retry-after"), now=now),
             status=status,
         )
     if 300 <= status < 400:
         return Rejected(
-            reason=f"HTTP {status} redirect to {response.headers.get('location', '?')}",
+            reason=redactor.scrub(
+                f"HTTP {status} redirect to {response.headers.get('location', '?')}"
+            ),
             fix=f"{fix}: use the final URL (redirects are not followed)",
             status=status,
             endpoint=True,
         )
     return Rejected(
-        reason=f"HTTP {status} {body}".strip(),
+        reason=redactor.scrub(f"HTTP {status} {body}".strip()),
         fix=fix,
         status=status,
         endpoint=status in ENDPOINT_STATUSES,
     )
 
 
-def classify_error(exc: httpx.HTTPError) -> RetryLater:
+SEND_ERRORS = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+"""What `client.post` raises for a bad URL, header or network: a delivery problem, not a bug.
+
+httpx's messages can quote the URL or a header value (h11's "Illegal header
+value b'...'"), hence the redactor in `classify_error`.
+"""
+
+
+def classify_error(exc: Exception, *, redactor: Redactor = NO_SECRETS) -> RetryLater:
     if isinstance(exc, httpx.TimeoutException):
         return RetryLater(reason=f"time-out ({type(exc).__name__})")
-    return RetryLater(reason=f"{type(exc).__name__}: {exc}")
+    return RetryLater(reason=redactor.scrub(f"{type(exc).__name__}: {exc}"))

@@ -294,7 +294,8 @@ class Dispatcher:
                 result: DeliveryResult = receiver.send(prepared, now=now)
             except Exception as exc:  # a receiver bug must not wedge the outbox
                 self._log.exception("alert_receiver_crashed", receiver=name)
-                result = RetryLater(reason=f"receiver error: {type(exc).__name__}: {exc}")
+                # The message may quote what the receiver was sending; the traceback above has it.
+                result = RetryLater(reason=f"receiver error: {type(exc).__name__}")
             with self._lock:
                 if isinstance(result, Delivered):
                     self._record_success(entry, prepared, now)

@@ -24,10 +24,12 @@ from baselines.build import (
     build_baseline,
     resolve_created_at,
 )
-from baselines.errors import BaselineError
+from baselines.errors import BaselineError, BaselineTooSmall
 from baselines.readers import read_training_data
 from baselines.schema import Schema, load_schema
+from baselines.signing import read_key_file
 from baselines.store import BaselineStore, load_baseline
+from baselines.validation import MIN_TRAINING_ROWS
 from monitor.event_survey import output_like
 
 Clock = Callable[[], datetime]
@@ -100,6 +102,19 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help="write exactly this version (refused if it exists); default: the next one",
     )
+    build.add_argument(
+        "--allow-few-rows",
+        action="store_true",
+        help=f"build from fewer than {MIN_TRAINING_ROWS:,} training rows anyway; the artifact "
+        "records it and loads accept it (its windows may alert on noise)",
+    )
+    build.add_argument(
+        "--sign-key-file",
+        type=Path,
+        metavar="FILE",
+        help="sign the artifact with HMAC-SHA256 using the key in FILE; run and replay "
+        "given the same key refuse unsigned or edited artifacts",
+    )
     # Reproducible builds: tests and release pipelines pin the build time.
     build.add_argument("--created-at", help=argparse.SUPPRESS)
     build.set_defaults(func=run_build)
@@ -111,6 +126,12 @@ def add_parser(subparsers: Any) -> None:
         "directory.",
     )
     show.add_argument("path", type=Path, help="artifact file or model directory")
+    show.add_argument(
+        "--verify-key-file",
+        type=Path,
+        metavar="FILE",
+        help="also verify the artifact's signature with the key in FILE",
+    )
     show.set_defaults(func=run_show)
 
     listing = commands.add_parser(
@@ -164,6 +185,7 @@ def run_build(
         source_date_epoch=environ.get("SOURCE_DATE_EPOCH"),
         clock=clock,
     )
+    key = read_key_file(args.sign_key_file) if args.sign_key_file else None
     store = BaselineStore(args.output)
     version = args.explicit_version or store.next_version(model_id)
     target = store.path_for(model_id, version)
@@ -192,8 +214,22 @@ def run_build(
         top_k=args.top_k,
         max_known_categories=args.max_known_categories,
         default_outputs=data.outputs,
+        allow_few_rows=args.allow_few_rows,
     )
-    path = store.write(baseline)
+    if baseline.row_count < MIN_TRAINING_ROWS:
+        if not baseline.few_rows_accepted:
+            raise BaselineTooSmall(
+                f"baseline '{baseline.ref}': {baseline.row_count:,} training rows, below the "
+                f"floor of {MIN_TRAINING_ROWS:,} (docs/baselines.md); add training data, or "
+                f"pass --allow-few-rows to build it anyway"
+            )
+        print(
+            f"warning: baseline '{baseline.ref}' is built from {baseline.row_count:,} rows, "
+            f"below the floor of {MIN_TRAINING_ROWS:,}: its rates are noisy and its windows "
+            f"may alert on chance; the artifact records --allow-few-rows",
+            file=sys.stderr,
+        )
+    path = store.write(baseline, key=key)
     print(f"wrote {path}", file=out)
     print(summary_line(baseline), file=out)
     suspects = output_like(c.name for c in baseline.features)
@@ -241,7 +277,8 @@ def summary_line(baseline: Baseline) -> str:
 
 def run_show(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    baseline = load_baseline(args.path)
+    key = read_key_file(args.verify_key_file) if args.verify_key_file else None
+    baseline = load_baseline(args.path, key=key)
     print(render_baseline(baseline), file=out, end="")
     return 0
 
@@ -251,7 +288,12 @@ def render_baseline(baseline: Baseline) -> str:
     lines = [
         f"baseline {baseline.ref}",
         f"  created      {baseline.created_at} (driftwarden {baseline.driftwarden_version})",
-        f"  rows         {baseline.row_count:,}",
+        f"  rows         {baseline.row_count:,}"
+        + (
+            f" (below the floor of {MIN_TRAINING_ROWS:,}: built with --allow-few-rows)"
+            if baseline.few_rows_accepted
+            else ""
+        ),
     ]
     lines.extend(
         f"  source       {source.name}  {source.rows:,} rows  sha256 {source.sha256[:12]}"

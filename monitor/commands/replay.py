@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from baselines.signing import read_key_file
 from baselines.store import load_baseline
 from monitor.alerting import replay_pipeline
 from monitor.alerting.render import document
@@ -69,6 +70,13 @@ def add_parser(subparsers: Any) -> None:
         help="baseline artifact file or model directory (repeatable; default: config baselines)",
     )
     parser.add_argument("--config", type=Path, help="YAML configuration (optional)")
+    parser.add_argument(
+        "--verify-key-file",
+        type=Path,
+        metavar="FILE",
+        help="refuse baselines not signed with the key in FILE "
+        "(default: baseline_verify_key_file of the config)",
+    )
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument(
         "--dead-letter",
@@ -116,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
             "no baseline given; pass --baseline PATH (a file written by 'driftwarden "
             "baseline build') or list them under 'baselines:' in the config"
         )
-    baselines = [load_baseline(Path(p)) for p in paths]
+    key_file = args.verify_key_file or settings.baseline_verify_key_file
+    key = read_key_file(key_file) if key_file is not None else None
+    baselines = [load_baseline(Path(p), key=key) for p in paths]
     dead_letter, fresh = _dead_letter_path(args, settings)
     with contextlib.ExitStack() as stack:
         engine = Engine(baselines, settings)

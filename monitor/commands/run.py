@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from baselines.signing import read_key_file
 from baselines.store import load_baseline
 from monitor.config import load_settings
 from monitor.daemon import Daemon
@@ -41,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: no baselines configured; list the artifact files or model "
             "directories under 'baselines:'"
         )
-    baselines = [load_baseline(p) for p in settings.baselines]
+    key_file = settings.baseline_verify_key_file
+    key = read_key_file(key_file) if key_file is not None else None
+    baselines = [load_baseline(p, key=key) for p in settings.baselines]
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

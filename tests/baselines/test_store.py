@@ -25,6 +25,7 @@ def _baseline(version: int = 1, model_id: str = "credit-risk", rows: int = 10) -
         created_at=f"2026-01-0{version}T00:00:00Z",
         labels={"data_version": f"v{version}"},
         driftwarden_version="9.9",
+        allow_few_rows=True,  # small on purpose: these tests are about the store
     )
 
 

@@ -43,6 +43,8 @@ def test_rendered_config_passes_validate_config(
 
 def file_settings(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(setting, path) of every file the config tells the daemon to read a secret from."""
+    if config.get("baseline_verify_key_file"):
+        yield "baseline_verify_key_file", config["baseline_verify_key_file"]
     kafka = config.get("kafka", {})
     for section in ("sasl", "tls"):
         for key, value in (kafka.get(section) or {}).items():
@@ -175,3 +177,16 @@ def test_receiver_secrets_for_types_without_secrets_are_refused(chart: Chart) ->
         [FULL], set_values=["alertingSecrets.log.existingSecret=s", "alertingSecrets.log.key=k"]
     )
     assert 'receivers of type "log" take no secret' in error
+
+
+def test_a_baseline_verify_key_secret_is_mounted_and_named_in_the_config(chart: Chart) -> None:
+    render = chart.render(
+        set_values=[
+            "baselines.verifyKey.existingSecret=baseline-key",
+            "baselines.existingConfigMap=baselines",
+            "baselines.files={credit-risk.json}",
+        ]
+    )
+    referenced = dict(file_settings(render.daemon_config()))
+    mounted = mounted_secret_files(render)
+    assert mounted[referenced["baseline_verify_key_file"]] == ("baseline-key", "baseline.key")

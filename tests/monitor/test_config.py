@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import string
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.config import load_settings
+from monitor.config import WebhookReceiver, load_settings
 from monitor.errors import ConfigError
 
 
@@ -162,3 +166,91 @@ def test_type_errors_name_the_field_the_problem_and_the_fix(
     assert f"  - {line}" in message
     assert "see docs/config.md" not in message
     assert "Value error" not in message
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("  sasl: {password: Hunter2Secret: x}", "expected ',' or '}', but got ':'"),
+        ("  password: *Hunter2Secret", "found undefined alias '…'"),
+        ("  password: !Hunter2Secret x", "could not determine a constructor for the tag '…'"),
+        ('  password: "Hunter2Secret', "found unexpected end of stream"),
+        ("  password: Hunter2Secret: x", "mapping values are not allowed here"),
+    ],
+)
+def test_a_yaml_error_names_line_and_column_but_never_shows_the_line(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """PyYAML's own message prints the offending line: the one holding the password."""
+    path = write(tmp_path, f"kafka:\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert "Hunter2Secret" not in message
+    assert message.startswith(f"{path}: not valid YAML at line ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_a_yaml_error_points_at_the_right_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "environment: prod\nkafka:\n  group_id: a: b\n")
+    with pytest.raises(ConfigError, match=r"at line 3, column 14: mapping values are not allowed"):
+        load_settings(path, env={})
+
+
+def test_a_non_utf8_file_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"environment: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte offset 13\)"):
+        load_settings(path, env={})
+
+
+def test_malformed_json_in_an_environment_section_never_echoes_it() -> None:
+    env = {"DRIFTWARDEN_ALERTING": '{"receivers": [{"webhook_url": "https://x/Hunter2Secret"'}
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert "DRIFTWARDEN_ALERTING is not valid JSON" in str(info.value)
+    assert "Hunter2Secret" not in str(info.value)
+
+
+def test_a_url_mistaken_for_a_key_is_not_echoed_in_the_error(tmp_path: Path) -> None:
+    """A mis-indented webhook URL becomes a key; its path is the Slack credential."""
+    path = write(tmp_path, "alerting:\n  https://hooks.slack.com/services/T/B/Hunter2Secret: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert "alerting.<a URL used as a key>: Extra inputs are not permitted" in str(info.value)
+    assert "Hunter2Secret" not in str(info.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=st.text(alphabet=string.ascii_letters + string.digits, min_size=8, max_size=40),
+    before=st.sampled_from(["", "*", "!", "&", '"', "'", "[", "{a: ", "@", "%", "`", "\t", "- "]),
+    after=st.sampled_from(["", ": x", "]", "}", '"', " #", "\t: x", ", b", ": [", "'x"]),
+)
+def test_no_yaml_error_ever_echoes_the_value_it_choked_on(
+    secret: str, before: str, after: str
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(f"kafka:\n  sasl:\n    password: {before}{secret}{after}\n")
+        message = ""
+        try:
+            load_settings(path, env={})
+        except ConfigError as exc:
+            message = str(exc)
+        assert secret not in message
+
+
+def test_webhook_header_values_are_secrets_kept_out_of_reprs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "alerting:\n  receivers:\n    - {name: hook, type: webhook, url: 'http://h/x',\n"
+        "       headers: {Authorization: Bearer Hunter2Secret}}\n"
+        "  route: {receiver: hook}\n",
+    )
+    settings = load_settings(path, env={})
+    assert "Hunter2Secret" not in repr(settings)
+    (receiver,) = settings.alerting.receivers
+    assert isinstance(receiver, WebhookReceiver)
+    assert receiver.headers["Authorization"].get_secret_value() == "Bearer Hunter2Secret"

@@ -100,6 +100,11 @@ and the pod template mounts exactly these items, so the two cannot drift apart.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with .Values.baselines.verifyKey }}
+{{- if .existingSecret }}
+{{- $items = append $items (dict "secret" .existingSecret "key" .key "path" "baselines/verify-key" "setting" "baseline_verify_key_file") }}
+{{- end }}
+{{- end }}
 {{- $fields := include "driftwarden.receiverSecretFields" . | fromYaml }}
 {{- $receivers := dict }}
 {{- range $r := (dig "alerting" "receivers" list (.Values.config | default dict)) }}
@@ -155,6 +160,9 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- end }}
 {{- end }}
 {{- $_ := set $cfg "kafka" $kafka }}
+{{- range $items }}
+{{- if .setting }}{{ $_ := set $cfg .setting (printf "%s/%s" $secretsDir .path) }}{{ end }}
+{{- end }}
 {{- /* Receivers: point each referenced receiver at its mounted secret file. */}}
 {{- $byReceiver := dict }}
 {{- range $items }}

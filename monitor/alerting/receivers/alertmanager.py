@@ -22,12 +22,14 @@ from typing import Any
 import httpx
 
 from monitor.alerting.delivery import (
+    SEND_ERRORS,
     Delivered,
     DeliveryResult,
     classify_error,
     classify_response,
 )
 from monitor.alerting.model import Alert, Notification
+from monitor.alerting.redaction import Redactor
 from monitor.alerting.render import alert_document
 from monitor.config import AlertmanagerReceiver
 from monitor.tier import Tier
@@ -110,6 +112,7 @@ class AlertmanagerPushReceiver:
         self.resend_interval = config.resend_interval
         self._url = config.url.rstrip("/") + "/api/v2/alerts"
         self._client = client
+        self._redactor = Redactor(urls=[config.url, self._url])
         self._fix = (
             f"check alerting.receivers[{config.name}].url (the Alertmanager base URL, e.g. "
             "http://alertmanager:9093) and that its API v2 is reachable"
@@ -121,9 +124,9 @@ class AlertmanagerPushReceiver:
             return Delivered()
         try:
             response = self._client.post(self._url, json=body)
-        except httpx.HTTPError as exc:
-            return classify_error(exc)
-        return classify_response(response, now=now, fix=self._fix)
+        except SEND_ERRORS as exc:
+            return classify_error(exc, redactor=self._redactor)
+        return classify_response(response, now=now, fix=self._fix, redactor=self._redactor)
 
     def send(self, notification: Notification, *, now: float) -> DeliveryResult:
         if notification.digest is not None:

@@ -37,9 +37,3 @@ def read_secret(value: SecretStr | None, path: Path | None, *, where: str) -> st
                 f"or set {where} instead"
             ) from None
     raise ConfigError(f"{where} is not set; set it (or {where}_file) for this receiver")
-
-
-def mask_url(url: str) -> str:
-    """A URL whose last path segment (the credential, for Slack) is masked for logs."""
-    head, _, tail = url.rstrip("/").rpartition("/")
-    return f"{head}/{tail[:2]}…" if head else "…"

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from monitor.alerting.delivery import (
+    SEND_ERRORS,
     Delivered,
     DeliveryResult,
     classify_error,
@@ -25,6 +26,7 @@ from monitor.alerting.delivery import (
 from monitor.alerting.describe import iso, shorten
 from monitor.alerting.model import Alert, Notification
 from monitor.alerting.receivers.base import read_secret
+from monitor.alerting.redaction import Redactor
 from monitor.alerting.render import alert_document
 from monitor.config import PagerDutyReceiver
 
@@ -103,6 +105,7 @@ class PagerDutyEventsReceiver:
             where=f"alerting.receivers[{config.name}].routing_key",
         )
         self._client = client
+        self._redactor = Redactor(urls=[config.url], secrets=[self._key])
         self._fix = (
             f"check alerting.receivers[{config.name}]: routing_key (32-character integration "
             "key of an Events API v2 integration) and url"
@@ -114,9 +117,9 @@ class PagerDutyEventsReceiver:
         for body in events(notification, routing_key=self._key):
             try:
                 response = self._client.post(self._url, json=body)
-            except httpx.HTTPError as exc:
-                return classify_error(exc)
-            result = classify_response(response, now=now, fix=self._fix)
+            except SEND_ERRORS as exc:
+                return classify_error(exc, redactor=self._redactor)
+            result = classify_response(response, now=now, fix=self._fix, redactor=self._redactor)
             if not isinstance(result, Delivered):
                 return result  # the retry re-sends all events; PagerDuty dedupes by dedup_key
         return Delivered(status=202)

@@ -16,10 +16,16 @@ from typing import Any
 
 import httpx
 
-from monitor.alerting.delivery import DeliveryResult, classify_error, classify_response
+from monitor.alerting.delivery import (
+    SEND_ERRORS,
+    DeliveryResult,
+    classify_error,
+    classify_response,
+)
 from monitor.alerting.describe import shorten
 from monitor.alerting.model import Alert, Digest, Notification
 from monitor.alerting.receivers.base import read_secret
+from monitor.alerting.redaction import Redactor
 from monitor.alerting.render import context_line, digest_text, headline
 from monitor.config import SlackReceiver
 
@@ -103,6 +109,7 @@ class SlackWebhookReceiver:
             where=f"alerting.receivers[{config.name}].webhook_url",
         )
         self._client = client
+        self._redactor = Redactor(urls=[self._url])
         self._fix = (
             f"check alerting.receivers[{config.name}].webhook_url (or webhook_url_file): the "
             "Slack webhook may be revoked or disabled, or its channel archived"
@@ -111,9 +118,9 @@ class SlackWebhookReceiver:
     def send(self, notification: Notification, *, now: float) -> DeliveryResult:
         try:
             response = self._client.post(self._url, json=slack_message(notification))
-        except httpx.HTTPError as exc:
-            return classify_error(exc)
-        return classify_response(response, now=now, fix=self._fix)
+        except SEND_ERRORS as exc:
+            return classify_error(exc, redactor=self._redactor)
+        return classify_response(response, now=now, fix=self._fix, redactor=self._redactor)
 
     def close(self) -> None:
         self._client.close()

@@ -18,9 +18,15 @@ import json
 
 import httpx
 
-from monitor.alerting.delivery import DeliveryResult, classify_error, classify_response
+from monitor.alerting.delivery import (
+    SEND_ERRORS,
+    DeliveryResult,
+    classify_error,
+    classify_response,
+)
 from monitor.alerting.model import Notification
 from monitor.alerting.receivers.base import read_secret
+from monitor.alerting.redaction import Redactor
 from monitor.alerting.render import document
 from monitor.config import WebhookReceiver
 from monitor.errors import ConfigError
@@ -55,17 +61,20 @@ class JsonWebhookReceiver:
         self.name = config.name
         self.send_resolved = config.send_resolved
         self._url = config.url
-        self._headers = dict(config.headers)
+        self._headers = {k: v.get_secret_value() for k, v in config.headers.items()}
         self._key: bytes | None = None
+        # Header values are credentials too (Authorization: Bearer ...).
+        secrets = list(self._headers.values())
         if config.secret is not None or config.secret_file is not None:
-            self._key = secret_key(
-                read_secret(
-                    config.secret,
-                    config.secret_file,
-                    where=f"alerting.receivers[{config.name}].secret",
-                )
+            secret = read_secret(
+                config.secret,
+                config.secret_file,
+                where=f"alerting.receivers[{config.name}].secret",
             )
+            secrets.append(secret)
+            self._key = secret_key(secret)
         self._client = client
+        self._redactor = Redactor(urls=[config.url], secrets=secrets)
         self._fix = f"check alerting.receivers[{config.name}].url, headers and secret"
 
     def headers(self, notification: Notification, body: bytes, *, now: float) -> dict[str, str]:
@@ -89,9 +98,9 @@ class JsonWebhookReceiver:
             response = self._client.post(
                 self._url, content=body, headers=self.headers(notification, body, now=now)
             )
-        except httpx.HTTPError as exc:
-            return classify_error(exc)
-        return classify_response(response, now=now, fix=self._fix)
+        except SEND_ERRORS as exc:
+            return classify_error(exc, redactor=self._redactor)
+        return classify_response(response, now=now, fix=self._fix, redactor=self._redactor)
 
     def close(self) -> None:
         self._client.close()
