@@ -484,7 +484,9 @@ class EventDecoder:
             rejected=rejected,
         )
         get_rid = self._get.get("request_id")
-        request_ids = _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        request_ids: list[object] = (
+            _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        )
 
         if not keep.all():
             kept = keep.tolist()
@@ -709,7 +711,9 @@ class _TypedModelDecoder:
                     )
                 )
         get_rid = self._get_rid
-        request_ids = _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        request_ids: list[object] = (
+            _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        )
         return timestamps, request_ids, arrays
 
     def _envelopes(self, payloads: Sequence[bytes]) -> tuple[list[Any], bool] | None:
