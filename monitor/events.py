@@ -246,7 +246,9 @@ class EventDecoder:
         for i, payload in enumerate(payloads):
             try:
                 one = self._decode_general(
-                    [payload], [source_timestamps[i]] if source_timestamps is not None else None
+                    [payload],
+                    [source_timestamps[i]] if source_timestamps is not None else None,
+                    too_deep_positions([payload], len(payload)),
                 )
             except Exception as exc:
                 detail = f"{exc.__class__.__name__}: {exc}"[:200]
