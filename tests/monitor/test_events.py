@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from monitor.config import EventFields
 from monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
 from monitor.lines import LineBlock
+from tests.monitor import hostile
 from tests.monitor.factories import event, make_baseline
 
 
@@ -366,6 +368,24 @@ def test_the_typed_fast_path_decodes_exactly_as_the_general_path(
             assert block is not None
             given_ = block
         assert same_decoding(fast.decode(given_), general.decode(payloads))
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=hostile.payloads, as_block=st.booleans())
+def test_the_typed_fast_path_follows_the_general_rules_on_hostile_input(
+    batch: list[bytes], as_block: bool
+) -> None:
+    """Whatever the fast path lets through, the general path decodes the same way."""
+    layouts = {"m": ModelLayout.from_baseline(make_baseline())}
+    fields = EventFields(dedup_window=60)
+    fast, general = EventDecoder(layouts, fields), GeneralOnly(layouts, fields)
+    given_: Sequence[bytes] = batch
+    if as_block:
+        data = b"\n".join(batch) + b"\n"
+        block = LineBlock.scan(data, 0, len(data) - 1, first=1, max_length=1 << 20)
+        if block is not None and len(block) == len(batch):
+            given_ = block
+    assert same_decoding(fast.decode(given_), general.decode(batch))
 
 
 def test_a_categorical_column_of_free_text_admits_a_bounded_number_of_new_names() -> None:
