@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from monitor.dead_letter import TOPIC_HEADROOM
 from tests.support.daemon import (
     DaemonProcess,
     assert_counts_equal,
@@ -58,6 +59,8 @@ def poisons(healthy: bytes) -> dict[str, tuple[bytes, str]]:
         "utf-16": ('{"model_id": "credit-risk", "timestamp": 0}'.encode("utf-16"), "invalid_json"),
         "bad-utf8": (b'{"model_id": "credit-risk\xff", "timestamp": 0}', "invalid_json"),
         "lone-surrogate": (MODEL + b'"timestamp": NaN, "request_id": "\\ud800"}', "invalid_json"),
+        # Fits the source topic, but not the dead-letter topic once headers are added.
+        "fills-a-record": (b"x" * 1_048_400, "invalid_json"),
     }
 
 
@@ -71,18 +74,18 @@ def produce_in_order(bootstrap: str, topic: str, records: list[tuple[int, bytes]
         producer.close(timeout=10)
 
 
-def dead_letters(bootstrap: str, topic: str, expected: int) -> dict[bytes, str]:
+def dead_letters(bootstrap: str, topic: str, expected: int) -> dict[bytes, dict[str, bytes]]:
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", bootstrap_timeout_ms=10_000
     )
     consumer.assign([TopicPartition(topic, 0)])
-    found: dict[bytes, str] = {}
+    found: dict[bytes, dict[str, bytes]] = {}
     deadline = time.monotonic() + 30
     try:
         while len(found) < expected and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=200).values():
                 for record in batch:
-                    found[record.value] = dict(record.headers)["driftwarden.reason"].decode()
+                    found[record.value] = dict(record.headers)
     finally:
         consumer.close(autocommit=False)
     return found
@@ -150,7 +153,7 @@ def test_poison_messages_are_dead_lettered_and_the_rest_windowed_as_replay_windo
         baseline, config, events, tmp_path / "report.json", exclude=stream.sentinel_windows
     )
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-    expected_rejections = {"too_deep": 1, "bad_timestamp": 5, "future": 1, "invalid_json": 3}
+    expected_rejections = {"too_deep": 1, "bad_timestamp": 5, "future": 1, "invalid_json": 4}
     assert report["counts"]["rejected"] == expected_rejections, report["counts"]
     assert len(reference) >= 4
 
@@ -185,7 +188,13 @@ def test_poison_messages_are_dead_lettered_and_the_rest_windowed_as_replay_windo
 
     # Each poison in the dead-letter topic, byte for byte, with its reason.
     found = dead_letters(kafka_broker.bootstrap, dead_topic, len(poison))
-    assert found == dict(poison.values())
+    kept = 1_048_576 - TOPIC_HEADROOM  # the producer's default max_request_size, less headroom
+    assert {value: h["driftwarden.reason"].decode() for value, h in found.items()} == {
+        payload[:kept]: reason for payload, reason in poison.values()
+    }
+    cut = found[poison["fills-a-record"][0][:kept]]
+    assert cut["driftwarden.truncated"] == b"true"
+    assert cut["driftwarden.payload_size"] == b"1048400"
 
     # Every other event windowed as replay windows it.
     live = read_verdicts(tmp_path / "verdicts.jsonl")
