@@ -71,6 +71,11 @@ def _templates(n: int) -> list[tuple[float, bytes]]:
     return out
 
 
+EVENTS_START = 1_700_000_000.0
+"""2023-11-14: in the past, as a live stream's event times are (dated more than
+`events.max_future_skew` after the wall clock they would all be rejected as `future`)."""
+
+
 def payloads(templates: Sequence[tuple[float, bytes]], start: float) -> Iterator[bytes]:
     """Endless events with advancing epoch-second timestamps, template after template."""
     span = templates[-1][0] + 1.0 / EVENT_RATE
@@ -345,7 +350,7 @@ def rss_run(
     admin.create_topic(topic, partitions=3)
     progress = [0]
     stop = threading.Event()
-    source = payloads(templates, start=1_800_000_000.0)
+    source = payloads(templates, start=EVENTS_START)
     producer = threading.Thread(
         target=produce,
         args=(setup.bootstrap, topic, source, 10**9),
@@ -549,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             broker.create_topic(topic, partitions=3)
             templates = _templates(min(args.events, 100_000))
             began = time.monotonic()
-            produce(broker.bootstrap, topic, payloads(templates, 1_800_000_000.0), args.events)
+            produce(broker.bootstrap, topic, payloads(templates, EVENTS_START), args.events)
             print(f"produced {args.events} in {time.monotonic() - began:.1f}s", file=sys.stderr)
             daemon_rates, in_process_rates, bare_rates, uncommitted_rates = [], [], [], []
             for run in range(args.repeats):

@@ -275,6 +275,11 @@ class EventFields(Frozen):
         "(0 = off), for producers that retry",
     )
     dedup_max_keys: int = Field(default=1_000_000, ge=1)
+    max_future_skew: Seconds = Field(
+        default=3600.0,
+        description="reject as `future` an event dated more than this after the wall clock; "
+        "it never moves a watermark",
+    )
 
     @model_validator(mode="after")
     def _model_source(self) -> EventFields:

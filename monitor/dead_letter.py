@@ -34,6 +34,10 @@ FORMAT_VERSION: Final = 1
 
 HEADER_REASON: Final = "driftwarden.reason"
 HEADER_SOURCE_PREFIX: Final = "driftwarden.source."
+HEADER_TRUNCATED: Final = "driftwarden.truncated"
+HEADER_PAYLOAD_SIZE: Final = "driftwarden.payload_size"
+TOPIC_HEADROOM: Final = 16_384
+"""Bytes of a dead-letter record kept for its headers and framing (see KafkaDeadLetterSink)."""
 
 
 class DeadLetterSink(Protocol):
@@ -128,7 +132,10 @@ class JsonlDeadLetterSink:
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] | None = path.open("a", encoding="utf-8", newline="\n")
+            # A lone surrogate in a detail is written as its JSON escape, never an error.
+            self._file: IO[str] | None = path.open(
+                "a", encoding="utf-8", errors="backslashreplace", newline="\n"
+            )
         except OSError as exc:
             raise SinkUnavailable(
                 f"dead-letter file {path}: cannot open for appending ({exc.strerror}); "
@@ -276,6 +283,13 @@ class KafkaDeadLetterSink:
     (`topic`, `partition`, `offset` from the daemon), all UTF-8. The key is the
     original record's key when `write_keyed` is used, else none.
 
+    A payload that would not fit the producer's `max_request_size` with its
+    headers (a record that just fit the source topic does not, once headers are
+    added; the producer would refuse it and the daemon would stop on that record
+    at every restart) keeps its first `max_request_size - TOPIC_HEADROOM` bytes,
+    with headers `driftwarden.truncated: true` and `driftwarden.payload_size`
+    (the original length).
+
     The producer must be built with acks=all (`KafkaClientConfig.producer_kwargs`
     does); it is checked here. The sink does not own the producer: `close()`
     flushes but leaves closing it to its owner. Send errors are collected and
@@ -292,6 +306,8 @@ class KafkaDeadLetterSink:
         self._producer = producer
         self._topic = topic
         self._flush_timeout = flush_timeout
+        max_request = getattr(producer, "config", {}).get("max_request_size", 1_048_576)
+        self._max_value = max(1024, int(max_request) - TOPIC_HEADROOM)
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
         self._closed = False
@@ -305,7 +321,7 @@ class KafkaDeadLetterSink:
         fields = _check_source(source)
         out = [(HEADER_REASON, reason.encode("utf-8"))]
         out.extend(
-            (f"{HEADER_SOURCE_PREFIX}{name}", str(value).encode("utf-8"))
+            (f"{HEADER_SOURCE_PREFIX}{name}", str(value).encode("utf-8", "backslashreplace"))
             for name, value in fields.items()
         )
         return out
@@ -318,10 +334,15 @@ class KafkaDeadLetterSink:
     ) -> None:
         if self._closed:
             raise SinkUnavailable(f"dead-letter topic {self._topic!r}: sink is closed")
+        headers = self.headers(reason, source)
+        if len(payload) > self._max_value:
+            headers += [
+                (HEADER_TRUNCATED, b"true"),
+                (HEADER_PAYLOAD_SIZE, str(len(payload)).encode("ascii")),
+            ]
+            payload = payload[: self._max_value]
         try:
-            future = self._producer.send(
-                self._topic, value=payload, key=key, headers=self.headers(reason, source)
-            )
+            future = self._producer.send(self._topic, value=payload, key=key, headers=headers)
         except TypeError:
             raise
         except Exception as exc:

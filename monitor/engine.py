@@ -9,12 +9,19 @@ per-stream states are merged (exact integer counts) before evaluation. Every
 payload read is either counted in a window or rejected with a reason and
 handed to the dead-letter sink: `read == accepted + sum(rejected)`, always.
 
+Only accepted events move a watermark. An event dated more than
+`events.max_future_skew` after the wall clock is rejected as `future` before
+lateness is decided, so one bad producer clock (a year 2100, say) cannot make
+every later event of its stream `late`; a checkpoint written by an older
+version with such a watermark is repaired on restore (see `_repair`).
+
 The engine's whole state (open windows, watermarks, tier history, counters)
 round-trips through `snapshot()`/`restore()`, which is what checkpoints carry.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +29,8 @@ from typing import Any, Protocol
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
+import structlog
 
 from baselines.artifact import Baseline
 from monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
@@ -33,6 +42,8 @@ from monitor.layout import ModelLayout
 from monitor.verdict import WindowVerdict
 from monitor.window import WindowState
 from monitor.windowing import accumulate, assign_count, time_keys
+
+log = structlog.get_logger(__name__)
 
 _SNAPSHOT_FORMAT = 1
 
@@ -136,8 +147,12 @@ class Engine:
         settings: Settings,
         *,
         reject_sink: RejectSink | None = None,
+        wall_clock: Callable[[], float] | None = time.time,
     ) -> None:
+        """`wall_clock` (unix seconds) is what `future` is measured against; None
+        turns that check off (an engine over data with no present, e.g. tests)."""
         self.settings = settings
+        self.wall_clock = wall_clock
         self.layouts: dict[str, ModelLayout] = {}
         for baseline in baselines:
             if baseline.model_id in self.layouts:
@@ -195,11 +210,11 @@ class Engine:
         self.counts.read += len(payloads)
         if decoded is None:
             decoded = self.decoder.decode(payloads, source_timestamps)
-        late = self._late_mask(decoded, state)
+        on_time = self._on_time(decoded, state, stream)
         again: dict[str, ModelBatch] | None = None
         for decoded_batch in decoded.models:
             batch = decoded_batch
-            keep = late.get(batch.model_id)
+            keep, future = on_time.get(batch.model_id, (None, None))
             if keep is not None:
                 dropped = np.flatnonzero(~keep)
                 if len(dropped):
@@ -210,10 +225,16 @@ class Engine:
                             redone = self.decoder.decode(payloads, source_timestamps)
                             again = {m.model_id: m for m in redone.models}
                         batch = again[batch.model_id]
-                    detail = self._late_detail(batch.model_id)
+                    late_detail = self._late_detail(batch.model_id)
+                    future_detail = self._future_detail()
+                    assert future is not None
                     decoded.rejected.extend(
-                        Rejection(int(i), RejectReason.LATE, detail)
-                        for i in batch.index[dropped].tolist()
+                        Rejection(int(i), RejectReason.FUTURE, future_detail)
+                        if ahead
+                        else Rejection(int(i), RejectReason.LATE, late_detail)
+                        for i, ahead in zip(
+                            batch.index[dropped].tolist(), future[dropped].tolist(), strict=True
+                        )
                     )
                     batch = batch.select(keep)
             if len(batch) and state.recent is not None:
@@ -234,8 +255,18 @@ class Engine:
         self._reject(payloads, decoded.rejected, locate)
         return self.close_due() if close else []
 
-    def _late_mask(self, decoded: DecodedBatch, state: StreamState) -> dict[str, np.ndarray]:
-        """Per model, which events are on time; updates the stream's event-time maximum.
+    def _future_limit(self) -> float | None:
+        """Event times after this are `future`; None when the engine has no wall clock."""
+        if self.wall_clock is None:
+            return None
+        return self.wall_clock() + self.settings.events.max_future_skew
+
+    def _on_time(
+        self, decoded: DecodedBatch, state: StreamState, stream: str
+    ) -> dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]]:
+        """Per model, which events to keep and which are `future`; moves the stream's
+        event-time maximum over the events it keeps from `future` (late ones cannot
+        raise it).
 
         The running maximum is taken over all models' events in arrival order, as the
         watermark is a property of the stream, not of one model.
@@ -244,24 +275,46 @@ class Engine:
             return {}
         index = np.concatenate([b.index for b in decoded.models])
         times = np.concatenate([b.timestamps for b in decoded.models])
+        limit = self._future_limit()
+        future = times > limit if limit is not None else np.zeros(len(times), dtype=np.bool_)
         order = np.argsort(index, kind="stable")
-        running = np.maximum.accumulate(np.concatenate(([state.max_ts], times[order])))
+        counted = times[order]
+        if limit is not None and future.any():
+            counted = np.where(future[order], -np.inf, counted)
+            log.warning(
+                "future_events_rejected",
+                stream=stream,
+                events=int(np.count_nonzero(future)),
+                latest=float(times.max()),
+                limit=limit,
+            )
+        running = np.maximum.accumulate(np.concatenate(([state.max_ts], counted)))
         before = np.empty_like(times)
         before[order] = running[:-1]
         state.max_ts = float(running[-1])
-        result: dict[str, np.ndarray] = {}
+        result: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = {}
         offset = 0
         for batch in decoded.models:
             n = len(batch)
+            ahead = future[offset : offset + n]
+            keep = ~ahead
             window = self.policies[batch.model_id].window
             if isinstance(window, TimeWindow):
                 keys = time_keys(batch.timestamps, window)
                 ends = (keys + 1).astype(np.float64) * window.size
                 watermark = before[offset : offset + n] - window.allowed_lateness
                 floor = self.closed_before.get(batch.model_id, np.iinfo(np.int64).min)
-                result[batch.model_id] = ~((ends <= watermark) | (keys < floor))
+                keep &= ~((ends <= watermark) | (keys < floor))
+            result[batch.model_id] = (keep, ahead)
             offset += n
         return result
+
+    def _future_detail(self) -> str:
+        skew = self.settings.events.max_future_skew
+        return (
+            f"event time is more than events.max_future_skew ({skew:g}s) after the wall "
+            "clock; check the producer's clock"
+        )
 
     def _late_detail(self, model_id: str) -> str:
         window = self.policies[model_id].window
@@ -436,6 +489,7 @@ class Engine:
             str(n): StreamState.from_raw(s, self.settings.events) for n, s in doc["streams"].items()
         }
         self._restore_shared(doc)
+        self._repair(self.streams)
 
     def restore_streams(self, data: bytes, streams: Iterable[str], *, shared: bool) -> None:
         """Take over some streams (partitions) from a snapshot, possibly another member's.
@@ -447,6 +501,7 @@ class Engine:
         """
         doc = self._decode_snapshot(data)
         raw_streams = doc["streams"]
+        streams = list(streams)
         for name in streams:
             raw = raw_streams.get(name)
             self.streams[name] = (
@@ -458,6 +513,7 @@ class Engine:
             self._restore_shared(doc)
         else:
             self._adopt_floors(doc["closed_before"])
+        self._repair({name: self.streams[name] for name in streams})
 
     def _adopt_floors(self, theirs: Mapping[str, int]) -> None:
         """Lower the closed-window floors to the previous owner's for adopted streams.
@@ -472,6 +528,35 @@ class Engine:
             if model in theirs:
                 self.closed_before[model] = min(self.closed_before[model], int(theirs[model]))
             else:
+                del self.closed_before[model]
+
+    def _repair(self, streams: Mapping[str, StreamState]) -> None:
+        """Forget watermarks and closed-window floors beyond `events.max_future_skew`.
+
+        Only a snapshot written before the `future` check can hold one (its
+        stream once counted a far-future event): kept, it would reject every
+        later event of the stream as `late`, across restarts. The stream starts
+        again with no watermark (its next event sets one); a floor is dropped,
+        so an event for a window that was closed by the bad watermark opens a
+        second share of it (readers of the verdict log keep the last record).
+        """
+        limit = self._future_limit()
+        if limit is None:
+            return
+        for name, stream in sorted(streams.items()):
+            if stream.max_ts > limit:
+                log.warning(
+                    "watermark_repaired",
+                    stream=name,
+                    watermark=stream.max_ts,
+                    limit=limit,
+                    action="forgotten; the stream's next event sets it again",
+                )
+                stream.max_ts = float("-inf")
+        for model, floor in sorted(self.closed_before.items()):
+            window = self.policies[model].window if model in self.policies else None
+            if isinstance(window, TimeWindow) and floor * window.size > limit + window.size:
+                log.warning("closed_windows_floor_repaired", model=model, floor=floor, limit=limit)
                 del self.closed_before[model]
 
     def _decode_snapshot(self, data: bytes) -> dict[str, Any]:

@@ -16,13 +16,24 @@ Rules, documented for users in the README:
 - an absent feature or an explicit null is *missing*;
 - keys that are not baseline columns are counted as unknown, never errors;
 - timestamps: RFC 3339 strings (no offset means UTC) or epoch seconds or
-  milliseconds (values >= 1e11 are read as milliseconds).
+  milliseconds (values >= 1e11 are read as milliseconds), from 1970-01-01
+  up to (not including) 3000-01-01; anything else is `bad_timestamp`;
+- a request id is a string or a number; any other value is no id;
+- events are UTF-8 JSON (RFC 8259): UTF-16/32, a byte order mark, invalid
+  UTF-8 in a part that is read, or a lone surrogate escape is `invalid_json`
+  (bytes inside fields no role maps to are skipped unread, never checked);
+- an event nested deeper than `monitor.nesting.MAX_DEPTH` is `too_deep`.
+
+Decoding is total: whatever the bytes, `EventDecoder.decode` returns each
+payload decoded or rejected with a reason; it never raises (a bug in it costs
+the events it fails on, rejected as `decode_error`, not the stream).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,15 +46,26 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from baselines.artifact import category_label
 from monitor.config import EventFields
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
 from monitor.lines import LineBlock
+from monitor.nesting import MAX_DEPTH, too_deep_positions
 from monitor.window import WindowState
 
+log = structlog.get_logger(__name__)
+
 MILLISECONDS_THRESHOLD = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973
+EARLIEST_TIMESTAMP = 0.0  # 1970-01-01T00:00:00Z
+LATEST_TIMESTAMP = 32_503_680_000.0  # 3000-01-01T00:00:00Z, excluded
+"""The plausible range of event times: every window in it has a start and end that
+dates, clocks and reports can represent (Python's datetime stops at 9999)."""
 _NONE_TYPE = type(None)
+_REQUEST_ID_LIMIT = 1 << 64
+_BYTE_ORDER_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 class RejectReason(StrEnum):
@@ -57,8 +79,11 @@ class RejectReason(StrEnum):
     BAD_FEATURES = "bad_features"
     BAD_PREDICTION = "bad_prediction"
     TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"
     LATE = "late"
+    FUTURE = "future"
     DUPLICATE = "duplicate"
+    DECODE_ERROR = "decode_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +225,69 @@ class EventDecoder:
         source_timestamps: Sequence[float] | None = None,
     ) -> DecodedBatch:
         """Decode a batch. `source_timestamps` (epoch seconds, e.g. Kafka record
-        timestamps) stand in for events without a timestamp field."""
-        typed = self._decode_typed(payloads, source_timestamps)
-        if typed is not None:
-            return DecodedBatch(models=[typed], rejected=[])
+        timestamps) stand in for events without a timestamp field. Never raises."""
+        try:
+            return self._decode_batch(payloads, source_timestamps)
+        except Exception as exc:  # a bug here must cost the events it hits, not the stream
+            log.error(
+                "batch_decode_failed",
+                error=f"{exc.__class__.__name__}: {exc}"[:300],
+                events=len(payloads),
+                fallback="one event at a time",
+            )
+            return self._decode_one_by_one(payloads, source_timestamps)
+
+    def _decode_one_by_one(
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+    ) -> DecodedBatch:
+        """Each event alone through the general path; one that still fails is rejected."""
         rejected: list[Rejection] = []
-        envelopes, positions = self._parse(payloads, rejected)
+        parts: dict[str, list[ModelBatch]] = {}
+        for i, payload in enumerate(payloads):
+            try:
+                one = self._decode_general(
+                    [payload],
+                    [source_timestamps[i]] if source_timestamps is not None else None,
+                    too_deep_positions([payload], len(payload)),
+                )
+            except Exception as exc:
+                detail = f"{exc.__class__.__name__}: {exc}"[:200]
+                rejected.append(Rejection(i, RejectReason.DECODE_ERROR, detail))
+                continue
+            rejected.extend(Rejection(i, r.reason, r.detail) for r in one.rejected)
+            for batch in one.models:
+                batch.index = batch.index + i
+                parts.setdefault(batch.model_id, []).append(batch)
+        models = [_concatenate(parts[m]) for m in sorted(parts)]
+        return DecodedBatch(models=models, rejected=rejected)
+
+    def _decode_batch(
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+    ) -> DecodedBatch:
+        if not payloads:
+            return DecodedBatch(models=[], rejected=[])
+        longest = (
+            payloads.max_length() if isinstance(payloads, LineBlock) else max(map(len, payloads))
+        )
+        deep = too_deep_positions(payloads, longest)
+        if not deep:
+            typed = self._decode_typed(payloads, source_timestamps, longest)
+            if typed is not None:
+                return DecodedBatch(models=[typed], rejected=[])
+        return self._decode_general(payloads, source_timestamps, deep)
+
+    def _decode_general(
+        self,
+        payloads: Sequence[bytes],
+        source_timestamps: Sequence[float] | None,
+        deep: Sequence[int] = (),
+    ) -> DecodedBatch:
+        """Every rule, event by event where it must: the path for irregular batches."""
+        rejected = [
+            Rejection(i, RejectReason.TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels")
+            for i in deep
+        ]
+        envelopes, positions = self._parse(payloads, rejected, skip=frozenset(deep))
         models: list[ModelBatch] = []
         for model_id, idx, objs in self._group(envelopes, positions, rejected):
             batch = self._model_batch(
@@ -219,7 +301,7 @@ class EventDecoder:
         return DecodedBatch(models=models, rejected=rejected)
 
     def _decode_typed(
-        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None, longest: int
     ) -> ModelBatch | None:
         """The typed fast path (see `_TypedModelDecoder`), or None to take the general one.
 
@@ -238,19 +320,21 @@ class EventDecoder:
             typed = self._typed[model_id] = _TypedModelDecoder(
                 self._layouts[model_id], self._fields, self._paths
             )
-        batch = typed.decode(payloads, source_timestamps)
+        batch = typed.decode(payloads, source_timestamps, longest)
         if batch is None:
             self._typed_skip = _TYPED_BACKOFF
         return batch
 
     def _parse(
-        self, payloads: Sequence[bytes], rejected: list[Rejection]
+        self, payloads: Sequence[bytes], rejected: list[Rejection], skip: frozenset[int]
     ) -> tuple[list[Any], list[int]]:
         decode = self._decode
         limit = self._fields.max_event_bytes
         envelopes: list[Any] = []
         positions: list[int] = []
         for i, payload in enumerate(payloads):
+            if i in skip:
+                continue
             if len(payload) > limit:
                 rejected.append(
                     Rejection(
@@ -267,8 +351,13 @@ class EventDecoder:
                 if envelope is None:
                     continue
                 envelopes.append(envelope)
-            except msgspec.ValidationError as exc:
-                rejected.append(Rejection(i, RejectReason.NOT_AN_OBJECT, str(exc)))
+            except UnicodeDecodeError as exc:  # msgspec: a string that is read is not UTF-8
+                rejected.append(
+                    Rejection(i, RejectReason.INVALID_JSON, f"not valid UTF-8: {exc.reason}")
+                )
+                continue
+            except RecursionError:  # unreachable below MAX_DEPTH; kept as a last guard
+                rejected.append(Rejection(i, RejectReason.TOO_DEEP, "nested too deep to decode"))
                 continue
             positions.append(i)
         return envelopes, positions
@@ -276,11 +365,26 @@ class EventDecoder:
     def _parse_lenient(self, i: int, payload: bytes, rejected: list[Rejection]) -> Any:
         """Second chance for JSON that Python's parser accepts (NaN, Infinity, 1e400).
 
-        Those values must become per-column type errors, not lost events.
+        Those values must become per-column type errors, not lost events. Python's
+        parser also takes what msgspec rightly refuses and must stay refused here:
+        UTF-16/32 and byte order marks (it detects the encoding), invalid UTF-8,
+        and escaped lone surrogates (strings no encoder can write back out).
         """
+        if payload.startswith(_BYTE_ORDER_MARKS) or b"\x00" in payload[:4]:
+            rejected.append(
+                Rejection(
+                    i,
+                    RejectReason.INVALID_JSON,
+                    "not UTF-8 JSON (a byte order mark, or UTF-16/32); "
+                    "send UTF-8 without a byte order mark (RFC 8259)",
+                )
+            )
+            return None
         try:
-            obj = json.loads(payload)
-        except (ValueError, RecursionError) as exc:
+            obj = json.loads(payload.decode("utf-8"))
+            if _SURROGATE_ESCAPE.search(payload):
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone surrogate raises
+        except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
             detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
             rejected.append(Rejection(i, RejectReason.INVALID_JSON, detail))
             return None
@@ -382,7 +486,9 @@ class EventDecoder:
             rejected=rejected,
         )
         get_rid = self._get.get("request_id")
-        request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
+        request_ids: list[object] = (
+            _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        )
 
         if not keep.all():
             kept = keep.tolist()
@@ -514,6 +620,10 @@ class _TypedModelDecoder:
                 # Another model's events fail validation in C: the general path
                 # then sorts them out.
                 "model_id": Literal[layout.model_id] | None,
+                # Scalars only: anything else (or an integer beyond float range) is
+                # irregular, and the general path rejects or ignores it.
+                "timestamp": str | float | None,
+                "request_id": str | int | float | bool | None,
                 "features": feature_type | None,
                 "prediction": prediction_type | None,
             },
@@ -522,12 +632,11 @@ class _TypedModelDecoder:
         return msgspec.json.Decoder(envelope)
 
     def decode(
-        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None
+        self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None, longest: int
     ) -> ModelBatch | None:
+        """The batch as the general path would decode it, or None: `longest` is the
+        longest payload's length in bytes."""
         n = len(payloads)
-        longest = (
-            payloads.max_length() if isinstance(payloads, LineBlock) else max(map(len, payloads))
-        )
         if longest > self._limit:
             return None
         # Decoded in slices whose Python objects stay in the CPU cache from decoding
@@ -604,7 +713,9 @@ class _TypedModelDecoder:
                     )
                 )
         get_rid = self._get_rid
-        request_ids: list[object] = list(map(get_rid, envelopes)) if get_rid else [None] * n
+        request_ids: list[object] = (
+            _request_ids(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        )
         return timestamps, request_ids, arrays
 
     def _envelopes(self, payloads: Sequence[bytes]) -> tuple[list[Any], bool] | None:
@@ -633,7 +744,7 @@ class _TypedModelDecoder:
                 if decoder is self._closed:
                     self._open_slices = _OPEN_SLICES
                 continue
-            except (msgspec.DecodeError, RecursionError):
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
                 return None
             return envelopes, decoder is self._open
         return None
@@ -708,6 +819,47 @@ def _unknown_per_event(
     return counts
 
 
+def _request_ids(values: list[object]) -> list[object]:
+    """Request ids as deduplication keys them: strings and numbers; anything else is no id.
+
+    An object or list has no stable spelling, and an integer beyond 64 bits is
+    no one's request id.
+    """
+    types = list(map(type, values))
+    if types.count(str) + types.count(_NONE_TYPE) == len(values):
+        return values
+    return [
+        value
+        if kind is str
+        or kind is bool
+        or kind is float
+        or (kind is int and -_REQUEST_ID_LIMIT < value < _REQUEST_ID_LIMIT)  # type: ignore[operator]
+        else None
+        for value, kind in zip(values, types, strict=True)
+    ]
+
+
+def _concatenate(parts: list[ModelBatch]) -> ModelBatch:
+    """One model's batches, in order, as one (their `index` already says where each was)."""
+    if len(parts) == 1:
+        return parts[0]
+    return ModelBatch(
+        model_id=parts[0].model_id,
+        index=np.concatenate([p.index for p in parts]),
+        timestamps=np.concatenate([p.timestamps for p in parts]),
+        request_ids=[r for p in parts for r in p.request_ids],
+        columns=[
+            ColumnValues(
+                np.concatenate([p.columns[c].values for p in parts]),
+                np.concatenate([p.columns[c].missing for p in parts]),
+                np.concatenate([p.columns[c].type_error for p in parts]),
+            )
+            for c in range(len(parts[0].columns))
+        ],
+        unknown=np.concatenate([p.unknown for p in parts]),
+    )
+
+
 # --- columns ----------------------------------------------------------------------------
 
 
@@ -775,28 +927,46 @@ def categorical_column(values: list[object], slot: ColumnSlot) -> ColumnValues:
 def parse_timestamps(
     values: list[object], fallback: Sequence[float] | None = None
 ) -> tuple[npt.NDArray[np.float64], list[tuple[int, str]]]:
-    """Epoch seconds for each value, and (position, detail) for those that are not times."""
+    """Epoch seconds for each value, and (position, detail) for those that are not times.
+
+    A time outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP) is not one: whatever a
+    producer sends, every accepted time can be windowed, dated and reported.
+    """
     n = len(values)
     types = list(map(type, values))
+    parsed: npt.NDArray[np.float64] | None = None
     if types.count(str) == n:
         parsed = _parse_rfc3339_fast(values)  # type: ignore[arg-type]
-        if parsed is not None:
-            return parsed, []
     elif types.count(float) + types.count(int) == n:
-        array = np.array(values, dtype=np.float64)
-        if np.isfinite(array).all():
-            return _epoch_seconds(array), []
+        try:
+            parsed = _epoch_seconds(np.array(values, dtype=np.float64))
+        except OverflowError:  # an integer beyond float range: value by value
+            parsed = None
+    if parsed is not None and _plausible(parsed).all():  # NaN and infinity are not
+        return parsed, []
     out = np.zeros(n, dtype=np.float64)
     errors: list[tuple[int, str]] = []
     for j, (value, kind) in enumerate(zip(values, types, strict=True)):
-        if value is None and fallback is not None:
-            out[j] = fallback[j]
-            continue
         try:
-            out[j] = _parse_one(value, kind)
+            if value is None and fallback is not None:
+                out[j] = _in_range(float(fallback[j]), "source timestamp")
+            else:
+                out[j] = _parse_one(value, kind)
         except ValueError as exc:
             errors.append((j, str(exc)))
     return out, errors
+
+
+def _plausible(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    return (seconds >= EARLIEST_TIMESTAMP) & (seconds < LATEST_TIMESTAMP)
+
+
+def _in_range(seconds: float, what: object) -> float:
+    if not EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP:  # False for NaN too
+        raise ValueError(
+            f"{what} is outside 1970-01-01T00:00:00Z .. 3000-01-01T00:00:00Z; {_PARSE_HINT}"
+        )
+    return seconds
 
 
 def _epoch_seconds(array: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -836,10 +1006,18 @@ def _parse_one(value: object, kind: type) -> float:
             raise ValueError(f"cannot parse timestamp {text[:64]!r}; {_PARSE_HINT}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
+        try:
+            seconds = moment.timestamp()
+        except (OverflowError, OSError):  # pragma: no cover - datetime's own range is smaller
+            seconds = math.nan
+        return _in_range(seconds, f"timestamp {text[:64]!r}")
     if kind is int or kind is float:
-        number = float(value)  # type: ignore[arg-type]
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            number = math.inf
+        shown = f"timestamp {str(value)[:64]}"
         if not math.isfinite(number):
-            raise ValueError(f"timestamp {value!r} is not finite; {_PARSE_HINT}")
-        return float(_epoch_seconds(np.array([number]))[0])
+            raise ValueError(f"{shown} is not a finite number; {_PARSE_HINT}")
+        return _in_range(float(_epoch_seconds(np.array([number]))[0]), shown)
     raise ValueError(f"timestamp of type {kind.__name__}; {_PARSE_HINT}")

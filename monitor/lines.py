@@ -105,6 +105,10 @@ class LineBlock(Sequence[bytes]):
         start = int(self._starts[0])
         return LineBlock(bytes(self.buffer()), self._starts - start, self._ends - start, self.first)
 
+    def spans(self) -> tuple[bytes | bytearray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The buffer and each line's start and (exclusive) end in it, to scan in place."""
+        return self._data, self._starts, self._ends
+
     def buffer(self) -> memoryview:
         """All the lines, newline-separated, without copying (empty for no lines)."""
         if not len(self):

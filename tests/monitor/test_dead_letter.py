@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.dead_letter import (
+    HEADER_PAYLOAD_SIZE,
     HEADER_REASON,
+    HEADER_TRUNCATED,
+    TOPIC_HEADROOM,
     JsonlDeadLetterSink,
     KafkaDeadLetterSink,
     parse_dead_letter,
@@ -179,8 +182,10 @@ class _Future:
 
 
 class _Producer:
-    def __init__(self, acks: Any = -1, error: Exception | None = None) -> None:
-        self.config = {"acks": acks}
+    def __init__(
+        self, acks: Any = -1, error: Exception | None = None, max_request_size: int = 1_048_576
+    ) -> None:
+        self.config = {"acks": acks, "max_request_size": max_request_size}
         self.sent: list[dict[str, Any]] = []
         self.error = error
         self.flushed = 0
@@ -208,6 +213,33 @@ def test_topic_sink_sends_original_bytes_with_reason_and_source_headers() -> Non
         ("driftwarden.source.offset", b"1234"),
     ]
     assert producer.flushed == 1
+
+
+def test_topic_sink_cuts_a_payload_the_producer_could_not_send_and_says_so() -> None:
+    """A record that just fit the source topic no longer fits once headers are added."""
+    producer = _Producer(max_request_size=100_000)
+    sink = KafkaDeadLetterSink(producer, "dlq")
+    kept = 100_000 - TOPIC_HEADROOM
+    sink.write(b"x" * kept, "invalid_json", SOURCE)
+    sink.write(b"y" * 100_000, "invalid_json", SOURCE)
+    whole, cut = producer.sent
+    assert whole["value"] == b"x" * kept
+    assert HEADER_TRUNCATED not in dict(whole["headers"])
+    assert cut["value"] == b"y" * kept
+    assert dict(cut["headers"])[HEADER_TRUNCATED] == b"true"
+    assert dict(cut["headers"])[HEADER_PAYLOAD_SIZE] == b"100000"
+
+
+def test_a_detail_no_encoder_can_write_never_fails_a_sink(tmp_path: Path) -> None:
+    """Details quote what producers sent; a lone surrogate in one must not stop the daemon."""
+    source: dict[str, str | int] = {**SOURCE, "detail": "model '\ud800'"}
+    producer = _Producer()
+    KafkaDeadLetterSink(producer, "dlq").write(b"x", "invalid_json", source)
+    assert dict(producer.sent[0]["headers"])["driftwarden.source.detail"] == b"model '\\ud800'"
+    with _sink(tmp_path) as sink:
+        sink.write(b"x", "invalid_json", source)
+    (record,) = read_dead_letters(sink.path)
+    assert record.source["detail"] == "model '\ud800'"
 
 
 def test_topic_sink_refuses_a_producer_without_acks_all() -> None:

@@ -209,3 +209,101 @@ def test_adopted_streams_keep_windows_this_engine_closed_for_its_own_streams() -
     assert mine.counts.rejected == {}
     shares = [v for v in closed if v.window_index == 0]
     assert [v.events for v in shares] == [3]  # s1's second share of window 0
+
+
+# --- the watermark guard: only accepted events move a watermark -------------------------
+
+NOW = 1_767_571_200.0  # 2026-01-05T00:00:00Z, the wall clock of these tests
+HOUR = 3600.0
+
+
+def clocked(sink: Recorder | None = None, now: float = NOW) -> Engine:
+    return Engine(
+        [make_baseline()], settings_with(policy=WINDOWED), reject_sink=sink, wall_clock=lambda: now
+    )
+
+
+@pytest.mark.parametrize(
+    "future", ["2100-01-01T00:00:00Z", NOW + HOUR + 1, "2999-12-31T23:59:59Z"], ids=str
+)
+def test_a_far_future_event_is_rejected_and_no_later_event_is_late(future: object) -> None:
+    sink = Recorder()
+    e = clocked(sink)
+    e.process([event(NOW - 100), event(future), event(NOW - 90)])
+    e.process([event(NOW - 80)])
+    assert e.counts.rejected == {"future": 1}
+    assert e.counts.accepted == 3
+    assert [reason for _, reason, _ in sink.items] == ["future"]
+    assert "max_future_skew" in sink.items[0][2]["detail"]
+    assert e.streams["replay"].max_ts == NOW - 80
+
+
+def test_an_event_within_max_future_skew_is_accepted() -> None:
+    e = clocked()
+    e.process([event(NOW + HOUR)])
+    assert e.counts.accepted == 1
+
+
+def test_a_future_first_event_leaves_a_fresh_stream_without_a_watermark() -> None:
+    e = clocked()
+    e.process([event("2100-01-01T00:00:00Z")])
+    assert e.streams["replay"].max_ts == float("-inf")
+    assert e.watermark("m") is None
+    e.process([event(NOW)])
+    assert e.counts.accepted == 1
+
+
+def test_max_future_skew_is_configurable() -> None:
+    e = Engine(
+        [make_baseline()],
+        settings_with(policy=WINDOWED, events={"max_future_skew": "5m"}),
+        wall_clock=lambda: NOW,
+    )
+    e.process([event(NOW + 299), event(NOW + 301)])
+    assert e.counts.rejected == {"future": 1}
+
+
+def test_a_snapshot_never_carries_a_rejected_future_time() -> None:
+    e = clocked()
+    e.process([event(NOW), event("2100-01-01T00:00:00Z")])
+    restored = clocked()
+    restored.restore(e.snapshot())
+    assert restored.streams["replay"].max_ts == NOW
+
+
+def test_a_poisoned_watermark_from_an_old_checkpoint_is_forgotten_on_restore() -> None:
+    """What versions without the guard wrote: a 2100 watermark and windows closed up to it."""
+    old = Engine([make_baseline()], settings_with(policy=WINDOWED), wall_clock=None)
+    old.process([event(NOW - 100)])
+    old.process([event("2100-01-01T00:00:00Z")])  # counted: moved the watermark to 2100
+    old.process([event(NOW - 50)])
+    assert old.counts.rejected == {"late": 1}
+    snapshot = old.snapshot()
+
+    for restore in ("all", "streams"):
+        e = clocked()
+        if restore == "all":
+            e.restore(snapshot)
+        else:
+            e.restore_streams(snapshot, ["replay"], shared=True)
+        assert e.streams["replay"].max_ts == float("-inf")
+        assert "m" not in e.closed_before
+        e.process([event(NOW - 40), event(NOW - 30)])
+        assert e.counts.rejected == {"late": 1}, "no new late events"
+        assert e.counts.accepted == old.counts.accepted + 2
+
+
+def test_a_late_or_future_event_in_a_worker_counted_batch_is_not_counted() -> None:
+    """A decode worker counts a batch into windows ahead; rejected events must drop out."""
+    from monitor.decode_pool import _count_ahead
+
+    e = clocked()
+    batch = [event(NOW), event("2100-01-01T00:00:00Z"), event(NOW + 1)]
+    decoded = e.decoder.decode(batch)
+    for model in decoded.models:
+        _count_ahead(model, e.layouts[model.model_id], e.policies[model.model_id].window)
+    e.process(batch, decoded=decoded)
+    reference = clocked()
+    reference.process(batch)
+    assert e.counts == reference.counts
+    assert e.snapshot() == reference.snapshot()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from monitor.config import EventFields
 from monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
 from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
 from monitor.lines import LineBlock
+from tests.monitor import hostile
 from tests.monitor.factories import event, make_baseline
 
 
@@ -206,6 +208,92 @@ def test_timestamps_accept_rfc3339_and_epoch_forms() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59Z",
+        "3000-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+01:00",
+        -1,
+        1e15,
+        1e21,
+        1e300,
+        -1e21,
+        10**400,
+        float("nan"),
+        float("inf"),
+    ],
+)
+def test_timestamps_outside_1970_to_3000_are_bad_not_a_crash(value: object) -> None:
+    """Every accepted time has a window whose start and end a report can spell."""
+    for values in ([value], [value, 0], [value, "2026-01-05T00:00:00Z"]):
+        _, errors = parse_timestamps(values)
+        assert [j for j, _ in errors] == [0]
+        assert "outside" in errors[0][1] or "finite" in errors[0][1] or "parse" in errors[0][1]
+
+
+def test_the_plausible_range_is_1970_inclusive_to_3000_exclusive() -> None:
+    parsed, errors = parse_timestamps([0, 32_503_679_999, "2999-12-31T23:59:59.999Z"])
+    assert errors == []
+    assert parsed.tolist() == [0.0, 32_503_679_999.0, 32_503_679_999.999]
+    assert parse_timestamps([32_503_680_000_000])[1] != []  # the same instant in milliseconds
+
+
+def test_source_timestamps_out_of_range_are_bad_too(baseline: Baseline) -> None:
+    """A Kafka record timestamp of -1 (none set) cannot stand in for the event's time."""
+    fields = {"timestamp": None}
+    batch = decoder(baseline, **fields).decode(
+        [b'{"model_id": "m"}', b'{"model_id": "m"}'], source_timestamps=[-0.001, 5.0]
+    )
+    assert [(r.index, r.reason) for r in batch.rejected] == [(0, RejectReason.BAD_TIMESTAMP)]
+    assert batch.models[0].timestamps.tolist() == [5.0]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"model_id": "m", "timestamp": 0}'.encode("utf-16"),
+        '{"model_id": "m", "timestamp": 0}'.encode("utf-16-le"),
+        '{"model_id": "m", "timestamp": 0}'.encode("utf-32"),
+        '{"model_id": "m", "timestamp": 0}'.encode("utf-8-sig"),
+        b'{"model_id": "m\xff", "timestamp": 0}',
+        b'{"model_id": "m", "timestamp": 0, "features": {"c": "\xed\xa0\x80"}}',
+        b'{"model_id": "m", "timestamp": 0, "features": {"c": "\\ud800"}}',
+        b'{"model_id": "m", "timestamp": NaN, "features": {"c": "\\udc80"}}',
+    ],
+    ids=[
+        "utf-16",
+        "utf-16-le",
+        "utf-32",
+        "bom",
+        "bad-byte",
+        "surrogate-bytes",
+        "escape",
+        "lenient",
+    ],
+)
+def test_json_that_is_not_utf8_is_invalid_json(baseline: Baseline, payload: bytes) -> None:
+    """RFC 8259: JSON exchanged between systems is UTF-8, without a byte order mark."""
+    batch = decoder(baseline).decode([payload, event(1)])
+    assert [(r.index, r.reason) for r in batch.rejected] == [(0, RejectReason.INVALID_JSON)]
+    assert batch.models[0].index.tolist() == [1]
+
+
+def test_request_ids_that_are_not_strings_or_numbers_are_no_id(baseline: Baseline) -> None:
+    ids = ['"r"', "7", "1.5", "true", "[1]", '{"a": 1}', "1" + "0" * 30, "null"]
+    payloads = [
+        ('{"model_id": "m", "timestamp": 0, "request_id": ' + rid + "}").encode() for rid in ids
+    ]
+    for batch in (payloads, payloads[:4]):  # the general path, and the typed one
+        decoded = decoder(baseline, dedup_window=60).decode(batch)
+        assert decoded.rejected == []
+        assert (
+            decoded.models[0].request_ids
+            == ["r", 7, 1.5, True, None, None, None, None][: len(batch)]
+        )
+
+
 def test_fast_and_slow_timestamp_paths_agree() -> None:
     fast, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125Z"])
     slow, _ = parse_timestamps(["2026-01-05T00:00:01Z", "2026-01-05T00:00:02.125+00:00"])
@@ -218,7 +306,7 @@ def test_fast_and_slow_timestamp_paths_agree() -> None:
 class GeneralOnly(EventDecoder):
     """The same decoder with the typed fast path switched off."""
 
-    def _decode_typed(self, payloads: Any, source_timestamps: Any) -> None:
+    def _decode_typed(self, payloads: Any, source_timestamps: Any, longest: int) -> None:
         return None
 
 
@@ -280,6 +368,24 @@ def test_the_typed_fast_path_decodes_exactly_as_the_general_path(
             assert block is not None
             given_ = block
         assert same_decoding(fast.decode(given_), general.decode(payloads))
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=hostile.payloads, as_block=st.booleans())
+def test_the_typed_fast_path_follows_the_general_rules_on_hostile_input(
+    batch: list[bytes], as_block: bool
+) -> None:
+    """Whatever the fast path lets through, the general path decodes the same way."""
+    layouts = {"m": ModelLayout.from_baseline(make_baseline())}
+    fields = EventFields(dedup_window=60)
+    fast, general = EventDecoder(layouts, fields), GeneralOnly(layouts, fields)
+    given_: Sequence[bytes] = batch
+    if as_block:
+        data = b"\n".join(batch) + b"\n"
+        block = LineBlock.scan(data, 0, len(data) - 1, first=1, max_length=1 << 20)
+        if block is not None and len(block) == len(batch):
+            given_ = block
+    assert same_decoding(fast.decode(given_), general.decode(batch))
 
 
 def test_a_categorical_column_of_free_text_admits_a_bounded_number_of_new_names() -> None:
