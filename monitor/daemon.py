@@ -260,7 +260,7 @@ class EngineProcessor:
         self._adopted_shared = False
         self._pool: DecodePool | None = None  # see use_pool
         self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
-        self._survey = EventSurvey(engine.layouts, engine.settings.events)
+        self.survey = EventSurvey(engine.layouts, engine.settings.events)  # logs misplaced columns
 
     # -- BatchProcessor ------------------------------------------------------------------
 
@@ -275,9 +275,9 @@ class EngineProcessor:
         cover exactly the records counted.
         """
         runs = self._runs(records)
-        if not self._survey.done:
+        if not self.survey.done:
             for run in runs:
-                self._survey.observe(run.payloads)
+                self.survey.observe(run.payloads)
         if self._pool is not None:
             try:
                 if self._pool.ready():

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from structlog.testing import capture_logs
 
 from monitor.consumer import Record
 from monitor.daemon import EngineProcessor, MetricsObserver, config_fingerprint, stream_name
@@ -172,8 +171,8 @@ def test_config_fingerprint_changes_with_the_window_not_with_thresholds() -> Non
 def test_outputs_arriving_under_prediction_for_a_features_only_baseline_are_warned_about() -> None:
     """The daemon meets the same trap as replay: a baseline built without --outputs."""
     engine = Engine([features_only(make_baseline())], settings_with(policy=POLICY))
-    with capture_logs() as logs:
-        EngineProcessor(engine).process(records(calm(20)))
-    (warning,) = [entry for entry in logs if entry["event"] == "columns_misplaced"]
-    assert (warning["section"], warning["columns"]) == ("prediction", ["label", "score"])
-    assert "--outputs label,score" in warning["fix"]
+    proc = EngineProcessor(engine)
+    proc.process(records(calm(20)))
+    (found,) = proc.survey.misplaced
+    assert (found.section, found.columns) == ("prediction", ("label", "score"))
+    assert found.message().endswith("rebuild the baseline with --outputs label,score")
