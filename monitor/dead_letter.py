@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import contextlib
 import json
 import os
 import threading
@@ -23,13 +24,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from monitor.errors import SinkUnavailable
 
 SourceFields = Mapping[str, str | int]
 
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 65_536
+WRITE_THRESHOLD: Final = 65_536
+"""Buffered dead-letter bytes written out without waiting for `flush()`."""
+MAX_BACKLOG_BYTES: Final = 64 * 1024 * 1024
+"""Dead letters held in memory while the disk refuses them; past it, `write` raises."""
 FORMAT_VERSION: Final = 1
 
 HEADER_REASON: Final = "driftwarden.reason"
@@ -114,7 +119,13 @@ class JsonlDeadLetterSink:
       leave the last line incomplete: readers should skip a last line that is
       not valid JSON (`read_dead_letters` does).
 
-    `flush()` writes the buffer and fsyncs. Thread-safe.
+    Lines are buffered and written whole with `os.write`; `flush()` writes the
+    buffer and fsyncs. A write the disk refuses (ENOSPC, EIO) is cut back to the
+    last whole line with `ftruncate` and its lines stay buffered, so a full disk
+    loses no dead letter and tears no line: `flush()` raises `SinkUnavailable`
+    meanwhile (the daemon then does not checkpoint or commit past them), and the
+    next write or flush tries again. Only a backlog over `MAX_BACKLOG_BYTES`
+    makes `write` raise. Thread-safe.
     """
 
     def __init__(
@@ -123,24 +134,30 @@ class JsonlDeadLetterSink:
         *,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         clock: Callable[[], float] = time.time,
+        max_backlog_bytes: int = MAX_BACKLOG_BYTES,
     ) -> None:
         if max_payload_bytes < 4:
             raise ValueError("max_payload_bytes must be at least 4")
         self._path = path
         self._max = max_payload_bytes
+        self._max_backlog = max_backlog_bytes
         self._clock = clock
         self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # A lone surrogate in a detail is written as its JSON escape, never an error.
-            self._file: IO[str] | None = path.open(
-                "a", encoding="utf-8", errors="backslashreplace", newline="\n"
-            )
+            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise SinkUnavailable(
                 f"dead-letter file {path}: cannot open for appending ({exc.strerror}); "
                 "check dead_letter.path and the directory's permissions"
             ) from None
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes of dead letters not yet on disk."""
+        return self._pending_bytes
 
     @property
     def path(self) -> Path:
@@ -169,37 +186,64 @@ class JsonlDeadLetterSink:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
     def write(self, payload: bytes, reason: str, source: SourceFields) -> None:
-        line = self.encode_line(payload, reason, source)
+        # A lone surrogate in a detail is written as its JSON escape, never an error.
+        line = self.encode_line(payload, reason, source).encode("utf-8", "backslashreplace")
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 raise SinkUnavailable(f"dead-letter file {self._path} is closed")
-            try:
-                self._file.write(line)
-            except OSError as exc:
+            self._pending.append(line)
+            self._pending_bytes += len(line)
+            if self._pending_bytes < WRITE_THRESHOLD:
+                return
+            error = self._write_pending()
+            if error is not None and self._pending_bytes > self._max_backlog:
                 raise SinkUnavailable(
-                    f"dead-letter file {self._path}: write failed ({exc.strerror}); "
-                    "check free space"
-                ) from None
+                    f"dead-letter file {self._path}: write failed ({error}) and "
+                    f"{self._pending_bytes} bytes wait in memory; free space on its disk"
+                )
+
+    def _write_pending(self) -> str | None:
+        """Write the buffer whole or not at all; the error text, or None when written."""
+        if not self._pending or self._fd is None:
+            return None
+        data = b"".join(self._pending)
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)  # no half line stays behind
+            self._pending = [data]
+            return exc.strerror or type(exc).__name__
+        self._pending.clear()
+        self._pending_bytes = 0
+        return None
 
     def flush(self) -> None:
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return
-            try:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-            except OSError as exc:
+            error = self._write_pending()
+            if error is None:
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    error = exc.strerror or type(exc).__name__
+            if error is not None:
                 raise SinkUnavailable(
-                    f"dead-letter file {self._path}: flush failed ({exc.strerror}); "
-                    "check free space"
-                ) from None
+                    f"dead-letter file {self._path}: write failed ({error}); "
+                    f"{self._pending_bytes} bytes kept in memory until it succeeds; "
+                    "free space on its disk"
+                )
 
     def close(self) -> None:
         self.flush()
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> JsonlDeadLetterSink:
         return self

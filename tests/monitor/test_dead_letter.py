@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,50 @@ def test_topic_sink_close_flushes_and_refuses_more_writes() -> None:
     assert producer.flushed == 1
     with pytest.raises(SinkUnavailable):
         sink.write(b"x", "r", SOURCE)
+
+
+class _FullDisk:
+    """`os.write` that writes a few bytes and then fails with ENOSPC while `full`."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.full = True
+
+    def __call__(self, fd: int, data: Any) -> int:
+        if not self.full:
+            return int(self.real(fd, data))
+        self.real(fd, bytes(data[:7]))  # a torn line, as a real full disk leaves one
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_tears_no_line_and_loses_no_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "dl.jsonl"
+    disk = _FullDisk(os.write)
+    monkeypatch.setattr("monitor.dead_letter.os.write", disk)
+    sink = JsonlDeadLetterSink(path)
+    for i in range(3):
+        sink.write(b"{oops %d" % i, "invalid_json", {"file": "f", "line": i})
+    with pytest.raises(SinkUnavailable, match=r"No space left on device.*kept in memory"):
+        sink.flush()
+    assert path.read_bytes() == b""
+    assert sink.backlog_bytes > 0
+    disk.full = False
+    sink.write(b"{oops 3", "invalid_json", {"file": "f", "line": 3})
+    sink.close()
+    assert [r.source["line"] for r in read_dead_letters(path)] == [0, 1, 2, 3]
+    assert sink.backlog_bytes == 0
+
+
+def test_write_raises_only_past_the_memory_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("monitor.dead_letter.os.write", _FullDisk(os.write))
+    sink = JsonlDeadLetterSink(tmp_path / "dl.jsonl", max_backlog_bytes=200_000)
+    big = b"x" * 60_000
+    sink.write(big, "too_large", {"file": "f", "line": 1})
+    sink.write(big, "too_large", {"file": "f", "line": 2})  # over the write threshold: kept
+    sink.write(big, "too_large", {"file": "f", "line": 3})
+    with pytest.raises(SinkUnavailable, match="wait in memory; free space"):
+        sink.write(big, "too_large", {"file": "f", "line": 4})
