@@ -28,6 +28,16 @@ assignment callback is local and safe.
 Partitions move between members, so the processor's state must be
 attributable by partition: `restore(P, snapshot)` must bring back exactly what
 was processed from the partitions in P (see `BatchProcessor`).
+
+Roles: the group's assignor (`monitor.active_standby`) gives every partition to
+one active member; the others are hot standbys that own nothing, stay ready and
+take over, from the active member's last checkpoint, when it leaves. The loop
+tells its owner about each change of role (`on_role_change`, after the new
+assignment is restored, or at once when membership is lost) so a standby does
+not page. A checkpoint directory is local to one member and cannot hand state
+to another, so a member with `checkpoint.backend: directory` refuses to stand
+by next to an active member instead of waiting to take over without the
+active member's counts.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 
 from detectors.errors import DriftwardenError
+from monitor.active_standby import ActiveStandbyAssignor, Role
 from monitor.checkpoint import (
     Checkpoint,
     CheckpointStore,
@@ -52,7 +63,7 @@ from monitor.checkpoint import (
     superseded,
 )
 from monitor.config import CheckpointSettings
-from monitor.errors import CheckpointError, SourceError
+from monitor.errors import CheckpointError, ConfigError, SourceError
 from monitor.health import HealthState
 from monitor.kafka_client import KafkaClientConfig, millis
 from monitor.metrics import Metrics
@@ -163,6 +174,8 @@ class ConsumerLoop:
 
     `consumer_factory` builds the `KafkaConsumer` from kwargs (tests pass a fake).
     `clock` is monotonic seconds, `wall_clock` unix seconds; both injectable.
+    `on_role_change(active)` is called on the loop's thread (inside `poll()`)
+    whenever this member becomes active or standby, the first time included.
     """
 
     def __init__(
@@ -178,6 +191,7 @@ class ConsumerLoop:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         consumer_factory: Callable[..., Any] = KafkaConsumer,
+        on_role_change: Callable[[bool], None] | None = None,
     ) -> None:
         self._client = client
         self._kafka = client.settings
@@ -190,6 +204,9 @@ class ConsumerLoop:
         self._clock = clock
         self._wall = wall_clock
         self._consumer_factory = consumer_factory
+        self._on_role_change = on_role_change
+        self._assignor = ActiveStandbyAssignor()
+        self._role: Role | None = None  # None until the first assignment
 
         self._owned: dict[Partition, _Owned] = {}
         self._assigned: frozenset[Partition] = frozenset()
@@ -208,6 +225,11 @@ class ConsumerLoop:
     @property
     def assignment(self) -> frozenset[Partition]:
         return self._assigned
+
+    @property
+    def role(self) -> Role | None:
+        """`active` or `standby` in the current generation; None before the first."""
+        return self._role
 
     def positions(self) -> dict[Partition, int]:
         """Next offset per owned partition whose position is known."""
@@ -232,7 +254,7 @@ class ConsumerLoop:
         self._shutdown(consumer, deadline=self._clock() + grace_period)
 
     def _connect(self) -> Any:
-        kwargs = self._client.consumer_kwargs()
+        kwargs = self._client.consumer_kwargs(assignor=self._assignor)
         log.info(
             "kafka_consumer_starting", topics=list(self._kafka.topics), **self._client.describe()
         )
@@ -395,19 +417,38 @@ class ConsumerLoop:
     def _probe(self, consumer: Any) -> None:
         """Ask the brokers for end offsets: lag of partitions not being fetched, and
         whether the broker is reachable (readiness, never liveness)."""
-        if not self._assigned:
+        if self._assigned:
+            probed = sorted(self._assigned)
+        elif self._role == "standby":
+            # A standby fetches nothing, but must know the brokers answer to stay
+            # ready to take over: ask for the end offsets of the topics it would own.
+            probed = self._topic_partitions(consumer)
+        else:
             return  # probe as soon as something is assigned
         self._last_probe = self._clock()
+        if not probed:
+            return
         timeout = min(self._kafka.request_timeout, 5.0)
         try:
-            ends = consumer.end_offsets(
-                [_tp(p) for p in sorted(self._assigned)], timeout_ms=millis(timeout)
-            )
+            ends = consumer.end_offsets([_tp(p) for p in probed], timeout_ms=millis(timeout))
         except Exception as exc:
             self._set_reachable(False, error=f"{type(exc).__name__}: {exc}")
             return
-        self._probe_ends = {(str(tp.topic), int(tp.partition)): int(o) for tp, o in ends.items()}
+        if self._assigned:
+            self._probe_ends = {
+                (str(tp.topic), int(tp.partition)): int(o) for tp, o in ends.items()
+            }
         self._set_reachable(True)
+
+    def _topic_partitions(self, consumer: Any) -> list[Partition]:
+        out: list[Partition] = []
+        for topic in self._kafka.topics:
+            try:
+                found = consumer.partitions_for_topic(topic)
+            except Exception:
+                found = None
+            out.extend((topic, int(p)) for p in sorted(found or ()))
+        return out
 
     def _set_reachable(self, reachable: bool, error: str | None = None) -> None:
         if reachable != self._broker_reachable:
@@ -518,6 +559,11 @@ class ConsumerLoop:
             log.warning("partitions_lost", partitions=sorted(held))
             self._release(held)
         self._assigned = frozenset(self._assigned - lost)
+        # Another member may be active already: stop acting as the active one now,
+        # not at the next assignment.
+        self._assignor.forget_active()
+        if self._role == "active":
+            self._set_role("standby", active_member=None, generation=None, members=None)
         self._publish_assignment()
 
     def _on_assigned(self, consumer: Any, assigned: set[Partition]) -> None:
@@ -541,7 +587,6 @@ class ConsumerLoop:
             consumer.pause(*[_tp(p) for p in sorted(assigned)])
         self._assigned = frozenset(assigned)
         self._last_probe = None  # lag and reachability of the new set at the next turn
-        self._publish_assignment()
         log.info(
             "partitions_assigned",
             partitions=sorted(assigned),
@@ -549,6 +594,63 @@ class ConsumerLoop:
             new=len(new),
             released=len(gone),
         )
+        self._take_role(assigned)
+        self._publish_assignment()
+
+    def _take_role(self, assigned: set[Partition]) -> None:
+        """The role this assignment gives, from the assignor (the fake consumers of
+        the unit tests bypass it: then owning partitions means active)."""
+        last = self._assignor.last
+        role: Role = last.role if last is not None else ("active" if assigned else "standby")
+        active_member = last.active_member if last is not None else None
+        if role == "standby" and active_member and self._checkpoint_settings.backend == "directory":
+            raise ConfigError(
+                f"checkpoint.backend directory cannot hand window state to another member, "
+                f"and member {active_member} of group {self._kafka.group_id!r} is active: "
+                "this member could only stand by and would take over without the active "
+                "member's counts; use checkpoint.backend: kafka on every member for hot "
+                "standbys, or run one member (chart: replicaCount 1)"
+            )
+        self._set_role(
+            role,
+            active_member=active_member,
+            generation=last.generation if last is not None else None,
+            members=last.members if last is not None else None,
+        )
+
+    def _set_role(
+        self,
+        role: Role,
+        *,
+        active_member: str | None,
+        generation: int | None,
+        members: int | None,
+    ) -> None:
+        previous, self._role = self._role, role
+        if self._metrics is not None:
+            self._metrics.set_group_role(role)
+        if self._health is not None:
+            self._health.set_group_role(role)
+        if role == previous:
+            return
+        if role == "active":
+            log.info(
+                "became_active",
+                partitions=len(self._assigned),
+                generation=generation,
+                members=members,
+                previous_role=previous,
+            )
+        else:
+            log.info(
+                "became_standby",
+                active_member=active_member,
+                generation=generation,
+                members=members,
+                previous_role=previous,
+            )
+        if self._on_role_change is not None:
+            self._on_role_change(role == "active")
 
     def _release(self, partitions: frozenset[Partition]) -> None:
         self._processor.release(partitions)

@@ -11,6 +11,11 @@ period and exits 0.
 Each Kafka partition is one engine stream, named `topic:partition`, so a
 partition's open windows and watermark move with it on a rebalance, and a
 window closes only when every active partition has passed it.
+
+In a group of several members one is active and owns every partition, the
+others are hot standbys (`monitor.active_standby`); the daemon suspends its
+alert pipeline while it stands by and resumes it when it becomes active, so
+only the active member pages.
 """
 
 from __future__ import annotations
@@ -60,6 +65,13 @@ EXPORTED_STATISTICS = (
 _PARTITION_KEY = attrgetter("topic", "partition")
 _VALUE = attrgetter("value")
 _TIMESTAMP = attrgetter("timestamp")
+
+
+class RoleAware(Protocol):
+    """What must go quiet while this member stands by: the alert pipeline."""
+
+    def suspend(self) -> None: ...
+    def resume(self) -> None: ...
 
 
 class VerdictObserver(Protocol):
@@ -341,6 +353,10 @@ class EngineProcessor:
         self.flush()
         for topic, partition in partitions:
             self.engine.drop_stream(stream_name(topic, partition))
+        if not self.engine.streams:
+            # Nothing held (a standby now): the next restore takes the checkpoint's
+            # tier history, floors and counters whole, not this member's stale ones.
+            self._adopted_shared = False
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -443,7 +459,16 @@ class Daemon:
             fingerprint=config_fingerprint(baselines, settings),
             metrics=self.metrics,
             health=self.health,
+            on_role_change=self.on_role_change,
         )
+
+    def on_role_change(self, active: bool) -> None:
+        """Only the active member pages; a standby's pipeline is suspended."""
+        alerts: RoleAware = self.alerts
+        if active:
+            alerts.resume()
+        else:
+            alerts.suspend()
 
     def run(self, stop: threading.Event) -> None:
         grace = self.settings.shutdown.grace_period

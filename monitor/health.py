@@ -9,7 +9,11 @@ process is wedged: a deadlock, or a processor stuck for `liveness_timeout`.
 
 Readiness reports the three conditions under which the member does useful work:
 partitions assigned, broker reachable, baselines loaded. The daemon sets them;
-`/readyz` answers 503 with the list of what is missing.
+`/readyz` answers 503 with the list of what is missing. A hot standby (a member
+the group's assignor gave nothing because another member is active) is ready
+without partitions: it is healthy and does what it should, wait to take over;
+marking it unready would block rolling updates and count it as a disruption.
+The body names the role so a reader can tell the two apart.
 
 The server is stdlib `http.server` in one daemon thread; it serves the
 exposition of a `Metrics` object (text format 0.0.4, or OpenMetrics when asked).
@@ -50,6 +54,7 @@ class HealthState:
         self._lock = threading.Lock()
         self._last_beat = clock()
         self._partitions_assigned = False
+        self._role: str | None = None
         self._broker_reachable = False
         self._baselines_loaded = False
 
@@ -62,6 +67,11 @@ class HealthState:
     def set_partitions_assigned(self, value: bool) -> None:
         with self._lock:
             self._partitions_assigned = value
+
+    def set_group_role(self, role: str | None) -> None:
+        """`active`, `standby` or None (not in the group yet)."""
+        with self._lock:
+            self._role = role
 
     def set_broker_reachable(self, value: bool) -> None:
         with self._lock:
@@ -89,8 +99,13 @@ class HealthState:
                 "broker_reachable": self._broker_reachable,
                 "baselines_loaded": self._baselines_loaded,
             }
-        ready = all(checks.values())
-        return ready, {"status": "ready" if ready else "not_ready", **checks}
+            role = self._role
+        standing_by = role == "standby"
+        ready = all(v or (k == "partitions_assigned" and standing_by) for k, v in checks.items())
+        body: dict[str, Any] = {"status": "ready" if ready else "not_ready", **checks}
+        if role is not None:
+            body["role"] = role
+        return ready, body
 
 
 class _Handler(BaseHTTPRequestHandler):

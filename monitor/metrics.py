@@ -41,6 +41,7 @@ METRIC_NAMES: Final = (
     "driftwarden_alert_outbox_pending",
     "driftwarden_loop_iterations_total",
     "driftwarden_partitions_assigned",
+    "driftwarden_group_role",
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
 
@@ -149,6 +150,14 @@ class Metrics:
         self._assigned = Gauge(
             "driftwarden_partitions_assigned", "Partitions this member owns.", registry=r
         )
+        self._role = Gauge(
+            "driftwarden_group_role",
+            "1 for this member's role in its consumer group (active or standby), else 0.",
+            ["role"],
+            registry=r,
+        )
+        for role in ("active", "standby"):
+            self._role.labels(role=role)
         self._view = _WithoutCreated(r)
 
     def prime(
@@ -195,6 +204,11 @@ class Metrics:
 
     def set_partitions_assigned(self, count: int) -> None:
         self._assigned.set(count)
+
+    def set_group_role(self, role: str | None) -> None:
+        """`active`, `standby`, or None (not in the group): one series is 1, or none."""
+        for name in ("active", "standby"):
+            self._role.labels(role=name).set(1 if name == role else 0)
 
     def record_loop_iteration(self) -> None:
         self._iterations.inc()

@@ -362,6 +362,19 @@ class AlertPipeline:
                 receivers=sorted({e.notification.receiver for e in left}),
             )
 
+    # --- role handover: PLACEHOLDER (branch `replicas`) --------------------------------
+    # No-ops so the daemon's call sites exist: branch `state` gives the pipeline the
+    # real suspend()/resume() (alert state handed over through the checkpoint topic).
+    # At merge, keep that branch's methods and delete these two.
+
+    def suspend(self) -> None:
+        """This member became a standby: it must not page (placeholder, no-op)."""
+
+    def resume(self) -> None:
+        """This member became active (placeholder, no-op)."""
+
+    # --- end of placeholder -----------------------------------------------------------
+
     def pending(self) -> list[Notification]:
         with self._lock:
             return [e.notification for e in self.outbox.entries()]

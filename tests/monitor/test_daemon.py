@@ -102,6 +102,40 @@ def test_a_partition_handed_to_another_member_is_counted_once() -> None:
     assert sum(events for events, _ in expected.values()) == 3000
 
 
+def test_all_partitions_moving_between_active_members_keep_every_window_whole() -> None:
+    """Active/standby: B is active, hands everything to A, and later takes it all back.
+
+    Every window is judged once, on all its events, and B's second term starts
+    from A's counters and history, not from what B held before it stood by.
+    """
+    data = records(calm())
+    reference, ref_collect = processor()
+    reference.process(data)
+    ref_verdicts = ref_collect.verdicts + reference.engine.close_all()
+    everything = frozenset(("t", p) for p in range(3))
+
+    first, _ = processor()
+    first.restore(everything, None)
+    b, b_collect = processor()
+    b.restore(everything, first.snapshot())  # B's first term starts from a checkpoint
+    b.process(data[:600])
+    handover = b.snapshot()
+    b.release(everything)  # B stands by
+    a, a_collect = processor()
+    a.restore(everything, handover)
+    a.process(data[600:1500])
+    handback = a.snapshot()
+    a.release(everything)
+    b.restore(everything, handback)  # B is active again
+    b.process(data[1500:])
+    verdicts = b_collect.verdicts + a_collect.verdicts + b.engine.close_all()
+    assert sorted(v.window_index for v in verdicts) == sorted(
+        v.window_index for v in ref_verdicts
+    )  # each window once: no partial verdicts
+    assert per_window(verdicts) == per_window(ref_verdicts)
+    assert b.engine.counts.to_dict() == reference.engine.counts.to_dict()
+
+
 def per_window(verdicts: Sequence[WindowVerdict]) -> dict[int, tuple[int, list[int]]]:
     """Events and per-column counted values, summed per window index."""
     out: dict[int, tuple[int, list[int]]] = {}
