@@ -611,11 +611,24 @@ class ConsumerLoop:
                 "member's counts; use checkpoint.backend: kafka on every member for hot "
                 "standbys, or run one member (chart: replicaCount 1)"
             )
+        members = last.members if last is not None else None
+        if (
+            role == "active"
+            and (members or 0) > 1
+            and self._checkpoint_settings.backend == "directory"
+        ):
+            # The others refuse to stand by (above) and leave: say why they come and go.
+            log.warning(
+                "standbys_cannot_take_over",
+                members=members,
+                hint="checkpoint.backend directory keeps state on this member only; "
+                "use checkpoint.backend: kafka on every member, or run one member",
+            )
         self._set_role(
             role,
             active_member=active_member,
             generation=last.generation if last is not None else None,
-            members=last.members if last is not None else None,
+            members=members,
         )
 
     def _set_role(

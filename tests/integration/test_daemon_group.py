@@ -398,6 +398,7 @@ def test_with_directory_checkpoints_extra_members_refuse_and_the_active_one_coun
         assert "checkpoint.backend: kafka" in line
         assert "replicaCount 1" in line
     assert a.find("became_standby") is None
+    assert a.find("standbys_cannot_take_over") is not None  # the active member says why
     logs = [tmp_path / n / "verdicts.jsonl" for n in ("a", "b", "c")]
     logged = _assert_each_window_once_with_replays_counts(logs, reference, stream.sentinel_windows)
     assert set(logged) == {"a"}

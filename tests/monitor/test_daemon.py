@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from monitor.consumer import Record
-from monitor.daemon import EngineProcessor, MetricsObserver, config_fingerprint, stream_name
+from monitor.daemon import (
+    Daemon,
+    EngineProcessor,
+    MetricsObserver,
+    config_fingerprint,
+    stream_name,
+)
 from monitor.engine import Engine
 from monitor.metrics import Metrics
 from monitor.verdict import WindowVerdict
@@ -199,3 +206,30 @@ def test_config_fingerprint_changes_with_the_window_not_with_thresholds() -> Non
     c = config_fingerprint(base, settings_with(policy={**POLICY, "window": {"size": "5m"}}))
     assert a == b
     assert a != c
+
+
+def test_a_standby_suspends_its_alert_pipeline_and_the_active_member_resumes_it(
+    tmp_path: Path,
+) -> None:
+    """Only the active member of a group pages: the loop's role changes reach the pipeline."""
+    settings = settings_with(
+        policy=POLICY,
+        kafka={"topics": ["t"]},
+        checkpoint={"backend": "directory", "directory": str(tmp_path / "ck")},
+        alerting={"state_directory": str(tmp_path / "alerts")},
+        dead_letter={"path": str(tmp_path / "dead-letter.jsonl")},
+        metrics={"enabled": False},
+    )
+    daemon = Daemon(settings, [make_baseline()])
+    calls: list[str] = []
+    daemon.alerts.suspend = lambda: calls.append("suspend")  # type: ignore[method-assign]
+    daemon.alerts.resume = lambda: calls.append("resume")  # type: ignore[method-assign]
+    on_change = daemon.loop._on_role_change
+    assert on_change is not None  # the loop calls it on every change of role
+    on_change(False)
+    on_change(True)
+    assert calls == ["suspend", "resume"]
+    daemon.store.close()
+    if daemon.dead_letter is not None:
+        daemon.dead_letter.close()
+    daemon.alerts.close()
