@@ -52,6 +52,7 @@ from typing import Any, Final, Protocol
 import structlog
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
+from kafka.errors import InconsistentGroupProtocolError
 
 from detectors.errors import DriftwardenError
 from monitor.active_standby import ActiveStandbyAssignor, Role
@@ -292,7 +293,16 @@ class ConsumerLoop:
         if self._metrics is not None:
             self._metrics.record_loop_iteration()
         self._apply_backpressure(consumer)
-        batches = consumer.poll(timeout_ms=millis(self._kafka.poll_timeout))
+        try:
+            batches = consumer.poll(timeout_ms=millis(self._kafka.poll_timeout))
+        except InconsistentGroupProtocolError:
+            raise SourceError(
+                f"consumer group {self._kafka.group_id!r} has members that use another "
+                "partition assignor (a driftwarden release from before the active/standby "
+                f"assignor, or another application); members cannot share a group with "
+                "them: stop the old members first (chart: deploymentStrategy Recreate) or "
+                "give this one its own kafka.group_id"
+            ) from None
         self._raise_listener_error()
         if batches:
             self._process(batches)

@@ -737,3 +737,18 @@ def test_a_lone_directory_checkpoint_member_is_active_as_before(tmp_path: Path) 
     processor = CountingProcessor()
     h.loop(processor, on_poll=hook).run(stop)
     _assert_exact(cluster, processor.partitions)
+
+
+def test_a_group_whose_members_use_another_assignor_is_an_error_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    """Seen against the real broker: a range-assignor member in the group makes poll raise."""
+    from kafka.errors import InconsistentGroupProtocolError
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        raise InconsistentGroupProtocolError()
+
+    h = Harness(tmp_path, Cluster({0: 5}))
+    with pytest.raises(SourceError, match="another partition assignor") as caught:
+        h.loop(CountingProcessor(), on_poll=hook).run(threading.Event())
+    assert "deploymentStrategy Recreate" in str(caught.value)
