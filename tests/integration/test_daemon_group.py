@@ -175,15 +175,15 @@ def _replay(baseline: Path, config: Path, stream: Stream, tmp_path: Path) -> tup
 
 
 def _producing(
-    bootstrap: str, topic: str, payloads: Sequence[bytes], start: int
+    bootstrap: str, topic: str, payloads: Sequence[bytes], start: int, *, pace: float = 2_000.0
 ) -> threading.Thread:
     """Produce `payloads`, the stream's from index `start` on (stream index i goes to
-    partition i % 12, so every partition stays in event-time order), at 2,000/s in the
-    background."""
+    partition i % 12, so every partition stays in event-time order), at `pace` per second in
+    the background."""
     thread = threading.Thread(
         target=produce,
         args=(bootstrap, topic, payloads),
-        kwargs={"partitions": PARTITIONS, "start_index": start, "pace": 2_000.0},
+        kwargs={"partitions": PARTITIONS, "start_index": start, "pace": pace},
         daemon=True,
     )
     thread.start()
@@ -409,6 +409,86 @@ def test_with_directory_checkpoints_extra_members_refuse_and_the_active_one_coun
     note_timing(
         f"group of 3 (directory checkpoints): 2 members refused, {logged['a']} windows by the "
         f"active one, {len(pager.pages)} pages; {time.monotonic() - began:.1f}s"
+    )
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("backend", ["directory", "kafka"])
+def test_a_rolling_update_hands_over_mid_stream_without_a_refusal_or_a_lost_event(
+    kafka_broker: KafkaBroker,
+    group_id: str,
+    tmp_path: Path,
+    backend: str,
+    note_timing: Callable[[str], None],
+) -> None:
+    """How the chart replaces pods. StatefulSet (directory): the old pod is gone before its
+    replacement, with the same volume and group.instance.id, starts. Deployment (kafka,
+    RollingUpdate): the new pod joins first, as a standby, and takes over when the old pod
+    leaves after its final checkpoint."""
+    began = time.monotonic()
+    topic = f"roll-{group_id}"
+    kafka_broker.create_topic(topic, partitions=PARTITIONS)
+    baseline = write_baseline(tmp_path / "baselines")
+    overrides: dict[str, Any] = (
+        {"kafka": {"group_instance_id": "driftwarden-0"}}
+        if backend == "directory"
+        else {"checkpoint": {"backend": "kafka", "topic": f"{topic}-checkpoints"}}
+    )
+    configs = {}
+    for name in ("old", "new"):
+        work = tmp_path / (name if backend == "kafka" else "pod-0")  # StatefulSet: same volume
+        work.mkdir(exist_ok=True)
+        configs[name] = daemon_config(
+            work / f"{name}.yaml",
+            bootstrap=kafka_broker.bootstrap,
+            topic=topic,
+            group=group_id,
+            baseline=baseline,
+            work=work,
+            overrides=overrides,
+        )
+    stream = synthetic_stream(12_000, seed=23, rate_per_second=RATE, partitions=PARTITIONS)
+    reference, _ = _replay(baseline, configs["old"], stream, tmp_path)
+    logs = sorted({c.parent / "verdicts.jsonl" for c in configs.values()})
+    members: list[DaemonProcess] = []
+    try:
+        old = DaemonProcess(configs["old"], configs["old"].parent / "old.log", name="old-pod")
+        members.append(old)
+        _role(old, "active")
+        flow = _producing(kafka_broker.bootstrap, topic, stream.payloads, 0, pace=600.0)
+        time.sleep(2.0)
+        if backend == "directory":
+            assert old.stop(timeout=30) == 0, old.output()
+            new = DaemonProcess(configs["new"], configs["new"].parent / "new.log", name="new-pod")
+            members.append(new)
+        else:
+            new = DaemonProcess(configs["new"], configs["new"].parent / "new.log", name="new-pod")
+            members.append(new)
+            _role(new, "standby")
+            assert old.stop(timeout=30) == 0, old.output()
+        assert flow.is_alive(), "the stream ended before the update: it proves nothing"
+        handed_over = time.monotonic()
+        _role(new, "active")
+        took_over = time.monotonic() - handed_over
+        flow.join(timeout=120)
+        assert not flow.is_alive()
+        _wait_windows([old, new], set(reference), timeout=120)
+        assert new.stop(timeout=30) == 0, new.output()
+    finally:
+        for member in members:
+            member.ensure_dead()
+    for line in new.output(400).splitlines():
+        assert not line.startswith("driftwarden: error:"), line
+    windows = {k: w for k, w in read_verdicts(*logs).items() if k[1] not in stream.sentinel_windows}
+    assert_counts_equal(windows, reference)
+    for path in logs:
+        for record in verdict_lines(path):
+            key = (record["model_id"], record["window_index"])
+            if key in reference:
+                assert counts(record) == counts(reference[key]), key
+    note_timing(
+        f"rolling update ({backend} checkpoints): the new pod active {took_over:.1f}s after the "
+        f"old one left; {time.monotonic() - began:.1f}s"
     )
 
 
