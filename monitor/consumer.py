@@ -299,7 +299,7 @@ class ConsumerLoop:
             raise SourceError(
                 f"consumer group {self._kafka.group_id!r} has members that use another "
                 "partition assignor (a driftwarden release from before the active/standby "
-                f"assignor, or another application); members cannot share a group with "
+                "assignor, or another application); members cannot share a group with "
                 "them: stop the old members first (chart: deploymentStrategy Recreate) or "
                 "give this one its own kafka.group_id"
             ) from None
@@ -615,7 +615,7 @@ class ConsumerLoop:
         active_member = last.active_member if last is not None else None
         if role == "standby" and active_member and self._checkpoint_settings.backend == "directory":
             raise ConfigError(
-                f"checkpoint.backend directory cannot hand window state to another member, "
+                "checkpoint.backend directory cannot hand window state to another member, "
                 f"and member {active_member} of group {self._kafka.group_id!r} is active: "
                 "this member could only stand by and would take over without the active "
                 "member's counts; use checkpoint.backend: kafka on every member for hot "
@@ -774,6 +774,11 @@ class ConsumerLoop:
         self._raise_listener_error_quietly()
         self._assigned = frozenset()
         self._publish_assignment()
+        # Out of the group: neither role any more (a standby's /readyz turns unready).
+        if self._metrics is not None:
+            self._metrics.set_group_role(None)
+        if self._health is not None:
+            self._health.set_group_role(None)
 
     def _raise_listener_error_quietly(self) -> None:
         error, self._listener_error = self._listener_error, None

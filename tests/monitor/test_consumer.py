@@ -637,6 +637,8 @@ def test_a_member_given_nothing_stands_by_ready_and_says_so(tmp_path: Path) -> N
     assert h.roles == [(False, [])]
     [event] = [e for e in logs if e["event"] == "became_standby"]
     assert event["active_member"] == "member-a"
+    assert h.health.readiness()[0] is False  # left the group: no longer standing by
+    assert 'driftwarden_group_role{role="standby"} 0.0' in h.metrics.exposition().decode()
 
 
 def test_a_standby_becomes_active_after_restoring_the_checkpoint_of_every_partition(
