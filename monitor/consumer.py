@@ -28,6 +28,16 @@ assignment callback is local and safe.
 Partitions move between members, so the processor's state must be
 attributable by partition: `restore(P, snapshot)` must bring back exactly what
 was processed from the partitions in P (see `BatchProcessor`).
+
+Roles: the group's assignor (`monitor.active_standby`) gives every partition to
+one active member; the others are hot standbys that own nothing, stay ready and
+take over, from the active member's last checkpoint, when it leaves. The loop
+tells its owner about each change of role (`on_role_change`, after the new
+assignment is restored, or at once when membership is lost) so a standby does
+not page. A checkpoint directory is local to one member and cannot hand state
+to another, so a member with `checkpoint.backend: directory` refuses to stand
+by next to an active member instead of waiting to take over without the
+active member's counts.
 """
 
 from __future__ import annotations
@@ -43,8 +53,10 @@ from typing import Any, Final, Protocol
 import structlog
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
+from kafka.errors import InconsistentGroupProtocolError
 
 from detectors.errors import DriftwardenError
+from monitor.active_standby import ActiveStandbyAssignor, Role
 from monitor.checkpoint import (
     Checkpoint,
     CheckpointStore,
@@ -53,7 +65,7 @@ from monitor.checkpoint import (
     superseded,
 )
 from monitor.config import CheckpointSettings
-from monitor.errors import CheckpointError, SinkUnavailable, SourceError
+from monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
 from monitor.health import HealthState, StorageFaults
 from monitor.kafka_client import KafkaClientConfig, millis
 from monitor.metrics import Metrics
@@ -170,6 +182,8 @@ class ConsumerLoop:
 
     `consumer_factory` builds the `KafkaConsumer` from kwargs (tests pass a fake).
     `clock` is monotonic seconds, `wall_clock` unix seconds; both injectable.
+    `on_role_change(active)` is called on the loop's thread (inside `poll()`)
+    whenever this member becomes active or standby, the first time included.
     """
 
     def __init__(
@@ -185,6 +199,8 @@ class ConsumerLoop:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         consumer_factory: Callable[..., Any] = KafkaConsumer,
+        on_role_change: Callable[[bool], None] | None = None,
+        on_alerting: Callable[[bool], None] | None = None,
     ) -> None:
         self._client = client
         self._kafka = client.settings
@@ -197,6 +213,11 @@ class ConsumerLoop:
         self._clock = clock
         self._wall = wall_clock
         self._consumer_factory = consumer_factory
+        self._on_role_change = on_role_change
+        self._on_alerting = on_alerting
+        self._owns_alerting = False
+        self._assignor = ActiveStandbyAssignor()
+        self._role: Role | None = None  # None until the first assignment
 
         self._owned: dict[Partition, _Owned] = {}
         self._assigned: frozenset[Partition] = frozenset()
@@ -217,6 +238,11 @@ class ConsumerLoop:
     @property
     def assignment(self) -> frozenset[Partition]:
         return self._assigned
+
+    @property
+    def role(self) -> Role | None:
+        """`active` or `standby` in the current generation; None before the first."""
+        return self._role
 
     def positions(self) -> dict[Partition, int]:
         """Next offset per owned partition whose position is known."""
@@ -241,7 +267,7 @@ class ConsumerLoop:
         self._shutdown(consumer, deadline=self._clock() + grace_period)
 
     def _connect(self) -> Any:
-        kwargs = self._client.consumer_kwargs()
+        kwargs = self._client.consumer_kwargs(assignor=self._assignor)
         log.info(
             "kafka_consumer_starting", topics=list(self._kafka.topics), **self._client.describe()
         )
@@ -279,7 +305,16 @@ class ConsumerLoop:
         if self._metrics is not None:
             self._metrics.record_loop_iteration()
         self._apply_backpressure(consumer)
-        batches = consumer.poll(timeout_ms=millis(self._kafka.poll_timeout))
+        try:
+            batches = consumer.poll(timeout_ms=millis(self._kafka.poll_timeout))
+        except InconsistentGroupProtocolError:
+            raise SourceError(
+                f"consumer group {self._kafka.group_id!r} has members that use another "
+                "partition assignor (a driftwarden release from before the active/standby "
+                "assignor, or another application); members cannot share a group with "
+                "them: stop the old members first (chart: deploymentStrategy Recreate) or "
+                "give this one its own kafka.group_id"
+            ) from None
         self._raise_listener_error()
         if batches:
             self._process(batches)
@@ -403,19 +438,38 @@ class ConsumerLoop:
     def _probe(self, consumer: Any) -> None:
         """Ask the brokers for end offsets: lag of partitions not being fetched, and
         whether the broker is reachable (readiness, never liveness)."""
-        if not self._assigned:
+        if self._assigned:
+            probed = sorted(self._assigned)
+        elif self._role == "standby":
+            # A standby fetches nothing, but must know the brokers answer to stay
+            # ready to take over: ask for the end offsets of the topics it would own.
+            probed = self._topic_partitions(consumer)
+        else:
             return  # probe as soon as something is assigned
         self._last_probe = self._clock()
+        if not probed:
+            return
         timeout = min(self._kafka.request_timeout, 5.0)
         try:
-            ends = consumer.end_offsets(
-                [_tp(p) for p in sorted(self._assigned)], timeout_ms=millis(timeout)
-            )
+            ends = consumer.end_offsets([_tp(p) for p in probed], timeout_ms=millis(timeout))
         except Exception as exc:
             self._set_reachable(False, error=f"{type(exc).__name__}: {exc}")
             return
-        self._probe_ends = {(str(tp.topic), int(tp.partition)): int(o) for tp, o in ends.items()}
+        if self._assigned:
+            self._probe_ends = {
+                (str(tp.topic), int(tp.partition)): int(o) for tp, o in ends.items()
+            }
         self._set_reachable(True)
+
+    def _topic_partitions(self, consumer: Any) -> list[Partition]:
+        out: list[Partition] = []
+        for topic in self._kafka.topics:
+            try:
+                found = consumer.partitions_for_topic(topic)
+            except Exception:
+                found = None
+            out.extend((topic, int(p)) for p in sorted(found or ()))
+        return out
 
     def _set_reachable(self, reachable: bool, error: str | None = None) -> None:
         if reachable != self._broker_reachable:
@@ -546,8 +600,10 @@ class ConsumerLoop:
     # --- rebalance callbacks (IO thread, while run() is blocked in poll/close) ----------
 
     def _on_revoked(self, revoked: set[Partition]) -> dict[Any, Any]:
-        """Checkpoint before the partitions go; returns the offsets to commit."""
+        """Checkpoint before the partitions go, then hand alerting over; returns the
+        offsets to commit."""
         if self._failed or not revoked:
+            self._hand_alerting(owns=False)
             return {}
         try:
             offsets = self._save_checkpoint()
@@ -555,10 +611,22 @@ class ConsumerLoop:
             # Whoever gets these partitions restores the previous checkpoint and reads
             # a little more again; still exact. Nothing is committed.
             self._checkpoint_failed("revoke", exc)
+            self._hand_alerting(owns=False)
             return {}
         self._checkpoint_succeeded()
         self._last_checkpoint = self._clock()
+        self._hand_alerting(owns=False)
         return self._to_commit(offsets, sorted(revoked))
+
+    def _hand_alerting(self, *, owns: bool) -> None:
+        """Alerting follows the partitions. The eager protocol revokes every partition
+        of every member before any member is assigned, so giving alerting up here
+        (state written whole) and taking it back after an assignment as the active
+        member (state read whole) means no two members ever deliver at once."""
+        if self._on_alerting is None or owns == self._owns_alerting:
+            return
+        self._owns_alerting = owns
+        self._on_alerting(owns)
 
     def _on_committed(self, offsets: Mapping[Any, Any]) -> None:
         self._committed.update({(tp.topic, tp.partition): o.offset for tp, o in offsets.items()})
@@ -570,6 +638,12 @@ class ConsumerLoop:
             log.warning("partitions_lost", partitions=sorted(held))
             self._release(held)
         self._assigned = frozenset(self._assigned - lost)
+        # Another member may be active already: stop acting as the active one now,
+        # not at the next assignment.
+        self._assignor.forget_active()
+        if self._role == "active":
+            self._set_role("standby", active_member=None, generation=None, members=None)
+        self._hand_alerting(owns=False)
         self._publish_assignment()
 
     def _on_assigned(self, consumer: Any, assigned: set[Partition]) -> None:
@@ -593,7 +667,6 @@ class ConsumerLoop:
             consumer.pause(*[_tp(p) for p in sorted(assigned)])
         self._assigned = frozenset(assigned)
         self._last_probe = None  # lag and reachability of the new set at the next turn
-        self._publish_assignment()
         log.info(
             "partitions_assigned",
             partitions=sorted(assigned),
@@ -601,6 +674,77 @@ class ConsumerLoop:
             new=len(new),
             released=len(gone),
         )
+        self._take_role(assigned)
+        self._publish_assignment()
+
+    def _take_role(self, assigned: set[Partition]) -> None:
+        """The role this assignment gives, from the assignor (the fake consumers of
+        the unit tests bypass it: then owning partitions means active)."""
+        last = self._assignor.last
+        role: Role = last.role if last is not None else ("active" if assigned else "standby")
+        active_member = last.active_member if last is not None else None
+        if role == "standby" and active_member and self._checkpoint_settings.backend == "directory":
+            raise ConfigError(
+                "checkpoint.backend directory cannot hand window state to another member, "
+                f"and member {active_member} of group {self._kafka.group_id!r} is active: "
+                "this member could only stand by and would take over without the active "
+                "member's counts; use checkpoint.backend: kafka on every member for hot "
+                "standbys, or run one member (chart: replicaCount 1)"
+            )
+        members = last.members if last is not None else None
+        if (
+            role == "active"
+            and (members or 0) > 1
+            and self._checkpoint_settings.backend == "directory"
+        ):
+            # The others refuse to stand by (above) and leave: say why they come and go.
+            log.warning(
+                "standbys_cannot_take_over",
+                members=members,
+                hint="checkpoint.backend directory keeps state on this member only; "
+                "use checkpoint.backend: kafka on every member, or run one member",
+            )
+        self._set_role(
+            role,
+            active_member=active_member,
+            generation=last.generation if last is not None else None,
+            members=members,
+        )
+        self._hand_alerting(owns=role == "active")
+
+    def _set_role(
+        self,
+        role: Role,
+        *,
+        active_member: str | None,
+        generation: int | None,
+        members: int | None,
+    ) -> None:
+        previous, self._role = self._role, role
+        if self._metrics is not None:
+            self._metrics.set_group_role(role)
+        if self._health is not None:
+            self._health.set_group_role(role)
+        if role == previous:
+            return
+        if role == "active":
+            log.info(
+                "became_active",
+                partitions=len(self._assigned),
+                generation=generation,
+                members=members,
+                previous_role=previous,
+            )
+        else:
+            log.info(
+                "became_standby",
+                active_member=active_member,
+                generation=generation,
+                members=members,
+                previous_role=previous,
+            )
+        if self._on_role_change is not None:
+            self._on_role_change(role == "active")
 
     def _release(self, partitions: frozenset[Partition]) -> None:
         self._processor.release(partitions)
@@ -701,6 +845,11 @@ class ConsumerLoop:
         self._raise_listener_error_quietly()
         self._assigned = frozenset()
         self._publish_assignment()
+        # Out of the group: neither role any more (a standby's /readyz turns unready).
+        if self._metrics is not None:
+            self._metrics.set_group_role(None)
+        if self._health is not None:
+            self._health.set_group_role(None)
 
     def _raise_listener_error_quietly(self) -> None:
         error, self._listener_error = self._listener_error, None

@@ -11,6 +11,11 @@ period and exits 0.
 Each Kafka partition is one engine stream, named `topic:partition`, so a
 partition's open windows and watermark move with it on a rebalance, and a
 window closes only when every active partition has passed it.
+
+In a group of several members one is active and owns every partition, the
+others are hot standbys (`monitor.active_standby`); the daemon suspends its
+alert pipeline while it stands by and resumes it when it becomes active, so
+only the active member pages.
 """
 
 from __future__ import annotations
@@ -61,6 +66,14 @@ EXPORTED_STATISTICS = (
 _PARTITION_KEY = attrgetter("topic", "partition")
 _VALUE = attrgetter("value")
 _TIMESTAMP = attrgetter("timestamp")
+
+
+class RoleAware(Protocol):
+    """What must go quiet while this member does not own the partitions: alerting."""
+
+    def suspend(self) -> None: ...
+    def resume(self) -> None: ...
+    def drain(self, deadline: float) -> None: ...
 
 
 class VerdictObserver(Protocol):
@@ -151,52 +164,6 @@ class AlertMetricsAdapter:
 
     def outbox_pending(self, receiver: str, count: int) -> None:
         self._metrics.set_outbox_pending(receiver, count)
-
-
-class AlertOwnership:
-    """The consumer loop's processor, plus: alerting belongs to the member that owns partitions.
-
-    The alert pipeline starts suspended; it resumes (reads its whole state from
-    the store) when this member is given its first partitions, and suspends
-    (writes everything, forgets it) when it holds none, or when `revoked()`
-    says a rebalance is taking partitions away. With hot-standby replicas one
-    member owns every partition, so exactly one member delivers; a standby with
-    no partitions delivers nothing and writes nothing.
-    """
-
-    def __init__(self, processor: EngineProcessor, pipeline: AlertPipeline) -> None:
-        self._processor = processor
-        self._pipeline = pipeline
-        self._owned: set[Partition] = set()
-
-    def process(self, records: Sequence[SourceRecord]) -> None:
-        self._processor.process(records)
-
-    def close_due(self, now: float, idle: frozenset[Partition]) -> None:
-        self._processor.close_due(now, idle)
-
-    def saturated(self) -> bool:
-        return self._processor.saturated()
-
-    def snapshot(self) -> bytes:
-        return self._processor.snapshot()
-
-    def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
-        self._processor.restore(partitions, state)
-        self._owned |= partitions
-        if self._owned and self._pipeline.suspended:
-            self._pipeline.resume()
-
-    def release(self, partitions: frozenset[Partition]) -> None:
-        self._processor.release(partitions)  # verdicts it closes are alerted first
-        self._owned -= partitions
-        if not self._owned:
-            self._pipeline.suspend()
-
-    def revoked(self) -> None:
-        """A rebalance is taking partitions away: hand alerting over before anyone else
-        can take it (call after the revoked partitions' checkpoint is saved)."""
-        self._pipeline.suspend()
 
 
 class AlertDispatcher:
@@ -392,6 +359,10 @@ class EngineProcessor:
         self.flush()
         for topic, partition in partitions:
             self.engine.drop_stream(stream_name(topic, partition))
+        if not self.engine.streams:
+            # Nothing held (a standby now): the next restore takes the checkpoint's
+            # tier history, floors and counters whole, not this member's stale ones.
+            self._adopted_shared = False
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -472,7 +443,7 @@ class Daemon:
             metrics=AlertMetricsAdapter(self.metrics),
             store=open_alert_store(settings),
             on_store_fault=self.alert_state_fault,
-            start_suspended=True,  # resumed by AlertOwnership when partitions arrive
+            start_suspended=True,  # resumed when this member owns the partitions (on_alerting)
         )
         self.dispatcher = AlertDispatcher(self.alerts)
         self.verdict_log = (
@@ -495,15 +466,16 @@ class Daemon:
         self.store = open_store(
             settings.checkpoint, self.client, on_fault=self.storage_faults.on_store_fault
         )
-        self.ownership = AlertOwnership(self.processor, self.alerts)
+        self._stopping = threading.Event()  # run()'s stop, once it runs
         self.loop = ConsumerLoop(
             client=self.client,
             checkpoint=settings.checkpoint,
-            processor=self.ownership,
+            processor=self.processor,
             store=self.store,
             fingerprint=config_fingerprint(baselines, settings),
             metrics=self.metrics,
             health=self.health,
+            on_alerting=self.on_alerting,
         )
 
     def alert_state_fault(self, component: str, error: str | None) -> None:
@@ -519,7 +491,23 @@ class Daemon:
         else:
             self.storage_faults.on_store_fault(component, error)
 
+    def on_alerting(self, owns: bool) -> None:
+        """Only the member that owns the partitions pages (docs/scaling.md).
+
+        Given up at every revoke, before any other member can be assigned. On the
+        way out (SIGTERM) the outbox is delivered first, while this member is still
+        in the group and no standby can have taken alerting over."""
+        alerts: RoleAware = self.alerts
+        if owns:
+            alerts.resume()
+            return
+        if self._stopping.is_set():
+            grace = self.settings.shutdown.grace_period
+            alerts.drain(deadline=time.time() + max(0.5, grace * 0.25))
+        alerts.suspend()
+
     def run(self, stop: threading.Event) -> None:
+        self._stopping = stop
         grace = self.settings.shutdown.grace_period
         workers = decode_workers(self.settings.decode_workers)
         pool = None

@@ -18,6 +18,12 @@ rollout, while it neither restarts the pod (liveness is unaffected) nor stops
 Prometheus from scraping it (endpoint discovery keeps not-ready addresses).
 Nothing sends the pod traffic through its Service apart from scrapes.
 
+A hot standby (a member the group's assignor gave nothing because another
+member is active) is ready without partitions: it is healthy and does what it
+should, wait to take over; marking it unready would block rolling updates and
+count it as a disruption. The body names the role so a reader can tell the two
+apart.
+
 `StorageFaults` is the one reporting path for storage writes: each failure is
 counted, the component's fault gauge set, `/readyz` told, and a log line
 written when the component goes from healthy to faulty and back.
@@ -66,6 +72,7 @@ class HealthState:
         self._lock = threading.Lock()
         self._last_beat = clock()
         self._partitions_assigned = False
+        self._role: str | None = None
         self._broker_reachable = False
         self._baselines_loaded = False
         self._storage_faults: dict[str, str] = {}
@@ -79,6 +86,11 @@ class HealthState:
     def set_partitions_assigned(self, value: bool) -> None:
         with self._lock:
             self._partitions_assigned = value
+
+    def set_group_role(self, role: str | None) -> None:
+        """`active`, `standby` or None (not in the group yet)."""
+        with self._lock:
+            self._role = role
 
     def set_broker_reachable(self, value: bool) -> None:
         with self._lock:
@@ -122,12 +134,17 @@ class HealthState:
                 "storage_writable": not self._storage_faults,
             }
             faults = dict(sorted(self._storage_faults.items()))
-        ready = all(checks.values())
-        return ready, {
+            role = self._role
+        standing_by = role == "standby"
+        ready = all(v or (k == "partitions_assigned" and standing_by) for k, v in checks.items())
+        body: dict[str, Any] = {
             "status": "ready" if ready else "not_ready",
             **checks,
             "storage_faults": faults,
         }
+        if role is not None:
+            body["role"] = role
+        return ready, body
 
 
 class StorageFaults:

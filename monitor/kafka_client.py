@@ -22,17 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from kafka.coordinator.assignors.range import RangePartitionAssignor
-from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from pydantic import SecretStr
 
+from monitor.active_standby import ActiveStandbyAssignor
 from monitor.config import KafkaSettings
 from monitor.errors import ConfigError
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
-
-EAGER_ASSIGNORS: Final = (RangePartitionAssignor, RoundRobinPartitionAssignor)
 
 # kafka-python's consumer default; its request timeout must exceed it.
 _FETCH_MAX_WAIT_MS: Final = 500
@@ -156,13 +153,19 @@ class KafkaClientConfig:
         }
 
     def consumer_kwargs(
-        self, *, group: bool = True, client_suffix: str | None = None
+        self,
+        *,
+        group: bool = True,
+        client_suffix: str | None = None,
+        assignor: ActiveStandbyAssignor | None = None,
     ) -> dict[str, Any]:
         """kwargs for `KafkaConsumer`: the group member by default.
 
         `group=False` gives a group-less reader (assign() only, no commits), for
         reading a topic such as the checkpoint topic from its start.
         Offsets are always committed by hand, after the checkpoint is safe.
+        `assignor` is the member's `ActiveStandbyAssignor` (the consumer loop keeps
+        it to learn its role); a fresh one when not given.
         """
         s = self._settings
         kwargs = self._common(_client_id(s.client_id, client_suffix))
@@ -176,9 +179,13 @@ class KafkaClientConfig:
         if group:
             kwargs.update(
                 group_id=s.group_id,
-                # Eager assignors, named so a library default cannot change under us: the
-                # consumer loop relies on "revoke everything, then assign the full new set".
-                partition_assignment_strategy=EAGER_ASSIGNORS,
+                # The only assignor, named so a library default cannot change under us:
+                # one active member owns every partition (monitor.active_standby), and
+                # it is eager, which the consumer loop relies on ("revoke everything,
+                # then assign the full new set").
+                partition_assignment_strategy=[
+                    assignor if assignor is not None else ActiveStandbyAssignor()
+                ],
                 max_poll_interval_ms=millis(s.max_poll_interval),
                 session_timeout_ms=millis(s.session_timeout),
                 heartbeat_interval_ms=millis(s.heartbeat_interval),

@@ -51,6 +51,7 @@ METRIC_NAMES: Final = (
     "driftwarden_storage_fault",
     "driftwarden_storage_corrupt_total",
     "driftwarden_http_connections_dropped_total",
+    "driftwarden_group_role",
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
 
@@ -189,6 +190,14 @@ class Metrics:
             self._storage_corrupt.labels(component=component)
         for reason in DROP_REASONS:
             self._http_dropped.labels(reason=reason)
+        self._role = Gauge(
+            "driftwarden_group_role",
+            "1 for this member's role in its consumer group (active or standby), else 0.",
+            ["role"],
+            registry=r,
+        )
+        for role in ("active", "standby"):
+            self._role.labels(role=role)
         self._view = _WithoutCreated(r)
 
     def prime(
@@ -235,6 +244,11 @@ class Metrics:
 
     def set_partitions_assigned(self, count: int) -> None:
         self._assigned.set(count)
+
+    def set_group_role(self, role: str | None) -> None:
+        """`active`, `standby`, or None (not in the group): one series is 1, or none."""
+        for name in ("active", "standby"):
+            self._role.labels(role=name).set(1 if name == role else 0)
 
     def record_loop_iteration(self) -> None:
         self._iterations.inc()

@@ -91,6 +91,11 @@ OPEN_OBJECTS = frozenset(
             id="root-uid",
         ),
         pytest.param({"image": {"digest": "latest"}}, "at '/image/digest'", id="digest-format"),
+        pytest.param(
+            {"checkpoint": {"backend": "directory"}, "replicaCount": 2},
+            "at '/replicaCount': maximum: got 2, want 1",
+            id="directory-checkpoints-with-standbys",
+        ),
     ],
 )
 def test_bad_values_are_rejected_by_the_schema(
@@ -101,6 +106,22 @@ def test_bad_values_are_rejected_by_the_schema(
     stderr = chart.render_error([path])
     assert "values don't meet the specifications of the schema" in stderr
     assert error in stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "replicas", "kind"),
+    [("directory", 1, "StatefulSet"), ("kafka", 1, "Deployment"), ("kafka", 3, "Deployment")],
+)
+def test_replicas_render_where_a_standby_can_take_over(
+    chart: Chart, backend: str, replicas: int, kind: str
+) -> None:
+    """Kafka checkpoints reach any member, so standbys are allowed; a checkpoint volume
+    belongs to one pod, so the directory backend runs exactly one member."""
+    rendered = chart.render(
+        set_values=[f"checkpoint.backend={backend}", f"replicaCount={replicas}"]
+    )
+    assert rendered.workload()["kind"] == kind
+    assert rendered.workload()["spec"]["replicas"] == replicas
 
 
 def object_schemas(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -10,6 +10,7 @@ tests/integration/test_kafka_consumer.py.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 from collections.abc import Callable, Coroutine
@@ -19,11 +20,12 @@ from typing import Any
 import pytest
 import structlog
 from kafka import OffsetAndMetadata, TopicPartition
+from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
 
 from monitor.checkpoint import Checkpoint, DirectoryCheckpointStore
 from monitor.config import CheckpointSettings, KafkaSettings
 from monitor.consumer import ConsumerLoop, Record
-from monitor.errors import CheckpointError, SinkUnavailable, SourceError
+from monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
 from monitor.health import HealthState
 from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
@@ -100,9 +102,25 @@ class FakeConsumer:
         self.topics = topics
         self.listener = listener
 
-    def rebalance(self, new_assignment: set[int], *, lost: bool = False) -> None:
+    def rebalance(
+        self, new_assignment: set[int], *, lost: bool = False, active_member: str | None = None
+    ) -> None:
+        """The next poll revokes everything, then assigns `new_assignment`. With
+        `active_member`, the member's assignor first receives its role as the group
+        leader's `ActiveStandbyAssignor` would send it (active when anything is assigned)."""
         self.pending = new_assignment
         self.lose = lost
+        self.active_member = active_member
+
+    def _deliver_role(self) -> None:
+        [assignor] = self.kwargs["partition_assignment_strategy"]
+        role = "active" if self.assigned else "standby"
+        data = json.dumps({"format": 1, "role": role, "active": self.active_member, "members": 2})
+        self.generation = getattr(self, "generation", 0) + 1
+        assignor.on_assignment(
+            ConsumerProtocolAssignment(0, [(TOPIC, sorted(self.assigned))], data.encode()),
+            self.generation,
+        )
 
     def _tps(self, parts: set[int]) -> set[Any]:
         return {TopicPartition(TOPIC, p) for p in parts}
@@ -122,6 +140,8 @@ class FakeConsumer:
             self.positions = {
                 p: self.cluster.committed.get((TOPIC, p), 0) for p in sorted(self.assigned)
             }
+            if getattr(self, "active_member", None) is not None:
+                self._deliver_role()
             _drive(self.listener.on_partitions_assigned(self._tps(self.assigned)))
         out: dict[Any, list[Record]] = {}
         budget = self.max_records
@@ -187,7 +207,7 @@ def _settings(**kafka: Any) -> tuple[KafkaClientConfig, CheckpointSettings]:
     k = KafkaSettings.model_validate(
         {"topics": [TOPIC], "group_id": GROUP, "idle_partition_timeout": 5.0, **kafka}
     )
-    return KafkaClientConfig.from_settings(k), CheckpointSettings(interval=2.0)
+    return KafkaClientConfig.from_settings(k), CheckpointSettings(backend="kafka", interval=2.0)
 
 
 class Harness:
@@ -199,6 +219,8 @@ class Harness:
         self.metrics = Metrics("test")
         self.health = HealthState(clock=self.clock)
         self.consumers: list[FakeConsumer] = []
+        self.roles: list[tuple[bool, list[Any]]] = []  # (active, what was restored by then)
+        self.alerting: list[tuple[bool, int]] = []  # (owns, checkpoints saved by then)
 
     def loop(
         self,
@@ -223,6 +245,10 @@ class Harness:
             clock=self.clock,
             wall_clock=lambda: 1_700_000_000.0 + self.clock.now,
             consumer_factory=factory,
+            on_role_change=lambda active: self.roles.append((active, processor.restored[:])),
+            on_alerting=lambda owns: self.alerting.append(
+                (owns, len(getattr(self.store, "attempts", ())))
+            ),
         )
 
 
@@ -816,3 +842,181 @@ def test_an_unacknowledged_checkpoint_topic_is_retried_like_a_full_disk(tmp_path
     assert cluster.committed == {(TOPIC, 0): 200}
     newest = decode(producer.records[-1][1] or b"")
     _assert_exact(cluster, CountingProcessor.decode(newest.state))
+
+
+# --- roles: one active member, hot standbys ----------------------------------------------
+
+
+def test_a_member_given_nothing_stands_by_ready_and_says_so(tmp_path: Path) -> None:
+    cluster = Cluster({0: 10, 1: 10})
+    h = Harness(tmp_path, cluster)
+    stop = threading.Event()
+    observed: dict[str, Any] = {}
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 1:
+            consumer.rebalance(set(), active_member="member-a")
+        if n == 3:
+            observed["ready"] = h.health.readiness()
+            observed["text"] = h.metrics.exposition().decode()
+            stop.set()
+
+    processor = CountingProcessor()
+    h.health.set_baselines_loaded(True)  # the daemon's part
+    with structlog.testing.capture_logs() as logs:
+        h.loop(processor, on_poll=hook, assignment=set()).run(stop)
+    ready, body = observed["ready"]
+    assert ready is True, body  # a healthy standby stays ready (docs/scaling.md)
+    assert body["role"] == "standby"
+    assert body["partitions_assigned"] is False
+    assert 'driftwarden_group_role{role="standby"} 1.0' in observed["text"]
+    assert 'driftwarden_group_role{role="active"} 0.0' in observed["text"]
+    assert processor.partitions == {}
+    assert h.roles == [(False, [])]
+    [event] = [e for e in logs if e["event"] == "became_standby"]
+    assert event["active_member"] == "member-a"
+    assert h.health.readiness()[0] is False  # left the group: no longer standing by
+    assert 'driftwarden_group_role{role="standby"} 0.0' in h.metrics.exposition().decode()
+
+
+def test_a_standby_becomes_active_after_restoring_the_checkpoint_of_every_partition(
+    tmp_path: Path,
+) -> None:
+    cluster = Cluster({0: 30, 1: 30, 2: 30})
+    h = Harness(tmp_path, cluster)
+    stop_a = threading.Event()
+    h.loop(CountingProcessor(), on_poll=_stop_after(8, stop_a)).run(stop_a)  # the old active
+
+    stop_b = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 1:
+            consumer.rebalance(set(), active_member="member-a")
+        if n == 3:
+            cluster.append(1, 5)
+            consumer.rebalance({0, 1, 2}, active_member="member-b")  # member-a left
+        if n == 30:
+            stop_b.set()
+
+    h.roles.clear()
+    b = CountingProcessor()
+    with structlog.testing.capture_logs() as logs:
+        h.loop(b, on_poll=hook, assignment=set()).run(stop_b)
+    everything = frozenset((TOPIC, p) for p in range(3))
+    assert [active for active, _ in h.roles] == [False, True]
+    assert h.roles[1][1] == [(everything, True)]  # told "active" only once restored
+    _assert_exact(cluster, b.partitions)
+    events = [e["event"] for e in logs]
+    assert events.index("became_standby") < events.index("became_active")
+
+
+def test_keeping_the_active_role_across_a_rebalance_is_not_a_role_change(tmp_path: Path) -> None:
+    cluster = Cluster({0: 20, 1: 20})
+    h = Harness(tmp_path, cluster)
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n in (1, 4, 7):  # standbys join and leave; the active member keeps everything
+            consumer.rebalance({0, 1}, active_member="member-a")
+        if n == 12:
+            stop.set()
+
+    h.loop(CountingProcessor(), on_poll=hook).run(stop)
+    assert [active for active, _ in h.roles] == [True]
+
+
+def test_losing_membership_stops_the_active_role_at_once(tmp_path: Path) -> None:
+    cluster = Cluster({0: 20})
+    h = Harness(tmp_path, cluster)
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 3:
+            consumer.rebalance(set(), lost=True)  # session expired: someone else may be active
+        if n == 5:
+            stop.set()
+
+    h.loop(CountingProcessor(), on_poll=hook).run(stop)
+    assert [active for active, _ in h.roles] == [True, False]
+
+
+def test_a_directory_checkpoint_member_refuses_to_stand_by_next_to_an_active_member(
+    tmp_path: Path,
+) -> None:
+    """Its checkpoints cannot reach another pod, so it could never take over exactly."""
+    h = Harness(tmp_path, Cluster({0: 10}))
+    h.checkpoint = CheckpointSettings(backend="directory", directory=tmp_path / "ck")
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 1:
+            consumer.rebalance(set(), active_member="driftwarden-0-abc")
+
+    with pytest.raises(ConfigError) as caught:
+        h.loop(CountingProcessor(), on_poll=hook, assignment=set()).run(stop)
+    message = str(caught.value)
+    assert "driftwarden-0-abc" in message
+    assert "checkpoint.backend: kafka" in message
+    assert "replicaCount 1" in message
+    assert "\n" not in message
+    assert h.consumers[0].closed  # left the group: the active member keeps everything
+
+
+def test_a_lone_directory_checkpoint_member_is_active_as_before(tmp_path: Path) -> None:
+    cluster = Cluster({0: 10, 1: 10})
+    h = Harness(tmp_path, cluster)
+    h.checkpoint = CheckpointSettings(backend="directory", directory=tmp_path / "ck")
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n == 1:
+            consumer.rebalance({0, 1}, active_member="me")
+        if n == 10:
+            stop.set()
+
+    processor = CountingProcessor()
+    h.loop(processor, on_poll=hook).run(stop)
+    _assert_exact(cluster, processor.partitions)
+
+
+def test_a_group_whose_members_use_another_assignor_is_an_error_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    """Seen against the real broker: a range-assignor member in the group makes poll raise."""
+    from kafka.errors import InconsistentGroupProtocolError
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        raise InconsistentGroupProtocolError()
+
+    h = Harness(tmp_path, Cluster({0: 5}))
+    with pytest.raises(SourceError, match="another partition assignor") as caught:
+        h.loop(CountingProcessor(), on_poll=hook).run(threading.Event())
+    assert "deploymentStrategy Recreate" in str(caught.value)
+
+
+def test_alerting_is_given_up_at_every_revoke_after_the_checkpoint_and_taken_back_as_owner(
+    tmp_path: Path,
+) -> None:
+    """Eager rebalancing revokes everyone before anyone is assigned: a member that gives
+    alerting up in the revoke callback can never deliver at the same time as the next
+    owner, even when it stays the owner (then it reads the state back)."""
+    cluster = Cluster({0: 20, 1: 20})
+    h = Harness(tmp_path, cluster)
+    h.store = _RecordingStore(tmp_path / "ckpt", h.clock)
+    stop = threading.Event()
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        h.clock.now += 1.0
+        if n == 3:
+            consumer.rebalance({0, 1}, active_member="member-a")  # a standby joined
+        if n == 6:
+            consumer.rebalance(set(), active_member="member-b")  # and took over
+        if n == 9:
+            stop.set()
+
+    h.loop(CountingProcessor(), on_poll=hook).run(stop)
+    owns = [o for o, _ in h.alerting]
+    assert owns == [True, False, True, False]
+    saved_at_release = [saved for o, saved in h.alerting if not o]
+    assert all(saved >= 1 for saved in saved_at_release)  # checkpoint first, then handover
+    assert [active for active, _ in h.roles] == [True, False]

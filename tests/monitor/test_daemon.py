@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from monitor.consumer import Record
-from monitor.daemon import EngineProcessor, MetricsObserver, config_fingerprint, stream_name
+from monitor.daemon import (
+    Daemon,
+    EngineProcessor,
+    MetricsObserver,
+    config_fingerprint,
+    stream_name,
+)
 from monitor.engine import Engine
 from monitor.metrics import Metrics
 from monitor.verdict import WindowVerdict
@@ -103,6 +110,40 @@ def test_a_partition_handed_to_another_member_is_counted_once() -> None:
     assert sum(events for events, _ in expected.values()) == 3000
 
 
+def test_all_partitions_moving_between_active_members_keep_every_window_whole() -> None:
+    """Active/standby: B is active, hands everything to A, and later takes it all back.
+
+    Every window is judged once, on all its events, and B's second term starts
+    from A's counters and history, not from what B held before it stood by.
+    """
+    data = records(calm())
+    reference, ref_collect = processor()
+    reference.process(data)
+    ref_verdicts = ref_collect.verdicts + reference.engine.close_all()
+    everything = frozenset(("t", p) for p in range(3))
+
+    first, _ = processor()
+    first.restore(everything, None)
+    b, b_collect = processor()
+    b.restore(everything, first.snapshot())  # B's first term starts from a checkpoint
+    b.process(data[:600])
+    handover = b.snapshot()
+    b.release(everything)  # B stands by
+    a, a_collect = processor()
+    a.restore(everything, handover)
+    a.process(data[600:1500])
+    handback = a.snapshot()
+    a.release(everything)
+    b.restore(everything, handback)  # B is active again
+    b.process(data[1500:])
+    verdicts = b_collect.verdicts + a_collect.verdicts + b.engine.close_all()
+    assert sorted(v.window_index for v in verdicts) == sorted(
+        v.window_index for v in ref_verdicts
+    )  # each window once: no partial verdicts
+    assert per_window(verdicts) == per_window(ref_verdicts)
+    assert b.engine.counts.to_dict() == reference.engine.counts.to_dict()
+
+
 def per_window(verdicts: Sequence[WindowVerdict]) -> dict[int, tuple[int, list[int]]]:
     """Events and per-column counted values, summed per window index."""
     out: dict[int, tuple[int, list[int]]] = {}
@@ -176,3 +217,30 @@ def test_outputs_arriving_under_prediction_for_a_features_only_baseline_are_warn
     (found,) = proc.survey.misplaced
     assert (found.section, found.columns) == ("prediction", ("label", "score"))
     assert found.message().endswith("rebuild the baseline with --outputs label,score")
+
+
+def test_a_member_without_the_partitions_suspends_its_alert_pipeline_and_the_owner_resumes_it(
+    tmp_path: Path,
+) -> None:
+    """Only the active member of a group pages: the loop's role changes reach the pipeline."""
+    settings = settings_with(
+        policy=POLICY,
+        kafka={"topics": ["t"]},
+        checkpoint={"backend": "directory", "directory": str(tmp_path / "ck")},
+        alerting={"state_directory": str(tmp_path / "alerts")},
+        dead_letter={"path": str(tmp_path / "dead-letter.jsonl")},
+        metrics={"enabled": False},
+    )
+    daemon = Daemon(settings, [make_baseline()])
+    calls: list[str] = []
+    daemon.alerts.suspend = lambda: calls.append("suspend")  # type: ignore[method-assign]
+    daemon.alerts.resume = lambda: calls.append("resume")  # type: ignore[method-assign]
+    on_change = daemon.loop._on_alerting
+    assert on_change is not None  # the loop hands alerting over with the partitions
+    on_change(False)
+    on_change(True)
+    assert calls == ["suspend", "resume"]
+    daemon.store.close()
+    if daemon.dead_letter is not None:
+        daemon.dead_letter.close()
+    daemon.alerts.close()

@@ -62,6 +62,34 @@ def test_readiness_needs_all_conditions() -> None:
     assert body["broker_reachable"] is False
 
 
+def test_a_hot_standby_is_ready_without_partitions_and_says_so() -> None:
+    """A standby waits to take over: that is its job, so it must not block rollouts."""
+    state = HealthState(clock=_Clock())
+    state.set_broker_reachable(True)
+    state.set_baselines_loaded(True)
+    assert state.readiness()[0] is False  # not in the group yet
+    state.set_group_role("standby")
+    assert state.readiness() == (
+        True,
+        {
+            "status": "ready",
+            "partitions_assigned": False,
+            "broker_reachable": True,
+            "baselines_loaded": True,
+            "storage_writable": True,
+            "storage_faults": {},
+            "role": "standby",
+        },
+    )
+    state.set_broker_reachable(False)
+    assert state.readiness()[0] is False  # a standby that cannot reach Kafka cannot take over
+    state.set_broker_reachable(True)
+    state.set_group_role("active")
+    assert state.readiness()[0] is False  # active, but owns nothing yet
+    state.set_partitions_assigned(True)
+    assert state.readiness()[0] is True
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[HealthServer, HealthState, _Clock]]:
     clock = _Clock()

@@ -10,9 +10,10 @@ import pytest
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
+from monitor.active_standby import ActiveStandbyAssignor
 from monitor.config import KafkaSettings
 from monitor.errors import ConfigError
-from monitor.kafka_client import EAGER_ASSIGNORS, REDACTED, KafkaClientConfig, millis, redact
+from monitor.kafka_client import REDACTED, KafkaClientConfig, millis, redact
 
 PASSWORD = "s3cr3t-Pa55-never-in-logs"
 TLS_PASSWORD = "tls-key-pa55-never-in-logs"
@@ -56,7 +57,14 @@ def test_plaintext_consumer_kwargs_commit_by_hand_and_convert_seconds_to_ms() ->
     assert kw["security_protocol"] == "PLAINTEXT"
     assert not {k for k in kw if k.startswith(("ssl_", "sasl_"))}
     assert "group_instance_id" not in kw
-    assert kw["partition_assignment_strategy"] == EAGER_ASSIGNORS  # the loop relies on eager
+    [assignor] = kw["partition_assignment_strategy"]  # one active member, eager (the loop
+    assert isinstance(assignor, ActiveStandbyAssignor)  # relies on revoke-all-then-assign)
+
+
+def test_the_consumer_uses_the_assignor_it_is_given() -> None:
+    assignor = ActiveStandbyAssignor()
+    kw = KafkaClientConfig.from_settings(_settings()).consumer_kwargs(assignor=assignor)
+    assert kw["partition_assignment_strategy"] == [assignor]
 
 
 def test_static_membership_is_passed_when_configured() -> None:
