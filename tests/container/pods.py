@@ -310,7 +310,17 @@ class ChartPod:
         self.wait_until("/readyz 200", lambda: self.http("/readyz")[0] == 200, timeout)
 
     def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.logs().splitlines()[-lines:])
+        """The last log lines and podman's view of the containers, for failure messages."""
+        status = self.podman.run(
+            "ps",
+            "--all",
+            "--filter",
+            f"name={self.release}",
+            "--format",
+            "{{.Names}} {{.Status}}",
+            check=False,
+        )
+        return "\n".join([*self.logs().splitlines()[-lines:], status.stdout, status.stderr])
 
     def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
         return self.podman.run("exec", self.container, *command, check=False)
