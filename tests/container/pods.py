@@ -117,6 +117,7 @@ class ChartPod:
     _logs: list[str] = field(default_factory=list)
     _volumes: set[str] = field(default_factory=set)
     _empty_dirs: set[str] = field(default_factory=set)
+    _ready_after: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         playable = self._playable()
@@ -307,7 +308,13 @@ class ChartPod:
         raise AssertionError(f"no {what} within {timeout}s:\n{self.tail()}")
 
     def wait_ready(self, timeout: float = 90) -> None:
+        """Until /readyz answers 200 (partitions assigned after the group's rebalance)."""
+        began = time.monotonic()
         self.wait_until("/readyz 200", lambda: self.http("/readyz")[0] == 200, timeout)
+        self._ready_after.append(time.monotonic() - began)
+
+    def timings(self) -> str:
+        return "ready after play: " + ", ".join(f"{s:.1f}s" for s in self._ready_after)
 
     def tail(self, lines: int = 60) -> str:
         """The last log lines and podman's view of the containers, for failure messages."""

@@ -212,7 +212,7 @@ def test_default_values_pod_pages_once_and_resumes_exactly_after_sigkill(
     ids = [p.headers["webhook-id"] for p in receiver.at("/hook")]
     assert len(set(ids)) == len(ids), ids
     assert_exact_counts(pod, len(first) + len(second), len(GARBAGE), 1, daemon_stopped(pod))
-    note(f"default-values pod: {time.monotonic() - began:.1f}s")
+    note(f"default-values pod: {time.monotonic() - began:.1f}s ({pod.timings()})")
 
 
 def test_production_example_pod_pages_slack_and_pagerduty_once_and_resumes_after_sigkill(
@@ -275,4 +275,7 @@ def test_production_example_pod_pages_slack_and_pagerduty_once_and_resumes_after
     # The example routes critical drift to PagerDuty only (Slack takes warnings); the Slack
     # receiver still read its webhook URL from the mounted Secret at start.
     assert_exact_counts(pod, len(first) + len(second), len(GARBAGE), 2, daemon_stopped(pod))
-    note(f"production-example pod: {time.monotonic() - began:.1f}s")
+    # Each rejected event reached the example's dead-letter topic once.
+    dead_letters = kafka_broker.end_offsets(values["config"]["dead_letter"]["topic"])
+    assert sum(dead_letters.values()) == len(GARBAGE), dead_letters
+    note(f"production-example pod: {time.monotonic() - began:.1f}s ({pod.timings()})")
