@@ -13,6 +13,9 @@
 # network and the host's CA bundle, because package downloads may go through TLS that only the
 # host trusts; UV_NATIVE_TLS=1 makes uv use that system store (the Dockerfile's defaults stay the
 # official python image and uv's own roots). Progress goes to stderr, one line per step.
+# Running containers (not building) also needs a containers.conf with `[containers]
+# default_ulimits = []` pointed at by CONTAINERS_CONF where RLIMIT_NOFILE cannot be raised;
+# tests/container/conftest.py writes one.
 set -euo pipefail
 
 BASE_IMAGE="${DW_BASE_IMAGE:-localhost/python:3.11-bookworm-local}"
