@@ -1,6 +1,13 @@
 # syntax=docker/dockerfile:1
 # driftwarden image: `docker build -t driftwarden .` from the repository root.
 #
+# Where no registry is reachable, build on a local base and trust the host's CA store
+# (scripts/install-containers.sh does this with podman and a debootstrap base image):
+#   podman --runtime runc build --network host \
+#     -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
+#     --build-arg PYTHON_IMAGE=localhost/python:3.11-bookworm-local \
+#     --build-arg UV_NATIVE_TLS=1 -t localhost/driftwarden:dev .
+#
 # Two stages on the same Python image: the build stage installs the locked dependencies
 # and the project into /app/.venv with uv; the runtime stage copies only that venv (no
 # uv, pip caches or sources). Both stages must use one image because the venv's python
@@ -11,6 +18,8 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 # The uv that wrote uv.lock (pyproject's dev tooling), from PyPI.
 ARG UV_VERSION=0.13.9
+# 1: uv trusts the system's CA store (e.g. a mounted host bundle) instead of its own roots.
+ARG UV_NATIVE_TLS=0
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 # Bytecode is compiled now because the root filesystem is read-only at run time.
 ENV UV_COMPILE_BYTECODE=1 \
@@ -19,9 +28,10 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
 # Dependencies only, from the committed lock: this layer changes only with uv.lock.
+# Absolute bind targets: podman's builder rejects relative ones (Docker takes both).
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=uv.lock,target=uv.lock \
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=bind,source=uv.lock,target=/app/uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=/app/pyproject.toml \
     uv sync --frozen --no-dev --no-install-project
 COPY pyproject.toml uv.lock README.md ./
 COPY detectors ./detectors
