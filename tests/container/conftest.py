@@ -23,7 +23,7 @@ import pytest
 from tests.support.components import require_component
 from tests.support.kafka_broker import KafkaBroker, free_port
 
-from .pods import IMAGE, REPO, ChartPod, Podman, claim, render
+from .pods import IMAGE, REPO, ChartPod, Podman, render
 from .receiver import Receiver, running_receiver
 
 CONTAINERS_CONF = "[containers]\ndefault_ulimits = []\n"
@@ -106,40 +106,16 @@ class Harness:
 
     def start(self, values: dict[str, Any], objects: list[dict[str, Any]]) -> ChartPod:
         """The chart rendered with `values`, ready to play, with `objects` beside it."""
-        state_values, state_objects = temporary_alert_state(self.release)  # TEMPORARY
-        values = {**values, **state_values}
         pod = ChartPod(
             podman=self.podman,
             release=self.release,
             manifests=render(self.helm, self.release, values, self.work),
-            objects=[*objects, *state_objects],
+            objects=objects,
             work=self.work,
             port=self.port,
         )
         self.pods.append(pod)
         return pod
-
-
-# --- TEMPORARY: remove when the `state` branch lands ---------------------------------------
-# Alert state (incidents, outbox, silences) still lives in files under
-# /var/lib/driftwarden/alerting, which the chart's read-only root cannot write: the default
-# pod crashes at start. Until alert state follows checkpoint.backend (in the Kafka mode: the
-# compacted checkpoint topic), the tests mount a PersistentVolumeClaim there through
-# extraVolumes. Nothing in the chart changes; the lead deletes this function and its use.
-# DW_TEMPORARY_ALERT_STATE=0 runs without the volume, to check the `state` branch's fix.
-def temporary_alert_state(release: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if os.environ.get("DW_TEMPORARY_ALERT_STATE") == "0":
-        return {}, []
-    name = f"{release}-alert-state"
-    mount = {"name": "alert-state", "mountPath": "/var/lib/driftwarden/alerting"}
-    values = {
-        "extraVolumes": [{"name": "alert-state", "persistentVolumeClaim": {"claimName": name}}],
-        "extraVolumeMounts": [mount],
-    }
-    return values, [claim(name)]
-
-
-# --- TEMPORARY end --------------------------------------------------------------------------
 
 
 @pytest.fixture

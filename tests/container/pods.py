@@ -58,6 +58,9 @@ class Podman:
             text=True,
             timeout=timeout,
             env=dict(self.env),
+            # podman 4.3's kube play builds (or fails on) any image whose name is an entry
+            # of the working directory, even with --build=false: `./driftwarden` is our CLI.
+            cwd=CHART,
             check=False,
         )
         if check and result.returncode != 0:
@@ -207,7 +210,7 @@ class ChartPod:
         for name in self._empty_dirs:  # a new pod gets an empty emptyDir
             self.podman.run("volume", "rm", "--force", name, check=False)
         manifest = self.play_file if self.plays == 0 else self.replay_file
-        self.podman.run("kube", "play", "--network", "host", str(manifest))
+        self.podman.run("kube", "play", "--build=false", "--network", "host", str(manifest))
         self.plays += 1
 
     def kill(self) -> None:
