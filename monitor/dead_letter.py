@@ -16,6 +16,7 @@ import base64
 import binascii
 import codecs
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -318,6 +319,15 @@ def read_dead_letters(path: Path) -> Iterator[DeadLetterRecord]:
 # --- Kafka topic ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Unsent:
+    """A dead letter the topic has not acknowledged yet."""
+
+    payload: bytes
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
 class KafkaDeadLetterSink:
     """Sends each rejected event, byte for byte, to a dead-letter topic.
 
@@ -336,8 +346,14 @@ class KafkaDeadLetterSink:
 
     The producer must be built with acks=all (`KafkaClientConfig.producer_kwargs`
     does); it is checked here. The sink does not own the producer: `close()`
-    flushes but leaves closing it to its owner. Send errors are collected and
-    raised by the next `flush()` as `SinkUnavailable`.
+    flushes but leaves closing it to its owner.
+
+    A send that fails (the topic missing, the brokers away past the producer's own
+    retries) keeps its record: the next `flush()` sends it again and raises
+    `SinkUnavailable` while any record is still not acknowledged, so the daemon
+    neither checkpoints nor commits past a dead letter that is not safe, and
+    catches up by itself when the topic is back. Only more than
+    `MAX_BACKLOG_BYTES` of such records makes `write` raise.
     """
 
     def __init__(self, producer: Any, topic: str, *, flush_timeout: float = 30.0) -> None:
@@ -354,6 +370,8 @@ class KafkaDeadLetterSink:
         self._max_value = max(1024, int(max_request) - TOPIC_HEADROOM)
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
+        self._unsent: list[_Unsent] = []
+        self._unsent_bytes = 0
         self._closed = False
 
     @property
@@ -385,22 +403,37 @@ class KafkaDeadLetterSink:
                 (HEADER_PAYLOAD_SIZE, str(len(payload)).encode("ascii")),
             ]
             payload = payload[: self._max_value]
+        self._send(_Unsent(payload, key, headers))
+        if self._unsent_bytes > MAX_BACKLOG_BYTES:
+            raise SinkUnavailable(
+                f"dead-letter topic {self._topic!r}: {self._unsent_bytes} bytes of dead letters "
+                "not acknowledged; check that the topic exists and the brokers are up"
+            )
+
+    def _send(self, record: _Unsent) -> None:
         try:
-            future = self._producer.send(self._topic, value=payload, key=key, headers=headers)
+            future = self._producer.send(
+                self._topic, value=record.payload, key=record.key, headers=record.headers
+            )
         except TypeError:
             raise
-        except Exception as exc:
-            raise SinkUnavailable(
-                f"dead-letter topic {self._topic!r}: send failed ({type(exc).__name__}: {exc}); "
-                "check that the topic exists and the brokers are up"
-            ) from None
-        future.add_errback(self._record_error)
+        except Exception as exc:  # the producer's buffer is full, or it is closed
+            self._keep(record, exc)
+            return
+        future.add_errback(functools.partial(self._keep, record))
 
-    def _record_error(self, exc: BaseException) -> None:
+    def _keep(self, record: _Unsent, exc: BaseException) -> None:
         with self._lock:
             self._errors.append(exc)
+            self._unsent.append(record)
+            self._unsent_bytes += len(record.payload)
 
     def flush(self) -> None:
+        with self._lock:
+            retry, self._unsent, self._unsent_bytes = self._unsent, [], 0
+            self._errors = []
+        for record in retry:
+            self._send(record)
         try:
             self._producer.flush(timeout=self._flush_timeout)
         except Exception as exc:
@@ -409,12 +442,13 @@ class KafkaDeadLetterSink:
                 f"{self._flush_timeout}s ({type(exc).__name__}); check the brokers"
             ) from None
         with self._lock:
-            errors, self._errors = self._errors, []
-        if errors:
-            first = errors[0]
+            errors, unsent = list(self._errors), len(self._unsent)
+        if unsent:
+            first = errors[0] if errors else None
             raise SinkUnavailable(
-                f"dead-letter topic {self._topic!r}: {len(errors)} write(s) failed, first: "
-                f"{type(first).__name__}: {first}; check the topic and its permissions"
+                f"dead-letter topic {self._topic!r}: {unsent} write(s) failed, kept and "
+                f"sent again at the next flush; first: {type(first).__name__}: {first}; "
+                "check the topic and its permissions"
             )
 
     def close(self) -> None:

@@ -249,12 +249,21 @@ def test_topic_sink_refuses_a_producer_without_acks_all() -> None:
         KafkaDeadLetterSink(_Producer(acks=1), "dlq")
 
 
-def test_topic_sink_reports_failed_sends_on_flush() -> None:
-    sink = KafkaDeadLetterSink(_Producer(error=RuntimeError("boom")), "dlq")
+def test_topic_sink_keeps_failed_sends_and_sends_them_again_until_acknowledged() -> None:
+    """A dead letter the topic refused must hold the checkpoint until it is safe: reporting
+    the error once and forgetting the record would let the next checkpoint commit past it."""
+    producer = _Producer(error=RuntimeError("boom"))
+    sink = KafkaDeadLetterSink(producer, "dlq")
     sink.write(b"x", "r", SOURCE)
-    with pytest.raises(SinkUnavailable, match="1 write\\(s\\) failed"):
+    with pytest.raises(SinkUnavailable, match=r"1 write\(s\) failed, kept and sent again"):
         sink.flush()
-    sink.flush()  # errors are reported once
+    with pytest.raises(SinkUnavailable, match=r"1 write\(s\) failed"):
+        sink.flush()  # still refused: still held
+    producer.error = None  # the topic is back
+    sink.flush()
+    assert [r["value"] for r in producer.sent] == [b"x"] * 4  # written, then 3 flushes
+    sink.flush()  # acknowledged: nothing left to send
+    assert len(producer.sent) == 4
 
 
 def test_topic_sink_close_flushes_and_refuses_more_writes() -> None:
