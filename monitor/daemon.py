@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from baselines.artifact import Baseline
 from monitor.alerting import AlertPipeline, open_alert_store
@@ -43,6 +43,7 @@ from monitor.consumer import ConsumerLoop, SourceRecord
 from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
 from monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
 from monitor.engine import Engine
+from monitor.errors import ConfigError
 from monitor.event_survey import EventSurvey
 from monitor.events import DecodedBatch, RejectReason
 from monitor.health import HealthServer, HealthState, StorageFaults
@@ -402,8 +403,28 @@ def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str
     return digest.hexdigest()[:16]
 
 
+def check_topic_exists(
+    client: KafkaClientConfig, topic: str, admin_factory: Callable[..., Any] = KafkaAdminClient
+) -> None:
+    """A dead-letter topic that does not exist would make every rejected event wait for
+    metadata that never comes (the producer's max_block_ms) while /readyz says ready:
+    refuse to start instead, naming the fix."""
+    admin = admin_factory(**client.admin_kwargs(client_suffix="dead-letter-admin"))
+    try:
+        topics = admin.list_topics()
+    finally:
+        admin.close()
+    if topic not in topics:
+        raise ConfigError(
+            f"dead_letter.topic {topic!r} does not exist on the brokers; create it "
+            f"(kafka-topics.sh --create --topic {topic}) or set dead_letter.topic to an "
+            "existing topic"
+        )
+
+
 def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLetterSink | None:
     if settings.dead_letter.topic:
+        check_topic_exists(client, settings.dead_letter.topic)
         producer = KafkaProducer(**client.producer_kwargs(client_suffix="dead-letter"))
         return KafkaDeadLetterSink(producer, settings.dead_letter.topic)
     if settings.dead_letter.path is not None:

@@ -6,7 +6,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from monitor.config import KafkaSettings
+from monitor.daemon import check_topic_exists
 from monitor.dead_letter import KafkaDeadLetterSink
+from monitor.errors import ConfigError
 from monitor.kafka_client import KafkaClientConfig
 from tests.support.kafka_broker import KafkaBroker
 
@@ -63,3 +65,15 @@ def test_producer_without_acks_all_is_refused(kafka_broker: KafkaBroker) -> None
             KafkaDeadLetterSink(producer, "dlq")
     finally:
         producer.close(timeout=5)
+
+
+def test_the_daemon_refuses_a_dead_letter_topic_the_broker_does_not_have(
+    kafka_broker: KafkaBroker, topic: str
+) -> None:
+    client = KafkaClientConfig.from_settings(
+        KafkaSettings(bootstrap_servers=[kafka_broker.bootstrap], bootstrap_timeout=10.0)
+    )
+    kafka_broker.create_topic(f"{topic}-dead", partitions=1)
+    check_topic_exists(client, f"{topic}-dead")
+    with pytest.raises(ConfigError, match=rf"dead_letter.topic '{topic}-missing' does not exist"):
+        check_topic_exists(client, f"{topic}-missing")

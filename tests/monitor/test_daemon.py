@@ -7,16 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from monitor.consumer import Record
 from monitor.daemon import (
     Daemon,
     EngineProcessor,
     MetricsObserver,
+    check_topic_exists,
     config_fingerprint,
     stream_name,
 )
 from monitor.engine import Engine
+from monitor.errors import ConfigError
+from monitor.kafka_client import KafkaClientConfig
 from monitor.metrics import Metrics
 from monitor.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
@@ -244,3 +248,24 @@ def test_a_member_without_the_partitions_suspends_its_alert_pipeline_and_the_own
     if daemon.dead_letter is not None:
         daemon.dead_letter.close()
     daemon.alerts.close()
+
+
+class _Admin:
+    def __init__(self, **kwargs: Any) -> None:
+        self.closed = False
+
+    def list_topics(self) -> list[str]:
+        return ["predictions", "dead-letters"]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_dead_letter_topic_that_does_not_exist_refuses_the_start_naming_the_fix() -> None:
+    """Otherwise every rejected event waits for metadata that never comes, silently."""
+    client = KafkaClientConfig.from_settings(settings_with(kafka={"topics": ["t"]}).kafka)
+    check_topic_exists(client, "dead-letters", admin_factory=_Admin)
+    with pytest.raises(
+        ConfigError, match=r"dead_letter.topic 'dead-leters' does not exist.*create"
+    ):
+        check_topic_exists(client, "dead-leters", admin_factory=_Admin)
