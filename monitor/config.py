@@ -15,9 +15,10 @@ are deep-merged, then validated as a whole, so a partial override such as
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -758,14 +759,48 @@ def _fix_for(error: Mapping[str, Any]) -> str:
     return "see docs/config.md for this key's type and values"
 
 
-def format_validation_error(exc: ValidationError, *, source: str) -> str:
+def format_validation_error(
+    exc: ValidationError, *, source: str, env_names: Iterable[str] = ()
+) -> str:
+    """One line per bad field; a field set by a `DRIFTWARDEN_*` variable names it, so a
+    mistake in the environment is not blamed on the file."""
+    by_path = {name.upper(): name for name in env_names}
     lines = [f"{source}: {exc.error_count()} configuration error(s):"]
     for err in exc.errors():
-        where = _location(tuple(err["loc"]))
+        loc = tuple(err["loc"])
+        where = _location(loc)
         fix = _fix_for(err)
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"  - {where}: {message}" + (f"; fix: {fix}" if fix else ""))
+        variable = _env_variable(loc, by_path)
+        origin = f" (set by {variable})" if variable else ""
+        lines.append(f"  - {where}{origin}: {message}" + (f"; fix: {fix}" if fix else ""))
     return "\n".join(lines)
+
+
+def _env_variable(loc: tuple[Any, ...], by_path: Mapping[str, str]) -> str | None:
+    """The `DRIFTWARDEN_*` variable that set `loc` or a section holding it, if any."""
+    parts = [str(item).upper() for item in loc if isinstance(item, str)]
+    for end in range(len(parts), 0, -1):
+        name = by_path.get("DRIFTWARDEN_" + "__".join(parts[:end]))
+        if name is not None:
+            return name
+    return None
+
+
+def _bad_json_variables(field: str, environ: Mapping[str, str]) -> list[str]:
+    """Names (never values) of the variables of section `field` that hold broken JSON."""
+    prefix = f"DRIFTWARDEN_{field.upper()}"
+    bad = []
+    for name, value in environ.items():
+        upper = name.upper()
+        if upper != prefix and not upper.startswith(prefix + "__"):
+            continue
+        if value.lstrip()[:1] in ("[", "{"):
+            try:
+                json.loads(value)
+            except ValueError:
+                bad.append(name)
+    return sorted(bad)
 
 
 _SETTINGS_FIELD = re.compile(r'for field "([A-Za-z0-9_]+)"')
@@ -823,7 +858,7 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(
-                f"cannot read config file {path}: {exc.strerror}; check the --config path"
+                f"cannot read config file {path}: {exc.strerror}; check the path"
             ) from None
         except UnicodeDecodeError as exc:
             raise ConfigError(
@@ -847,11 +882,19 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source=source)) from None
+        names = [k for k in os.environ if k.upper().startswith("DRIFTWARDEN_")]
+        raise ConfigError(format_validation_error(exc, source=source, env_names=names)) from None
     except SettingsError as exc:
-        # A DRIFTWARDEN_<FIELD> variable holding malformed JSON; its value may be a secret.
+        # A DRIFTWARDEN_<FIELD>[__<KEY>] variable holding malformed JSON; its value may be
+        # a secret, so only its name is printed.
         field = _SETTINGS_FIELD.search(str(exc))
-        name = f"DRIFTWARDEN_{field.group(1).upper()}" if field else "a DRIFTWARDEN_* variable"
+        bad = _bad_json_variables(field.group(1), os.environ) if field else []
+        if bad:
+            name = ", ".join(bad)
+        elif field:
+            name = f"DRIFTWARDEN_{field.group(1).upper()}"
+        else:
+            name = "a DRIFTWARDEN_* variable"
         raise ConfigError(
             f"environment: {name} is not valid JSON for that section; fix or unset it "
             f"(or set single keys with DRIFTWARDEN_<SECTION>__<KEY>)"

@@ -254,3 +254,21 @@ def test_webhook_header_values_are_secrets_kept_out_of_reprs(tmp_path: Path) -> 
     (receiver,) = settings.alerting.receivers
     assert isinstance(receiver, WebhookReceiver)
     assert receiver.headers["Authorization"].get_secret_value() == "Bearer Hunter2Secret"
+
+
+def test_broken_json_in_a_nested_variable_is_named_by_that_variable_never_its_value() -> None:
+    env = {"DRIFTWARDEN_KAFKA__BOOTSTRAP_SERVERS": '["k1:9092"'}
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    message = str(info.value)
+    assert message.startswith("environment: DRIFTWARDEN_KAFKA__BOOTSTRAP_SERVERS is not valid")
+    assert "k1:9092" not in message
+
+
+def test_a_mistake_set_by_the_environment_names_its_variable_not_only_the_file(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "kafka: {topics: [predictions]}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={"DRIFTWARDEN_KAFKA__GROUPID": "x"})
+    assert "kafka.groupid (set by DRIFTWARDEN_KAFKA__GROUPID): Extra inputs" in str(info.value)
