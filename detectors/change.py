@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from river import drift
 
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.errors import DetectorInputError
 
 DEFAULT_HISTORY = 500
 """Points replayed by `from_history`: 500 five-minute windows is about 42 hours."""

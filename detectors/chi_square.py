@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from detectors.counts import Counts, FloatArray, as_count_pair
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, FloatArray, as_count_pair
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 DEFAULT_MIN_EXPECTED = 5.0
 """Cochran's rule of thumb: the chi-square approximation needs expected counts of about 5."""

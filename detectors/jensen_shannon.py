@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from detectors.counts import Counts, as_count_pair
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.result import TestResult
 
 
 def jensen_shannon(reference: Counts, current: Counts) -> TestResult:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from detectors.counts import Counts, as_count_pair
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.result import TestResult
 
 EXACT_KSTWO_MAX_N = 1000
 """Up to this effective size the finite-n distribution `kstwo` is used; above it, the limit."""

@@ -6,8 +6,8 @@ import numbers
 
 from scipy import special
 
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 
 def excess_proportion(
