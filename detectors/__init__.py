@@ -5,7 +5,11 @@ baseline's frozen bins or categories) and returns a `TestResult`.
 
 The names below are re-exported lazily (PEP 562): importing `detectors.errors`
 (which every layer does for the exception hierarchy) must not pay for scipy
-and river, or `driftwarden validate-config` would take seconds to start.
+and river, or `driftwarden validate-config` would take seconds to start. For the
+same reason the detector modules import scipy and river inside the function that
+uses them, at the first window evaluated: `replay` of a short input, or a daemon
+until its first window closes, never loads them (~1 s of imports, most of it
+`scipy.stats` and river's detector zoo; docs/benchmarks.md, "Start-up").
 """
 
 from __future__ import annotations
