@@ -37,6 +37,9 @@ COPY pyproject.toml uv.lock README.md ./
 COPY detectors ./detectors
 COPY baselines ./baselines
 COPY monitor ./monitor
+# The `driftwarden` import package: its __init__.py, py.typed and relative symlinks to the
+# three folders above, which the wheel build follows (pyproject.toml).
+COPY src ./src
 # The project itself as a regular (non-editable) install, so the runtime needs no sources.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable

@@ -23,9 +23,9 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from baselines.errors import BaselineCorrupt, BaselineError, BaselineSignatureError
-from baselines.signing import SIGNATURE_FIELD, BaselineKey
-from baselines.validation import FEW_ROWS_FIELD, check_body, check_row_floor
+from driftwarden.baselines.errors import BaselineCorrupt, BaselineError, BaselineSignatureError
+from driftwarden.baselines.signing import SIGNATURE_FIELD, BaselineKey
+from driftwarden.baselines.validation import FEW_ROWS_FIELD, check_body, check_row_floor
 
 FORMAT = "driftwarden.baseline/1"
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from baselines.artifact import (
+from driftwarden.baselines.artifact import (
     Baseline,
     CategoricalColumn,
     Column,
@@ -44,10 +44,10 @@ from baselines.artifact import (
     category_label,
     check_model_id,
 )
-from baselines.binning import DEFAULT_BINS, bin_counts, quantile_edges
-from baselines.errors import BaselineError, TrainingDataError
-from baselines.schema import Schema, parse_number, resolve_columns
-from baselines.validation import MIN_TRAINING_ROWS
+from driftwarden.baselines.binning import DEFAULT_BINS, bin_counts, quantile_edges
+from driftwarden.baselines.errors import BaselineError, TrainingDataError
+from driftwarden.baselines.schema import Schema, parse_number, resolve_columns
+from driftwarden.baselines.validation import MIN_TRAINING_ROWS
 
 DEFAULT_TOP_K = 20
 DEFAULT_MAX_KNOWN_CATEGORIES = 10_000

@@ -34,15 +34,28 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
 
-from baselines.artifact import SourceFile
-from baselines.errors import TrainingDataError
-from baselines.schema import RESERVED_COLUMNS
+from driftwarden.baselines.artifact import SourceFile
+from driftwarden.baselines.errors import TrainingDataError
+
+# pyarrow is the optional `parquet` extra: the daemon and replay never read training data,
+# so the image and a plain install do not carry its ~100 MB. Without it, this module says
+# which extra to install instead of an ImportError naming a package the user never chose.
+try:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
+    import pyarrow.parquet as pq
+except ModuleNotFoundError as missing:
+    if missing.name is None or missing.name.partition(".")[0] != "pyarrow":
+        raise
+    raise TrainingDataError(
+        "reading training data (CSV, JSON lines, Parquet) needs pyarrow, which is not "
+        "installed; install driftwarden with its 'parquet' extra: "
+        "pip install 'driftwarden[parquet]'"
+    ) from missing
+from driftwarden.baselines.schema import RESERVED_COLUMNS
 
 SUPPORTED_FORMATS: dict[str, str] = {
     ".csv": "CSV",

@@ -34,8 +34,8 @@ import numpy.typing as npt
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from baselines.artifact import ColumnRole
-from baselines.errors import SchemaError, TrainingDataError
+from driftwarden.baselines.artifact import ColumnRole
+from driftwarden.baselines.errors import SchemaError, TrainingDataError
 
 ColumnKind = Literal["numeric", "categorical"]
 RESERVED_COLUMNS: frozenset[str] = frozenset({"model_id", "timestamp", "request_id"})

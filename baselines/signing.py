@@ -19,7 +19,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
-from baselines.errors import BaselineKeyError
+from driftwarden.baselines.errors import BaselineKeyError
 
 MIN_KEY_BYTES = 16
 SIGNATURE_FIELD = "hmac_sha256"

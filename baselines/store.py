@@ -21,10 +21,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from baselines.artifact import Baseline, check_model_id, decode_artifact, encode_artifact
-from baselines.errors import BaselineCorrupt, BaselineError, BaselineExists, BaselineNotFound
-from baselines.signing import BaselineKey
-from baselines.validation import check_row_floor
+from driftwarden.baselines.artifact import (
+    Baseline,
+    check_model_id,
+    decode_artifact,
+    encode_artifact,
+)
+from driftwarden.baselines.errors import (
+    BaselineCorrupt,
+    BaselineError,
+    BaselineExists,
+    BaselineNotFound,
+)
+from driftwarden.baselines.signing import BaselineKey
+from driftwarden.baselines.validation import check_row_floor
 
 ARTIFACT_SUFFIX = ".baseline.json"
 _ARTIFACT_NAME = re.compile(r"^v(\d{4,})\.baseline\.json$")

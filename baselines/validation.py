@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from baselines.errors import BaselineCorrupt, BaselineTooSmall
+from driftwarden.baselines.errors import BaselineCorrupt, BaselineTooSmall
 
 MIN_TRAINING_ROWS = 1000
 """The floor on training rows (docs/baselines.md, "Minimum training rows").

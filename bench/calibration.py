@@ -22,18 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.artifact import Baseline
-from baselines.build import build_baseline
-from baselines.schema import Schema
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.schema import Schema
+from driftwarden.monitor.config import ModelPolicy
+from driftwarden.monitor.evaluation import ModelEvaluator
+from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windowing import accumulate
 from examples import synthetic
-from monitor.config import ModelPolicy
-from monitor.evaluation import ModelEvaluator
-from monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
-from monitor.layout import ModelLayout
-from monitor.tier import Tier
-from monitor.verdict import WindowVerdict
-from monitor.window import WindowState
-from monitor.windowing import accumulate
 
 TRAINING_ROWS = 100_000
 EVENTS_PER_WINDOW = 5_000

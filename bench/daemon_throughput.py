@@ -10,7 +10,7 @@ prediction events (~330 bytes of JSON each, timestamps in order, round-robin
 over the partitions). Measured, interleaved per repeat so a busy machine slows
 both alike:
 
-1. `driftwarden run --config C` (`python -m monitor.cli run`, a child process, a
+1. `driftwarden run --config C` (`python -m driftwarden.monitor.cli run`, a child process, a
    fresh consumer group each repeat, 10 s windows, checkpoints every 10 s to a
    directory), with its defaults (`decode_workers: auto`) and once more with
    decoding in its own process (`decode_workers: 0`): /metrics is scraped every
@@ -167,7 +167,7 @@ class Daemon:
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+                [sys.executable, "-m", "driftwarden.monitor.cli", "run", "--config", str(config)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -402,7 +402,7 @@ def machine() -> str:
 
 
 def _auto_decode_workers() -> int:
-    from monitor.decode_pool import decode_workers
+    from driftwarden.monitor.decode_pool import decode_workers
 
     return decode_workers("auto")
 
@@ -538,8 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
 
-    from baselines.store import BaselineStore
     from bench.calibration import make_baseline
+    from driftwarden.baselines.store import BaselineStore
     from tests.support.kafka_broker import KAFKA_VERSION, KafkaBroker, ensure_libs
 
     ensure_libs()

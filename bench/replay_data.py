@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from baselines.artifact import Baseline
-from baselines.store import BaselineStore, load_baseline
 from bench.calibration import make_baseline
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.baselines.store import BaselineStore, load_baseline
 from examples import synthetic
 
 CACHE = Path(".cache/bench")

@@ -15,11 +15,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from baselines.store import load_baseline
-from monitor.config import load_settings
-from monitor.engine import Engine
-from monitor.replay import replay
-from monitor.verdict import WindowVerdict
+from driftwarden.baselines.store import load_baseline
+from driftwarden.monitor.config import load_settings
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.replay import replay
+from driftwarden.monitor.verdict import WindowVerdict
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@
 
 What is measured (inputs from `bench/replay_data.py`, cached under `.cache/bench/`):
 
-1. driftwarden: the real CLI, `python -m monitor.cli replay --baseline B --report R
+1. driftwarden: the real CLI, `python -m driftwarden.monitor.cli replay --baseline B --report R
    --dead-letter D --quiet FILE`, in a subprocess per repeat (wall time, CPU time
    and peak RSS from `os.wait4`); and the same `monitor.replay.replay` path
    in-process (engine construction excluded), which is what the ratio to
@@ -47,20 +47,20 @@ import msgspec
 import numpy as np
 import pyarrow.parquet as pq
 
-from baselines.artifact import Baseline
 from bench import replay_data as data
 from bench.docs import DOCS, update_section
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.config import load_settings
+from driftwarden.monitor.decode_pool import DecodePool, replay_workers
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.evaluation import ModelEvaluator
+from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.replay import DEFAULT_BATCH, _blocks, replay
+from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windowing import accumulate
 from examples import synthetic
-from monitor.config import load_settings
-from monitor.decode_pool import DecodePool, replay_workers
-from monitor.engine import Engine
-from monitor.evaluation import ModelEvaluator
-from monitor.events import ColumnValues, ModelBatch, categorical_column
-from monitor.layout import ModelLayout
-from monitor.lines import LineBlock
-from monitor.replay import DEFAULT_BATCH, _blocks, replay
-from monitor.window import WindowState
-from monitor.windowing import accumulate
 
 EVIDENTLY_PINS = ("evidently==0.7.23", "pandas<3", "pyarrow")
 EVIDENTLY_VENV = data.CACHE / "evidently-venv"
@@ -126,7 +126,14 @@ def run_child(command: Sequence[str], stderr: Path) -> Timing:
 
 
 def cli_replay(events: Path, baseline: Path, workdir: Path, *, report: bool = True) -> Timing:
-    command = [sys.executable, "-m", "monitor.cli", "replay", "--baseline", str(baseline)]
+    command = [
+        sys.executable,
+        "-m",
+        "driftwarden.monitor.cli",
+        "replay",
+        "--baseline",
+        str(baseline),
+    ]
     if report:
         command += ["--report", str(workdir / "report.json")]
     command += ["--dead-letter", str(workdir / "dead-letter.jsonl"), "--quiet", str(events)]

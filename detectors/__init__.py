@@ -5,7 +5,11 @@ baseline's frozen bins or categories) and returns a `TestResult`.
 
 The names below are re-exported lazily (PEP 562): importing `detectors.errors`
 (which every layer does for the exception hierarchy) must not pay for scipy
-and river, or `driftwarden validate-config` would take seconds to start.
+and river, or `driftwarden validate-config` would take seconds to start. For the
+same reason the detector modules import scipy and river inside the function that
+uses them, at the first window evaluated: `replay` of a short input, or a daemon
+until its first window closes, never loads them (~1 s of imports, most of it
+`scipy.stats` and river's detector zoo; docs/benchmarks.md, "Start-up").
 """
 
 from __future__ import annotations
@@ -14,24 +18,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from detectors.change import (
+    from driftwarden.detectors.change import (
         AdwinParams,
         ChangeParams,
         PageHinkleyParams,
         SeriesChangeDetector,
         detect_changes,
     )
-    from detectors.chi_square import chi_square
-    from detectors.counts import Counts, Histogram
-    from detectors.errors import DetectorInputError, DriftwardenError
-    from detectors.jensen_shannon import jensen_shannon
-    from detectors.ks import ks_binned
-    from detectors.linf import linf
-    from detectors.multiple_testing import MultipleTestResult, adjust
-    from detectors.proportion import excess_proportion
-    from detectors.psi import psi, total_variation
-    from detectors.result import TestResult
-    from detectors.wasserstein import wasserstein_binned
+    from driftwarden.detectors.chi_square import chi_square
+    from driftwarden.detectors.counts import Counts, Histogram
+    from driftwarden.detectors.errors import DetectorInputError, DriftwardenError
+    from driftwarden.detectors.jensen_shannon import jensen_shannon
+    from driftwarden.detectors.ks import ks_binned
+    from driftwarden.detectors.linf import linf
+    from driftwarden.detectors.multiple_testing import MultipleTestResult, adjust
+    from driftwarden.detectors.proportion import excess_proportion
+    from driftwarden.detectors.psi import psi, total_variation
+    from driftwarden.detectors.result import TestResult
+    from driftwarden.detectors.wasserstein import wasserstein_binned
 
 _EXPORTS = {
     "AdwinParams": "change",
@@ -83,5 +87,5 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'detectors' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"detectors.{module}"), name)
+        raise AttributeError(f"module 'driftwarden.detectors' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"driftwarden.detectors.{module}"), name)

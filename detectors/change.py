@@ -14,9 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from river import drift
-
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.errors import DetectorInputError
 
 DEFAULT_HISTORY = 500
 """Points replayed by `from_history`: 500 five-minute windows is about 42 hours."""
@@ -163,16 +161,26 @@ def detect_changes(
 
 
 def _build(params: ChangeParams) -> Any:
-    """The river detector for `params` (river is untyped, hence Any)."""
+    """The river detector for `params` (river is untyped, hence Any).
+
+    river is imported here, at the first detector built, not with this module: importing
+    `river.drift` imports its whole detector zoo, KSWIN's `scipy.stats` and its data sets
+    included (~0.8 s), which start-up (`replay` of a short file, `validate-config`) should
+    not pay. The class comes from its own module, where river defines it.
+    """
     if isinstance(params, AdwinParams):
-        return drift.ADWIN(  # type: ignore[no-untyped-call]  # river leaves it unannotated
+        from river.drift.adwin import ADWIN  # noqa: PLC0415
+
+        return ADWIN(  # type: ignore[no-untyped-call]  # river leaves it unannotated  # type: ignore[no-untyped-call]  # river leaves it unannotated
             delta=params.delta,
             clock=params.clock,
             max_buckets=params.max_buckets,
             min_window_length=params.min_window_length,
             grace_period=params.grace_period,
         )
-    return drift.PageHinkley(
+    from river.drift.page_hinkley import PageHinkley  # noqa: PLC0415
+
+    return PageHinkley(
         min_instances=params.min_instances,
         delta=params.delta,
         threshold=params.threshold,

@@ -7,11 +7,10 @@ bins): are the two count vectors plausibly draws from one distribution?
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
-from detectors.counts import Counts, FloatArray, as_count_pair
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, FloatArray, as_count_pair
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 DEFAULT_MIN_EXPECTED = 5.0
 """Cochran's rule of thumb: the chi-square approximation needs expected counts of about 5."""
@@ -57,6 +56,8 @@ def chi_square(
         return TestResult(0.0, 1.0, n_ref, n_cur)
     expected = _expected(table)
     statistic = float(np.sum((table - expected) ** 2 / expected))
+    from scipy import special  # noqa: PLC0415 - at first use, see __init__
+
     p_value = float(special.chdtrc(cells - 1, statistic))  # chi2.sf without rv overhead
     return TestResult(statistic, p_value, n_ref, n_cur)
 

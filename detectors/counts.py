@@ -14,7 +14,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.errors import DetectorInputError
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 

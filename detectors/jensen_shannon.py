@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
-from detectors.counts import Counts, as_count_pair
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.result import TestResult
 
 
 def jensen_shannon(reference: Counts, current: Counts) -> TestResult:
@@ -27,6 +26,8 @@ def jensen_shannon(reference: Counts, current: Counts) -> TestResult:
         return TestResult(0.0, None, n_ref, n_cur)
     p, q = ref.shares, cur.shares
     m = 0.5 * (p + q)
+    from scipy import special  # noqa: PLC0415 - at first use, see __init__
+
     # rel_entr(x, y) = x * ln(x / y) with 0 * ln(0 / y) = 0, which is the convention we need.
     divergence = 0.5 * float(np.sum(special.rel_entr(p, m) + special.rel_entr(q, m))) / np.log(2)
     # Rounding can leave a tiny negative divergence for near-identical inputs.

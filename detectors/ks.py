@@ -8,10 +8,9 @@ raw-sample statistic, which is the safe direction for an alerting gate.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
 
-from detectors.counts import Counts, as_count_pair
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.result import TestResult
 
 EXACT_KSTWO_MAX_N = 1000
 """Up to this effective size the finite-n distribution `kstwo` is used; above it, the limit."""
@@ -51,9 +50,13 @@ def ks_binned(reference: Counts, current: Counts) -> TestResult:
     statistic = float(np.max(gaps[:-1])) if gaps.size > 1 else 0.0
     effective_n = max(1.0, float(np.round(n_ref * n_cur / (n_ref + n_cur))))
     if effective_n <= EXACT_KSTWO_MAX_N:
-        p_value = float(np.clip(stats.kstwo.sf(statistic, effective_n), 0.0, 1.0))
+        from scipy.stats import kstwo  # noqa: PLC0415 - at first use, see __init__
+
+        p_value = float(np.clip(kstwo.sf(statistic, effective_n), 0.0, 1.0))
     else:
         # kstwo's finite-n algorithm costs milliseconds at these sizes; the limiting
         # Kolmogorov distribution agrees with it to ~1e-3 here and is microseconds.
+        from scipy import special  # noqa: PLC0415 - at first use, see __init__
+
         p_value = float(np.clip(special.kolmogorov(np.sqrt(effective_n) * statistic), 0.0, 1.0))
     return TestResult(statistic, p_value, n_ref, n_cur)

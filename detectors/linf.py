@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.counts import Counts, as_count_pair
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.result import TestResult
 
 
 def linf(reference: Counts, current: Counts) -> TestResult:

@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from detectors.counts import FloatArray
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.counts import FloatArray
+from driftwarden.detectors.errors import DetectorInputError
 
 Method = Literal["bh", "bonferroni", "none"]
 

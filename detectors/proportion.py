@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-from scipy import special
-
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 
 def excess_proportion(
@@ -49,6 +47,8 @@ def excess_proportion(
     elif rate == 0.0:
         p_value = 0.0
     else:
+        from scipy import special  # noqa: PLC0415 - at first use, see __init__
+
         # binom.sf(count - 1, n, rate) without the distribution object's overhead
         p_value = float(min(1.0, max(0.0, special.bdtrc(count - 1, n, rate))))
     return TestResult(statistic, p_value, n_reference, n)

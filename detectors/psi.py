@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.counts import Counts, as_count_pair
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, as_count_pair
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 DEFAULT_FLOOR = 1e-4
 """Share given to empty bins: common practice (1e-4 to 1e-6), small next to shares that matter."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from detectors.counts import Counts, FloatArray, as_count_pair
-from detectors.errors import DetectorInputError
-from detectors.result import TestResult
+from driftwarden.detectors.counts import Counts, FloatArray, as_count_pair
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.result import TestResult
 
 
 def wasserstein_binned(

@@ -25,11 +25,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from baselines.artifact import encode_artifact
-from baselines.build import build_baseline
-from baselines.readers import read_training_data
-from baselines.schema import Schema
-from baselines.store import BaselineStore
+from driftwarden.baselines.artifact import encode_artifact
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.readers import read_training_data
+from driftwarden.baselines.schema import Schema
+from driftwarden.baselines.store import BaselineStore
 from examples.synthetic import (
     MODEL_ID,
     OUTPUTS,

@@ -40,9 +40,9 @@ from typing import Any, Final, Protocol
 
 import structlog
 
-from monitor.config import CheckpointSettings
-from monitor.errors import CheckpointError
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.config import CheckpointSettings
+from driftwarden.monitor.errors import CheckpointError
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 
 log = structlog.get_logger(__name__)
 

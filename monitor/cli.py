@@ -13,8 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from detectors.errors import DriftwardenError
-from monitor.version import package_version
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.monitor.version import package_version
 
 COMMANDS = ("baseline", "replay", "run", "validate_config", "silence")
 
@@ -39,9 +39,9 @@ def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands:
         try:
-            module = importlib.import_module(f"monitor.commands.{name}")
+            module = importlib.import_module(f"driftwarden.monitor.commands.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"monitor.commands.{name}":
+            if exc.name != f"driftwarden.monitor.commands.{name}":
                 raise
             continue
         module.add_parser(subparsers)

@@ -55,20 +55,20 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import InconsistentGroupProtocolError
 
-from detectors.errors import DriftwardenError
-from monitor.active_standby import ActiveStandbyAssignor, Role
-from monitor.checkpoint import (
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.monitor.active_standby import ActiveStandbyAssignor, Role
+from driftwarden.monitor.checkpoint import (
     Checkpoint,
     CheckpointStore,
     Partition,
     latest_per_partition,
     superseded,
 )
-from monitor.config import CheckpointSettings
-from monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
-from monitor.health import HealthState, StorageFaults
-from monitor.kafka_client import KafkaClientConfig, millis
-from monitor.metrics import Metrics
+from driftwarden.monitor.config import CheckpointSettings
+from driftwarden.monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
+from driftwarden.monitor.health import HealthState, StorageFaults
+from driftwarden.monitor.kafka_client import KafkaClientConfig, millis
+from driftwarden.monitor.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

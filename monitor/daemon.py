@@ -34,24 +34,24 @@ from typing import Any, Protocol
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
 
-from baselines.artifact import Baseline
-from monitor.alerting import AlertPipeline, open_alert_store
-from monitor.alerting.metrics import Outcome
-from monitor.checkpoint import Partition, open_store
-from monitor.config import Settings
-from monitor.consumer import ConsumerLoop, SourceRecord
-from monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
-from monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
-from monitor.engine import Engine
-from monitor.errors import ConfigError
-from monitor.event_survey import EventSurvey
-from monitor.events import DecodedBatch, RejectReason
-from monitor.health import HealthServer, HealthState, StorageFaults
-from monitor.kafka_client import KafkaClientConfig
-from monitor.metrics import Metrics
-from monitor.report import window_record
-from monitor.verdict import WindowVerdict
-from monitor.version import package_version
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.alerting import AlertPipeline, open_alert_store
+from driftwarden.monitor.alerting.metrics import Outcome
+from driftwarden.monitor.checkpoint import Partition, open_store
+from driftwarden.monitor.config import Settings
+from driftwarden.monitor.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
+from driftwarden.monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.event_survey import EventSurvey
+from driftwarden.monitor.events import DecodedBatch, RejectReason
+from driftwarden.monitor.health import HealthServer, HealthState, StorageFaults
+from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.report import window_record
+from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.version import package_version
 
 log = structlog.get_logger(__name__)
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
-from monitor.errors import SinkUnavailable
+from driftwarden.monitor.errors import SinkUnavailable
 
 SourceFields = Mapping[str, str | int]
 

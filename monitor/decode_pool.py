@@ -39,13 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from detectors.errors import DriftwardenError
-from monitor.config import CountWindow, EventFields, TimeWindow
-from monitor.events import DecodedBatch, EventDecoder, ModelBatch
-from monitor.layout import ModelLayout
-from monitor.lines import LineBlock
-from monitor.window import WindowState
-from monitor.windowing import accumulate, time_keys
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.monitor.config import CountWindow, EventFields, TimeWindow
+from driftwarden.monitor.events import DecodedBatch, EventDecoder, ModelBatch
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windowing import accumulate, time_keys
 
 _READY = b"ready"
 _FAILED = b"failed:"

@@ -32,16 +32,22 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from baselines.artifact import Baseline
-from monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
-from monitor.dedup import RecentIds
-from monitor.errors import CheckpointError, ConfigError
-from monitor.evaluation import ModelEvaluator
-from monitor.events import DecodedBatch, EventDecoder, ModelBatch, Rejection, RejectReason
-from monitor.layout import ModelLayout
-from monitor.verdict import WindowVerdict
-from monitor.window import WindowState
-from monitor.windowing import accumulate, assign_count, time_keys
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
+from driftwarden.monitor.dedup import RecentIds
+from driftwarden.monitor.errors import CheckpointError, ConfigError
+from driftwarden.monitor.evaluation import ModelEvaluator
+from driftwarden.monitor.events import (
+    DecodedBatch,
+    EventDecoder,
+    ModelBatch,
+    Rejection,
+    RejectReason,
+)
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windowing import accumulate, assign_count, time_keys
 
 log = structlog.get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detectors.errors import DriftwardenError
+from driftwarden.detectors.errors import DriftwardenError
 
 
 class ConfigError(DriftwardenError):

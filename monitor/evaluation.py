@@ -20,24 +20,35 @@ from typing import Any
 
 import numpy as np
 
-from baselines.artifact import CategoricalColumn, NumericColumn
-from detectors.change import AdwinParams, ChangeParams, PageHinkleyParams, SeriesChangeDetector
-from detectors.chi_square import chi_square
-from detectors.counts import Histogram
-from detectors.jensen_shannon import jensen_shannon
-from detectors.ks import ks_binned
-from detectors.linf import linf
-from detectors.multiple_testing import adjust
-from detectors.proportion import excess_proportion
-from detectors.psi import psi, total_variation
-from detectors.wasserstein import wasserstein_binned
-from monitor.config import ColumnPolicy, ModelPolicy, TierThresholds
-from monitor.layout import ColumnSlot, ModelLayout
-from monitor.narrative import describe_window
-from monitor.tier import Tier
-from monitor.tiering import TierState, step
-from monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, FindingKind, WindowVerdict
-from monitor.window import WindowState
+from driftwarden.baselines.artifact import CategoricalColumn, NumericColumn
+from driftwarden.detectors.change import (
+    AdwinParams,
+    ChangeParams,
+    PageHinkleyParams,
+    SeriesChangeDetector,
+)
+from driftwarden.detectors.chi_square import chi_square
+from driftwarden.detectors.counts import Histogram
+from driftwarden.detectors.jensen_shannon import jensen_shannon
+from driftwarden.detectors.ks import ks_binned
+from driftwarden.detectors.linf import linf
+from driftwarden.detectors.multiple_testing import adjust
+from driftwarden.detectors.proportion import excess_proportion
+from driftwarden.detectors.psi import psi, total_variation
+from driftwarden.detectors.wasserstein import wasserstein_binned
+from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, TierThresholds
+from driftwarden.monitor.layout import ColumnSlot, ModelLayout
+from driftwarden.monitor.narrative import describe_window
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.tiering import TierState, step
+from driftwarden.monitor.verdict import (
+    ColumnStatistics,
+    ColumnVerdict,
+    Finding,
+    FindingKind,
+    WindowVerdict,
+)
+from driftwarden.monitor.window import WindowState
 
 TREND_MIN_Z = 2.0
 """A trend is reported only while the window itself sits this far from the baseline."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import structlog
 
-from monitor.config import EventFields
-from monitor.layout import ModelLayout
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.layout import ModelLayout
 
 log = structlog.get_logger(__name__)
 

@@ -48,12 +48,12 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from baselines.artifact import category_label
-from monitor.config import EventFields
-from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
-from monitor.lines import LineBlock
-from monitor.nesting import MAX_DEPTH, too_deep_positions
-from monitor.window import WindowState
+from driftwarden.baselines.artifact import category_label
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.nesting import MAX_DEPTH, too_deep_positions
+from driftwarden.monitor.window import WindowState
 
 log = structlog.get_logger(__name__)
 

@@ -50,9 +50,9 @@ from typing import Any
 import structlog
 from prometheus_client.exposition import choose_encoder
 
-from monitor.config import MetricsSettings
-from monitor.http_server import BoundedHTTPServer
-from monitor.metrics import Metrics
+from driftwarden.monitor.config import MetricsSettings
+from driftwarden.monitor.http_server import BoundedHTTPServer
+from driftwarden.monitor.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

@@ -24,9 +24,9 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
-from monitor.active_standby import ActiveStandbyAssignor
-from monitor.config import KafkaSettings
-from monitor.errors import ConfigError
+from driftwarden.monitor.active_standby import ActiveStandbyAssignor
+from driftwarden.monitor.config import KafkaSettings
+from driftwarden.monitor.errors import ConfigError
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})

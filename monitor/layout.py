@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from baselines.artifact import Baseline, CategoricalColumn, NumericColumn
-from baselines.binning import counting_edges
+from driftwarden.baselines.artifact import Baseline, CategoricalColumn, NumericColumn
+from driftwarden.baselines.binning import counting_edges
 
 MISSING_CODE = -1
 TYPE_ERROR_CODE = -2

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from monitor.config import LoggingSettings
+from driftwarden.monitor.config import LoggingSettings
 
 _LEVELS = {
     "debug": logging.DEBUG,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from monitor.config import ModelPolicy
-from monitor.layout import ModelLayout
-from monitor.tier import Tier
-from monitor.verdict import ColumnVerdict, Finding, WindowVerdict
-from monitor.window import WindowState
+from driftwarden.monitor.config import ModelPolicy
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import ColumnVerdict, Finding, WindowVerdict
+from driftwarden.monitor.window import WindowState
 
 _STEP_FOR_KIND = {
     "drift": "Compare recent values of {col} with the baseline (replay the logs with "

@@ -25,12 +25,12 @@ from typing import cast
 
 import structlog
 
-from monitor.decode_pool import DecodePool, DecodeWorkerError
-from monitor.engine import Engine, SourceLocator
-from monitor.event_survey import EventSurvey
-from monitor.events import RejectReason
-from monitor.lines import LineBlock
-from monitor.verdict import WindowVerdict
+from driftwarden.monitor.decode_pool import DecodePool, DecodeWorkerError
+from driftwarden.monitor.engine import Engine, SourceLocator
+from driftwarden.monitor.event_survey import EventSurvey
+from driftwarden.monitor.events import RejectReason
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.verdict import WindowVerdict
 
 log = structlog.get_logger(__name__)
 

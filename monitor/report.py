@@ -15,11 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from monitor.engine import Engine
-from monitor.narrative import iso
-from monitor.replay import ReplayResult
-from monitor.tier import Tier
-from monitor.verdict import ColumnVerdict, WindowVerdict
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.narrative import iso
+from driftwarden.monitor.replay import ReplayResult
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import ColumnVerdict, WindowVerdict
 
 SCHEMA_ID = "driftwarden.replay-report/1"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitor.config import Sustain
-from monitor.tier import Tier
+from driftwarden.monitor.config import Sustain
+from driftwarden.monitor.tier import Tier
 
 _RAISABLE = (Tier.INFO, Tier.WARNING, Tier.CRITICAL)
 

@@ -17,8 +17,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from monitor.errors import CheckpointError
-from monitor.layout import ModelLayout
+from driftwarden.monitor.errors import CheckpointError
+from driftwarden.monitor.layout import ModelLayout
 
 _FORMAT = 1
 _INT_FIELDS = ("bins", "missing", "type_errors", "counted")

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from monitor.config import CountWindow, TimeWindow
-from monitor.events import ModelBatch
-from monitor.layout import ModelLayout
-from monitor.window import WindowState
+from driftwarden.monitor.config import CountWindow, TimeWindow
+from driftwarden.monitor.events import ModelBatch
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.window import WindowState
 
 
 def time_keys(timestamps: npt.NDArray[np.float64], window: TimeWindow) -> npt.NDArray[np.int64]:

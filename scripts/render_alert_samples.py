@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from monitor.alerting import AlertPipeline, Notification
-from monitor.alerting.receivers.pagerduty import event
-from monitor.alerting.receivers.slack import slack_message
-from monitor.config import AlertingSettings
-from monitor.tier import Tier
-from monitor.verdict import (
+from driftwarden.monitor.alerting import AlertPipeline, Notification
+from driftwarden.monitor.alerting.receivers.pagerduty import event
+from driftwarden.monitor.alerting.receivers.slack import slack_message
+from driftwarden.monitor.config import AlertingSettings
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import (
     ColumnStatistics,
     ColumnVerdict,
     Finding,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from baselines.artifact import Baseline
 from bench.calibration import SCENARIOS, make_baseline, no_drift, run_scenario
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.tier import Tier
 from examples import synthetic
-from monitor.tier import Tier
 
 pytestmark = pytest.mark.slow
 

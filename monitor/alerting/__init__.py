@@ -19,10 +19,10 @@ Module map: `lifecycle` (incidents), `describe` (an alert's words), `fingerprint
 `kafka_store` (where it is persisted).
 """
 
-from monitor.alerting.metrics import AlertMetrics, NullMetrics, RecordingMetrics
-from monitor.alerting.model import Alert, Notification
-from monitor.alerting.pipeline import AlertPipeline, check_alerting, replay_pipeline
-from monitor.alerting.store import open_alert_store, state_directory
+from driftwarden.monitor.alerting.metrics import AlertMetrics, NullMetrics, RecordingMetrics
+from driftwarden.monitor.alerting.model import Alert, Notification
+from driftwarden.monitor.alerting.pipeline import AlertPipeline, check_alerting, replay_pipeline
+from driftwarden.monitor.alerting.store import open_alert_store, state_directory
 
 __all__ = [
     "Alert",

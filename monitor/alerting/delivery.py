@@ -23,7 +23,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from monitor.alerting.redaction import NO_SECRETS, Redactor
+from driftwarden.monitor.alerting.redaction import NO_SECRETS, Redactor
 
 ENDPOINT_STATUSES = frozenset({401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})

@@ -13,9 +13,9 @@ import math
 
 import msgspec
 
-from monitor.alerting.model import Digest, DigestEntry
-from monitor.tier import Tier
-from monitor.verdict import WindowVerdict
+from driftwarden.monitor.alerting.model import Digest, DigestEntry
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import WindowVerdict
 
 MAX_DIGEST_COLUMNS = 10
 

@@ -33,16 +33,16 @@ from typing import Any
 import msgspec
 import structlog
 
-from monitor.alerting.backoff import Backoff
-from monitor.alerting.breaker import CircuitBreaker
-from monitor.alerting.delivery import Delivered, DeliveryResult, Rejected, RetryLater
-from monitor.alerting.metrics import AlertMetrics
-from monitor.alerting.model import Alert, Notification
-from monitor.alerting.outbox import Outbox, OutboxEntry
-from monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
-from monitor.alerting.receivers.base import Receiver
-from monitor.config import DeliverySettings
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.backoff import Backoff
+from driftwarden.monitor.alerting.breaker import CircuitBreaker
+from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, Rejected, RetryLater
+from driftwarden.monitor.alerting.metrics import AlertMetrics
+from driftwarden.monitor.alerting.model import Alert, Notification
+from driftwarden.monitor.alerting.outbox import Outbox, OutboxEntry
+from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
+from driftwarden.monitor.alerting.receivers.base import Receiver
+from driftwarden.monitor.config import DeliverySettings
+from driftwarden.monitor.tier import Tier
 
 LEDGER_SIZE = 2000
 
@@ -111,7 +111,9 @@ class Dispatcher:
             for name in receivers
         }
         self._reported: set[tuple[str, int | None, str]] = set()
-        self._log = logger if logger is not None else structlog.get_logger("monitor.alerting")
+        self._log = (
+            logger if logger is not None else structlog.get_logger("driftwarden.monitor.alerting")
+        )
 
     def breaker(self, receiver: str) -> CircuitBreaker:
         return self._breakers[receiver]

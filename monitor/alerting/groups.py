@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
 
-from monitor.alerting.model import Alert, Change, Notification
-from monitor.alerting.routing import RouteNode
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.model import Alert, Change, Notification
+from driftwarden.monitor.alerting.routing import RouteNode
+from driftwarden.monitor.tier import Tier
 
 
 class GroupState(msgspec.Struct, kw_only=True):

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from monitor.alerting.matchers import Matcher, match_all, parse_matchers
-from monitor.alerting.model import Alert
-from monitor.config import InhibitRule
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.matchers import Matcher, match_all, parse_matchers
+from driftwarden.monitor.alerting.model import Alert
+from driftwarden.monitor.config import InhibitRule
+from driftwarden.monitor.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,10 @@ from typing import Any
 
 import structlog
 
-from monitor.alerting.store import AlertStateError, is_alert_key
-from monitor.checkpoint import ALERTING_KEY_PREFIX, FRAME_SLACK, MAGIC, ensure_topic
-from monitor.config import CheckpointSettings
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.alerting.store import AlertStateError, is_alert_key
+from driftwarden.monitor.checkpoint import ALERTING_KEY_PREFIX, FRAME_SLACK, MAGIC, ensure_topic
+from driftwarden.monitor.config import CheckpointSettings
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 
 log = structlog.get_logger(__name__)
 

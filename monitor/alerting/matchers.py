@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from monitor.errors import ConfigError
+from driftwarden.monitor.errors import ConfigError
 
 Operator = Literal["=", "!=", "=~", "!~"]
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.config import MuteTimeInterval, TimeInterval
-from monitor.errors import ConfigError
+from driftwarden.monitor.config import MuteTimeInterval, TimeInterval
+from driftwarden.monitor.errors import ConfigError
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -23,9 +23,9 @@ from collections.abc import Iterable
 
 import msgspec
 
-from monitor.alerting.model import Notification
-from monitor.alerting.state_writer import StateWriter
-from monitor.alerting.store import outbox_key
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.alerting.state_writer import StateWriter
+from driftwarden.monitor.alerting.store import outbox_key
 
 
 class OutboxEntry(msgspec.Struct, kw_only=True):

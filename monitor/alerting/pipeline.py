@@ -51,30 +51,30 @@ import httpx
 import msgspec
 import structlog
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.digest import add_verdict
-from monitor.alerting.dispatcher import Dispatcher
-from monitor.alerting.fingerprint import ALERTNAME, fingerprint
-from monitor.alerting.groups import flush_due, place
-from monitor.alerting.inhibition import compile_rules, inhibited_by
-from monitor.alerting.lifecycle import advance, already_seen
-from monitor.alerting.metrics import AlertMetrics, NullMetrics
-from monitor.alerting.model import Alert, Change, Notification
-from monitor.alerting.mute import MuteCalendar
-from monitor.alerting.outbox import Outbox
-from monitor.alerting.receivers import LOCAL_TYPES, build_receivers
-from monitor.alerting.receivers.base import Receiver
-from monitor.alerting.routing import RouteNode, compile_route, match_routes
-from monitor.alerting.silences import Silence, config_silences, silenced_by
-from monitor.alerting.state import (
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.digest import add_verdict
+from driftwarden.monitor.alerting.dispatcher import Dispatcher
+from driftwarden.monitor.alerting.fingerprint import ALERTNAME, fingerprint
+from driftwarden.monitor.alerting.groups import flush_due, place
+from driftwarden.monitor.alerting.inhibition import compile_rules, inhibited_by
+from driftwarden.monitor.alerting.lifecycle import advance, already_seen
+from driftwarden.monitor.alerting.metrics import AlertMetrics, NullMetrics
+from driftwarden.monitor.alerting.model import Alert, Change, Notification
+from driftwarden.monitor.alerting.mute import MuteCalendar
+from driftwarden.monitor.alerting.outbox import Outbox
+from driftwarden.monitor.alerting.receivers import LOCAL_TYPES, build_receivers
+from driftwarden.monitor.alerting.receivers.base import Receiver
+from driftwarden.monitor.alerting.routing import RouteNode, compile_route, match_routes
+from driftwarden.monitor.alerting.silences import Silence, config_silences, silenced_by
+from driftwarden.monitor.alerting.state import (
     Corrupt,
     LoadedState,
     decode_silences,
     load_state,
     set_aside,
 )
-from monitor.alerting.state_writer import StateWriter
-from monitor.alerting.store import (
+from driftwarden.monitor.alerting.state_writer import StateWriter
+from driftwarden.monitor.alerting.store import (
     SILENCES_KEY,
     STATE_KEY,
     AlertStateError,
@@ -83,9 +83,9 @@ from monitor.alerting.store import (
     FaultHook,
     open_alert_store,
 )
-from monitor.config import AlertingSettings, Settings
-from monitor.errors import ConfigError
-from monitor.verdict import WindowVerdict
+from driftwarden.monitor.config import AlertingSettings, Settings
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.verdict import WindowVerdict
 
 POLL_INTERVAL = 2.0
 """Seconds between looks at the store for silences another process wrote."""
@@ -168,7 +168,9 @@ class AlertPipeline:
         self._config_silences = compiled.silences
         self._types = {r.name: r.type for r in settings.receivers}
         self._metrics: AlertMetrics = metrics if metrics is not None else NullMetrics()
-        self._log = logger if logger is not None else structlog.get_logger("monitor.alerting")
+        self._log = (
+            logger if logger is not None else structlog.get_logger("driftwarden.monitor.alerting")
+        )
         self._lock = threading.RLock()
         self._dispatching = threading.Lock()  # held for a whole delivery round
         if store is None and state_dir is not None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from monitor.alerting.matchers import Matcher, match_all, parse_matchers
-from monitor.config import Route
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.matchers import Matcher, match_all, parse_matchers
+from driftwarden.monitor.config import Route
+from driftwarden.monitor.errors import ConfigError
 
 DEFAULT_GROUP_WAIT = 0.0
 DEFAULT_GROUP_INTERVAL = 300.0

@@ -19,10 +19,10 @@ from datetime import datetime
 
 import msgspec
 
-from monitor.alerting.matchers import match_all, parse_matchers
-from monitor.alerting.store import SILENCES_KEY, AlertStateError, AlertStateStore
-from monitor.config import SilenceConfig
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.matchers import match_all, parse_matchers
+from driftwarden.monitor.alerting.store import SILENCES_KEY, AlertStateError, AlertStateStore
+from driftwarden.monitor.config import SilenceConfig
+from driftwarden.monitor.errors import ConfigError
 
 
 class Silence(msgspec.Struct, frozen=True, kw_only=True):

@@ -24,14 +24,14 @@ from typing import Any, TypeVar
 import msgspec
 import structlog
 
-from monitor.alerting.digest import DigestState
-from monitor.alerting.dispatcher import DeliveryState
-from monitor.alerting.groups import GroupsState
-from monitor.alerting.lifecycle import LifecycleState
-from monitor.alerting.model import Alert
-from monitor.alerting.outbox import OutboxEntry
-from monitor.alerting.silences import Silence, SilenceFile
-from monitor.alerting.store import (
+from driftwarden.monitor.alerting.digest import DigestState
+from driftwarden.monitor.alerting.dispatcher import DeliveryState
+from driftwarden.monitor.alerting.groups import GroupsState
+from driftwarden.monitor.alerting.lifecycle import LifecycleState
+from driftwarden.monitor.alerting.model import Alert
+from driftwarden.monitor.alerting.outbox import OutboxEntry
+from driftwarden.monitor.alerting.silences import Silence, SilenceFile
+from driftwarden.monitor.alerting.store import (
     CORRUPT,
     SILENCES_KEY,
     STATE_KEY,
@@ -118,7 +118,7 @@ def load_state(
     store: AlertStateStore, *, on_fault: FaultHook | None = None, log: Any = None
 ) -> LoadedState:
     """Read every piece from `store`; corrupt ones are set aside (module docstring)."""
-    log = log if log is not None else structlog.get_logger("monitor.alerting")
+    log = log if log is not None else structlog.get_logger("driftwarden.monitor.alerting")
     out = LoadedState()
     for key, raw in sorted(store.load().items()):
         try:

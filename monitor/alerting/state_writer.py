@@ -31,7 +31,12 @@ from typing import Any, Final
 
 import structlog
 
-from monitor.alerting.store import WRITE_FAULT, AlertStateError, AlertStateStore, FaultHook
+from driftwarden.monitor.alerting.store import (
+    WRITE_FAULT,
+    AlertStateError,
+    AlertStateStore,
+    FaultHook,
+)
 
 COMPONENT: Final = WRITE_FAULT
 """The component name passed to the fault hook (a /readyz condition, a metric label)."""
@@ -53,7 +58,9 @@ class StateWriter:
         self._clock = clock
         self._base = backoff_base
         self._cap = backoff_cap
-        self._log = logger if logger is not None else structlog.get_logger("monitor.alerting")
+        self._log = (
+            logger if logger is not None else structlog.get_logger("driftwarden.monitor.alerting")
+        )
         self._staged: dict[str, bytes | None] = {}
         self._written: dict[str, bytes | None] = {}
         self._consecutive = 0

@@ -32,8 +32,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol
 
-from detectors.errors import DriftwardenError
-from monitor.config import Settings
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.monitor.config import Settings
 
 STATE_KEY: Final = "state"
 SILENCES_KEY: Final = "silences"
@@ -245,8 +245,8 @@ def uses_kafka(settings: Settings) -> bool:
 def open_alert_store(settings: Settings) -> AlertStateStore:
     """The store for this configuration (see the module docstring)."""
     if uses_kafka(settings):
-        from monitor.alerting.kafka_store import KafkaAlertStore  # noqa: PLC0415 - kafka import
-        from monitor.kafka_client import KafkaClientConfig  # noqa: PLC0415
+        from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore  # noqa: PLC0415 - kafka import
+        from driftwarden.monitor.kafka_client import KafkaClientConfig  # noqa: PLC0415
 
         return KafkaAlertStore(
             KafkaClientConfig.from_settings(settings.kafka),

@@ -16,21 +16,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from baselines.artifact import Baseline, CategoricalColumn, NumericColumn, check_model_id
-from baselines.binning import DEFAULT_BINS
-from baselines.build import (
+from driftwarden.baselines.artifact import (
+    Baseline,
+    CategoricalColumn,
+    NumericColumn,
+    check_model_id,
+)
+from driftwarden.baselines.binning import DEFAULT_BINS
+from driftwarden.baselines.build import (
     DEFAULT_MAX_KNOWN_CATEGORIES,
     DEFAULT_TOP_K,
     build_baseline,
     resolve_created_at,
 )
-from baselines.errors import BaselineError, BaselineTooSmall
-from baselines.readers import read_training_data
-from baselines.schema import Schema, load_schema
-from baselines.signing import read_key_file
-from baselines.store import BaselineStore, load_baseline
-from baselines.validation import MIN_TRAINING_ROWS
-from monitor.event_survey import output_like
+from driftwarden.baselines.errors import BaselineError, BaselineTooSmall
+from driftwarden.baselines.schema import Schema, load_schema
+from driftwarden.baselines.signing import read_key_file
+from driftwarden.baselines.store import BaselineStore, load_baseline
+from driftwarden.baselines.validation import MIN_TRAINING_ROWS
+from driftwarden.monitor.event_survey import output_like
 
 Clock = Callable[[], datetime]
 
@@ -195,6 +199,10 @@ def run_build(
             f"immutable: build without --version to write the next one "
             f"(v{store.next_version(model_id)})"
         )
+    # Imported here: it needs the optional pyarrow (the 'parquet' extra), which
+    # `baseline show` and `baseline list` do not.
+    from driftwarden.baselines.readers import read_training_data  # noqa: PLC0415
+
     data = read_training_data(args.data, skip=schema.skipped)
     absent = [name for name in outputs if name not in data.columns]
     if absent:  # said here, about what the user typed, rather than as a schema's complaint

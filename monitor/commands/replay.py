@@ -15,22 +15,22 @@ from typing import Any
 
 import structlog
 
-from baselines.signing import read_key_file
-from baselines.store import load_baseline
-from monitor.alerting import replay_pipeline
-from monitor.alerting.render import document
-from monitor.config import Settings, load_settings
-from monitor.dead_letter import JsonlDeadLetterSink
-from monitor.decode_pool import DecodePool, replay_workers
-from monitor.engine import Engine
-from monitor.errors import ConfigError, SourceError
-from monitor.event_survey import EventSurvey
-from monitor.logs import configure_logging
-from monitor.replay import DEFAULT_BATCH, replay
-from monitor.report import ReportBuilder, evidence_gaps, summary_text, write_report
-from monitor.tier import Tier
-from monitor.verdict import WindowVerdict
-from monitor.version import package_version
+from driftwarden.baselines.signing import read_key_file
+from driftwarden.baselines.store import load_baseline
+from driftwarden.monitor.alerting import replay_pipeline
+from driftwarden.monitor.alerting.render import document
+from driftwarden.monitor.config import Settings, load_settings
+from driftwarden.monitor.dead_letter import JsonlDeadLetterSink
+from driftwarden.monitor.decode_pool import DecodePool, replay_workers
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.errors import ConfigError, SourceError
+from driftwarden.monitor.event_survey import EventSurvey
+from driftwarden.monitor.logs import configure_logging
+from driftwarden.monitor.replay import DEFAULT_BATCH, replay
+from driftwarden.monitor.report import ReportBuilder, evidence_gaps, summary_text, write_report
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.version import package_version
 
 log = structlog.get_logger(__name__)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import structlog
 
-from baselines.signing import read_key_file
-from baselines.store import load_baseline
-from monitor.config import load_settings
-from monitor.daemon import Daemon
-from monitor.errors import ConfigError
-from monitor.logs import configure_logging
+from driftwarden.baselines.signing import read_key_file
+from driftwarden.baselines.store import load_baseline
+from driftwarden.monitor.config import load_settings
+from driftwarden.monitor.daemon import Daemon
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 

@@ -22,10 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.alerting.silences import Silence, SilenceStore, parse_time
-from monitor.alerting.store import AlertStateStore, DirectoryAlertStore, open_alert_store
-from monitor.config import load_settings, parse_duration
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.silences import Silence, SilenceStore, parse_time
+from driftwarden.monitor.alerting.store import (
+    AlertStateStore,
+    DirectoryAlertStore,
+    open_alert_store,
+)
+from driftwarden.monitor.config import load_settings, parse_duration
+from driftwarden.monitor.errors import ConfigError
 
 
 def add_parser(subparsers: Any) -> None:

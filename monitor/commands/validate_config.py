@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from monitor.alerting.pipeline import check_alerting
-from monitor.config import load_settings
+from driftwarden.monitor.alerting.pipeline import check_alerting
+from driftwarden.monitor.config import load_settings
 
 
 def add_parser(subparsers: Any) -> None:

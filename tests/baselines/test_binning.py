@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.binning import DEFAULT_BINS, bin_counts, bin_indices, quantile_edges
+from driftwarden.baselines.binning import DEFAULT_BINS, bin_counts, bin_indices, quantile_edges
 
 # Values drawn from a few repeated "point masses" and a continuous range, so
 # that ties, masses at the extremes and plain continuous data all show up.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.artifact import (
+from driftwarden.baselines.artifact import (
     CategoricalColumn,
     NumericColumn,
     SourceFile,
@@ -18,8 +18,8 @@ from baselines.artifact import (
     decode_artifact,
     encode_artifact,
 )
-from baselines.binning import bin_counts
-from baselines.build import (
+from driftwarden.baselines.binning import bin_counts
+from driftwarden.baselines.build import (
     QUANTILES,
     build_baseline,
     build_categorical_column,
@@ -28,8 +28,8 @@ from baselines.build import (
     format_created_at,
     resolve_created_at,
 )
-from baselines.errors import BaselineError, TrainingDataError
-from baselines.schema import ColumnSpec, Schema
+from driftwarden.baselines.errors import BaselineError, TrainingDataError
+from driftwarden.baselines.schema import ColumnSpec, Schema
 from examples.synthetic import CATEGORICAL_FEATURES, NUMERIC_FEATURES, training_table
 
 CREATED = "2026-01-01T00:00:00Z"

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from baselines.errors import TrainingDataError
-from baselines.readers import (
+from driftwarden.baselines.errors import TrainingDataError
+from driftwarden.baselines.readers import (
     SUPPORTED_FORMATS,
     data_format,
     read_training_data,

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.errors import SchemaError, TrainingDataError
-from baselines.schema import (
+from driftwarden.baselines.errors import SchemaError, TrainingDataError
+from driftwarden.baselines.schema import (
     RESERVED_COLUMNS,
     ColumnSpec,
     ResolvedColumn,

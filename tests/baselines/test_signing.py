@@ -8,18 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines.artifact import (
+from driftwarden.baselines.artifact import (
     Baseline,
     content_hash,
     decode_artifact,
     encode_artifact,
     signed_payload,
 )
-from baselines.build import build_baseline
-from baselines.errors import BaselineKeyError, BaselineSignatureError
-from baselines.schema import Schema
-from baselines.signing import MIN_KEY_BYTES, BaselineKey, read_key_file
-from baselines.store import BaselineStore, load_baseline
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.errors import BaselineKeyError, BaselineSignatureError
+from driftwarden.baselines.schema import Schema
+from driftwarden.baselines.signing import MIN_KEY_BYTES, BaselineKey, read_key_file
+from driftwarden.baselines.store import BaselineStore, load_baseline
 
 KEY = BaselineKey(secret=b"k" * 32, source="key-a")
 OTHER = BaselineKey(secret=b"o" * 32, source="key-b")

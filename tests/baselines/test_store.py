@@ -9,11 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines.artifact import Baseline, encode_artifact
-from baselines.build import build_baseline
-from baselines.errors import BaselineCorrupt, BaselineError, BaselineExists, BaselineNotFound
-from baselines.schema import Schema
-from baselines.store import BaselineStore, artifact_version, load_baseline
+from driftwarden.baselines.artifact import Baseline, encode_artifact
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.errors import (
+    BaselineCorrupt,
+    BaselineError,
+    BaselineExists,
+    BaselineNotFound,
+)
+from driftwarden.baselines.schema import Schema
+from driftwarden.baselines.store import BaselineStore, artifact_version, load_baseline
 
 
 def _baseline(version: int = 1, model_id: str = "credit-risk", rows: int = 10) -> Baseline:

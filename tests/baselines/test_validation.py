@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.artifact import FORMAT, baseline_to_body, content_hash, decode_artifact
-from baselines.build import build_baseline
-from baselines.errors import BaselineCorrupt, BaselineTooSmall
-from baselines.schema import Schema
-from baselines.validation import MIN_TRAINING_ROWS, check_body
+from driftwarden.baselines.artifact import FORMAT, baseline_to_body, content_hash, decode_artifact
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.errors import BaselineCorrupt, BaselineTooSmall
+from driftwarden.baselines.schema import Schema
+from driftwarden.baselines.validation import MIN_TRAINING_ROWS, check_body
 
 Body = dict[str, Any]
 

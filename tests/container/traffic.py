@@ -22,10 +22,10 @@ PARTITIONS = 3
 
 def write_baseline(directory: Path, model_id: str) -> Path:
     """The calibration baseline (the generator's training distributions) as `model_id`."""
-    from baselines.build import build_baseline
-    from baselines.schema import Schema
-    from baselines.store import BaselineStore
     from bench.calibration import TRAINING_ROWS
+    from driftwarden.baselines.build import build_baseline
+    from driftwarden.baselines.schema import Schema
+    from driftwarden.baselines.store import BaselineStore
     from examples import synthetic
 
     baseline = build_baseline(

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.change import (
+from driftwarden.detectors.change import (
     AdwinParams,
     ChangeParams,
     PageHinkleyParams,
     SeriesChangeDetector,
     detect_changes,
 )
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.errors import DetectorInputError
 
 DEFAULTS: list[ChangeParams] = [PageHinkleyParams(), AdwinParams()]
 IDS = ["page_hinkley", "adwin"]

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from detectors.chi_square import chi_square
-from detectors.errors import DetectorInputError
+from driftwarden.detectors.chi_square import chi_square
+from driftwarden.detectors.errors import DetectorInputError
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

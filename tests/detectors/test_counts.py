@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.chi_square import chi_square
-from detectors.counts import Histogram, as_count_pair, as_counts, shares, total
-from detectors.errors import DetectorInputError, DriftwardenError
-from detectors.jensen_shannon import jensen_shannon
-from detectors.ks import ks_binned
-from detectors.linf import linf
-from detectors.psi import psi, total_variation
-from detectors.wasserstein import wasserstein_binned
+from driftwarden.detectors.chi_square import chi_square
+from driftwarden.detectors.counts import Histogram, as_count_pair, as_counts, shares, total
+from driftwarden.detectors.errors import DetectorInputError, DriftwardenError
+from driftwarden.detectors.jensen_shannon import jensen_shannon
+from driftwarden.detectors.ks import ks_binned
+from driftwarden.detectors.linf import linf
+from driftwarden.detectors.psi import psi, total_variation
+from driftwarden.detectors.wasserstein import wasserstein_binned
 
 
 def test_lists_int_arrays_and_whole_floats_are_accepted_as_float64() -> None:

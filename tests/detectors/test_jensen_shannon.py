@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial import distance
 
-from detectors.jensen_shannon import jensen_shannon
+from driftwarden.detectors.jensen_shannon import jensen_shannon
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from detectors.ks import ks_binned
+from driftwarden.detectors.ks import ks_binned
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial import distance
 
-from detectors.linf import linf
+from driftwarden.detectors.linf import linf
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

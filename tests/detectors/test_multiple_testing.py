@@ -12,8 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from detectors.errors import DetectorInputError
-from detectors.multiple_testing import adjust
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.multiple_testing import adjust
 
 PROPERTY = settings(max_examples=60, deadline=None)
 p_values = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40)

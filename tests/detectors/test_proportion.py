@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from detectors.errors import DetectorInputError
-from detectors.proportion import excess_proportion
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.proportion import excess_proportion
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from detectors.errors import DetectorInputError
-from detectors.psi import psi, total_variation
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.psi import psi, total_variation
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

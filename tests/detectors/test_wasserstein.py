@@ -28,8 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from detectors.errors import DetectorInputError
-from detectors.wasserstein import wasserstein_binned
+from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.wasserstein import wasserstein_binned
 
 PROPERTY = settings(max_examples=60, deadline=None)
 FloatArray = npt.NDArray[np.float64]

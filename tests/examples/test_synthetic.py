@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.readers import read_training_file
+from driftwarden.baselines.readers import read_training_file
 from examples.synthetic import (
     CATEGORICAL_FEATURES,
     COLUMNS,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.alerting.store import state_directory, uses_kafka
-from monitor.config import Settings
+from driftwarden.monitor.alerting.store import state_directory, uses_kafka
+from driftwarden.monitor.config import Settings
 
 from .rendering import Chart
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from monitor import cli
+from driftwarden.monitor import cli
 
 from .rendering import ALL_VALUES, CHART, Chart, Render, values_id
 

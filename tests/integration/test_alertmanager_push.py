@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting import AlertPipeline
-from monitor.config import AlertingSettings
-from monitor.tier import Tier
+from driftwarden.monitor.alerting import AlertPipeline
+from driftwarden.monitor.config import AlertingSettings
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 from tests.support.alertmanager import Alertmanager, running_alertmanager
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from baselines.build import build_baseline
-from baselines.schema import Schema
-from baselines.store import BaselineStore
-from monitor.cli import main
+from driftwarden.baselines.build import build_baseline
+from driftwarden.baselines.schema import Schema
+from driftwarden.baselines.store import BaselineStore
+from driftwarden.monitor.cli import main
 from tests.monitor.alerting.alert_fakes import Answer, LocalServer
 from tests.support.daemon import (
     START,

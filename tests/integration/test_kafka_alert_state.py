@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.alerting import AlertPipeline
-from monitor.alerting.kafka_store import KafkaAlertStore
-from monitor.alerting.silences import SilenceStore
-from monitor.alerting.state import load_state
-from monitor.alerting.store import SILENCES_KEY, STATE_KEY, outbox_key
-from monitor.checkpoint import Checkpoint, KafkaTopicCheckpointStore
-from monitor.cli import main
-from monitor.config import CheckpointSettings, KafkaSettings
-from monitor.kafka_client import KafkaClientConfig
-from monitor.tier import Tier
+from driftwarden.monitor.alerting import AlertPipeline
+from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore
+from driftwarden.monitor.alerting.silences import SilenceStore
+from driftwarden.monitor.alerting.state import load_state
+from driftwarden.monitor.alerting.store import SILENCES_KEY, STATE_KEY, outbox_key
+from driftwarden.monitor.checkpoint import Checkpoint, KafkaTopicCheckpointStore
+from driftwarden.monitor.cli import main
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, alerting_settings
 from tests.monitor.alerting.alert_verdicts import episode
 from tests.support.kafka_broker import KafkaBroker

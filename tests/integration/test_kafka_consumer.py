@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.checkpoint import (
+from driftwarden.monitor.checkpoint import (
     DirectoryCheckpointStore,
     KafkaTopicCheckpointStore,
     latest_per_partition,
 )
-from monitor.config import CheckpointSettings, KafkaSettings
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 from tests.support.counting import CountingProcessor, PartitionCount
 from tests.support.driver import DriverProcess, merge_expected, produce_numbers
 from tests.support.kafka_broker import KafkaBroker

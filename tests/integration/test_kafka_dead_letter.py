@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from monitor.config import KafkaSettings
-from monitor.daemon import check_topic_exists
-from monitor.dead_letter import KafkaDeadLetterSink
-from monitor.errors import ConfigError
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.config import KafkaSettings
+from driftwarden.monitor.daemon import check_topic_exists
+from driftwarden.monitor.dead_letter import KafkaDeadLetterSink
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(60)]

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from baselines.signing import read_key_file
-from baselines.store import BaselineStore
 from bench.calibration import make_baseline
+from driftwarden.baselines.signing import read_key_file
+from driftwarden.baselines.store import BaselineStore
 from tests.support.daemon import DaemonProcess, daemon_config, produce, synthetic_stream
 from tests.support.kafka_broker import ROOT, KafkaBroker
 from tests.support.planted_secrets import (
@@ -162,7 +162,7 @@ def test_a_refused_sasl_handshake_with_the_real_broker_prints_no_password(
     )
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "driftwarden.monitor.cli", "run", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from baselines.artifact import Baseline
+from driftwarden.baselines.artifact import Baseline
 from tests.monitor.factories import make_baseline
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from baselines.artifact import Baseline, CategoricalColumn, NumericColumn
-from monitor.config import Settings
+from driftwarden.baselines.artifact import Baseline, CategoricalColumn, NumericColumn
+from driftwarden.monitor.config import Settings
 
 
 def numeric(

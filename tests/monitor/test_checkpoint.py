@@ -13,7 +13,7 @@ import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.checkpoint import (
+from driftwarden.monitor.checkpoint import (
     Checkpoint,
     DirectoryCheckpointStore,
     decode,
@@ -22,7 +22,7 @@ from monitor.checkpoint import (
     member_key,
     superseded,
 )
-from monitor.errors import CheckpointError
+from driftwarden.monitor.errors import CheckpointError
 
 
 def _cp(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from baselines.artifact import decode_artifact
+from driftwarden.baselines.artifact import decode_artifact
+from driftwarden.monitor.cli import main
 from examples.synthetic import write_training_csv
-from monitor.cli import main
 
 CREATED = "2026-01-01T00:00:00Z"
 

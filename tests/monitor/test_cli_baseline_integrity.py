@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from baselines.artifact import content_hash
+from driftwarden.baselines.artifact import content_hash
+from driftwarden.monitor.cli import main
 from examples.synthetic import write_training_csv
-from monitor.cli import main
 
 CREATED = "2026-01-01T00:00:00Z"
 Capture = pytest.CaptureFixture[str]

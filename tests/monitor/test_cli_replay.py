@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.artifact import encode_artifact
-from monitor.cli import main
-from monitor.dead_letter import read_dead_letters
+from driftwarden.baselines.artifact import encode_artifact
+from driftwarden.monitor.cli import main
+from driftwarden.monitor.dead_letter import read_dead_letters
 from tests.monitor.factories import event, make_baseline, uniform_events, write_lines
 
 CONFIG = """
@@ -366,7 +366,7 @@ def test_quiet_prints_nothing_for_a_calm_run_nor_for_a_drifting_one(
             [
                 sys.executable,
                 "-m",
-                "monitor.cli",
+                "driftwarden.monitor.cli",
                 "replay",
                 "--baseline",
                 str(setup["baseline"]),

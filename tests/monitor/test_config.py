@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import WebhookReceiver, load_settings
-from monitor.errors import ConfigError
+from driftwarden.monitor.config import WebhookReceiver, load_settings
+from driftwarden.monitor.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitor.consumer import Record
-from monitor.daemon import (
+from driftwarden.monitor.consumer import Record
+from driftwarden.monitor.daemon import (
     Daemon,
     EngineProcessor,
     MetricsObserver,
@@ -18,11 +18,11 @@ from monitor.daemon import (
     config_fingerprint,
     stream_name,
 )
-from monitor.engine import Engine
-from monitor.errors import ConfigError
-from monitor.kafka_client import KafkaClientConfig
-from monitor.metrics import Metrics
-from monitor.verdict import WindowVerdict
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 from tests.monitor.test_event_survey import features_only
 

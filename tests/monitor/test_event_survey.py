@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from baselines.artifact import Baseline
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.cli import main
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.event_survey import EventSurvey, output_like
+from driftwarden.monitor.layout import ModelLayout
 from examples.synthetic import write_training_csv
-from monitor.cli import main
-from monitor.config import EventFields
-from monitor.event_survey import EventSurvey, output_like
-from monitor.layout import ModelLayout
 from tests.monitor.factories import event, make_baseline
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.artifact import Baseline
-from monitor.config import EventFields
-from monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
-from monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
-from monitor.lines import LineBlock
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
+from driftwarden.monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
+from driftwarden.monitor.lines import LineBlock
 from tests.monitor import hostile
 from tests.monitor.factories import event, make_baseline
 
@@ -91,7 +91,7 @@ def test_categorical_values_map_to_top_k_other_new_or_type_error(baseline: Basel
 
 
 def test_categorical_numbers_are_spelled_as_the_baseline_builder_spells_them() -> None:
-    from baselines.artifact import CategoricalColumn, category_label
+    from driftwarden.baselines.artifact import CategoricalColumn, category_label
 
     assert [category_label(v) for v in (49, 49.0, True, 1.5)] == ["49", "49", "true", "1.5"]
     column = CategoricalColumn(

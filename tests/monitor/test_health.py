@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.config import MetricsSettings
-from monitor.health import HealthServer, HealthState, StorageFaults
-from monitor.metrics import Metrics
+from driftwarden.monitor.config import MetricsSettings
+from driftwarden.monitor.health import HealthServer, HealthState, StorageFaults
+from driftwarden.monitor.metrics import Metrics
 
 
 class _Clock:

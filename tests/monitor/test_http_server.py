@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.config import MetricsSettings
-from monitor.health import HealthServer, HealthState
-from monitor.http_server import MAX_HEAD_BYTES, head_end
-from monitor.metrics import Metrics
+from driftwarden.monitor.config import MetricsSettings
+from driftwarden.monitor.health import HealthServer, HealthState
+from driftwarden.monitor.http_server import MAX_HEAD_BYTES, head_end
+from driftwarden.monitor.metrics import Metrics
 from tests.support.components import require_component
 
 IDLE_CONNECTIONS = 2000
@@ -248,9 +248,9 @@ def test_the_bind_address_is_configurable() -> None:
 
 _TIGHT_SERVER = """
 import resource, sys, os
-from monitor.config import MetricsSettings
-from monitor.health import HealthServer, HealthState
-from monitor.metrics import Metrics
+from driftwarden.monitor.config import MetricsSettings
+from driftwarden.monitor.health import HealthServer, HealthState
+from driftwarden.monitor.metrics import Metrics
 server = HealthServer(
     MetricsSettings(host="127.0.0.1", port=0, max_connections=64, request_timeout=60),
     Metrics("1"),

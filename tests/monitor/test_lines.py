@@ -10,10 +10,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.engine import Engine
-from monitor.lines import LineBlock
-from monitor.replay import _blocks
-from monitor.report import window_record
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.replay import _blocks
+from driftwarden.monitor.report import window_record
 from tests.monitor.factories import (
     RecordingSink,
     event,

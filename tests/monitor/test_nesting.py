@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.lines import LineBlock
-from monitor.nesting import (
+from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.nesting import (
     MAX_DEPTH,
     SHORTEST_TOO_DEEP,
     nesting_depth,

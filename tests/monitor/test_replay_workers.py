@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from baselines.artifact import encode_artifact
-from monitor.cli import main
-from monitor.decode_pool import DecodePool
-from monitor.engine import Engine
-from monitor.replay import replay
-from monitor.report import window_record
+from driftwarden.baselines.artifact import encode_artifact
+from driftwarden.monitor.cli import main
+from driftwarden.monitor.decode_pool import DecodePool
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.replay import replay
+from driftwarden.monitor.report import window_record
 from tests.monitor.factories import (
     RecordingSink,
     event,

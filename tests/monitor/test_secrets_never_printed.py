@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.artifact import encode_artifact
-from baselines.signing import read_key_file
-from monitor.cli import main
+from driftwarden.baselines.artifact import encode_artifact
+from driftwarden.baselines.signing import read_key_file
+from driftwarden.monitor.cli import main
 from tests.monitor.factories import make_baseline, uniform_events, write_lines
 from tests.support.kafka_broker import ROOT
 from tests.support.planted_secrets import (
@@ -304,7 +304,7 @@ def test_run_failing_to_reach_kafka_with_sasl_and_tls_prints_no_secret(
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "driftwarden.monitor.cli", "run", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import Sustain
-from monitor.tier import Tier
-from monitor.tiering import TierState, step
+from driftwarden.monitor.config import Sustain
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.tiering import TierState, step
 
 N, INFO, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
 DEFAULT = Sustain()

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import CheckpointError
-from monitor.layout import ModelLayout
-from monitor.window import WindowState
+from driftwarden.monitor.errors import CheckpointError
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.window import WindowState
 from tests.monitor.factories import make_baseline
 
 LAYOUT = ModelLayout.from_baseline(make_baseline())

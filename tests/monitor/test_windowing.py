@@ -8,11 +8,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baselines.binning import bin_counts
-from monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
-from monitor.layout import ModelLayout
-from monitor.window import WindowState
-from monitor.windowing import accumulate
+from driftwarden.baselines.binning import bin_counts
+from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windowing import accumulate
 from tests.monitor.factories import make_baseline
 
 LAYOUT = ModelLayout.from_baseline(make_baseline())  # x, c, score (numeric 0..10), label

@@ -25,10 +25,14 @@ from types import FrameType
 
 import structlog
 
-from monitor.checkpoint import CheckpointStore, DirectoryCheckpointStore, KafkaTopicCheckpointStore
-from monitor.config import CheckpointSettings, KafkaSettings
-from monitor.consumer import ConsumerLoop
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.checkpoint import (
+    CheckpointStore,
+    DirectoryCheckpointStore,
+    KafkaTopicCheckpointStore,
+)
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.consumer import ConsumerLoop
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 from tests.support.counting import CountingProcessor
 
 

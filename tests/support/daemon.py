@@ -37,8 +37,8 @@ Window = dict[str, Any]
 
 def write_baseline(directory: Path) -> Path:
     """The calibration baseline (model `credit-risk`) as an artifact file in `directory`."""
-    from baselines.store import BaselineStore
     from bench.calibration import make_baseline
+    from driftwarden.baselines.store import BaselineStore
 
     return BaselineStore(directory).write(make_baseline())
 
@@ -215,7 +215,7 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 
 class DaemonProcess(ChildProcess):
-    """One `python -m monitor.cli run --config FILE` child, logging JSON to a file."""
+    """One `python -m driftwarden.monitor.cli run --config FILE` child, logging JSON to a file."""
 
     def __init__(self, config: Path, log_path: Path, name: str = "daemon") -> None:
         self.name = name
@@ -224,7 +224,7 @@ class DaemonProcess(ChildProcess):
         self._offset = log_path.stat().st_size if log_path.exists() else 0
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+                [sys.executable, "-m", "driftwarden.monitor.cli", "run", "--config", str(config)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -315,7 +315,7 @@ def replay_windows(
         [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "driftwarden.monitor.cli",
             "replay",
             "--baseline",
             str(baseline),

@@ -12,14 +12,14 @@ from collections.abc import Iterable
 
 import httpx
 
-from monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
-from monitor.alerting.receivers.base import Receiver
-from monitor.alerting.receivers.file import FileLogReceiver
-from monitor.alerting.receivers.log import StructlogReceiver
-from monitor.alerting.receivers.pagerduty import PagerDutyEventsReceiver
-from monitor.alerting.receivers.slack import SlackWebhookReceiver
-from monitor.alerting.receivers.webhook import JsonWebhookReceiver
-from monitor.config import (
+from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
+from driftwarden.monitor.alerting.receivers.base import Receiver
+from driftwarden.monitor.alerting.receivers.file import FileLogReceiver
+from driftwarden.monitor.alerting.receivers.log import StructlogReceiver
+from driftwarden.monitor.alerting.receivers.pagerduty import PagerDutyEventsReceiver
+from driftwarden.monitor.alerting.receivers.slack import SlackWebhookReceiver
+from driftwarden.monitor.alerting.receivers.webhook import JsonWebhookReceiver
+from driftwarden.monitor.config import (
     AlertmanagerReceiver,
     DeliverySettings,
     FileReceiver,
@@ -28,7 +28,7 @@ from monitor.config import (
     SlackReceiver,
     WebhookReceiver,
 )
-from monitor.config import (
+from driftwarden.monitor.config import (
     Receiver as ReceiverConfig,
 )
 

@@ -21,18 +21,18 @@ from typing import Any
 
 import httpx
 
-from monitor.alerting.delivery import (
+from driftwarden.monitor.alerting.delivery import (
     SEND_ERRORS,
     Delivered,
     DeliveryResult,
     classify_error,
     classify_response,
 )
-from monitor.alerting.model import Alert, Notification
-from monitor.alerting.redaction import Redactor
-from monitor.alerting.render import alert_document
-from monitor.config import AlertmanagerReceiver
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.model import Alert, Notification
+from driftwarden.monitor.alerting.redaction import Redactor
+from driftwarden.monitor.alerting.render import alert_document
+from driftwarden.monitor.config import AlertmanagerReceiver
+from driftwarden.monitor.tier import Tier
 
 IDENTITY = ("alertname", "model", "environment")
 

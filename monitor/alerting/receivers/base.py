@@ -7,9 +7,9 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from monitor.alerting.delivery import DeliveryResult
-from monitor.alerting.model import Notification
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.delivery import DeliveryResult
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.errors import ConfigError
 
 
 class Receiver(Protocol):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 
-from monitor.alerting.delivery import Delivered, DeliveryResult, RetryLater
-from monitor.alerting.model import Notification
-from monitor.alerting.render import document
-from monitor.config import FileReceiver
+from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, RetryLater
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.alerting.render import document
+from driftwarden.monitor.config import FileReceiver
 
 
 class FileLogReceiver:

@@ -6,10 +6,10 @@ from typing import Any
 
 import structlog
 
-from monitor.alerting.delivery import Delivered, DeliveryResult
-from monitor.alerting.describe import iso
-from monitor.alerting.model import Notification
-from monitor.config import LogReceiver
+from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult
+from driftwarden.monitor.alerting.describe import iso
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.config import LogReceiver
 
 
 class StructlogReceiver:
@@ -18,7 +18,9 @@ class StructlogReceiver:
     def __init__(self, config: LogReceiver, *, logger: Any = None) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved
-        self._log = logger if logger is not None else structlog.get_logger("monitor.alerting")
+        self._log = (
+            logger if logger is not None else structlog.get_logger("driftwarden.monitor.alerting")
+        )
 
     def send(self, notification: Notification, *, now: float) -> DeliveryResult:
         if notification.digest is not None:

@@ -16,19 +16,19 @@ from typing import Any
 
 import httpx
 
-from monitor.alerting.delivery import (
+from driftwarden.monitor.alerting.delivery import (
     SEND_ERRORS,
     Delivered,
     DeliveryResult,
     classify_error,
     classify_response,
 )
-from monitor.alerting.describe import iso, shorten
-from monitor.alerting.model import Alert, Notification
-from monitor.alerting.receivers.base import read_secret
-from monitor.alerting.redaction import Redactor
-from monitor.alerting.render import alert_document
-from monitor.config import PagerDutyReceiver
+from driftwarden.monitor.alerting.describe import iso, shorten
+from driftwarden.monitor.alerting.model import Alert, Notification
+from driftwarden.monitor.alerting.receivers.base import read_secret
+from driftwarden.monitor.alerting.redaction import Redactor
+from driftwarden.monitor.alerting.render import alert_document
+from driftwarden.monitor.config import PagerDutyReceiver
 
 MAX_SUMMARY = 1024
 MAX_EVENT_BYTES = 512_000

@@ -16,18 +16,18 @@ from typing import Any
 
 import httpx
 
-from monitor.alerting.delivery import (
+from driftwarden.monitor.alerting.delivery import (
     SEND_ERRORS,
     DeliveryResult,
     classify_error,
     classify_response,
 )
-from monitor.alerting.describe import shorten
-from monitor.alerting.model import Alert, Digest, Notification
-from monitor.alerting.receivers.base import read_secret
-from monitor.alerting.redaction import Redactor
-from monitor.alerting.render import context_line, digest_text, headline
-from monitor.config import SlackReceiver
+from driftwarden.monitor.alerting.describe import shorten
+from driftwarden.monitor.alerting.model import Alert, Digest, Notification
+from driftwarden.monitor.alerting.receivers.base import read_secret
+from driftwarden.monitor.alerting.redaction import Redactor
+from driftwarden.monitor.alerting.render import context_line, digest_text, headline
+from driftwarden.monitor.config import SlackReceiver
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000

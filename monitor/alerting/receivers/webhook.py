@@ -18,18 +18,18 @@ import json
 
 import httpx
 
-from monitor.alerting.delivery import (
+from driftwarden.monitor.alerting.delivery import (
     SEND_ERRORS,
     DeliveryResult,
     classify_error,
     classify_response,
 )
-from monitor.alerting.model import Notification
-from monitor.alerting.receivers.base import read_secret
-from monitor.alerting.redaction import Redactor
-from monitor.alerting.render import document
-from monitor.config import WebhookReceiver
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.alerting.receivers.base import read_secret
+from driftwarden.monitor.alerting.redaction import Redactor
+from driftwarden.monitor.alerting.render import document
+from driftwarden.monitor.config import WebhookReceiver
+from driftwarden.monitor.errors import ConfigError
 
 
 def secret_key(secret: str) -> bytes:

@@ -94,8 +94,8 @@ class FakeReceiver:
     """Records what it was asked to send; `outcome` decides each answer."""
 
     def __init__(self, name: str, *, remote: bool = True, send_resolved: bool = True) -> None:
-        from monitor.alerting.delivery import Delivered, DeliveryResult
-        from monitor.alerting.model import Notification
+        from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult
+        from driftwarden.monitor.alerting.model import Notification
 
         self.name = name
         self.remote = remote
@@ -107,7 +107,7 @@ class FakeReceiver:
         self._types = (Delivered, DeliveryResult)
 
     def send(self, notification: Any, *, now: float) -> Any:
-        from monitor.alerting.delivery import Delivered
+        from driftwarden.monitor.alerting.delivery import Delivered
 
         self.attempts.append((now, notification))
         result = self.outcome(notification, now)
@@ -126,7 +126,7 @@ class FakeReceiver:
 
 def alerting_settings(**overrides: Any) -> Any:
     """Shipped-default-like routing: critical pages (and continues), warning+ goes to chat."""
-    from monitor.config import AlertingSettings
+    from driftwarden.monitor.config import AlertingSettings
 
     data: dict[str, Any] = {
         "receivers": [

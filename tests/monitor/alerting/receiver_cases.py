@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.model import Alert, Change, Notification, Status
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.model import Alert, Change, Notification, Status
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
 

@@ -10,15 +10,15 @@ import random
 
 import pytest
 
-from baselines.artifact import Baseline
 from bench.calibration import make_baseline, window
+from driftwarden.baselines.artifact import Baseline
+from driftwarden.monitor.alerting import AlertPipeline
+from driftwarden.monitor.config import ModelPolicy
+from driftwarden.monitor.evaluation import ModelEvaluator
+from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdict import WindowVerdict
 from examples import synthetic
-from monitor.alerting import AlertPipeline
-from monitor.config import ModelPolicy
-from monitor.evaluation import ModelEvaluator
-from monitor.layout import ModelLayout
-from monitor.tier import Tier
-from monitor.verdict import WindowVerdict
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
     FakeReceiver,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting.store import (
+from driftwarden.monitor.alerting.store import (
     SILENCES_KEY,
     STATE_KEY,
     AlertStateError,
@@ -18,7 +18,7 @@ from monitor.alerting.store import (
     state_directory,
     uses_kafka,
 )
-from monitor.config import Settings
+from driftwarden.monitor.config import Settings
 
 
 def test_keys_map_to_the_files_of_earlier_releases(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from email.utils import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerting.backoff import Backoff
-from monitor.alerting.delivery import parse_retry_after
+from driftwarden.monitor.alerting.backoff import Backoff
+from driftwarden.monitor.alerting.delivery import parse_retry_after
 
 
 @given(attempt=st.integers(0, 100), seed=st.integers(0, 2**32))

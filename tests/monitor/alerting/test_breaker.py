@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from monitor.alerting.breaker import CircuitBreaker
+from driftwarden.monitor.alerting.breaker import CircuitBreaker
 
 
 def test_opens_after_consecutive_failures_and_probes_after_reset() -> None:

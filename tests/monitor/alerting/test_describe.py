@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from monitor.alerting.describe import MAX_TITLE, build_alert
-from monitor.alerting.model import Alert
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import MAX_TITLE, build_alert
+from driftwarden.monitor.alerting.model import Alert
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
 

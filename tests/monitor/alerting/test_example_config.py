@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.alerting import check_alerting
-from monitor.alerting.routing import match_routes
-from monitor.config import load_settings
+from driftwarden.monitor.alerting import check_alerting
+from driftwarden.monitor.alerting.routing import match_routes
+from driftwarden.monitor.config import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "alerting.yaml"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.groups import GroupsState, flush_due, place
-from monitor.alerting.model import Alert, Notification, Status
-from monitor.alerting.routing import RouteNode, compile_route, match_routes
-from monitor.config import Route
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.groups import GroupsState, flush_due, place
+from driftwarden.monitor.alerting.model import Alert, Notification, Status
+from driftwarden.monitor.alerting.routing import RouteNode, compile_route, match_routes
+from driftwarden.monitor.config import Route
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 W, C = Tier.WARNING, Tier.CRITICAL

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import msgspec
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.inhibition import compile_rules, inhibited_by
-from monitor.alerting.model import Alert
-from monitor.config import InhibitRule
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.inhibition import compile_rules, inhibited_by
+from driftwarden.monitor.alerting.model import Alert
+from driftwarden.monitor.config import InhibitRule
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 DEFAULT = compile_rules(

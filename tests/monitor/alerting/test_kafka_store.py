@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-from monitor.alerting.kafka_store import KafkaAlertStore, key_prefix
-from monitor.checkpoint import Checkpoint, encode
-from monitor.config import CheckpointSettings, KafkaSettings
-from monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore, key_prefix
+from driftwarden.monitor.checkpoint import Checkpoint, encode
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.kafka_client import KafkaClientConfig
 
 Record = namedtuple("Record", "topic partition offset key value")
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.alerting.matchers import match_all, parse_matcher
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.matchers import match_all, parse_matcher
+from driftwarden.monitor.errors import ConfigError
 
 LABELS = {"model": "credit-risk", "tier": "critical", "environment": "prod"}
 

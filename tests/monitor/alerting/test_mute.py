@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.alerting.mute import MuteCalendar
-from monitor.config import MuteTimeInterval
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.mute import MuteCalendar
+from driftwarden.monitor.config import MuteTimeInterval
+from driftwarden.monitor.errors import ConfigError
 
 
 def ts(text: str) -> float:

@@ -9,10 +9,10 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.alerting import AlertPipeline, RecordingMetrics
-from monitor.alerting.delivery import Delivered, DeliveryResult, RetryLater
-from monitor.alerting.model import Notification
-from monitor.tier import Tier
+from driftwarden.monitor.alerting import AlertPipeline, RecordingMetrics
+from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, RetryLater
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
     FakeReceiver,

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import msgspec
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.model import Alert, Notification, Status
-from monitor.alerting.outbox import Outbox
-from monitor.alerting.state import load_state
-from monitor.alerting.state_writer import StateWriter
-from monitor.alerting.store import DirectoryAlertStore
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.model import Alert, Notification, Status
+from driftwarden.monitor.alerting.outbox import Outbox
+from driftwarden.monitor.alerting.state import load_state
+from driftwarden.monitor.alerting.state_writer import StateWriter
+from driftwarden.monitor.alerting.store import DirectoryAlertStore
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 

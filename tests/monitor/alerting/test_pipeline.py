@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from monitor.alerting import AlertPipeline
-from monitor.alerting.model import Notification
-from monitor.tier import Tier
+from driftwarden.monitor.alerting import AlertPipeline
+from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, alerting_settings
 from tests.monitor.alerting.alert_verdicts import episode, verdict
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import msgspec
 
-from monitor.alerting import AlertPipeline
-from monitor.alerting.silences import Silence, SilenceFile, SilenceStore
-from monitor.alerting.state_writer import COMPONENT
-from monitor.alerting.store import CORRUPT, SILENCES_KEY, STATE_KEY, DirectoryAlertStore
-from monitor.tier import Tier
+from driftwarden.monitor.alerting import AlertPipeline
+from driftwarden.monitor.alerting.silences import Silence, SilenceFile, SilenceStore
+from driftwarden.monitor.alerting.state_writer import COMPONENT
+from driftwarden.monitor.alerting.store import CORRUPT, SILENCES_KEY, STATE_KEY, DirectoryAlertStore
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
     FakeReceiver,
@@ -99,7 +99,7 @@ def test_a_full_disk_never_stops_alerting_and_state_catches_up_when_space_return
 
 
 def test_a_broker_outage_during_writes_is_the_same_fault(clock: FakeClock) -> None:
-    from monitor.alerting.store import AlertStateError
+    from driftwarden.monitor.alerting.store import AlertStateError
 
     store, hook = MemoryAlertStore(), Hook()
     pipeline, fakes = build(clock, store, hook=hook)
@@ -193,7 +193,7 @@ def test_a_member_that_hands_over_during_a_fault_no_longer_reports_it(clock: Fak
 def test_a_notification_pending_at_the_handover_is_sent_by_the_next_owner_only(
     clock: FakeClock,
 ) -> None:
-    from monitor.alerting.delivery import RetryLater
+    from driftwarden.monitor.alerting.delivery import RetryLater
 
     shared = MemoryAlertStore()
     active, fakes_a = build(clock, shared)
@@ -213,7 +213,7 @@ def test_suspend_stops_a_delivery_round_after_the_send_in_flight(clock: FakeCloc
     pipeline, fakes = build(clock, MemoryAlertStore())
     for model in ("m1", "m2", "m3"):
         pipeline.observe(verdict(0, C, model=model))
-    from monitor.alerting.delivery import Delivered
+    from driftwarden.monitor.alerting.delivery import Delivered
 
     def send_then_lose_ownership(note: Any, now: float) -> Any:
         pipeline._suspended = True  # what suspend() does first, from the consumer thread
@@ -294,7 +294,7 @@ def test_replicas_of_one_monitor_share_the_incident(clock: FakeClock) -> None:
 def test_without_a_monitor_id_the_fingerprint_is_the_one_of_earlier_releases(
     clock: FakeClock,
 ) -> None:
-    from monitor.alerting.fingerprint import fingerprint
+    from driftwarden.monitor.alerting.fingerprint import fingerprint
 
     pipeline, fakes = build(clock, None, monitor=None)
     feed(pipeline, clock, episode([C, C]))

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from monitor.alerting.delivery import Delivered, Rejected, RetryLater
-from monitor.alerting.receivers import Receiver, build_receiver
-from monitor.alerting.receivers.slack import slack_message
-from monitor.config import DeliverySettings, SlackReceiver
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.delivery import Delivered, Rejected, RetryLater
+from driftwarden.monitor.alerting.receivers import Receiver, build_receiver
+from driftwarden.monitor.alerting.receivers.slack import slack_message
+from driftwarden.monitor.config import DeliverySettings, SlackReceiver
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_fakes import Answer, LocalServer
 from tests.monitor.alerting.receiver_cases import alert, notification
 

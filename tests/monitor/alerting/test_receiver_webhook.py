@@ -8,9 +8,9 @@ import hmac
 import json
 from collections.abc import Callable
 
-from monitor.alerting.delivery import Delivered, Rejected, RetryLater
-from monitor.alerting.receivers import Receiver, build_receiver
-from monitor.config import DeliverySettings, WebhookReceiver
+from driftwarden.monitor.alerting.delivery import Delivered, Rejected, RetryLater
+from driftwarden.monitor.alerting.receivers import Receiver, build_receiver
+from driftwarden.monitor.config import DeliverySettings, WebhookReceiver
 from tests.monitor.alerting.alert_fakes import Answer, LocalServer
 from tests.monitor.alerting.receiver_cases import notification
 

@@ -10,8 +10,13 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerting.delivery import Rejected, RetryLater, classify_error, classify_response
-from monitor.alerting.redaction import MAX_REASON, REDACTED, Redactor
+from driftwarden.monitor.alerting.delivery import (
+    Rejected,
+    RetryLater,
+    classify_error,
+    classify_response,
+)
+from driftwarden.monitor.alerting.redaction import MAX_REASON, REDACTED, Redactor
 
 SLACK = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/xoxbSecretPathToken123"
 WEBHOOK = "https://deploy:PassW0rdXyz@rollback.internal:8443/hooks/run?token=QueryTok3n&x=1"

@@ -4,10 +4,10 @@ import json
 
 import msgspec
 
-from monitor.alerting.describe import build_alert
-from monitor.alerting.model import Change, Notification
-from monitor.alerting.render import alert_text, document, headline
-from monitor.tier import Tier
+from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.model import Change, Notification
+from driftwarden.monitor.alerting.render import alert_text, document, headline
+from driftwarden.monitor.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 

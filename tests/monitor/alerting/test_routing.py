@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.alerting.routing import compile_route, match_routes
-from monitor.config import Route
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.routing import compile_route, match_routes
+from driftwarden.monitor.config import Route
+from driftwarden.monitor.errors import ConfigError
 
 
 def tree() -> Route:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting.silences import SilenceStore
-from monitor.alerting.store import DirectoryAlertStore
-from monitor.cli import main
+from driftwarden.monitor.alerting.silences import SilenceStore
+from driftwarden.monitor.alerting.store import DirectoryAlertStore
+from driftwarden.monitor.cli import main
 
 
 def test_add_list_expire_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

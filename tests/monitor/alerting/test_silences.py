@@ -4,11 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting.silences import SilenceStore, config_silences, parse_time, silenced_by
-from monitor.alerting.state import decode_silences
-from monitor.alerting.store import SILENCES_KEY, DirectoryAlertStore
-from monitor.config import SilenceConfig
-from monitor.errors import ConfigError
+from driftwarden.monitor.alerting.silences import (
+    SilenceStore,
+    config_silences,
+    parse_time,
+    silenced_by,
+)
+from driftwarden.monitor.alerting.state import decode_silences
+from driftwarden.monitor.alerting.store import SILENCES_KEY, DirectoryAlertStore
+from driftwarden.monitor.config import SilenceConfig
+from driftwarden.monitor.errors import ConfigError
 
 LABELS = {"model": "credit-risk", "tier": "warning", "environment": "prod"}
 

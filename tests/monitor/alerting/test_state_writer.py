@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import itertools
 
-from monitor.alerting.state_writer import COMPONENT, StateWriter
+from driftwarden.monitor.alerting.state_writer import COMPONENT, StateWriter
 from tests.monitor.alerting.alert_fakes import FakeClock, MemoryAlertStore
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
