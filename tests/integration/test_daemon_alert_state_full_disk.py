@@ -13,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.monitor.alerting.alert_fakes import Answer, LocalServer
-from tests.support.components import require_component
 from tests.support.daemon import (
     DaemonProcess,
     daemon_config,
@@ -30,25 +28,9 @@ from tests.support.daemon import (
     write_baseline,
 )
 from tests.support.kafka_broker import KafkaBroker
+from tests.support.tmpfs import mounted_tmpfs
 
 pytestmark = pytest.mark.kafka
-
-
-@contextlib.contextmanager
-def tiny_tmpfs(path: Path, size: str = "256k") -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        require_component("a tmpfs mount (root)", done.stderr.strip() or "mount failed")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def fill(directory: Path) -> Path:
@@ -75,7 +57,7 @@ def test_a_full_alert_state_disk_degrades_and_recovers_without_stopping_consumpt
 ) -> None:
     hook = LocalServer(Answer(status=200, body=b"ok"))
     try:
-        with tiny_tmpfs(tmp_path / "alert-state") as state_dir:
+        with mounted_tmpfs(tmp_path / "alert-state", 256 * 1024) as state_dir:
             _run(
                 kafka_broker=kafka_broker,
                 topic=topic,

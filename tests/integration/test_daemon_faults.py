@@ -16,7 +16,6 @@ import json
 import os
 import resource
 import socket
-import subprocess
 import threading
 import time
 import urllib.error
@@ -27,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.components import require_component
 from tests.support.daemon import (
     DaemonProcess,
     assert_counts_equal,
@@ -40,6 +38,7 @@ from tests.support.daemon import (
     write_baseline,
 )
 from tests.support.kafka_broker import KafkaBroker
+from tests.support.tmpfs import mounted_tmpfs
 
 pytestmark = pytest.mark.kafka
 
@@ -52,21 +51,8 @@ FAULT = 'driftwarden_storage_fault{component="checkpoint"}'
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0755", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        require_component("a tmpfs mount (needs root)", done.stderr.strip() or "mount failed")
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", TMPFS_BYTES) as mount_point:
         yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.fixture
