@@ -174,6 +174,30 @@ def _replay(baseline: Path, config: Path, stream: Stream, tmp_path: Path) -> tup
     return windows, alerts
 
 
+@dataclass(frozen=True)
+class _GroupOfThree:
+    """A 12-partition topic, members a, b, c paging one receiver, and replay's answer."""
+
+    topic: str
+    configs: dict[str, Path]
+    stream: Stream
+    reference: dict[WindowKey, Any]
+    replay_alerts: list[dict[str, Any]]
+
+    @classmethod
+    def prepare(
+        cls, broker: KafkaBroker, group_id: str, tmp_path: Path, pager: Pager, *, backend: str
+    ) -> _GroupOfThree:
+        topic = f"group-{group_id}"
+        broker.create_topic(topic, partitions=PARTITIONS)
+        baseline, configs = _configs(
+            tmp_path, broker, topic, group_id, backend=backend, hook=pager.start()
+        )
+        stream = episode_stream()
+        reference, replay_alerts = _replay(baseline, configs["a"], stream, tmp_path)
+        return cls(topic, configs, stream, reference, replay_alerts)
+
+
 def _producing(
     bootstrap: str, topic: str, payloads: Sequence[bytes], start: int, *, pace: float = 2_000.0
 ) -> threading.Thread:
@@ -296,14 +320,9 @@ def test_three_members_with_kafka_checkpoints_fail_over_with_exact_counts_and_on
     note_timing: Callable[[str], None],
 ) -> None:
     began = time.monotonic()
-    topic = f"group-{group_id}"
-    kafka_broker.create_topic(topic, partitions=PARTITIONS)
-    hook = pager.start()
-    baseline, configs = _configs(
-        tmp_path, kafka_broker, topic, group_id, backend="kafka", hook=hook
-    )
-    stream = episode_stream()
-    reference, replay_alerts = _replay(baseline, configs["a"], stream, tmp_path)
+    group = _GroupOfThree.prepare(kafka_broker, group_id, tmp_path, pager, backend="kafka")
+    topic, configs, stream = group.topic, group.configs, group.stream
+    reference, replay_alerts = group.reference, group.replay_alerts
     payloads, boot = stream.payloads, kafka_broker.bootstrap
 
     members: list[DaemonProcess] = []
@@ -363,14 +382,9 @@ def test_with_directory_checkpoints_extra_members_refuse_and_the_active_one_coun
     note_timing: Callable[[str], None],
 ) -> None:
     began = time.monotonic()
-    topic = f"group-{group_id}"
-    kafka_broker.create_topic(topic, partitions=PARTITIONS)
-    hook = pager.start()
-    baseline, configs = _configs(
-        tmp_path, kafka_broker, topic, group_id, backend="directory", hook=hook
-    )
-    stream = episode_stream()
-    reference, replay_alerts = _replay(baseline, configs["a"], stream, tmp_path)
+    group = _GroupOfThree.prepare(kafka_broker, group_id, tmp_path, pager, backend="directory")
+    topic, configs, stream = group.topic, group.configs, group.stream
+    reference, replay_alerts = group.reference, group.replay_alerts
     payloads, boot = stream.payloads, kafka_broker.bootstrap
 
     members: list[DaemonProcess] = []
