@@ -147,11 +147,15 @@ class VerdictLogObserver:
 class AlertObserver:
     """Closed windows into the alert pipeline (its own lock makes it thread-safe)."""
 
-    def __init__(self, pipeline: AlertPipeline) -> None:
+    def __init__(
+        self, pipeline: AlertPipeline, *, notified: Callable[[], None] = lambda: None
+    ) -> None:
         self._pipeline = pipeline
+        self._notified = notified
 
     def observe(self, verdict: WindowVerdict) -> None:
-        self._pipeline.observe(verdict)
+        if self._pipeline.observe(verdict):
+            self._notified()
 
 
 class AlertMetricsAdapter:
@@ -168,19 +172,32 @@ class AlertMetricsAdapter:
 
 
 class AlertDispatcher:
-    """One thread that delivers the outbox every `interval` seconds until stopped."""
+    """One thread that delivers the outbox at once when `wake()` says a notification was
+    queued, and every `interval` seconds for retries and timers, until stopped.
+
+    Waking at once matters when a member catches up a backlog: hours of event time
+    pass in seconds, and a trigger left for the next poll can be superseded by its
+    own resolve before it was ever delivered (the incident would never page)."""
 
     def __init__(self, pipeline: AlertPipeline, *, interval: float = 1.0) -> None:
         self._pipeline = pipeline
         self._interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alert-dispatcher", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        self._wake.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._pipeline.dispatch()
             except Exception:  # a delivery bug must not kill alerting for good
@@ -189,6 +206,7 @@ class AlertDispatcher:
     def stop_and_drain(self, deadline: float) -> None:
         """Stop the thread, then deliver what is pending until `deadline` (SIGTERM)."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._pipeline.drain(deadline=time.time() + max(0.0, deadline - time.monotonic()))
         self._pipeline.close()
@@ -473,7 +491,7 @@ class Daemon:
         builtin: list[VerdictObserver] = [
             MetricsObserver(self.metrics),
             LogObserver(),
-            AlertObserver(self.alerts),
+            AlertObserver(self.alerts, notified=self.dispatcher.wake),
         ]
         if self.verdict_log is not None:
             builtin.append(self.verdict_log)

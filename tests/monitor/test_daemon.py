@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 
 from driftwarden.monitor.consumer import Record
 from driftwarden.monitor.daemon import (
+    AlertDispatcher,
+    AlertObserver,
     Daemon,
     EngineProcessor,
     MetricsObserver,
@@ -269,3 +273,38 @@ def test_a_dead_letter_topic_that_does_not_exist_refuses_the_start_naming_the_fi
         ConfigError, match=r"dead_letter.topic 'dead-leters' does not exist.*create"
     ):
         check_topic_exists(client, "dead-leters", admin_factory=_Admin)
+
+
+class _DispatchRecorder:
+    def __init__(self) -> None:
+        self.dispatched = threading.Event()
+        self.notes: list[str] = []
+
+    def observe(self, verdict: Any) -> list[str]:
+        return self.notes
+
+    def dispatch(self) -> None:
+        self.dispatched.set()
+
+    def drain(self, deadline: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_queued_notification_wakes_the_dispatcher_instead_of_waiting_for_its_poll() -> None:
+    """Catching up a backlog, a trigger left for the next poll can be superseded by its own
+    resolve before delivery: the incident would never page."""
+    pipeline = _DispatchRecorder()
+    dispatcher = AlertDispatcher(pipeline, interval=3600.0)  # type: ignore[arg-type]
+    observer = AlertObserver(pipeline, notified=dispatcher.wake)  # type: ignore[arg-type]
+    dispatcher.start()
+    try:
+        observer.observe(None)  # type: ignore[arg-type]
+        assert not pipeline.dispatched.wait(0.2)  # nothing queued: no early round
+        pipeline.notes.append("page")
+        observer.observe(None)  # type: ignore[arg-type]
+        assert pipeline.dispatched.wait(30)  # far sooner than the hour-long poll
+    finally:
+        dispatcher.stop_and_drain(time.monotonic() + 5)
