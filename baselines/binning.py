@@ -37,7 +37,7 @@ Counting (`bin_indices`, `bin_counts`) has K + 2 slots: slot 0 underflow
 (x < e_0), slot i + 1 for `[e_i, e_{i+1})`, the last interior bin closed at e_K
 (x == e_K lands in slot K), and slot K + 1 overflow (x > e_K). The live window
 code counts by the same rule, through the same `counting_edges`, in a faster
-form (`monitor.windowing.accumulate`); a property test holds it to `bin_counts`
+form (`monitor.windows.windowing.accumulate`); a property test holds it to `bin_counts`
 value for value, so training and live counts cannot disagree about which bin a
 value belongs to.
 

@@ -26,13 +26,18 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.baselines.build import build_baseline
 from driftwarden.baselines.schema import Schema
 from driftwarden.monitor.config import ModelPolicy
-from driftwarden.monitor.evaluation import ModelEvaluator
-from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
-from driftwarden.monitor.window import WindowState
-from driftwarden.monitor.windowing import accumulate
+from driftwarden.monitor.ingest.events import (
+    ColumnValues,
+    ModelBatch,
+    categorical_column,
+    numeric_column,
+)
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.window import WindowState
+from driftwarden.monitor.windows.windowing import accumulate
 from examples import synthetic
 
 TRAINING_ROWS = 100_000

@@ -402,7 +402,7 @@ def machine() -> str:
 
 
 def _auto_decode_workers() -> int:
-    from driftwarden.monitor.decode_pool import decode_workers
+    from driftwarden.monitor.ingest.decode_pool import decode_workers
 
     return decode_workers("auto")
 
@@ -487,7 +487,7 @@ def render(result: dict[str, Any]) -> str:
         "The daemon also decodes each event, assigns it to a window and adds it to the "
         "window's histograms (the replay path); by default a forked decode worker does the "
         "decoding and counting of one poll while the daemon fetches the next "
-        "(`monitor/decode_pool.py`), with the broker on the same 2 cores. "
+        "(`monitor/ingest/decode_pool.py`), with the broker on the same 2 cores. "
         + _cost_sentence(d, b, ip)
         + " The rates are noisy on a shared host (see the per-repeat spread); "
         "`bench/results/daemon_throughput-*.json` keeps every number.",

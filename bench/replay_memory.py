@@ -1,4 +1,4 @@
-"""The replay path alone, for its peak RSS: `monitor.replay.replay` without the CLI's report.
+"""The replay path alone, for its peak RSS: `monitor.replay.runner.replay` without the CLI's report.
 
 `bench.replay_throughput` runs this in a subprocess under its launcher, which
 reads the child's peak RSS. Beside the CLI's figure it shows what the engine
@@ -18,8 +18,8 @@ from pathlib import Path
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.config import load_settings
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.replay import replay
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.replay.runner import replay
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 
 def main(argv: Sequence[str] | None = None) -> int:

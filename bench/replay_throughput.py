@@ -8,7 +8,7 @@ What is measured (inputs from `bench/replay_data.py`, cached under `.cache/bench
 
 1. driftwarden: the real CLI, `python -m driftwarden.monitor.cli replay --baseline B --report R
    --dead-letter D --quiet FILE`, in a subprocess per repeat (wall time, CPU time
-   and peak RSS from `os.wait4`); and the same `monitor.replay.replay` path
+   and peak RSS from `os.wait4`); and the same `monitor.replay.runner.replay` path
    in-process (engine construction excluded), which is what the ratio to
    decode-only compares; and that path again with the decode workers the CLI
    starts by default (`decode_workers: auto`), their CPU time included. No
@@ -51,15 +51,15 @@ from bench import replay_data as data
 from bench.docs import DOCS, update_section
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import load_settings
-from driftwarden.monitor.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.evaluation import ModelEvaluator
-from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.replay import DEFAULT_BATCH, _blocks, replay
-from driftwarden.monitor.window import WindowState
-from driftwarden.monitor.windowing import accumulate
+from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
+from driftwarden.monitor.ingest.events import ColumnValues, ModelBatch, categorical_column
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.replay.runner import DEFAULT_BATCH, _blocks, replay
+from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.windows.window import WindowState
+from driftwarden.monitor.windows.windowing import accumulate
 from examples import synthetic
 
 EVIDENTLY_PINS = ("evidently==0.7.23", "pandas<3", "pyarrow")
@@ -141,7 +141,7 @@ def cli_replay(events: Path, baseline: Path, workdir: Path, *, report: bool = Tr
 
 
 def path_replay(events: Path, baseline: Path, workdir: Path) -> Timing:
-    """`monitor.replay.replay` alone (no report) in a subprocess, for its peak RSS."""
+    """`monitor.replay.runner.replay` alone (no report) in a subprocess, for its peak RSS."""
     command = [sys.executable, "-m", "bench.replay_memory", "--baseline", str(baseline)]
     return run_child([*command, str(events)], workdir / "replay_memory.stderr")
 
@@ -149,7 +149,7 @@ def path_replay(events: Path, baseline: Path, workdir: Path) -> Timing:
 def in_process_replay(
     events: Path, baseline: Baseline, *, workers: int = 0
 ) -> tuple[Timing, dict[str, Any]]:
-    """`monitor.replay.replay` in this process; with `workers`, through a decode pool
+    """`monitor.replay.runner.replay` in this process; with `workers`, through a decode pool
     (started and stopped inside the timing; its CPU time, taken when the workers
     have exited, is added)."""
     engine = Engine([baseline], load_settings(None))
@@ -728,7 +728,7 @@ def render(results: dict[str, Any]) -> str:
         f"| msgspec decode-only (read lines, `Decoder().decode` each) | "
         f"{_rate(t['decode_only']['events_per_s_wall'])} | "
         f"{_rate(t['decode_only']['events_per_s_cpu'])} | 1 | |",
-        f"| driftwarden replay, in-process (`monitor.replay.replay`) | "
+        f"| driftwarden replay, in-process (`monitor.replay.runner.replay`) | "
         f"{_rate(t['driftwarden_in_process']['events_per_s_wall'])} | "
         f"{_rate(t['driftwarden_in_process']['events_per_s_cpu'])} | "
         f"{t['ratio_in_process_to_decode_wall']:.2f}x / "
@@ -806,7 +806,7 @@ def render(results: dict[str, Any]) -> str:
             f"| replay CLI (JSON report; window records spooled to disk as windows close) | "
             f"{mem['cli_peak_rss_kib_small'] / 1024:,.0f} MiB | "
             f"{mem['cli_peak_rss_kib_large'] / 1024:,.0f} MiB | {mem['cli_growth']:+.1%} |",
-            f"| replay path alone (`monitor.replay.replay`, verdicts streamed to a counter; "
+            f"| replay path alone (`monitor.replay.runner.replay`, verdicts streamed to a counter; "
             f"`bench/replay_memory.py`) "
             f"| {mem['path_peak_rss_kib_small'] / 1024:,.0f} MiB | "
             f"{mem['path_peak_rss_kib_large'] / 1024:,.0f} MiB | {mem['path_growth']:+.1%} |",
@@ -1006,7 +1006,7 @@ def _where_time_goes(results: dict[str, Any]) -> list[str]:
         "| stage | us/event |",
         "|---|---:|",
         f"| msgspec decode-only (the reference line above) | {decode_only:.2f} |",
-        f"| reading lines into blocks (`monitor.replay`) | {b['read_and_split_us']:.2f} |",
+        f"| reading lines into blocks (`monitor.replay.runner`) | {b['read_and_split_us']:.2f} |",
         f"| decoding into numpy columns (`EventDecoder.decode`, typed fast path) | {decode:.2f} |",
         f"| windows and verdicts (engine total minus decoding) | {engine - decode:.2f} |",
         f"| engine total (`Engine.process` + `close_all`) | {engine:.2f} |",

@@ -390,7 +390,7 @@ class MetricsSettings(Frozen):
     port: int = Field(default=9108, ge=0, le=65535)
     # /healthz fails when the consumer loop has not turned for this long.
     liveness_timeout: Seconds = 60.0
-    # Bounds of the HTTP server (monitor/http_server.py): connections open at once
+    # Bounds of the HTTP server (monitor/telemetry/http_server.py): connections open at once
     # (when full, the oldest one still waiting for its request is closed), time for
     # a request to arrive in full and for its response to be taken, listen backlog.
     max_connections: int = Field(default=64, ge=1, le=4096)

@@ -34,20 +34,20 @@ import structlog
 
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
-from driftwarden.monitor.dedup import RecentIds
 from driftwarden.monitor.errors import CheckpointError, ConfigError
-from driftwarden.monitor.evaluation import ModelEvaluator
-from driftwarden.monitor.events import (
+from driftwarden.monitor.ingest.dedup import RecentIds
+from driftwarden.monitor.ingest.events import (
     DecodedBatch,
     EventDecoder,
     ModelBatch,
     Rejection,
     RejectReason,
 )
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.verdict import WindowVerdict
-from driftwarden.monitor.window import WindowState
-from driftwarden.monitor.windowing import accumulate, assign_count, time_keys
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.window import WindowState
+from driftwarden.monitor.windows.windowing import accumulate, assign_count, time_keys
 
 log = structlog.get_logger(__name__)
 

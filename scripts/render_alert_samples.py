@@ -21,8 +21,8 @@ from driftwarden.monitor.alerting import AlertPipeline, Notification
 from driftwarden.monitor.alerting.receivers.pagerduty import event
 from driftwarden.monitor.alerting.receivers.slack import slack_message
 from driftwarden.monitor.config import AlertingSettings
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import (
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import (
     ColumnStatistics,
     ColumnVerdict,
     Finding,

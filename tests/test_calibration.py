@@ -10,7 +10,7 @@ import pytest
 
 from bench.calibration import SCENARIOS, make_baseline, no_drift, run_scenario
 from driftwarden.baselines.artifact import Baseline
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from examples import synthetic
 
 pytestmark = pytest.mark.slow

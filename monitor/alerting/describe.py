@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from driftwarden.monitor.alerting.fingerprint import alert_labels, fingerprint
 from driftwarden.monitor.alerting.model import Alert, AlertColumn, Change, Resolution, Status
 from driftwarden.monitor.config import DEFAULT_NEXT_STEPS
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import ColumnVerdict, Finding, WindowVerdict
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
 
 MAX_TITLE = 150  # a Slack header block holds 150 characters
 MAX_COLUMNS_LISTED = 8

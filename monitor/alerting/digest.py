@@ -14,8 +14,8 @@ import math
 import msgspec
 
 from driftwarden.monitor.alerting.model import Digest, DigestEntry
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 MAX_DIGEST_COLUMNS = 10
 

@@ -42,7 +42,7 @@ from driftwarden.monitor.alerting.outbox import Outbox, OutboxEntry
 from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
 from driftwarden.monitor.alerting.receivers.base import Receiver
 from driftwarden.monitor.config import DeliverySettings
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 LEDGER_SIZE = 2000
 

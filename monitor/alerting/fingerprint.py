@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 ALERTNAME = "DriftwardenModelDrift"
 IDENTITY_LABELS: tuple[str, ...] = ("alertname", "environment", "model")

@@ -29,7 +29,7 @@ import msgspec
 
 from driftwarden.monitor.alerting.model import Alert, Change, Notification
 from driftwarden.monitor.alerting.routing import RouteNode
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 
 class GroupState(msgspec.Struct, kw_only=True):

@@ -9,7 +9,7 @@ to the pod's disk and no extra topic to provision or authorise.
 Keys: `alerting/<group id>/state`, `alerting/<group id>/silences`,
 `alerting/<group id>/outbox/<seq>`; a delete is a tombstone. Values are the
 same JSON the directory backend writes. The checkpoint loader skips these keys
-(`monitor.checkpoint.ALERTING_KEY_PREFIX`), and this store skips everything
+(`monitor.kafka.checkpoint.ALERTING_KEY_PREFIX`), and this store skips everything
 that is not one of its own keys (checkpoints, other groups' alert state).
 Replicas of one group share the keys on purpose: one member is active at a
 time and the next one continues its state (see `AlertPipeline.suspend`).
@@ -37,9 +37,14 @@ from typing import Any
 import structlog
 
 from driftwarden.monitor.alerting.store import AlertStateError, is_alert_key
-from driftwarden.monitor.checkpoint import ALERTING_KEY_PREFIX, FRAME_SLACK, MAGIC, ensure_topic
 from driftwarden.monitor.config import CheckpointSettings
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.checkpoint import (
+    ALERTING_KEY_PREFIX,
+    FRAME_SLACK,
+    MAGIC,
+    ensure_topic,
+)
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 
 log = structlog.get_logger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Literal
 
 import msgspec
 
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 Transition = Literal["opened", "escalated", "deescalated", "continued", "resolved"]
 

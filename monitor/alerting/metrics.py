@@ -1,7 +1,7 @@
 """The alerting side of `driftwarden_alerts_sent_total` and `driftwarden_alert_outbox_pending`.
 
 Alerting does not import the daemon's metrics registry: it reports through this
-small protocol, which `monitor/metrics.py` can implement (or wrap with two
+small protocol, which `monitor/telemetry/metrics.py` can implement (or wrap with two
 lambdas) when the daemon wires the pipeline. Outcomes are the ones docs/metrics.md
 lists: `success`, `retry`, `failed` (rejected, not retried), `dropped` (older
 than `delivery.max_age`, or suppressed in a replay without real receivers).

@@ -17,7 +17,7 @@ from typing import Literal
 
 import msgspec
 
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 Status = Literal["firing", "resolved"]
 

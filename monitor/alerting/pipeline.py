@@ -85,7 +85,7 @@ from driftwarden.monitor.alerting.store import (
 )
 from driftwarden.monitor.config import AlertingSettings, Settings
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 POLL_INTERVAL = 2.0
 """Seconds between looks at the store for silences another process wrote."""

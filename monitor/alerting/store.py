@@ -246,7 +246,7 @@ def open_alert_store(settings: Settings) -> AlertStateStore:
     """The store for this configuration (see the module docstring)."""
     if uses_kafka(settings):
         from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore  # noqa: PLC0415 - kafka import
-        from driftwarden.monitor.kafka_client import KafkaClientConfig  # noqa: PLC0415
+        from driftwarden.monitor.kafka.client import KafkaClientConfig  # noqa: PLC0415
 
         return KafkaAlertStore(
             KafkaClientConfig.from_settings(settings.kafka),

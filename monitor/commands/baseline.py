@@ -34,7 +34,7 @@ from driftwarden.baselines.schema import Schema, load_schema
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import BaselineStore, load_baseline
 from driftwarden.baselines.validation import MIN_TRAINING_ROWS
-from driftwarden.monitor.event_survey import output_like
+from driftwarden.monitor.ingest.event_survey import output_like
 
 Clock = Callable[[], datetime]
 

@@ -20,16 +20,21 @@ from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting import replay_pipeline
 from driftwarden.monitor.alerting.render import document
 from driftwarden.monitor.config import Settings, load_settings
-from driftwarden.monitor.dead_letter import JsonlDeadLetterSink
-from driftwarden.monitor.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import ConfigError, SourceError
-from driftwarden.monitor.event_survey import EventSurvey
-from driftwarden.monitor.logs import configure_logging
-from driftwarden.monitor.replay import DEFAULT_BATCH, replay
-from driftwarden.monitor.report import ReportBuilder, evidence_gaps, summary_text, write_report
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
+from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
+from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.replay.report import (
+    ReportBuilder,
+    evidence_gaps,
+    summary_text,
+    write_report,
+)
+from driftwarden.monitor.replay.runner import DEFAULT_BATCH, replay
+from driftwarden.monitor.telemetry.logs import configure_logging
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
 
 log = structlog.get_logger(__name__)

@@ -15,9 +15,9 @@ import structlog
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.config import load_settings
-from driftwarden.monitor.daemon import Daemon
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.logs import configure_logging
+from driftwarden.monitor.service.daemon import Daemon
+from driftwarden.monitor.telemetry.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 

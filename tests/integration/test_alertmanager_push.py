@@ -14,7 +14,7 @@ import pytest
 
 from driftwarden.monitor.alerting import AlertPipeline
 from driftwarden.monitor.config import AlertingSettings
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 from tests.support.alertmanager import Alertmanager, running_alertmanager
 

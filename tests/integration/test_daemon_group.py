@@ -1,7 +1,7 @@
 """Three `driftwarden run` members in one group, and a broker restart under a daemon.
 
 One member of a group is active and owns every partition; the others are hot
-standbys (monitor/active_standby.py). The group tests run three members on a
+standbys (monitor/kafka/active_standby.py). The group tests run three members on a
 12-partition topic while events flow: members join at different times (each
 join is a rebalance mid-stream), and with Kafka checkpoints the active member
 is killed with SIGKILL so a standby takes over from its last checkpoint. They

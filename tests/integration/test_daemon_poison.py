@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from driftwarden.monitor.dead_letter import TOPIC_HEADROOM
+from driftwarden.monitor.ingest.dead_letter import TOPIC_HEADROOM
 from tests.support.daemon import (
     DaemonProcess,
     assert_counts_equal,

@@ -17,11 +17,11 @@ from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore
 from driftwarden.monitor.alerting.silences import SilenceStore
 from driftwarden.monitor.alerting.state import load_state
 from driftwarden.monitor.alerting.store import SILENCES_KEY, STATE_KEY, outbox_key
-from driftwarden.monitor.checkpoint import Checkpoint, KafkaTopicCheckpointStore
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.kafka_client import KafkaClientConfig
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.kafka.checkpoint import Checkpoint, KafkaTopicCheckpointStore
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, alerting_settings
 from tests.monitor.alerting.alert_verdicts import episode
 from tests.support.kafka_broker import KafkaBroker

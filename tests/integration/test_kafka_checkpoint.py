@@ -8,9 +8,9 @@ import pytest
 import structlog
 from kafka import KafkaProducer
 
-from driftwarden.monitor.checkpoint import Checkpoint, KafkaTopicCheckpointStore
 from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.checkpoint import Checkpoint, KafkaTopicCheckpointStore
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(90)]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from driftwarden.monitor.checkpoint import (
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.kafka.checkpoint import (
     DirectoryCheckpointStore,
     KafkaTopicCheckpointStore,
     latest_per_partition,
 )
-from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 from tests.support.counting import CountingProcessor, PartitionCount
 from tests.support.driver import DriverProcess, merge_expected, produce_numbers
 from tests.support.kafka_broker import KafkaBroker

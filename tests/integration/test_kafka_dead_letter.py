@@ -6,10 +6,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from driftwarden.monitor.config import KafkaSettings
-from driftwarden.monitor.daemon import check_topic_exists
-from driftwarden.monitor.dead_letter import KafkaDeadLetterSink
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.ingest.dead_letter import KafkaDeadLetterSink
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.service.daemon import check_topic_exists
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(60)]

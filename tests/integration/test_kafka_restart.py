@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from driftwarden.monitor.checkpoint import DirectoryCheckpointStore, latest_per_partition
+from driftwarden.monitor.kafka.checkpoint import DirectoryCheckpointStore, latest_per_partition
 from tests.integration.conftest import start_broker
 from tests.support.counting import CountingProcessor
 from tests.support.driver import DriverProcess, merge_expected, produce_numbers

@@ -17,7 +17,7 @@ from kafka.protocol.consumer.metadata import (
     ConsumerProtocolSubscription,
 )
 
-from driftwarden.monitor.active_standby import (
+from driftwarden.monitor.kafka.active_standby import (
     ASSIGNOR_NAME,
     ActiveStandbyAssignor,
     Candidate,

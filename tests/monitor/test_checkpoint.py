@@ -13,7 +13,8 @@ import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwarden.monitor.checkpoint import (
+from driftwarden.monitor.errors import CheckpointError
+from driftwarden.monitor.kafka.checkpoint import (
     Checkpoint,
     DirectoryCheckpointStore,
     decode,
@@ -22,7 +23,6 @@ from driftwarden.monitor.checkpoint import (
     member_key,
     superseded,
 )
-from driftwarden.monitor.errors import CheckpointError
 
 
 def _cp(

@@ -20,7 +20,7 @@ import pytest
 
 from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
-from driftwarden.monitor.dead_letter import read_dead_letters
+from driftwarden.monitor.ingest.dead_letter import read_dead_letters
 from tests.monitor.factories import event, make_baseline, uniform_events, write_lines
 
 CONFIG = """

@@ -22,13 +22,13 @@ import structlog
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
 
-from driftwarden.monitor.checkpoint import Checkpoint, DirectoryCheckpointStore
 from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.consumer import ConsumerLoop, Record
 from driftwarden.monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
-from driftwarden.monitor.health import HealthState
-from driftwarden.monitor.kafka_client import KafkaClientConfig
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.kafka.checkpoint import Checkpoint, DirectoryCheckpointStore
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.kafka.consumer import ConsumerLoop, Record
+from driftwarden.monitor.telemetry.health import HealthState
+from driftwarden.monitor.telemetry.metrics import Metrics
 from tests.support.counting import CountingProcessor
 
 TOPIC = "events"
@@ -273,7 +273,7 @@ def _assert_exact(cluster: Cluster, counts: dict[tuple[str, int], Any]) -> None:
 
 
 def _final_counts(store: DirectoryCheckpointStore) -> dict[tuple[str, int], Any]:
-    from driftwarden.monitor.checkpoint import latest_per_partition
+    from driftwarden.monitor.kafka.checkpoint import latest_per_partition
 
     chosen = latest_per_partition(store.load(GROUP))
     return {p: CountingProcessor.decode(cp.state)[p] for p, cp in chosen.items()}
@@ -804,7 +804,7 @@ class _EmptyTopicReader:
 
 
 def test_an_unacknowledged_checkpoint_topic_is_retried_like_a_full_disk(tmp_path: Path) -> None:
-    from driftwarden.monitor.checkpoint import KafkaTopicCheckpointStore, decode
+    from driftwarden.monitor.kafka.checkpoint import KafkaTopicCheckpointStore, decode
 
     cluster = Cluster({0: 200})
     h = Harness(tmp_path, cluster)

@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from driftwarden.monitor.consumer import Record
-from driftwarden.monitor.daemon import (
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.service.daemon import (
     AlertDispatcher,
     AlertObserver,
     Daemon,
@@ -22,11 +25,8 @@ from driftwarden.monitor.daemon import (
     config_fingerprint,
     stream_name,
 )
-from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.kafka_client import KafkaClientConfig
-from driftwarden.monitor.metrics import Metrics
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.telemetry.metrics import Metrics
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 from tests.monitor.test_event_survey import features_only
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwarden.monitor.dead_letter import (
+from driftwarden.monitor.errors import SinkUnavailable
+from driftwarden.monitor.ingest.dead_letter import (
     HEADER_PAYLOAD_SIZE,
     HEADER_REASON,
     HEADER_TRUNCATED,
@@ -23,7 +24,6 @@ from driftwarden.monitor.dead_letter import (
     parse_dead_letter,
     read_dead_letters,
 )
-from driftwarden.monitor.errors import SinkUnavailable
 
 SOURCE: dict[str, str | int] = {"topic": "predictions", "partition": 2, "offset": 1234}
 
@@ -294,7 +294,7 @@ def test_a_full_disk_tears_no_line_and_loses_no_dead_letter(
 ) -> None:
     path = tmp_path / "dl.jsonl"
     disk = _FullDisk(os.write)
-    monkeypatch.setattr("driftwarden.monitor.dead_letter.os.write", disk)
+    monkeypatch.setattr("driftwarden.monitor.ingest.dead_letter.os.write", disk)
     sink = JsonlDeadLetterSink(path)
     for i in range(3):
         sink.write(b"{oops %d" % i, "invalid_json", {"file": "f", "line": i})
@@ -312,7 +312,7 @@ def test_a_full_disk_tears_no_line_and_loses_no_dead_letter(
 def test_write_raises_only_past_the_memory_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("driftwarden.monitor.dead_letter.os.write", _FullDisk(os.write))
+    monkeypatch.setattr("driftwarden.monitor.ingest.dead_letter.os.write", _FullDisk(os.write))
     sink = JsonlDeadLetterSink(tmp_path / "dl.jsonl", max_backlog_bytes=200_000)
     big = b"x" * 60_000
     sink.write(big, "too_large", {"file": "f", "line": 1})

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from driftwarden.monitor.consumer import Record
-from driftwarden.monitor.daemon import EngineProcessor
-from driftwarden.monitor.decode_pool import DecodePool
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.report import window_record
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.ingest.decode_pool import DecodePool
+from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import (
     RecordingSink,
     event,
@@ -186,7 +186,7 @@ def test_a_worker_whose_pool_closed_before_it_started_exits_quietly() -> None:
     import multiprocessing
     import sys
 
-    from driftwarden.monitor import decode_pool
+    from driftwarden.monitor.ingest import decode_pool
 
     e = engine(RecordingSink())
     requests_in, requests_out = multiprocessing.Pipe(duplex=False)

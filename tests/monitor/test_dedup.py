@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from driftwarden.monitor.dedup import RecentIds
 from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.ingest.dedup import RecentIds
 from tests.monitor.factories import make_baseline, settings_with
 
 POLICY = {"window": {"size": "60s", "allowed_lateness": "10s"}, "significance": {"min_samples": 5}}

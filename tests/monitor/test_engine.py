@@ -15,9 +15,9 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import CheckpointError, ConfigError
-from driftwarden.monitor.report import window_record
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 
 WINDOWED = {
@@ -295,7 +295,7 @@ def test_a_poisoned_watermark_from_an_old_checkpoint_is_forgotten_on_restore() -
 
 def test_a_late_or_future_event_in_a_worker_counted_batch_is_not_counted() -> None:
     """A decode worker counts a batch into windows ahead; rejected events must drop out."""
-    from driftwarden.monitor.decode_pool import _count_ahead
+    from driftwarden.monitor.ingest.decode_pool import _count_ahead
 
     e = clocked()
     batch = [event(NOW), event("2100-01-01T00:00:00Z"), event(NOW + 1)]

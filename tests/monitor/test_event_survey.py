@@ -11,8 +11,8 @@ import pytest
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.config import EventFields
-from driftwarden.monitor.event_survey import EventSurvey, output_like
-from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.ingest.event_survey import EventSurvey, output_like
+from driftwarden.monitor.ingest.layout import ModelLayout
 from examples.synthetic import write_training_csv
 from tests.monitor.factories import event, make_baseline
 

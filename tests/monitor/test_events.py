@@ -13,9 +13,14 @@ from hypothesis import strategies as st
 
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import EventFields
-from driftwarden.monitor.events import DecodedBatch, EventDecoder, RejectReason, parse_timestamps
-from driftwarden.monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
-from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.ingest.events import (
+    DecodedBatch,
+    EventDecoder,
+    RejectReason,
+    parse_timestamps,
+)
+from driftwarden.monitor.ingest.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
+from driftwarden.monitor.ingest.lines import LineBlock
 from tests.monitor import hostile
 from tests.monitor.factories import event, make_baseline
 

@@ -12,8 +12,8 @@ import pytest
 import structlog
 
 from driftwarden.monitor.config import MetricsSettings
-from driftwarden.monitor.health import HealthServer, HealthState, StorageFaults
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
+from driftwarden.monitor.telemetry.metrics import Metrics
 
 
 class _Clock:

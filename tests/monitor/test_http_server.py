@@ -24,9 +24,9 @@ import pytest
 import structlog
 
 from driftwarden.monitor.config import MetricsSettings
-from driftwarden.monitor.health import HealthServer, HealthState
-from driftwarden.monitor.http_server import MAX_HEAD_BYTES, head_end
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.telemetry.health import HealthServer, HealthState
+from driftwarden.monitor.telemetry.http_server import MAX_HEAD_BYTES, head_end
+from driftwarden.monitor.telemetry.metrics import Metrics
 from tests.support.components import require_component
 
 IDLE_CONNECTIONS = 2000
@@ -249,8 +249,8 @@ def test_the_bind_address_is_configurable() -> None:
 _TIGHT_SERVER = """
 import resource, sys, os
 from driftwarden.monitor.config import MetricsSettings
-from driftwarden.monitor.health import HealthServer, HealthState
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.telemetry.health import HealthServer, HealthState
+from driftwarden.monitor.telemetry.metrics import Metrics
 server = HealthServer(
     MetricsSettings(host="127.0.0.1", port=0, max_connections=64, request_timeout=60),
     Metrics("1"),

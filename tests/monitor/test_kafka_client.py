@@ -10,10 +10,10 @@ import pytest
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from driftwarden.monitor.active_standby import ActiveStandbyAssignor
 from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.kafka_client import REDACTED, KafkaClientConfig, millis, redact
+from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
+from driftwarden.monitor.kafka.client import REDACTED, KafkaClientConfig, millis, redact
 
 PASSWORD = "s3cr3t-Pa55-never-in-logs"
 TLS_PASSWORD = "tls-key-pa55-never-in-logs"

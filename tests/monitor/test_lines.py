@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.replay import _blocks
-from driftwarden.monitor.report import window_record
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.replay.runner import _blocks
 from tests.monitor.factories import (
     RecordingSink,
     event,

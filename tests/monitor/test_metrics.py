@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from driftwarden.monitor.metrics import METRIC_NAMES, Metrics
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.telemetry.metrics import METRIC_NAMES, Metrics
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.support.components import require_binary
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.nesting import (
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.ingest.nesting import (
     MAX_DEPTH,
     SHORTEST_TOO_DEEP,
     nesting_depth,

@@ -10,10 +10,10 @@ import numpy as np
 
 from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
-from driftwarden.monitor.decode_pool import DecodePool
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.replay import replay
-from driftwarden.monitor.report import window_record
+from driftwarden.monitor.ingest.decode_pool import DecodePool
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.replay.runner import replay
 from tests.monitor.factories import (
     RecordingSink,
     event,

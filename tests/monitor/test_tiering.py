@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwarden.monitor.config import Sustain
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.tiering import TierState, step
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.tiering import TierState, step
 
 N, INFO, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL
 DEFAULT = Sustain()

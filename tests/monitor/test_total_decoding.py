@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from driftwarden.monitor.consumer import Record
-from driftwarden.monitor.daemon import EngineProcessor
-from driftwarden.monitor.decode_pool import DecodePool
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.events import RejectReason
-from driftwarden.monitor.replay import replay
-from driftwarden.monitor.report import window_record
+from driftwarden.monitor.ingest.decode_pool import DecodePool
+from driftwarden.monitor.ingest.events import RejectReason
+from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.replay.runner import replay
+from driftwarden.monitor.service.daemon import EngineProcessor
 from tests.monitor import hostile
 from tests.monitor.factories import RecordingSink, event, make_baseline, settings_with
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwarden.monitor.errors import CheckpointError
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.windows.window import WindowState
 from tests.monitor.factories import make_baseline
 
 LAYOUT = ModelLayout.from_baseline(make_baseline())

@@ -9,10 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwarden.baselines.binning import bin_counts
-from driftwarden.monitor.events import ColumnValues, ModelBatch, categorical_column, numeric_column
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.window import WindowState
-from driftwarden.monitor.windowing import accumulate
+from driftwarden.monitor.ingest.events import (
+    ColumnValues,
+    ModelBatch,
+    categorical_column,
+    numeric_column,
+)
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.windows.window import WindowState
+from driftwarden.monitor.windows.windowing import accumulate
 from tests.monitor.factories import make_baseline
 
 LAYOUT = ModelLayout.from_baseline(make_baseline())  # x, c, score (numeric 0..10), label

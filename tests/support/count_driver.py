@@ -25,14 +25,14 @@ from types import FrameType
 
 import structlog
 
-from driftwarden.monitor.checkpoint import (
+from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
+from driftwarden.monitor.kafka.checkpoint import (
     CheckpointStore,
     DirectoryCheckpointStore,
     KafkaTopicCheckpointStore,
 )
-from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.consumer import ConsumerLoop
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.kafka.consumer import ConsumerLoop
 from tests.support.counting import CountingProcessor
 
 

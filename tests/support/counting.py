@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from driftwarden.monitor.checkpoint import Partition
-from driftwarden.monitor.consumer import SourceRecord
+from driftwarden.monitor.kafka.checkpoint import Partition
+from driftwarden.monitor.kafka.consumer import SourceRecord
 
 
 @dataclass(slots=True)

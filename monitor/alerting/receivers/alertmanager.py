@@ -32,7 +32,7 @@ from driftwarden.monitor.alerting.model import Alert, Notification
 from driftwarden.monitor.alerting.redaction import Redactor
 from driftwarden.monitor.alerting.render import alert_document
 from driftwarden.monitor.config import AlertmanagerReceiver
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 IDENTITY = ("alertname", "model", "environment")
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import ColumnStatistics, ColumnVerdict, Finding, WindowVerdict
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import (
+    ColumnStatistics,
+    ColumnVerdict,
+    Finding,
+    WindowVerdict,
+)
 
 T0 = 1_795_392_000.0  # 2026-11-23T00:00:00Z (a Monday), a midnight so digests align
 WINDOW = 300.0

@@ -14,10 +14,10 @@ from bench.calibration import make_baseline, window
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.alerting import AlertPipeline
 from driftwarden.monitor.config import ModelPolicy
-from driftwarden.monitor.evaluation import ModelEvaluator
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from examples import synthetic
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from driftwarden.monitor.alerting.describe import MAX_TITLE, build_alert
 from driftwarden.monitor.alerting.model import Alert
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
 

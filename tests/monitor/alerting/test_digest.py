@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from driftwarden.monitor.alerting.digest import DigestState, add_verdict
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import T0, verdict
 
 

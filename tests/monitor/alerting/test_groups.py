@@ -9,7 +9,7 @@ from driftwarden.monitor.alerting.groups import GroupsState, flush_due, place
 from driftwarden.monitor.alerting.model import Alert, Notification, Status
 from driftwarden.monitor.alerting.routing import RouteNode, compile_route, match_routes
 from driftwarden.monitor.config import Route
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 W, C = Tier.WARNING, Tier.CRITICAL

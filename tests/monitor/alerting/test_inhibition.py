@@ -6,7 +6,7 @@ from driftwarden.monitor.alerting.describe import build_alert
 from driftwarden.monitor.alerting.inhibition import compile_rules, inhibited_by
 from driftwarden.monitor.alerting.model import Alert
 from driftwarden.monitor.config import InhibitRule
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 DEFAULT = compile_rules(

@@ -6,9 +6,9 @@ from collections import namedtuple
 from typing import Any
 
 from driftwarden.monitor.alerting.kafka_store import KafkaAlertStore, key_prefix
-from driftwarden.monitor.checkpoint import Checkpoint, encode
 from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.checkpoint import Checkpoint, encode
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 
 Record = namedtuple("Record", "topic partition offset key value")
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from driftwarden.monitor.alerting.lifecycle import LifecycleState, advance, already_seen
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import episode
 
 N, INF, W, C = Tier.NONE, Tier.INFO, Tier.WARNING, Tier.CRITICAL

@@ -12,7 +12,7 @@ from pathlib import Path
 from driftwarden.monitor.alerting import AlertPipeline, RecordingMetrics
 from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, RetryLater
 from driftwarden.monitor.alerting.model import Notification
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
     FakeReceiver,

@@ -10,7 +10,7 @@ from driftwarden.monitor.alerting.outbox import Outbox
 from driftwarden.monitor.alerting.state import load_state
 from driftwarden.monitor.alerting.state_writer import StateWriter
 from driftwarden.monitor.alerting.store import DirectoryAlertStore
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 

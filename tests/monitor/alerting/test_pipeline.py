@@ -7,7 +7,7 @@ from pathlib import Path
 
 from driftwarden.monitor.alerting import AlertPipeline
 from driftwarden.monitor.alerting.model import Notification
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_fakes import FakeClock, FakeReceiver, alerting_settings
 from tests.monitor.alerting.alert_verdicts import episode, verdict
 

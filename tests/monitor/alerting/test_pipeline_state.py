@@ -14,7 +14,7 @@ from driftwarden.monitor.alerting import AlertPipeline
 from driftwarden.monitor.alerting.silences import Silence, SilenceFile, SilenceStore
 from driftwarden.monitor.alerting.state_writer import COMPONENT
 from driftwarden.monitor.alerting.store import CORRUPT, SILENCES_KEY, STATE_KEY, DirectoryAlertStore
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_fakes import (
     FakeClock,
     FakeReceiver,

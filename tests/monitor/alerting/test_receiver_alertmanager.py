@@ -9,7 +9,7 @@ import httpx
 from driftwarden.monitor.alerting.delivery import Delivered, Rejected
 from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver, postable
 from driftwarden.monitor.config import AlertmanagerReceiver
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.receiver_cases import alert, notification
 
 NOW = 1_800_000_000.0

@@ -10,7 +10,7 @@ from driftwarden.monitor.alerting.delivery import Delivered, Rejected, RetryLate
 from driftwarden.monitor.alerting.receivers import Receiver, build_receiver
 from driftwarden.monitor.alerting.receivers.slack import slack_message
 from driftwarden.monitor.config import DeliverySettings, SlackReceiver
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_fakes import Answer, LocalServer
 from tests.monitor.alerting.receiver_cases import alert, notification
 

@@ -7,7 +7,7 @@ import msgspec
 from driftwarden.monitor.alerting.describe import build_alert
 from driftwarden.monitor.alerting.model import Change, Notification
 from driftwarden.monitor.alerting.render import alert_text, document, headline
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
 

@@ -25,12 +25,12 @@ from typing import cast
 
 import structlog
 
-from driftwarden.monitor.decode_pool import DecodePool, DecodeWorkerError
 from driftwarden.monitor.engine import Engine, SourceLocator
-from driftwarden.monitor.event_survey import EventSurvey
-from driftwarden.monitor.events import RejectReason
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.ingest.decode_pool import DecodePool, DecodeWorkerError
+from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.ingest.events import RejectReason
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +95,7 @@ def replay(
     `on_verdict` receives each closed window in order instead of the result
     keeping them all (see `ReplayResult`). `pool` decodes on other cores (see
     `_Feeder`); the caller owns it. The result is the same either way.
-    `survey` looks at the first events read (see `monitor.event_survey`).
+    `survey` looks at the first events read (see `monitor.ingest.event_survey`).
     """
     result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
@@ -244,7 +244,7 @@ def _blocks(
 ) -> Iterator[LineBlock | tuple[int, list[bytes], bool]]:
     """The lines of an input in order, read in large chunks, without a Python call per line.
 
-    A chunk whose complete lines are all regular (see `monitor.lines`) comes as
+    A chunk whose complete lines are all regular (see `monitor.ingest.lines`) comes as
     one `LineBlock`, valid until the next item is asked for: the chunks are read
     into one reused buffer, which keeps a 1 MiB read in the CPU cache from the
     read to the decoder. Any other chunk comes as (first line number, lines,

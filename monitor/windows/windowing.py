@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwarden.monitor.config import CountWindow, TimeWindow
-from driftwarden.monitor.events import ModelBatch
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.ingest.events import ModelBatch
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.windows.window import WindowState
 
 
 def time_keys(timestamps: npt.NDArray[np.float64], window: TimeWindow) -> npt.NDArray[np.int64]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 FindingKind = Literal["drift", "missing", "type_error", "out_of_range", "new_category", "trend"]
 

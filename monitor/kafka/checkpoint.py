@@ -42,7 +42,7 @@ import structlog
 
 from driftwarden.monitor.config import CheckpointSettings
 from driftwarden.monitor.errors import CheckpointError
-from driftwarden.monitor.kafka_client import KafkaClientConfig
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 
 log = structlog.get_logger(__name__)
 

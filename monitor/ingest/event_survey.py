@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from driftwarden.monitor.config import EventFields
-from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.ingest.layout import ModelLayout
 
 log = structlog.get_logger(__name__)
 

@@ -28,7 +28,7 @@ apart.
 counted, the component's fault gauge set, `/readyz` told, and a log line
 written when the component goes from healthy to faulty and back.
 
-The server (`monitor.http_server`) is bounded: a connection limit, a request
+The server (`monitor.telemetry.http_server`) is bounded: a connection limit, a request
 timeout and a listen backlog from `MetricsSettings`, so idle or slow clients
 cannot exhaust the process's file descriptors or block the kubelet's probes.
 It serves the exposition of a `Metrics` object (text format 0.0.4, or
@@ -51,8 +51,8 @@ import structlog
 from prometheus_client.exposition import choose_encoder
 
 from driftwarden.monitor.config import MetricsSettings
-from driftwarden.monitor.http_server import BoundedHTTPServer
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.telemetry.http_server import BoundedHTTPServer
+from driftwarden.monitor.telemetry.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

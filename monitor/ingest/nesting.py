@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from driftwarden.monitor.lines import LineBlock
+from driftwarden.monitor.ingest.lines import LineBlock
 
 MAX_DEPTH = 256
 """Far beyond any prediction event (a few levels), far below the recursion limit."""

@@ -13,7 +13,7 @@ partition's open windows and watermark move with it on a rebalance, and a
 window closes only when every active partition has passed it.
 
 In a group of several members one is active and owns every partition, the
-others are hot standbys (`monitor.active_standby`); the daemon suspends its
+others are hot standbys (`monitor.kafka.active_standby`); the daemon suspends its
 alert pipeline while it stands by and resumes it when it becomes active, so
 only the active member pages.
 """
@@ -37,20 +37,24 @@ from kafka import KafkaAdminClient, KafkaProducer
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.alerting import AlertPipeline, open_alert_store
 from driftwarden.monitor.alerting.metrics import Outcome
-from driftwarden.monitor.checkpoint import Partition, open_store
 from driftwarden.monitor.config import Settings
-from driftwarden.monitor.consumer import ConsumerLoop, SourceRecord
-from driftwarden.monitor.dead_letter import DeadLetterSink, JsonlDeadLetterSink, KafkaDeadLetterSink
-from driftwarden.monitor.decode_pool import DecodePool, DecodeWorkerError, decode_workers
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.event_survey import EventSurvey
-from driftwarden.monitor.events import DecodedBatch, RejectReason
-from driftwarden.monitor.health import HealthServer, HealthState, StorageFaults
-from driftwarden.monitor.kafka_client import KafkaClientConfig
-from driftwarden.monitor.metrics import Metrics
-from driftwarden.monitor.report import window_record
-from driftwarden.monitor.verdict import WindowVerdict
+from driftwarden.monitor.ingest.dead_letter import (
+    DeadLetterSink,
+    JsonlDeadLetterSink,
+    KafkaDeadLetterSink,
+)
+from driftwarden.monitor.ingest.decode_pool import DecodePool, DecodeWorkerError, decode_workers
+from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.ingest.events import DecodedBatch, RejectReason
+from driftwarden.monitor.kafka.checkpoint import Partition, open_store
+from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
+from driftwarden.monitor.telemetry.metrics import Metrics
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
 
 log = structlog.get_logger(__name__)
@@ -224,7 +228,7 @@ class _Run:
 
 
 class EngineProcessor:
-    """The engine as the consumer loop's `BatchProcessor` (see monitor.consumer)."""
+    """The engine as the consumer loop's `BatchProcessor` (see monitor.kafka.consumer)."""
 
     def __init__(
         self,

@@ -24,9 +24,9 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
-from driftwarden.monitor.active_standby import ActiveStandbyAssignor
 from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
@@ -180,7 +180,7 @@ class KafkaClientConfig:
             kwargs.update(
                 group_id=s.group_id,
                 # The only assignor, named so a library default cannot change under us:
-                # one active member owns every partition (monitor.active_standby), and
+                # one active member owns every partition (monitor.kafka.active_standby), and
                 # it is eager, which the consumer loop relies on ("revoke everything,
                 # then assign the full new set").
                 partition_assignment_strategy=[

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.narrative import iso
-from driftwarden.monitor.replay import ReplayResult
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import ColumnVerdict, WindowVerdict
+from driftwarden.monitor.replay.runner import ReplayResult
+from driftwarden.monitor.verdicts.narrative import iso
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
 
 SCHEMA_ID = "driftwarden.replay-report/1"
 

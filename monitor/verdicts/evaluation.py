@@ -37,18 +37,18 @@ from driftwarden.detectors.proportion import excess_proportion
 from driftwarden.detectors.psi import psi, total_variation
 from driftwarden.detectors.wasserstein import wasserstein_binned
 from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, TierThresholds
-from driftwarden.monitor.layout import ColumnSlot, ModelLayout
-from driftwarden.monitor.narrative import describe_window
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.tiering import TierState, step
-from driftwarden.monitor.verdict import (
+from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
+from driftwarden.monitor.verdicts.narrative import describe_window
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.tiering import TierState, step
+from driftwarden.monitor.verdicts.verdict import (
     ColumnStatistics,
     ColumnVerdict,
     Finding,
     FindingKind,
     WindowVerdict,
 )
-from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.windows.window import WindowState
 
 TREND_MIN_Z = 2.0
 """A trend is reported only while the window itself sits this far from the baseline."""

@@ -22,7 +22,7 @@ checkpoint). Each member's assignment carries its role and the active member's
 id in its user data, so a standby knows it is one and who is active.
 
 Eager protocol only: every rebalance revokes everything first, which the
-consumer loop relies on (`monitor.consumer`). All members of a group must run
+consumer loop relies on (`monitor.kafka.consumer`). All members of a group must run
 this assignor: the broker refuses a member whose protocols share none with the
 group's (`INCONSISTENT_GROUP_PROTOCOL`), so a version that used the range or
 round-robin assignors cannot share a group with this one (the chart's

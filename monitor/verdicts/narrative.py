@@ -12,10 +12,10 @@ import math
 from datetime import UTC, datetime
 
 from driftwarden.monitor.config import ModelPolicy
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import ColumnVerdict, Finding, WindowVerdict
-from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
+from driftwarden.monitor.windows.window import WindowState
 
 _STEP_FOR_KIND = {
     "drift": "Compare recent values of {col} with the baseline (replay the logs with "

@@ -22,7 +22,7 @@ Rules, documented for users in the README:
 - events are UTF-8 JSON (RFC 8259): UTF-16/32, a byte order mark, invalid
   UTF-8 in a part that is read, or a lone surrogate escape is `invalid_json`
   (bytes inside fields no role maps to are skipped unread, never checked);
-- an event nested deeper than `monitor.nesting.MAX_DEPTH` is `too_deep`.
+- an event nested deeper than `monitor.ingest.nesting.MAX_DEPTH` is `too_deep`.
 
 Decoding is total: whatever the bytes, `EventDecoder.decode` returns each
 payload decoded or rejected with a reason; it never raises (a bug in it costs
@@ -50,10 +50,15 @@ import structlog
 
 from driftwarden.baselines.artifact import category_label
 from driftwarden.monitor.config import EventFields
-from driftwarden.monitor.layout import MISSING_CODE, TYPE_ERROR_CODE, ColumnSlot, ModelLayout
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.nesting import MAX_DEPTH, too_deep_positions
-from driftwarden.monitor.window import WindowState
+from driftwarden.monitor.ingest.layout import (
+    MISSING_CODE,
+    TYPE_ERROR_CODE,
+    ColumnSlot,
+    ModelLayout,
+)
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.ingest.nesting import MAX_DEPTH, too_deep_positions
+from driftwarden.monitor.windows.window import WindowState
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +119,7 @@ class ModelBatch:
     unknown: npt.NDArray[np.int64]
     windows: dict[int, WindowState] | None = None
     """Set by a decode worker: the batch already counted into fresh time windows,
-    `columns` left behind (see `monitor.decode_pool`); `select` drops it."""
+    `columns` left behind (see `monitor.ingest.decode_pool`); `select` drops it."""
 
     def __len__(self) -> int:
         return len(self.index)
@@ -734,7 +739,7 @@ class _TypedModelDecoder:
             try:
                 if isinstance(payloads, LineBlock):
                     # Straight from the read buffer. A block's lines are regular (see
-                    # `monitor.lines`): as many values as lines means one per line.
+                    # `monitor.ingest.lines`): as many values as lines means one per line.
                     envelopes: list[Any] = decoder.decode_lines(payloads.buffer())
                     if len(envelopes) != len(payloads):
                         return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from driftwarden.monitor.config import Sustain
-from driftwarden.monitor.tier import Tier
+from driftwarden.monitor.verdicts.tier import Tier
 
 _RAISABLE = (Tier.INFO, Tier.WARNING, Tier.CRITICAL)
 

@@ -11,11 +11,11 @@ exactly the order, that in-process decoding would give it, and the counts
 are identical (tested).
 
 The daemon uses it to overlap decoding one poll with fetching the next (see
-`monitor.daemon.EngineProcessor`): its main process is busy with the Kafka
+`monitor.service.daemon.EngineProcessor`): its main process is busy with the Kafka
 client's record parsing, which costs several times more per event than
 decoding, and that parsing cannot leave the process. Replay uses it to decode
 and count on every CPU while its own process reads and evaluates
-(`monitor.replay._Feeder`).
+(`monitor.replay.runner._Feeder`).
 
 A worker that dies or fails is never a lost batch: the caller keeps every
 payload until its result is in, and `result` raises `DecodeWorkerError`, after
@@ -41,11 +41,11 @@ import numpy as np
 
 from driftwarden.detectors.errors import DriftwardenError
 from driftwarden.monitor.config import CountWindow, EventFields, TimeWindow
-from driftwarden.monitor.events import DecodedBatch, EventDecoder, ModelBatch
-from driftwarden.monitor.layout import ModelLayout
-from driftwarden.monitor.lines import LineBlock
-from driftwarden.monitor.window import WindowState
-from driftwarden.monitor.windowing import accumulate, time_keys
+from driftwarden.monitor.ingest.events import DecodedBatch, EventDecoder, ModelBatch
+from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.windows.window import WindowState
+from driftwarden.monitor.windows.windowing import accumulate, time_keys
 
 _READY = b"ready"
 _FAILED = b"failed:"

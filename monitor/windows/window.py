@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwarden.monitor.errors import CheckpointError
-from driftwarden.monitor.layout import ModelLayout
+from driftwarden.monitor.ingest.layout import ModelLayout
 
 _FORMAT = 1
 _INT_FIELDS = ("bins", "missing", "type_errors", "counted")

@@ -8,7 +8,7 @@ idle-partition detection, lag and liveness. The guarantee it gives the engine:
     reflects exactly the records before the offset reading resumes from.
 
 How: a checkpoint stores the processor's `snapshot()` together with the next
-offset of every partition it covers (`monitor.checkpoint`), written atomically
+offset of every partition it covers (`monitor.kafka.checkpoint`), written atomically
 *before* those offsets are committed. On assignment the loop restores each new
 partition from the checkpoint that read it furthest and seeks there; committed
 group offsets are only a fallback for partitions that never had a checkpoint,
@@ -29,7 +29,7 @@ Partitions move between members, so the processor's state must be
 attributable by partition: `restore(P, snapshot)` must bring back exactly what
 was processed from the partitions in P (see `BatchProcessor`).
 
-Roles: the group's assignor (`monitor.active_standby`) gives every partition to
+Roles: the group's assignor (`monitor.kafka.active_standby`) gives every partition to
 one active member; the others are hot standbys that own nothing, stay ready and
 take over, from the active member's last checkpoint, when it leaves. The loop
 tells its owner about each change of role (`on_role_change`, after the new
@@ -56,19 +56,19 @@ from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import InconsistentGroupProtocolError
 
 from driftwarden.detectors.errors import DriftwardenError
-from driftwarden.monitor.active_standby import ActiveStandbyAssignor, Role
-from driftwarden.monitor.checkpoint import (
+from driftwarden.monitor.config import CheckpointSettings
+from driftwarden.monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
+from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor, Role
+from driftwarden.monitor.kafka.checkpoint import (
     Checkpoint,
     CheckpointStore,
     Partition,
     latest_per_partition,
     superseded,
 )
-from driftwarden.monitor.config import CheckpointSettings
-from driftwarden.monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
-from driftwarden.monitor.health import HealthState, StorageFaults
-from driftwarden.monitor.kafka_client import KafkaClientConfig, millis
-from driftwarden.monitor.metrics import Metrics
+from driftwarden.monitor.kafka.client import KafkaClientConfig, millis
+from driftwarden.monitor.telemetry.health import HealthState, StorageFaults
+from driftwarden.monitor.telemetry.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

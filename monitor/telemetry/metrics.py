@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 
-from driftwarden.monitor.http_server import DROP_REASONS, DropReason
+from driftwarden.monitor.telemetry.http_server import DROP_REASONS, DropReason
 
 AlertOutcome = Literal["success", "retry", "failed", "dropped"]
 

@@ -1,0 +1,1 @@
+"""Offline replay of log files through the same engine, and the report it writes."""

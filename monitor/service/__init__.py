@@ -1,0 +1,1 @@
+"""The long-running daemon: wires Kafka, the engine, alerting and telemetry together."""

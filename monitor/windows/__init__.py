@@ -1,0 +1,1 @@
+"""Stage 2, windows: decoded events counted into constant-size, mergeable window states."""
