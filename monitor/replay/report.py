@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -18,64 +17,11 @@ from typing import Any, BinaryIO
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.replay.runner import ReplayResult
 from driftwarden.monitor.verdicts.narrative import iso
+from driftwarden.monitor.verdicts.record import json_ready, window_record
 from driftwarden.monitor.verdicts.tier import Tier
-from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
+from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 SCHEMA_ID = "driftwarden.replay-report/1"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready data: tiers as names, non-finite floats as None."""
-    if isinstance(value, Tier):
-        return value.label
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
-def column_record(column: ColumnVerdict) -> dict[str, Any]:
-    return {
-        "column": column.column,
-        "role": column.role,
-        "kind": column.kind,
-        "tier": column.tier.label,
-        "condition": column.condition.label,
-        "runbook_url": column.runbook_url,
-        "statistics": _clean(_shallow(column.statistics)),
-        "findings": [_clean(_shallow(f)) for f in column.findings],
-    }
-
-
-def _shallow(record: Any) -> dict[str, Any]:
-    """A flat dataclass's fields as a dict: `dataclasses.asdict` deep-copies every
-    value and cost more than the window's evaluation (these hold scalars only)."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-
-
-def window_record(verdict: WindowVerdict) -> dict[str, Any]:
-    return {
-        "model_id": verdict.model_id,
-        "baseline_version": verdict.baseline_version,
-        "window_index": verdict.window_index,
-        "start": iso(verdict.window_start),
-        "end": iso(verdict.window_end),
-        "events": verdict.events,
-        "unknown_features": verdict.unknown_features,
-        "evaluated": verdict.evaluated,
-        "tier": verdict.tier.label,
-        "previous_tier": verdict.previous_tier.label,
-        "traffic_affected": _clean(verdict.traffic_affected),
-        "outputs_moved": verdict.outputs_moved,
-        "what_happened": verdict.what_happened,
-        "why_it_matters": verdict.why_it_matters,
-        "what_to_do": list(verdict.what_to_do),
-        "trend_columns": list(verdict.trend_columns),
-        "columns": [column_record(c) for c in verdict.columns],
-    }
 
 
 class DriftedColumns:
@@ -123,7 +69,7 @@ class DriftedColumns:
             self._entries.values(),
             key=lambda e: (e["model_id"], -int(e["max_tier"]), e["column"]),
         )
-        return [_clean(e) for e in out]
+        return [json_ready(e) for e in out]
 
 
 _WINDOWS_MARK = "\x00driftwarden-windows\x00"
@@ -253,7 +199,7 @@ class ReportBuilder:
                 {
                     "model_id": layout.model_id,
                     "version": layout.baseline.version,
-                    "window": _clean(engine.policies[m].window.model_dump()),
+                    "window": json_ready(engine.policies[m].window.model_dump()),
                 }
                 for m, layout in sorted(engine.layouts.items())
             ],
@@ -277,7 +223,7 @@ class ReportBuilder:
                 "warnings": list(warnings),
                 "unknown_models_seen": list(unknown_models),
             },
-            "alerts": [_clean(dict(a)) for a in alerts],
+            "alerts": [json_ready(dict(a)) for a in alerts],
         }
 
 

@@ -51,9 +51,9 @@ from driftwarden.monitor.ingest.events import DecodedBatch, RejectReason
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
+from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
 

@@ -13,8 +13,8 @@ import pytest
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.kafka.consumer import Record
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import (
     RecordingSink,

@@ -15,7 +15,7 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import CheckpointError, ConfigError
-from driftwarden.monitor.replay.report import window_record
+from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.lines import LineBlock
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.replay.runner import _blocks
+from driftwarden.monitor.verdicts.record import window_record
 from tests.monitor.factories import (
     RecordingSink,
     event,

@@ -12,8 +12,8 @@ from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.replay.runner import replay
+from driftwarden.monitor.verdicts.record import window_record
 from tests.monitor.factories import (
     RecordingSink,
     event,

@@ -23,9 +23,9 @@ from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.ingest.events import RejectReason
 from driftwarden.monitor.kafka.consumer import Record
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.replay.runner import replay
 from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.verdicts.record import window_record
 from tests.monitor import hostile
 from tests.monitor.factories import RecordingSink, event, make_baseline, settings_with
 
