@@ -4,8 +4,8 @@
     uv run python scripts/render_alert_samples.py          # rewrite docs/alerts.md
     uv run python scripts/render_alert_samples.py --check  # exit 1 if it is out of date
 
-The verdicts below are hand-built but realistic (statistics, sample sizes and
-the engine's wording for why/what to do); everything after them is the code
+The verdicts below are hand-built but realistic (statistics and sample sizes);
+their words come from the engine's `verdicts.narrative`, and everything after is the code
 path the daemon uses: AlertPipeline -> groups -> Slack blocks / PagerDuty event.
 """
 
@@ -34,10 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "alerts.md"
 T0 = 1_795_428_000.0  # 2026-11-23T10:00:00Z
 RUNBOOK = "https://runbooks.example.com/models/credit-risk"
-STEPS = (
-    f"Runbook: {RUNBOOK}",
-    "Compare recent values of income with the baseline (replay the logs with 'driftwarden "
-    "replay --report') and check what changed upstream.",
+NEXT_STEPS = (
     "Check recent deploys and upstream data pipelines feeding this model.",
     "If the model's outputs moved too, consider rolling back or routing traffic to a fallback.",
 )
@@ -55,6 +52,7 @@ def col(
     *,
     role: Literal["feature", "output"] = "feature",
     ctype: Literal["numeric", "categorical"] = "numeric",
+    moved: float = 0.05,
 ) -> ColumnVerdict:
     return ColumnVerdict(
         column=name,
@@ -62,7 +60,13 @@ def col(
         kind=ctype,
         tier=tier,
         condition=tier,
-        statistics=ColumnStatistics(n_current=4_812, n_reference=120_000, missing=3, type_errors=0),
+        statistics=ColumnStatistics(
+            n_current=4_812,
+            n_reference=120_000,
+            missing=3,
+            type_errors=0,
+            total_variation=moved,
+        ),
         findings=(
             Finding(
                 kind=kind,
@@ -85,7 +89,6 @@ def window(
     columns: tuple[ColumnVerdict, ...],
     affected: float,
     moved: bool,
-    why: str,
 ) -> WindowVerdict:
     return WindowVerdict(
         model_id="credit-risk",
@@ -99,9 +102,8 @@ def window(
         columns=columns,
         traffic_affected=affected,
         outputs_moved=moved,
-        what_happened="(engine prose)",
-        why_it_matters=why,
-        what_to_do=STEPS if tier > Tier.NONE else (),
+        min_samples=500,
+        next_steps=NEXT_STEPS,
         runbook_url=RUNBOOK,
     )
 
@@ -110,18 +112,26 @@ INFO = window(
     0,
     Tier.INFO,
     Tier.NONE,
-    (col("age", Tier.INFO, "drift", "psi", 0.112, 0.1, "mean 41.8", "mean 40.2"),),
+    (col("age", Tier.INFO, "drift", "psi", 0.112, 0.1, "mean 41.8", "mean 40.2", moved=0.06),),
     0.06,
     False,
-    "About 6% of this window's traffic is affected (largest: age). "
-    "The model's outputs have not moved significantly yet.",
 )
 WARNING = window(
     1,
     Tier.WARNING,
     Tier.INFO,
     (
-        col("income", Tier.WARNING, "drift", "psi", 0.187, 0.1, "median 52.1k", "median 47.9k"),
+        col(
+            "income",
+            Tier.WARNING,
+            "drift",
+            "psi",
+            0.187,
+            0.1,
+            "median 52.1k",
+            "median 47.9k",
+            moved=0.14,
+        ),
         col(
             "employment_type",
             Tier.WARNING,
@@ -137,15 +147,23 @@ WARNING = window(
     ),
     0.14,
     False,
-    "About 14% of this window's traffic is affected (largest: income). "
-    "The model's outputs have not moved significantly yet.",
 )
 CRITICAL = window(
     2,
     Tier.CRITICAL,
     Tier.WARNING,
     (
-        col("income", Tier.CRITICAL, "drift", "psi", 0.412, 0.25, "median 61.3k", "median 47.9k"),
+        col(
+            "income",
+            Tier.CRITICAL,
+            "drift",
+            "psi",
+            0.412,
+            0.25,
+            "median 61.3k",
+            "median 47.9k",
+            moved=0.31,
+        ),
         col(
             "score",
             Tier.CRITICAL,
@@ -172,10 +190,8 @@ CRITICAL = window(
     ),
     0.31,
     True,
-    "About 31% of this window's traffic is affected (largest: income). "
-    "The model's outputs moved too: score ks 0.231.",
 )
-RESOLVED = window(9, Tier.NONE, Tier.CRITICAL, (), 0.0, False, "Nothing to act on.")
+RESOLVED = window(9, Tier.NONE, Tier.CRITICAL, (), 0.0, False)
 
 SETTINGS = AlertingSettings.model_validate(
     {

@@ -1,59 +1,37 @@
-"""Turn a verdict into an alert's words: title, what happened, why, what to do.
+"""Turn a verdict into an alert: its title and the incident's words around the verdict's.
 
-The engine's verdict already carries prose (`what_happened` as one line,
-`why_it_matters`, `what_to_do` with the runbook first). Alerts keep the engine's
-`why_it_matters` and `what_to_do` and rebuild "what happened" from the
-structured columns so each receiver can lay it out (one bullet per column in
-Slack, `custom_details` in PagerDuty) without parsing prose.
+The verdict's own words (the line per column, why it matters, what to do) come
+from `verdicts.narrative`, the one place that writes them; this module adds
+only what belongs to the incident: the title, the window line, the words of a
+resolution. Each receiver lays the parts out its own way (one bullet per
+column in Slack, `custom_details` in PagerDuty).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from driftwarden.monitor.alerting.fingerprint import alert_labels, fingerprint
 from driftwarden.monitor.alerting.model import Alert, AlertColumn, Change, Resolution, Status
 from driftwarden.monitor.config import DEFAULT_NEXT_STEPS
+from driftwarden.monitor.verdicts.narrative import (
+    column_line,
+    drifting_columns,
+    iso,
+    what_to_do,
+    why_it_matters,
+)
 from driftwarden.monitor.verdicts.tier import Tier
-from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
+from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
 
 MAX_TITLE = 150  # a Slack header block holds 150 characters
 MAX_COLUMNS_LISTED = 8
-_KIND_ORDER = {
-    "drift": 0,
-    "missing": 1,
-    "new_category": 2,
-    "out_of_range": 3,
-    "type_error": 4,
-    "trend": 5,
-}
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_value(statistic: str | None, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if statistic is not None and statistic.endswith(("_rate", "_increase")):
-        return f"{value * 100:.1f}%"
-    return f"{value:.3f}"
 
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def main_finding(column: ColumnVerdict) -> Finding | None:
-    """The finding that explains the column's tier: highest condition, drift first."""
-    if not column.findings:
-        return None
-    return sorted(column.findings, key=lambda f: (-int(f.condition), _KIND_ORDER.get(f.kind, 9)))[0]
-
-
 def alert_column(column: ColumnVerdict) -> AlertColumn:
-    finding = main_finding(column)
+    finding = column.main_finding
     return AlertColumn(
         column=column.column,
         role=column.role,
@@ -68,24 +46,6 @@ def alert_column(column: ColumnVerdict) -> AlertColumn:
         n_current=column.statistics.n_current,
         n_reference=column.statistics.n_reference,
         runbook_url=column.runbook_url,
-    )
-
-
-def column_line(column: AlertColumn) -> str:
-    """E.g. `income (feature) [critical]: psi 0.412 >= 0.250; mean 61.2k vs mean 48.9k; n=...`."""
-    head = f"{column.column} ({column.role}) [{column.tier.label}]"
-    if column.statistic is None:
-        return f"{head}: held while recovering; n={column.n_current:,} vs {column.n_reference:,}"
-    if column.finding == "trend":
-        stat = f"{column.statistic} trending ({format_value(column.statistic, column.value)})"
-    else:
-        stat = (
-            f"{column.statistic} {format_value(column.statistic, column.value)} >= "
-            f"{format_value(column.statistic, column.threshold)}"
-        )
-    return (
-        f"{head}: {stat}; {column.current} vs {column.baseline}; "
-        f"n={column.n_current:,} vs {column.n_reference:,}"
     )
 
 
@@ -112,12 +72,38 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
     return shorten(f"[{tier.label.upper()}] {where}: {what}", MAX_TITLE)
 
 
-def _steps(verdict: WindowVerdict, runbook: str | None) -> tuple[str, ...]:
-    steps = verdict.what_to_do or DEFAULT_NEXT_STEPS
-    if runbook is None:
-        return tuple(steps)
-    # The runbook is shown as its own link; do not repeat it as a step.
-    return tuple(s for s in steps if runbook not in s) or tuple(DEFAULT_NEXT_STEPS)
+def _words(
+    verdict: WindowVerdict,
+    *,
+    status: Status,
+    resolution: Resolution | None,
+    started_at: float,
+    tiers_seen: tuple[Tier, ...],
+    runbook: str | None,
+) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """What happened, why it matters, what to do: the incident's words for this verdict."""
+    window = (
+        f"Window {iso(verdict.window_start)} to {iso(verdict.window_end)}, "
+        f"{verdict.events:,} events, baseline version {verdict.baseline_version}."
+    )
+    if status == "resolved" and resolution != "below_route":
+        return (
+            (
+                f"{verdict.model_id} is back within its baseline (tier none since this window); "
+                f"the incident ran from {iso(started_at)} to {iso(verdict.window_end)} and "
+                f"peaked at {max(tiers_seen).label}.",
+                window,
+            ),
+            "No action needed; the drift is no longer sustained.",
+            ("Nothing to do; review the incident if it recurs.",),
+        )
+    drifting = drifting_columns(verdict)
+    lines = [column_line(c) for c in drifting[:MAX_COLUMNS_LISTED]]
+    if len(drifting) > MAX_COLUMNS_LISTED:
+        lines.append(f"+{len(drifting) - MAX_COLUMNS_LISTED} more drifting columns")
+    # The runbook is shown as its own link; it is not repeated as a step.
+    steps = what_to_do(verdict, leave_out_runbook=runbook) or DEFAULT_NEXT_STEPS
+    return (window, *lines), why_it_matters(verdict), steps
 
 
 def build_alert(
@@ -144,36 +130,16 @@ def build_alert(
         baseline_version=verdict.baseline_version,
         monitor=monitor,
     )
-    drifting = sorted(verdict.drifting_columns, key=lambda c: (-int(c.tier), c.column))
-    columns = tuple(alert_column(c) for c in drifting)
+    columns = tuple(alert_column(c) for c in drifting_columns(verdict))
     runbook = verdict.runbook_url or next((c.runbook_url for c in columns if c.runbook_url), None)
-    window = (
-        f"Window {iso(verdict.window_start)} to {iso(verdict.window_end)}, "
-        f"{verdict.events:,} events, baseline version {verdict.baseline_version}."
+    happened, why, steps = _words(
+        verdict,
+        status=status,
+        resolution=resolution,
+        started_at=started_at,
+        tiers_seen=tiers_seen,
+        runbook=runbook,
     )
-    if status == "resolved" and resolution != "below_route":
-        happened: tuple[str, ...] = (
-            f"{verdict.model_id} is back within its baseline (tier none since this window); "
-            f"the incident ran from {iso(started_at)} to {iso(verdict.window_end)} and peaked at "
-            f"{max(tiers_seen).label}.",
-            window,
-        )
-        why = "No action needed; the drift is no longer sustained."
-        steps: tuple[str, ...] = ("Nothing to do; review the incident if it recurs.",)
-    else:
-        lines = [column_line(c) for c in columns[:MAX_COLUMNS_LISTED]]
-        if len(columns) > MAX_COLUMNS_LISTED:
-            lines.append(f"+{len(columns) - MAX_COLUMNS_LISTED} more drifting columns")
-        happened = (window, *lines)
-        why = verdict.why_it_matters or (
-            f"About {verdict.traffic_affected * 100:.0f}% of this window's traffic is affected; "
-            + (
-                "the model's outputs moved too."
-                if verdict.outputs_moved
-                else "outputs have not moved yet."
-            )
-        )
-        steps = _steps(verdict, runbook)
     return Alert(
         fingerprint=fingerprint(labels),
         model_id=verdict.model_id,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftwarden.monitor.alerting.describe import format_value, iso
 from driftwarden.monitor.alerting.model import Alert, Digest, Notification
+from driftwarden.monitor.verdicts.narrative import format_value, iso
 
 DOCUMENT_VERSION = "1"
 

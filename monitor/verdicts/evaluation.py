@@ -13,6 +13,7 @@ binomial test against the baseline rate to be significant.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,9 +37,18 @@ from driftwarden.detectors.multiple_testing import adjust
 from driftwarden.detectors.proportion import excess_proportion
 from driftwarden.detectors.psi import psi, total_variation
 from driftwarden.detectors.wasserstein import wasserstein_binned
-from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, TierThresholds
+from driftwarden.monitor.config import ColumnPolicy, EffectStatistic, ModelPolicy, TierThresholds
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
-from driftwarden.monitor.verdicts.narrative import describe_window
+from driftwarden.monitor.verdicts.narrative import (
+    NO_VALUES_EVIDENCE,
+    mean_evidence,
+    missing_evidence,
+    new_category_evidence,
+    out_of_range_evidence,
+    share_evidence,
+    trend_evidence,
+    type_error_evidence,
+)
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 from driftwarden.monitor.verdicts.verdict import (
@@ -65,11 +75,41 @@ def condition_for(value: float, thresholds: TierThresholds) -> tuple[Tier, float
     return Tier.NONE, thresholds.info
 
 
+@dataclass(frozen=True, slots=True)
+class _Tests:
+    """A column's test and its kind-specific statistics (numeric or categorical)."""
+
+    drift_p: float | None = None
+    ks: float | None = None
+    ks_p_value: float | None = None
+    wasserstein: float | None = None
+    out_of_range_rate: float | None = None
+    mean: float | None = None
+    chi_square: float | None = None
+    chi_square_p_value: float | None = None
+    linf: float | None = None
+    new_category_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _QualityCheck:
+    """One data-quality condition: `count` of `n` against the baseline's `base_rate`."""
+
+    kind: FindingKind
+    statistic: str
+    count: int
+    n: int
+    base_rate: float
+    value: float
+    thresholds: TierThresholds
+    evidence: tuple[str, str]
+
+
 @dataclass(slots=True)
 class _ColumnWork:
     slot: ColumnSlot
     policy: ColumnPolicy
-    stats: dict[str, Any]
+    stats: ColumnStatistics
     drift_p: float | None
     evaluated: bool
     current_counts: Any
@@ -131,15 +171,7 @@ class ModelEvaluator:
         policy = self.policy
         sig = policy.significance
         work = [self._statistics(slot, state) for slot in self.layout.columns]
-
-        tested = [w for w in work if w.evaluated and not w.policy.ignore]
-        correction = adjust([w.drift_p for w in tested], method=sig.correction, alpha=sig.alpha)
-        significant: dict[str, bool] = {}
-        for w, rejected, adjusted in zip(
-            tested, correction.rejected, correction.adjusted, strict=True
-        ):
-            significant[w.slot.name] = bool(rejected)
-            w.stats["drift_p_value_adjusted"] = adjusted
+        significant = self._correct(work)
 
         verdicts: list[ColumnVerdict] = []
         trend_columns: list[str] = []
@@ -162,7 +194,7 @@ class ModelEvaluator:
                     kind=w.slot.kind,
                     tier=tier,
                     condition=condition,
-                    statistics=ColumnStatistics(**w.stats),
+                    statistics=w.stats,
                     findings=tuple(w.findings),
                     runbook_url=w.policy.runbook_url,
                 )
@@ -170,20 +202,44 @@ class ModelEvaluator:
 
         previous = self.model_tier
         self.model_tier = max((v.tier for v in verdicts), default=Tier.NONE)
-        evaluated = state.events >= sig.min_samples
-        return describe_window(
-            layout=self.layout,
-            policy=policy,
-            state=state,
-            columns=tuple(verdicts),
+        columns = tuple(verdicts)
+        return WindowVerdict(
+            model_id=self.layout.model_id,
+            baseline_version=self.layout.baseline.version,
+            window_index=window_index,
+            window_start=start,
+            window_end=end,
+            events=state.events,
             tier=self.model_tier,
             previous_tier=previous,
-            window_index=window_index,
-            start=start,
-            end=end,
-            evaluated=evaluated,
+            columns=columns,
+            traffic_affected=max(
+                (c.traffic_affected for c in columns if c.tier > Tier.NONE), default=0.0
+            ),
+            outputs_moved=any(c.role == "output" and c.condition > Tier.NONE for c in columns),
+            min_samples=sig.min_samples,
+            next_steps=policy.next_steps,
+            runbook_url=policy.runbook_url,
+            unknown_features=state.unknown_features,
+            evaluated=state.events >= sig.min_samples,
             trend_columns=tuple(trend_columns),
         )
+
+    def _correct(self, work: list[_ColumnWork]) -> dict[str, bool]:
+        """Multiple-testing correction across the tested columns: significant per column.
+
+        Records each tested column's adjusted p-value in its statistics.
+        """
+        sig = self.policy.significance
+        tested = [w for w in work if w.evaluated and not w.policy.ignore]
+        correction = adjust([w.drift_p for w in tested], method=sig.correction, alpha=sig.alpha)
+        significant: dict[str, bool] = {}
+        for w, rejected, adjusted in zip(
+            tested, correction.rejected, correction.adjusted, strict=True
+        ):
+            significant[w.slot.name] = bool(rejected)
+            w.stats = dataclasses.replace(w.stats, drift_p_value_adjusted=adjusted)
+        return significant
 
     def _statistics(self, slot: ColumnSlot, state: WindowState) -> _ColumnWork:
         policy = self.policy
@@ -192,64 +248,81 @@ class ModelEvaluator:
         cur = state.bins[slot.offset : slot.stop]
         n_cur = int(state.counted[i])
         events = state.events
-        stats: dict[str, Any] = {
-            "n_current": n_cur,
-            "n_reference": column.n,
-            "missing": int(state.missing[i]),
-            "type_errors": int(state.type_errors[i]),
-            "missing_rate": _share(int(state.missing[i]), events),
-            "baseline_missing_rate": column.missing_rate,
-            "type_error_rate": _share(int(state.type_errors[i]), events),
-        }
-        drift_p: float | None = None
         ref_all, ref_known = self._reference[i]
         cur_all = Histogram.of(cur)
         known = cur[slot.known_slots]
-        any_known = int(known.sum()) > 0
-        if n_cur > 0:
-            stats["total_variation"] = total_variation(ref_all, cur_all)
-        if any_known:
-            cur_known = Histogram.of(known)
-            stats["psi"] = psi(ref_known, cur_known, floor=policy.psi_floor).statistic
-            stats["js"] = jensen_shannon(ref_known, cur_known).statistic
-        if n_cur > 0:
-            if isinstance(column, NumericColumn):
-                assert slot.edges is not None
-                ks = ks_binned(ref_all, cur_all)
-                stats["ks"], stats["ks_p_value"] = ks.statistic, ks.p_value
-                drift_p = ks.p_value
-                stats["wasserstein"] = wasserstein_binned(
-                    ref_all,
-                    cur_all,
-                    slot.edges,
-                    scale=column.std,
-                    underflow_at=min(float(slot.edges[0]), float(state.mins[i])),
-                    overflow_at=max(float(slot.edges[-1]), float(state.maxs[i])),
-                ).statistic
-                stats["out_of_range_rate"] = (int(cur[0]) + int(cur[-1])) / n_cur
-                stats["mean"] = _significant(float(state.sums[i]) / n_cur)
-            else:
-                chi = chi_square(ref_all, cur_all, min_expected=policy.chi_square_min_expected)
-                stats["chi_square"], stats["chi_square_p_value"] = chi.statistic, chi.p_value
-                drift_p = chi.p_value
-                if any_known:
-                    stats["linf"] = linf(ref_known, cur_known).statistic
-                if slot.new_code != slot.other_code:
-                    stats["new_category_rate"] = int(cur[slot.new_code]) / n_cur
-        if isinstance(column, NumericColumn):
-            stats["baseline_mean"] = column.mean
+        cur_known = Histogram.of(known) if int(known.sum()) > 0 else None
+        tests = _Tests()
+        if n_cur > 0 and isinstance(column, NumericColumn):
+            tests = _numeric_tests(slot, column, state, ref_all, cur_all)
+        elif n_cur > 0:
+            tests = self._categorical_tests(
+                slot,
+                state,
+                ref_all=ref_all,
+                cur_all=cur_all,
+                ref_known=ref_known,
+                cur_known=cur_known,
+            )
+        stats = ColumnStatistics(
+            n_current=n_cur,
+            n_reference=column.n,
+            missing=int(state.missing[i]),
+            type_errors=int(state.type_errors[i]),
+            psi=None
+            if cur_known is None
+            else psi(ref_known, cur_known, floor=policy.psi_floor).statistic,
+            ks=tests.ks,
+            ks_p_value=tests.ks_p_value,
+            js=None if cur_known is None else jensen_shannon(ref_known, cur_known).statistic,
+            wasserstein=tests.wasserstein,
+            chi_square=tests.chi_square,
+            chi_square_p_value=tests.chi_square_p_value,
+            linf=tests.linf,
+            total_variation=total_variation(ref_all, cur_all) if n_cur > 0 else None,
+            missing_rate=_share(int(state.missing[i]), events),
+            baseline_missing_rate=column.missing_rate,
+            type_error_rate=_share(int(state.type_errors[i]), events),
+            out_of_range_rate=tests.out_of_range_rate,
+            new_category_rate=tests.new_category_rate,
+            mean=tests.mean,
+            baseline_mean=column.mean if isinstance(column, NumericColumn) else None,
+        )
         evaluated = (
             n_cur >= policy.significance.min_samples
             and column.n >= policy.significance.min_reference
-            and drift_p is not None
+            and tests.drift_p is not None
         )
         return _ColumnWork(
             slot=slot,
             policy=self._columns[slot.name],
             stats=stats,
-            drift_p=drift_p if evaluated else None,
+            drift_p=tests.drift_p if evaluated else None,
             evaluated=evaluated,
             current_counts=cur,
+        )
+
+    def _categorical_tests(
+        self,
+        slot: ColumnSlot,
+        state: WindowState,
+        *,
+        ref_all: Histogram,
+        cur_all: Histogram,
+        ref_known: Histogram,
+        cur_known: Histogram | None,
+    ) -> _Tests:
+        chi = chi_square(ref_all, cur_all, min_expected=self.policy.chi_square_min_expected)
+        new = None
+        if slot.new_code != slot.other_code:
+            n_cur = int(state.counted[slot.index])
+            new = int(state.bins[slot.offset + slot.new_code]) / n_cur
+        return _Tests(
+            drift_p=chi.p_value,
+            chi_square=chi.statistic,
+            chi_square_p_value=chi.p_value,
+            linf=None if cur_known is None else linf(ref_known, cur_known).statistic,
+            new_category_rate=new,
         )
 
     def _drift_finding(self, w: _ColumnWork, significant: bool) -> None:
@@ -262,7 +335,7 @@ class ModelEvaluator:
         )
         best: tuple[Tier, float, str, float] | None = None
         for effect in w.policy.effect or default:
-            value = w.stats.get(effect)
+            value = _effect(w.stats, effect)
             if value is None:
                 continue
             thresholds: TierThresholds = getattr(w.policy.thresholds, effect)
@@ -280,7 +353,7 @@ class ModelEvaluator:
                 value=value,
                 threshold=threshold,
                 condition=condition,
-                p_value=w.stats.get("drift_p_value_adjusted"),
+                p_value=w.stats.drift_p_value_adjusted,
                 current=current,
                 baseline=baseline,
             )
@@ -289,8 +362,7 @@ class ModelEvaluator:
     def _drift_values(self, w: _ColumnWork) -> tuple[str, str]:
         column = self.layout.baseline.columns[w.slot.index]
         if isinstance(column, NumericColumn):
-            mean = w.stats.get("mean")
-            return (f"mean {_num(mean)}", f"mean {_num(column.mean)}")
+            return mean_evidence(w.stats.mean, column.mean)
         assert isinstance(column, CategoricalColumn)
         return _largest_share_change(column, w)
 
@@ -298,85 +370,19 @@ class ModelEvaluator:
         sig = self.policy.significance
         if events < sig.min_samples:
             return
-        quality = w.policy.quality
-        column = self.layout.baseline.columns[w.slot.index]
-        n_cur = int(w.stats["n_current"])
-        checks: list[tuple[FindingKind, str, int, int, float, float, TierThresholds, str, str]] = []
-        base_missing = column.missing_rate
-        missing = int(w.stats["missing"])
-        checks.append(
-            (
-                "missing",
-                "missing_increase",
-                missing,
-                events,
-                base_missing,
-                _share(missing, events) - base_missing,
-                quality.missing_increase,
-                f"missing {_pct(_share(missing, events))}",
-                f"missing {_pct(base_missing)}",
-            )
-        )
-        bad = int(w.stats["type_errors"])
-        checks.append(
-            (
-                "type_error",
-                "type_error_rate",
-                bad,
-                events,
-                0.0,
-                _share(bad, events),
-                quality.type_error_rate,
-                f"type errors {_pct(_share(bad, events))}",
-                "type errors 0%",
-            )
-        )
-        rate = w.stats.get("out_of_range_rate")
-        if rate is not None and n_cur:
-            count = round(rate * n_cur)
-            expected = 2.0 / (column.n + 1)  # chance a fresh draw falls outside n draws' range
-            checks.append(
-                (
-                    "out_of_range",
-                    "out_of_range_rate",
-                    count,
-                    n_cur,
-                    expected,
-                    rate,
-                    quality.out_of_range_rate,
-                    f"outside baseline range {_pct(rate)}",
-                    f"range [{_num(getattr(column, 'minimum', None))}, "
-                    f"{_num(getattr(column, 'maximum', None))}]",
-                )
-            )
-        rate = w.stats.get("new_category_rate")
-        if rate is not None and n_cur:
-            count = round(rate * n_cur)
-            checks.append(
-                (
-                    "new_category",
-                    "new_category_rate",
-                    count,
-                    n_cur,
-                    1.0 / (column.n + 1),
-                    rate,
-                    quality.new_category_rate,
-                    f"unseen categories {_pct(rate)}",
-                    "unseen categories 0%",
-                )
-            )
-        for kind, statistic, count, n, base_rate, value, thresholds, current, baseline in checks:
-            condition, threshold = condition_for(value, thresholds)
+        for check in self._quality_checks(w, events):
+            condition, threshold = condition_for(check.value, check.thresholds)
             if condition == Tier.NONE:
                 continue
-            p_value = excess_proportion(count, n, base_rate).p_value
+            p_value = excess_proportion(check.count, check.n, check.base_rate).p_value
             if p_value is None or p_value >= sig.alpha:
                 continue
+            current, baseline = check.evidence
             w.findings.append(
                 Finding(
-                    kind=kind,
-                    statistic=statistic,
-                    value=value,
+                    kind=check.kind,
+                    statistic=check.statistic,
+                    value=check.value,
                     threshold=threshold,
                     condition=condition,
                     p_value=p_value,
@@ -385,28 +391,91 @@ class ModelEvaluator:
                 )
             )
 
+    def _quality_checks(self, w: _ColumnWork, events: int) -> list[_QualityCheck]:
+        quality = w.policy.quality
+        column = self.layout.baseline.columns[w.slot.index]
+        stats = w.stats
+        n_cur = stats.n_current
+        base_missing = column.missing_rate
+        missing_rate = _share(stats.missing, events)
+        bad_rate = _share(stats.type_errors, events)
+        checks = [
+            _QualityCheck(
+                "missing",
+                "missing_increase",
+                stats.missing,
+                events,
+                base_missing,
+                missing_rate - base_missing,
+                quality.missing_increase,
+                missing_evidence(missing_rate, base_missing),
+            ),
+            _QualityCheck(
+                "type_error",
+                "type_error_rate",
+                stats.type_errors,
+                events,
+                0.0,
+                bad_rate,
+                quality.type_error_rate,
+                type_error_evidence(bad_rate),
+            ),
+        ]
+        rate = stats.out_of_range_rate
+        if rate is not None and n_cur:
+            checks.append(
+                _QualityCheck(
+                    "out_of_range",
+                    "out_of_range_rate",
+                    round(rate * n_cur),
+                    n_cur,
+                    2.0 / (column.n + 1),  # chance a fresh draw falls outside n draws' range
+                    rate,
+                    quality.out_of_range_rate,
+                    out_of_range_evidence(
+                        rate, getattr(column, "minimum", None), getattr(column, "maximum", None)
+                    ),
+                )
+            )
+        rate = stats.new_category_rate
+        if rate is not None and n_cur:
+            checks.append(
+                _QualityCheck(
+                    "new_category",
+                    "new_category_rate",
+                    round(rate * n_cur),
+                    n_cur,
+                    1.0 / (column.n + 1),
+                    rate,
+                    quality.new_category_rate,
+                    new_category_evidence(rate),
+                )
+            )
+        return checks
+
     def _trend_finding(self, w: _ColumnWork) -> bool:
         """Feed the column's per-window series to its change detector (info only)."""
         trend = self.policy.trend
         if not trend.enabled or not w.evaluated:
             return False
         column = self.layout.baseline.columns[w.slot.index]
-        n_cur = int(w.stats["n_current"])
+        n_cur = w.stats.n_current
         # Series are standardised to unit variance under "no change", so one set of
         # detector parameters means the same for every column and window size.
         if isinstance(column, NumericColumn) and trend.series == "mean":
             scale = column.std if column.std > 0 else 1.0
-            value = (float(w.stats["mean"]) - column.mean) / scale * math.sqrt(n_cur)
+            assert w.stats.mean is not None  # evaluated numeric columns have a mean
+            value = (w.stats.mean - column.mean) / scale * math.sqrt(n_cur)
             statistic = "mean_shift_z"
         else:
-            if w.stats.get("psi") is None:
+            if w.stats.psi is None:
                 return False
             known = w.slot.known_slots
             dof = max(len(range(known.start, known.stop)) - 1, 1)
             # Under no drift, PSI / (1/n_cur + 1/n_ref) is roughly chi-square(dof).
-            n_ref = int(w.stats["n_reference"])
+            n_ref = w.stats.n_reference
             scale = 1.0 / (1.0 / n_cur + 1.0 / n_ref) if n_ref else float(n_cur)
-            value = (float(w.stats["psi"]) * scale - dof) / math.sqrt(2 * dof)
+            value = (w.stats.psi * scale - dof) / math.sqrt(2 * dof)
             statistic = "psi_z"
         series = self._series[w.slot.name]
         detector = self._trend.get(w.slot.name)
@@ -417,6 +486,7 @@ class ModelEvaluator:
         # A change back toward the baseline (|z| small) is recovery, not drift.
         if not detected or len(series) < trend.min_windows or abs(value) < TREND_MIN_Z:
             return False
+        current, baseline = trend_evidence(statistic, value, len(series))
         w.findings.append(
             Finding(
                 kind="trend",
@@ -425,8 +495,8 @@ class ModelEvaluator:
                 threshold=0.0,
                 condition=Tier.INFO,
                 p_value=None,
-                current=f"{statistic} {value:.3g}",
-                baseline=f"{len(series)} windows of history",
+                current=current,
+                baseline=baseline,
             )
         )
         return True
@@ -443,20 +513,62 @@ class ModelEvaluator:
         return SeriesChangeDetector.from_history(history, params, history=trend.history)
 
 
+def _numeric_tests(
+    slot: ColumnSlot,
+    column: NumericColumn,
+    state: WindowState,
+    ref_all: Histogram,
+    cur_all: Histogram,
+) -> _Tests:
+    assert slot.edges is not None
+    i = slot.index
+    cur = state.bins[slot.offset : slot.stop]
+    n_cur = int(state.counted[i])
+    ks = ks_binned(ref_all, cur_all)
+    wasserstein = wasserstein_binned(
+        ref_all,
+        cur_all,
+        slot.edges,
+        scale=column.std,
+        underflow_at=min(float(slot.edges[0]), float(state.mins[i])),
+        overflow_at=max(float(slot.edges[-1]), float(state.maxs[i])),
+    )
+    return _Tests(
+        drift_p=ks.p_value,
+        ks=ks.statistic,
+        ks_p_value=ks.p_value,
+        wasserstein=wasserstein.statistic,
+        out_of_range_rate=(int(cur[0]) + int(cur[-1])) / n_cur,
+        mean=_significant(float(state.sums[i]) / n_cur),
+    )
+
+
 def _largest_share_change(column: CategoricalColumn, w: _ColumnWork) -> tuple[str, str]:
-    """The category whose share moved most, as `share of 'DE' 31.0%` vs `22.0%`."""
+    """The category whose share moved most, with its share now and in the baseline."""
     cur = np.asarray(w.current_counts, dtype=np.float64)
     ref = np.asarray(w.slot.reference, dtype=np.float64)
     if cur.sum() <= 0 or ref.sum() <= 0:
-        return ("no values", "baseline shares")
+        return NO_VALUES_EVIDENCE
     diff = cur / cur.sum() - ref / ref.sum()
     j = int(np.argmax(np.abs(diff)))
     names = [*column.categories, "(other)", "(new)"]
     label = names[j] if j < len(names) else f"#{j}"
-    return (
-        f"share of {label!r} {_pct(float(cur[j] / cur.sum()))}",
-        f"share of {label!r} {_pct(float(ref[j] / ref.sum()))}",
-    )
+    return share_evidence(label, float(cur[j] / cur.sum()), float(ref[j] / ref.sum()))
+
+
+def _effect(stats: ColumnStatistics, effect: EffectStatistic) -> float | None:
+    """The value of a configured effect-size statistic."""
+    match effect:
+        case "psi":
+            return stats.psi
+        case "js":
+            return stats.js
+        case "wasserstein":
+            return stats.wasserstein
+        case "ks":
+            return stats.ks
+        case "linf":
+            return stats.linf
 
 
 def _significant(value: float, digits: int = 12) -> float:
@@ -474,18 +586,3 @@ def _significant(value: float, digits: int = 12) -> float:
 
 def _share(count: int, total: int) -> float:
     return count / total if total else 0.0
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.1f}%"
-
-
-def _num(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"

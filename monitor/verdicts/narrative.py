@@ -4,6 +4,10 @@ Written for the person who reads it at 2 am: the column and statistic first,
 the current value beside the baseline's, the sample sizes that make it
 believable, the share of traffic it touches, whether the model's outputs moved,
 and the runbook link before the generic first steps.
+
+This module is the one place that writes a verdict's prose. Verdicts and
+findings are structured data; the replay report, its summary and every alert
+take their words from here, so nothing ever parses prose back.
 """
 
 from __future__ import annotations
@@ -11,11 +15,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from driftwarden.monitor.config import ModelPolicy
-from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
-from driftwarden.monitor.windows.window import WindowState
 
 _STEP_FOR_KIND = {
     "drift": "Compare recent values of {col} with the baseline (replay the logs with "
@@ -33,152 +34,189 @@ _STEP_FOR_KIND = {
 }
 
 
+# -- values ------------------------------------------------------------------------------
+
+
 def iso(ts: float) -> str:
     if not math.isfinite(ts):
         return "n/a"
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _main_finding(column: ColumnVerdict) -> Finding | None:
-    if not column.findings:
-        return None
-    order = {
-        "drift": 0,
-        "missing": 1,
-        "new_category": 2,
-        "out_of_range": 3,
-        "type_error": 4,
-        "trend": 5,
-    }
-    return sorted(column.findings, key=lambda f: (-int(f.condition), order[f.kind]))[0]
-
-
-def _fmt(statistic: str, value: float) -> str:
-    if statistic.endswith(("_rate", "_increase")):
+def format_value(statistic: str | None, value: float | None) -> str:
+    """A statistic's value as read: rates and increases as percentages."""
+    if value is None:
+        return "n/a"
+    if statistic is not None and statistic.endswith(("_rate", "_increase")):
         return f"{value * 100:.1f}%"
     return f"{value:.3f}"
 
 
+def percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def number(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+# -- the evidence of one finding: its current side and its baseline side ----------------
+
+
+def mean_evidence(current: float | None, baseline: float) -> tuple[str, str]:
+    return (f"mean {number(current)}", f"mean {number(baseline)}")
+
+
+def share_evidence(label: str, current: float, baseline: float) -> tuple[str, str]:
+    """The category whose share moved most, as `share of 'DE' 31.0%` vs `22.0%`."""
+    return (f"share of {label!r} {percent(current)}", f"share of {label!r} {percent(baseline)}")
+
+
+NO_VALUES_EVIDENCE = ("no values", "baseline shares")
+
+
+def missing_evidence(current: float, baseline: float) -> tuple[str, str]:
+    return (f"missing {percent(current)}", f"missing {percent(baseline)}")
+
+
+def type_error_evidence(current: float) -> tuple[str, str]:
+    return (f"type errors {percent(current)}", "type errors 0%")
+
+
+def out_of_range_evidence(
+    current: float, minimum: float | None, maximum: float | None
+) -> tuple[str, str]:
+    return (
+        f"outside baseline range {percent(current)}",
+        f"range [{number(minimum)}, {number(maximum)}]",
+    )
+
+
+def new_category_evidence(current: float) -> tuple[str, str]:
+    return (f"unseen categories {percent(current)}", "unseen categories 0%")
+
+
+def trend_evidence(statistic: str, value: float, windows: int) -> tuple[str, str]:
+    return (f"{statistic} {value:.3g}", f"{windows} windows of history")
+
+
+# -- one column -------------------------------------------------------------------------
+
+
 def finding_text(column: ColumnVerdict, finding: Finding) -> str:
+    """The report's line for a column: `x [critical] psi 0.412 >= 0.250 (... ; n=...)`."""
     stats = column.statistics
-    op = ">=" if finding.kind != "trend" else "changed"
     threshold = (
-        "" if finding.kind == "trend" else f" {op} {_fmt(finding.statistic, finding.threshold)}"
+        ""
+        if finding.kind == "trend"
+        else f" >= {format_value(finding.statistic, finding.threshold)}"
     )
     return (
         f"{column.column} [{column.tier.label}] {finding.statistic} "
-        f"{_fmt(finding.statistic, finding.value)}{threshold} "
+        f"{format_value(finding.statistic, finding.value)}{threshold} "
         f"({finding.current} vs {finding.baseline}; n={stats.n_current:,} vs {stats.n_reference:,})"
     )
 
 
-def _affected(column: ColumnVerdict) -> float:
-    share = 0.0
-    for finding in column.findings:
-        if finding.kind == "drift":
-            share = max(share, column.statistics.total_variation or 0.0)
-        elif finding.kind != "trend":
-            share = max(share, finding.value)
-    return share
+def column_line(column: ColumnVerdict) -> str:
+    """An alert's line for a column, e.g.
+    `income (feature) [critical]: psi 0.412 >= 0.250; mean 61.2k vs mean 48.9k; n=...`."""
+    stats = column.statistics
+    head = f"{column.column} ({column.role}) [{column.tier.label}]"
+    sizes = f"n={stats.n_current:,} vs {stats.n_reference:,}"
+    finding = column.main_finding
+    if finding is None:
+        return f"{head}: held while recovering; {sizes}"
+    value = format_value(finding.statistic, finding.value)
+    if finding.kind == "trend":
+        stat = f"{finding.statistic} trending ({value})"
+    else:
+        threshold = format_value(finding.statistic, finding.threshold)
+        stat = f"{finding.statistic} {value} >= {threshold}"
+    return f"{head}: {stat}; {finding.current} vs {finding.baseline}; {sizes}"
 
 
-def describe_window(
-    *,
-    layout: ModelLayout,
-    policy: ModelPolicy,
-    state: WindowState,
-    columns: tuple[ColumnVerdict, ...],
-    tier: Tier,
-    previous_tier: Tier,
-    window_index: int,
-    start: float,
-    end: float,
-    evaluated: bool,
-    trend_columns: tuple[str, ...],
-) -> WindowVerdict:
-    model = layout.model_id
-    baseline = layout.baseline
-    drifting = sorted(
-        (c for c in columns if c.tier > Tier.NONE),
-        key=lambda c: (-int(c.tier), c.column),
-    )
+# -- one window -------------------------------------------------------------------------
+
+
+def drifting_columns(verdict: WindowVerdict) -> list[ColumnVerdict]:
+    """The drifting columns, highest tier first, then by name: the order all words use."""
+    return sorted(verdict.drifting_columns, key=lambda c: (-int(c.tier), c.column))
+
+
+def what_happened(verdict: WindowVerdict) -> str:
     header = (
-        f"{model} window {iso(start)} to {iso(end)} ({state.events:,} events, "
-        f"baseline {baseline.ref})"
+        f"{verdict.model_id} window {iso(verdict.window_start)} to {iso(verdict.window_end)} "
+        f"({verdict.events:,} events, baseline {verdict.model_id}@{verdict.baseline_version})"
     )
-    if not evaluated:
-        what = (
+    if not verdict.evaluated:
+        return (
             f"{header}: not evaluated, fewer events than min_samples "
-            f"{policy.significance.min_samples:,}; lower policy.significance.min_samples or use "
+            f"{verdict.min_samples:,}; lower policy.significance.min_samples or use "
             f"longer windows (policy.window.size)"
         )
-    elif not drifting:
-        what = f"{header}: no column drifting"
-    else:
-        parts = []
-        for column in drifting:
-            finding = _main_finding(column)
-            if finding is None:  # tier held by hysteresis while this window was calm
-                parts.append(f"{column.column} [{column.tier.label}] held (recovering)")
-            else:
-                parts.append(finding_text(column, finding))
-        noun = "column" if len(drifting) == 1 else "columns"
-        what = f"{header}: {len(drifting)} {noun} drifting: " + "; ".join(parts)
-
-    affected = max((_affected(c) for c in drifting), default=0.0)
-    moved = [c for c in columns if c.role == "output" and c.condition > Tier.NONE]
+    drifting = drifting_columns(verdict)
     if not drifting:
-        why = "Nothing to act on."
-    else:
-        culprit = max(drifting, key=_affected)
-        why = (
-            f"About {affected * 100:.0f}% of this window's traffic is affected "
-            f"(largest: {culprit.column})."
-        )
-        if moved:
-            outs = ", ".join(
-                f"{c.column} {f.statistic} {_fmt(f.statistic, f.value)}"
-                for c in moved
-                if (f := _main_finding(c)) is not None
-            )
-            why += f" The model's outputs moved too: {outs}."
+        return f"{header}: no column drifting"
+    parts = []
+    for column in drifting:
+        finding = column.main_finding
+        if finding is None:  # tier held by hysteresis while this window was calm
+            parts.append(f"{column.column} [{column.tier.label}] held (recovering)")
         else:
-            why += " The model's outputs have not moved significantly yet."
+            parts.append(finding_text(column, finding))
+    noun = "column" if len(drifting) == 1 else "columns"
+    return f"{header}: {len(drifting)} {noun} drifting: " + "; ".join(parts)
 
-    runbook = policy.runbook_url
+
+def why_it_matters(verdict: WindowVerdict) -> str:
+    drifting = drifting_columns(verdict)
+    if not drifting:
+        return "Nothing to act on."
+    culprit = max(drifting, key=lambda c: c.traffic_affected)
+    why = (
+        f"About {verdict.traffic_affected * 100:.0f}% of this window's traffic is affected "
+        f"(largest: {culprit.column})."
+    )
+    moved = [c for c in verdict.columns if c.role == "output" and c.condition > Tier.NONE]
+    if not moved:
+        return why + " The model's outputs have not moved significantly yet."
+    outs = ", ".join(
+        f"{c.column} {f.statistic} {format_value(f.statistic, f.value)}"
+        for c in moved
+        if (f := c.main_finding) is not None
+    )
+    return why + f" The model's outputs moved too: {outs}."
+
+
+def what_to_do(verdict: WindowVerdict, *, leave_out_runbook: str | None = None) -> tuple[str, ...]:
+    """The runbook links first, then one step per column and kind, then the policy's steps.
+
+    An alert shows its runbook as a link of its own and passes it as
+    `leave_out_runbook`, so the link is not repeated as a step.
+    """
+    drifting = drifting_columns(verdict)
+    runbook = verdict.runbook_url
     steps = [
         f"Runbook for {column.column}: {column.runbook_url}"
         for column in drifting
-        if column.runbook_url and column.runbook_url != runbook
+        if column.runbook_url and column.runbook_url not in {runbook, leave_out_runbook}
     ]
-    if runbook:
+    if runbook and runbook != leave_out_runbook:
         steps.insert(0, f"Runbook: {runbook}")
-    seen_kinds: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = set()
     for column in drifting:
-        finding = _main_finding(column)
-        if finding is not None and (finding.kind, column.column) not in seen_kinds:
-            seen_kinds.add((finding.kind, column.column))
+        finding = column.main_finding
+        if finding is not None and (finding.kind, column.column) not in seen:
+            seen.add((finding.kind, column.column))
             steps.append(_STEP_FOR_KIND[finding.kind].format(col=column.column))
     if drifting:
-        steps.extend(policy.next_steps)
-
-    return WindowVerdict(
-        model_id=model,
-        baseline_version=baseline.version,
-        window_index=window_index,
-        window_start=start,
-        window_end=end,
-        events=state.events,
-        tier=tier,
-        previous_tier=previous_tier,
-        columns=columns,
-        traffic_affected=affected,
-        outputs_moved=bool(moved),
-        what_happened=what,
-        why_it_matters=why,
-        what_to_do=tuple(steps),
-        runbook_url=runbook,
-        unknown_features=state.unknown_features,
-        evaluated=evaluated,
-        trend_columns=trend_columns,
-    )
+        steps.extend(verdict.next_steps)
+    return tuple(steps)

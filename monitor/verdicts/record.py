@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from driftwarden.monitor.verdicts.narrative import iso
+from driftwarden.monitor.verdicts.narrative import iso, what_happened, what_to_do, why_it_matters
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
 
@@ -63,9 +63,9 @@ def window_record(verdict: WindowVerdict) -> dict[str, Any]:
         "previous_tier": verdict.previous_tier.label,
         "traffic_affected": json_ready(verdict.traffic_affected),
         "outputs_moved": verdict.outputs_moved,
-        "what_happened": verdict.what_happened,
-        "why_it_matters": verdict.why_it_matters,
-        "what_to_do": list(verdict.what_to_do),
+        "what_happened": what_happened(verdict),
+        "why_it_matters": why_it_matters(verdict),
+        "what_to_do": list(what_to_do(verdict)),
         "trend_columns": list(verdict.trend_columns),
         "columns": [column_record(c) for c in verdict.columns],
     }

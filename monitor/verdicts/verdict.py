@@ -14,6 +14,15 @@ from driftwarden.monitor.verdicts.tier import Tier
 
 FindingKind = Literal["drift", "missing", "type_error", "out_of_range", "new_category", "trend"]
 
+_KIND_ORDER: dict[FindingKind, int] = {
+    "drift": 0,
+    "missing": 1,
+    "new_category": 2,
+    "out_of_range": 3,
+    "type_error": 4,
+    "trend": 5,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -76,6 +85,28 @@ class ColumnVerdict:
     def drifting(self) -> bool:
         return self.tier > Tier.NONE
 
+    @property
+    def main_finding(self) -> Finding | None:
+        """The finding that explains the column's tier: highest condition, drift first."""
+        if not self.findings:
+            return None
+        return min(self.findings, key=lambda f: (-int(f.condition), _KIND_ORDER[f.kind]))
+
+    @property
+    def traffic_affected(self) -> float:
+        """The share of the window's traffic this column's findings touch.
+
+        Drift touches the total-variation share of values that moved; a quality
+        finding touches its own rate; a trend touches nothing yet.
+        """
+        share = 0.0
+        for finding in self.findings:
+            if finding.kind == "drift":
+                share = max(share, self.statistics.total_variation or 0.0)
+            elif finding.kind != "trend":
+                share = max(share, finding.value)
+        return share
+
 
 @dataclass(frozen=True, slots=True)
 class WindowVerdict:
@@ -85,6 +116,10 @@ class WindowVerdict:
     windows carry the first and last event times seen instead. `tier` is the
     highest column tier; `previous_tier` lets alerting see escalation and
     resolution without keeping its own copy of the history.
+
+    A verdict holds no prose: `verdicts.narrative` writes its words, for the
+    report and for alerts alike. `min_samples` and `next_steps` are the model
+    policy's, kept so the words need nothing but the verdict.
     """
 
     model_id: str
@@ -98,13 +133,11 @@ class WindowVerdict:
     columns: tuple[ColumnVerdict, ...]
     traffic_affected: float
     outputs_moved: bool
-    what_happened: str
-    why_it_matters: str
-    what_to_do: tuple[str, ...]
+    min_samples: int
+    next_steps: tuple[str, ...] = ()
     runbook_url: str | None = None
     unknown_features: int = 0
     evaluated: bool = True
-    skipped_reason: str | None = None
     trend_columns: tuple[str, ...] = field(default=())
 
     @property

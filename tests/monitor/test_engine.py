@@ -15,6 +15,7 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import CheckpointError, ConfigError
+from driftwarden.monitor.verdicts.narrative import what_happened, what_to_do
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
@@ -169,9 +170,9 @@ def test_a_sustained_shift_reaches_critical_and_calm_clears_it() -> None:
     assert x.column == "x"
     assert x.tier == Tier.CRITICAL
     assert {f.kind for f in x.findings} >= {"drift"}
-    assert "x [critical] psi" in verdicts[3].what_happened
+    assert "x [critical] psi" in what_happened(verdicts[3])
     assert verdicts[3].outputs_moved  # score follows x in these events
-    assert verdicts[3].what_to_do
+    assert what_to_do(verdicts[3])
 
 
 def test_count_windows_cut_every_n_events() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import structlog
 
 from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult
-from driftwarden.monitor.alerting.describe import iso
 from driftwarden.monitor.alerting.model import Notification
 from driftwarden.monitor.config import LogReceiver
+from driftwarden.monitor.verdicts.narrative import iso
 
 
 class StructlogReceiver:

@@ -23,12 +23,13 @@ from driftwarden.monitor.alerting.delivery import (
     classify_error,
     classify_response,
 )
-from driftwarden.monitor.alerting.describe import iso, shorten
+from driftwarden.monitor.alerting.describe import shorten
 from driftwarden.monitor.alerting.model import Alert, Notification
 from driftwarden.monitor.alerting.receivers.base import read_secret
 from driftwarden.monitor.alerting.redaction import Redactor
 from driftwarden.monitor.alerting.render import alert_document
 from driftwarden.monitor.config import PagerDutyReceiver
+from driftwarden.monitor.verdicts.narrative import iso
 
 MAX_SUMMARY = 1024
 MAX_EVENT_BYTES = 512_000

@@ -79,13 +79,8 @@ def verdict(
         columns=tuple(columns),
         traffic_affected=0.12 if tier > Tier.NONE else 0.0,
         outputs_moved=tier >= Tier.CRITICAL,
-        what_happened="engine prose",
-        why_it_matters="About 12% of this window's traffic is affected (largest: income)."
-        if tier > Tier.NONE
-        else "Nothing to act on.",
-        what_to_do=(f"Runbook: {runbook_url}", "Check recent deploys.")
-        if runbook_url
-        else ("Check recent deploys.",),
+        min_samples=500,
+        next_steps=("Check recent deploys.",),
         runbook_url=runbook_url,
     )
 

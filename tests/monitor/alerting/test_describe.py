@@ -28,7 +28,10 @@ def test_one_alert_holds_every_drifting_column_and_the_three_parts() -> None:
     assert "psi 0.180 >= 0.100; mean 61.2k vs mean 48.9k; n=5,000 vs 100,000" in a.what_happened[1]
     assert a.why_it_matters.startswith("About 12%")
     assert a.runbook_url == "https://runbooks.example/credit-risk"
-    assert a.what_to_do == ("Check recent deploys.",)  # the runbook is a link, not a step again
+    # The runbook is a link, not a step again; the column steps come before the policy's.
+    assert not any("runbooks.example" in step for step in a.what_to_do)
+    assert a.what_to_do[0].startswith("Compare recent values of feature_00_")
+    assert a.what_to_do[-1] == "Check recent deploys."
 
 
 def test_labels_and_fingerprint_identify_the_model_incident_not_the_tier() -> None:
