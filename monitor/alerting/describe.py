@@ -50,14 +50,14 @@ def alert_column(column: ColumnVerdict) -> AlertColumn:
 
 
 def _title(  # noqa: PLR0917 - private, called once with every part of the title
-    model: str,
+    verdict: WindowVerdict,
     environment: str,
     status: Status,
     tier: Tier,
     columns: tuple[AlertColumn, ...],
     resolution: Resolution | None,
-    now_tier: Tier,
 ) -> str:
+    model, now_tier = verdict.model_id, verdict.tier
     where = f"{model} ({environment})"
     if status == "resolved":
         if resolution == "below_route":
@@ -119,10 +119,8 @@ def build_alert(
     resolution: Resolution | None = None,
     monitor: str | None = None,
 ) -> Alert:
-    """The alert for `verdict`'s model.
-
-    `tier` is the alert's tier: the current one, or the last firing one when resolved.
-    """
+    """The alert for `verdict`'s model at `tier`: the alert's tier, which is the
+    verdict's, or when resolved the last tier that fired."""
     labels = alert_labels(
         model_id=verdict.model_id,
         environment=environment,
@@ -149,9 +147,7 @@ def build_alert(
         previous_tier=previous_tier,
         change=change,
         labels=labels,
-        title=_title(
-            verdict.model_id, environment, status, tier, columns, resolution, verdict.tier
-        ),
+        title=_title(verdict, environment, status, tier, columns, resolution),
         what_happened=happened,
         why_it_matters=why,
         what_to_do=steps,

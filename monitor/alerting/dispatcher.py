@@ -276,18 +276,8 @@ class Dispatcher:
                     continue
                 name = entry.notification.receiver
                 receiver = self._receivers.get(name)
-                if receiver is None or name in failed or entry.next_attempt_at > now:
+                if receiver is None or not self._sendable(entry, now, failed):
                     continue
-                if not self._breakers[name].allow(now):
-                    continue
-                fps = entry.notification.fingerprints
-                if any(
-                    e.seq < seq
-                    and e.notification.receiver == name
-                    and e.notification.fingerprints & fps
-                    for e in self._outbox.entries()
-                ):
-                    continue  # an older notification about the same alert goes first
                 prepared = self._prepare(entry, receiver, now)
                 if prepared is None:
                     continue
@@ -299,18 +289,48 @@ class Dispatcher:
                 # The message may quote what the receiver was sending; the traceback above has it.
                 result = RetryLater(reason=f"receiver error: {type(exc).__name__}")
             with self._lock:
-                if isinstance(result, Delivered):
-                    self._record_success(entry, prepared, now)
-                    delivered += 1
-                elif isinstance(result, RetryLater):
-                    self._record_retry(entry, result, now)
-                    failed.add(name)
-                else:
-                    self._record_rejection(entry, result, now)
-                self._persist()
+                delivered += self._record(entry, prepared, result, now, failed)
         if not keep_going():
             return delivered
         delivered += self._refresh(now, failed)
         with self._lock:
             self.report_pending()
+        return delivered
+
+    def _sendable(self, entry: OutboxEntry, now: float, failed: set[str]) -> bool:
+        """Whether `entry` may go now: its receiver is up and due, and nothing older
+        about the same alerts waits for the same receiver."""
+        name = entry.notification.receiver
+        if name in failed or entry.next_attempt_at > now:
+            return False
+        if not self._breakers[name].allow(now):
+            return False
+        fps = entry.notification.fingerprints
+        # An older notification about the same alert goes first.
+        return not any(
+            e.seq < entry.seq
+            and e.notification.receiver == name
+            and e.notification.fingerprints & fps
+            for e in self._outbox.entries()
+        )
+
+    def _record(
+        self,
+        entry: OutboxEntry,
+        prepared: Notification,
+        result: DeliveryResult,
+        now: float,
+        failed: set[str],
+    ) -> int:
+        """Records one send's outcome and persists it; 1 if it was delivered."""
+        delivered = 0
+        if isinstance(result, Delivered):
+            self._record_success(entry, prepared, now)
+            delivered = 1
+        elif isinstance(result, RetryLater):
+            self._record_retry(entry, result, now)
+            failed.add(entry.notification.receiver)
+        else:
+            self._record_rejection(entry, result, now)
+        self._persist()
         return delivered

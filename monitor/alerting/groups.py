@@ -146,44 +146,54 @@ def flush_due(
         group.next_flush = now + node.group_interval
         if route_muted(node):
             continue  # dropped, not postponed; the next flush after the window notifies
-        visible = {fp: a for fp, a in group.alerts.items() if a.firing and not hidden(a)}
-        told_resolved = [
-            a for fp, a in group.alerts.items() if not a.firing and fp in group.notified
-        ]
-        changed = bool(told_resolved) or any(
-            group.notified.get(fp) != a.tier for fp, a in visible.items()
-        )
-        due_repeat = bool(visible) and (
-            group.last_notify_at is None or now - group.last_notify_at >= node.repeat_interval
-        )
-        if changed or due_repeat:
-            alerts = [
-                msgspec.structs.replace(a, change=_change(a, group.notified))
-                for a in sorted([*visible.values(), *told_resolved], key=lambda a: a.fingerprint)
-            ]
-            group.seq += 1
-            out.append(
-                Notification(
-                    id=notification_id(group),
-                    receiver=group.receiver,
-                    kind="alert",
-                    route_id=group.route_id,
-                    group_key=group.key,
-                    group_labels=dict(group.labels),
-                    created_at=now,
-                    alerts=tuple(alerts),
-                )
-            )
-            hidden_but_told = {
-                fp: group.notified[fp]
-                for fp, a in group.alerts.items()
-                if a.firing and fp not in visible and fp in group.notified
-            }
-            group.notified = {**hidden_but_told, **{fp: a.tier for fp, a in visible.items()}}
-            group.last_notify_at = now
-        for fp in [fp for fp, a in group.alerts.items() if not a.firing]:
-            del group.alerts[fp]
-            group.notified.pop(fp, None)
+        notification = _flush(group, node, now=now, hidden=hidden)
+        if notification is not None:
+            out.append(notification)
         if not group.alerts:
             del state.groups[key]
     return out
+
+
+def _flush(
+    group: GroupState, node: RouteNode, *, now: float, hidden: Callable[[Alert], bool]
+) -> Notification | None:
+    """One group's flush: its notification if anything changed or a repeat is due.
+
+    Resolved members leave the group afterwards, told or not.
+    """
+    notification = None
+    visible = {fp: a for fp, a in group.alerts.items() if a.firing and not hidden(a)}
+    told_resolved = [a for fp, a in group.alerts.items() if not a.firing and fp in group.notified]
+    changed = bool(told_resolved) or any(
+        group.notified.get(fp) != a.tier for fp, a in visible.items()
+    )
+    due_repeat = bool(visible) and (
+        group.last_notify_at is None or now - group.last_notify_at >= node.repeat_interval
+    )
+    if changed or due_repeat:
+        alerts = [
+            msgspec.structs.replace(a, change=_change(a, group.notified))
+            for a in sorted([*visible.values(), *told_resolved], key=lambda a: a.fingerprint)
+        ]
+        group.seq += 1
+        notification = Notification(
+            id=notification_id(group),
+            receiver=group.receiver,
+            kind="alert",
+            route_id=group.route_id,
+            group_key=group.key,
+            group_labels=dict(group.labels),
+            created_at=now,
+            alerts=tuple(alerts),
+        )
+        hidden_but_told = {
+            fp: group.notified[fp]
+            for fp, a in group.alerts.items()
+            if a.firing and fp not in visible and fp in group.notified
+        }
+        group.notified = {**hidden_but_told, **{fp: a.tier for fp, a in visible.items()}}
+        group.last_notify_at = now
+    for fp in [fp for fp, a in group.alerts.items() if not a.firing]:
+        del group.alerts[fp]
+        group.notified.pop(fp, None)
+    return notification

@@ -154,19 +154,13 @@ class AlertPipeline:
         receivers: Mapping[str, Receiver] | None = None,
         logger: Any = None,
     ) -> None:
-        compiled = check_alerting(settings)
         self._settings = settings
         self._environment = environment
         self._monitor = monitor
         self._clock = clock
         self._sleep = sleep
         self._real = real_receivers
-        self._root: RouteNode = compiled.root
-        self._routes = {node.id: node for node in self._root.walk()}
-        self._inhibitors = compiled.inhibitors
-        self._calendar: MuteCalendar = compiled.calendar
-        self._config_silences = compiled.silences
-        self._types = {r.name: r.type for r in settings.receivers}
+        self._compile(settings)
         self._metrics: AlertMetrics = metrics if metrics is not None else NullMetrics()
         self._log = (
             logger if logger is not None else structlog.get_logger("driftwarden.monitor.alerting")
@@ -197,6 +191,16 @@ class AlertPipeline:
         self._adopt(LoadedState())
         if not start_suspended:
             self._take_over()
+
+    def _compile(self, settings: AlertingSettings) -> None:
+        """The checked route tree, inhibitions, mute calendar and silences of `settings`."""
+        compiled = check_alerting(settings)
+        self._root: RouteNode = compiled.root
+        self._routes = {node.id: node for node in self._root.walk()}
+        self._inhibitors = compiled.inhibitors
+        self._calendar: MuteCalendar = compiled.calendar
+        self._config_silences = compiled.silences
+        self._types = {r.name: r.type for r in settings.receivers}
 
     @classmethod
     def from_settings(

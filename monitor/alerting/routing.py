@@ -14,6 +14,7 @@ already required the tier to be sustained before the verdict reaches us.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -70,12 +71,6 @@ def compile_route(
         matchers = parse_matchers(route.matchers)
     except ConfigError as exc:
         raise ConfigError(f"alerting.{path}.matchers: {exc}") from None
-
-    def inherit(value: float | None, inherited: float | None, default: float) -> float:
-        if value is not None:
-            return value
-        return inherited if inherited is not None else default
-
     group_by: tuple[str, ...]
     if route.group_by is not None:
         group_by = tuple(route.group_by)
@@ -87,13 +82,13 @@ def compile_route(
         matchers=matchers,
         continue_=route.continue_,
         group_by=group_by,
-        group_wait=inherit(
+        group_wait=_inherit(
             route.group_wait, parent.group_wait if parent else None, DEFAULT_GROUP_WAIT
         ),
-        group_interval=inherit(
+        group_interval=_inherit(
             route.group_interval, parent.group_interval if parent else None, DEFAULT_GROUP_INTERVAL
         ),
-        repeat_interval=inherit(
+        repeat_interval=_inherit(
             route.repeat_interval,
             parent.repeat_interval if parent else None,
             DEFAULT_REPEAT_INTERVAL,
@@ -101,6 +96,22 @@ def compile_route(
         mute_time_intervals=tuple(route.mute_time_intervals),
         children=(),
     )
+    _check_timers(node, path)
+    children = tuple(
+        compile_route(child, parent=node, path=f"{path}.routes[{i}]")
+        for i, child in enumerate(route.routes)
+    )
+    return dataclasses.replace(node, children=children)
+
+
+def _inherit(value: float | None, inherited: float | None, default: float) -> float:
+    """A route's own timer, else its parent's, else the root's default."""
+    if value is not None:
+        return value
+    return inherited if inherited is not None else default
+
+
+def _check_timers(node: RouteNode, path: str) -> None:
     for name, value in (
         ("group_interval", node.group_interval),
         ("repeat_interval", node.repeat_interval),
@@ -109,22 +120,6 @@ def compile_route(
             raise ConfigError(
                 f"alerting.{path}.{name} must be positive (Alertmanager rejects 0 too); set e.g. 5m"
             )
-    children = tuple(
-        compile_route(child, parent=node, path=f"{path}.routes[{i}]")
-        for i, child in enumerate(route.routes)
-    )
-    return RouteNode(
-        id=node.id,
-        receiver=node.receiver,
-        matchers=node.matchers,
-        continue_=node.continue_,
-        group_by=node.group_by,
-        group_wait=node.group_wait,
-        group_interval=node.group_interval,
-        repeat_interval=node.repeat_interval,
-        mute_time_intervals=node.mute_time_intervals,
-        children=children,
-    )
 
 
 def match_routes(

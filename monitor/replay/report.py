@@ -177,20 +177,6 @@ class ReportBuilder:
     ) -> dict[str, Any]:
         """The report without its `windows` (which `write_report` streams in)."""
         counts = engine.counts
-        by_model = []
-        for model in sorted(engine.layouts):
-            tally = self._models.get(model, _ModelTally())
-            by_model.append(
-                {
-                    "model_id": model,
-                    "windows": tally.windows,
-                    "windows_evaluated": tally.evaluated,
-                    "min_samples": engine.policies[model].significance.min_samples,
-                    "unevaluated_events": None
-                    if tally.small_min is None
-                    else {"min": tally.small_min, "max": tally.small_max},
-                }
-            )
         return {
             "schema": SCHEMA_ID,
             "driftwarden_version": driftwarden_version,
@@ -218,13 +204,31 @@ class ReportBuilder:
                 "windows_evaluated": self.evaluated,
                 "max_tier": self.max_tier.label,
                 "windows_by_tier": {t.label: n for t, n in self.by_tier.items()},
-                "by_model": by_model,
+                "by_model": self._by_model(engine),
                 "drifted_columns": self._drifted.entries(),
                 "warnings": list(warnings),
                 "unknown_models_seen": list(unknown_models),
             },
             "alerts": [json_ready(dict(a)) for a in alerts],
         }
+
+    def _by_model(self, engine: Engine) -> list[dict[str, Any]]:
+        """Each model's windows, evaluated or not, and the sizes of the small ones."""
+        by_model = []
+        for model in sorted(engine.layouts):
+            tally = self._models.get(model, _ModelTally())
+            by_model.append(
+                {
+                    "model_id": model,
+                    "windows": tally.windows,
+                    "windows_evaluated": tally.evaluated,
+                    "min_samples": engine.policies[model].significance.min_samples,
+                    "unevaluated_events": None
+                    if tally.small_min is None
+                    else {"min": tally.small_min, "max": tally.small_max},
+                }
+            )
+        return by_model
 
 
 def write_report(out: BinaryIO, header: Mapping[str, Any], window_lines: Iterable[bytes]) -> None:
@@ -349,6 +353,27 @@ def _tier_span(entry: Mapping[str, Any]) -> str:
     return text + (f" ({', '.join(earlier)})" if earlier else "")
 
 
+def _drifted_lines(summary: Mapping[str, Any]) -> list[str]:
+    """One line per drifted column, or the one line that says why there are none."""
+    drifted = summary["drifted_columns"]
+    if not drifted:
+        if summary["windows_evaluated"]:
+            return ["no column drifted"]
+        return ["no window was evaluated: no drift could be judged"]
+    lines = ["drifted columns (tier from the end of its first window, windows, peak):"]
+    for entry in drifted:
+        peak = (
+            f"{entry['statistic']} {entry['max_value']:.3f}"
+            if entry["max_value"] is not None
+            else "held"
+        )
+        lines.append(
+            f"  {entry['model_id']:<16} {entry['column']:<20} {_tier_span(entry)}"
+            f"  {entry['windows']:>4} windows  {peak}"
+        )
+    return lines
+
+
 def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     counts = report["counts"]
     rejected = ", ".join(f"{k} {v:,}" for k, v in counts["rejected"].items()) or "none"
@@ -383,23 +408,7 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
             f"  ! {_plural(unknown, 'event')} name models without a baseline (seen: {seen}); "
             f"pass their baselines with --baseline to judge them too"
         )
-    drifted = summary["drifted_columns"]
-    if drifted:
-        lines.append("drifted columns (tier from the end of its first window, windows, peak):")
-        for entry in drifted:
-            peak = (
-                f"{entry['statistic']} {entry['max_value']:.3f}"
-                if entry["max_value"] is not None
-                else "held"
-            )
-            lines.append(
-                f"  {entry['model_id']:<16} {entry['column']:<20} {_tier_span(entry)}"
-                f"  {entry['windows']:>4} windows  {peak}"
-            )
-    elif summary["windows_evaluated"]:
-        lines.append("no column drifted")
-    else:
-        lines.append("no window was evaluated: no drift could be judged")
+    lines.extend(_drifted_lines(summary))
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")

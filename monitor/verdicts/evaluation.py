@@ -395,7 +395,6 @@ class ModelEvaluator:
         quality = w.policy.quality
         column = self.layout.baseline.columns[w.slot.index]
         stats = w.stats
-        n_cur = stats.n_current
         base_missing = column.missing_rate
         missing_rate = _share(stats.missing, events)
         bad_rate = _share(stats.type_errors, events)
@@ -421,7 +420,15 @@ class ModelEvaluator:
                 type_error_evidence(bad_rate),
             ),
         ]
-        rate = stats.out_of_range_rate
+        return checks + self._share_checks(w)
+
+    def _share_checks(self, w: _ColumnWork) -> list[_QualityCheck]:
+        """Out-of-range values and unseen categories: shares of the counted values."""
+        quality = w.policy.quality
+        column = self.layout.baseline.columns[w.slot.index]
+        n_cur = w.stats.n_current
+        checks: list[_QualityCheck] = []
+        rate = w.stats.out_of_range_rate
         if rate is not None and n_cur:
             checks.append(
                 _QualityCheck(
@@ -437,7 +444,7 @@ class ModelEvaluator:
                     ),
                 )
             )
-        rate = stats.new_category_rate
+        rate = w.stats.new_category_rate
         if rate is not None and n_cur:
             checks.append(
                 _QualityCheck(
