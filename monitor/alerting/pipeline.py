@@ -235,10 +235,6 @@ class AlertPipeline:
     # --- ownership --------------------------------------------------------------------
 
     @property
-    def suspended(self) -> bool:
-        return self._suspended
-
-    @property
     def store(self) -> AlertStateStore | None:
         return self._store
 

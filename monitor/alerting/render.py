@@ -71,12 +71,6 @@ def digest_text(digest: Digest) -> str:
     return "\n".join(lines)
 
 
-def notification_text(notification: Notification) -> str:
-    if notification.digest is not None:
-        return digest_text(notification.digest)
-    return "\n\n".join(alert_text(a) for a in notification.alerts)
-
-
 def alert_document(alert: Alert) -> dict[str, Any]:
     return {
         "status": alert.status,

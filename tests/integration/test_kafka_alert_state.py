@@ -175,7 +175,7 @@ def test_a_pipeline_on_the_topic_restarts_without_repaging_and_resolves_once(
             store=_store(kafka_broker, checkpoint_topic),
             rng=random.Random(1),
             receivers={
-                "log": FakeReceiver("log", remote=False),
+                "log": FakeReceiver("log"),
                 "chat": FakeReceiver("chat"),
                 "pager": pager,
             },
@@ -211,7 +211,7 @@ def test_a_running_pipeline_picks_up_a_cli_silence_from_the_topic(
         store=_store(kafka_broker, checkpoint_topic),
         rng=random.Random(1),
         receivers={
-            "log": FakeReceiver("log", remote=False),
+            "log": FakeReceiver("log"),
             "chat": FakeReceiver("chat"),
             "pager": pager,
         },

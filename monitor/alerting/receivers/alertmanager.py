@@ -104,8 +104,6 @@ def postable(
 
 
 class AlertmanagerPushReceiver:
-    remote = True
-
     def __init__(self, config: AlertmanagerReceiver, *, client: httpx.Client) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

@@ -15,7 +15,6 @@ from driftwarden.monitor.errors import ConfigError
 class Receiver(Protocol):
     name: str
     send_resolved: bool
-    remote: bool
 
     def send(self, notification: Notification, *, now: float) -> DeliveryResult:
         """Deliver once. Must not raise for a delivery problem: return the outcome."""

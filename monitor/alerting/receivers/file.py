@@ -16,8 +16,6 @@ from driftwarden.monitor.config import FileReceiver
 
 
 class FileLogReceiver:
-    remote = False
-
     def __init__(self, config: FileReceiver) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

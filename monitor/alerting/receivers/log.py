@@ -13,8 +13,6 @@ from driftwarden.monitor.verdicts.narrative import iso
 
 
 class StructlogReceiver:
-    remote = False
-
     def __init__(self, config: LogReceiver, *, logger: Any = None) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

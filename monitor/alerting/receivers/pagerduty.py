@@ -94,8 +94,6 @@ def events(notification: Notification, *, routing_key: str) -> list[dict[str, An
 
 
 class PagerDutyEventsReceiver:
-    remote = True
-
     def __init__(self, config: PagerDutyReceiver, *, client: httpx.Client) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

@@ -98,8 +98,6 @@ def slack_message(notification: Notification) -> dict[str, Any]:
 
 
 class SlackWebhookReceiver:
-    remote = True
-
     def __init__(self, config: SlackReceiver, *, client: httpx.Client) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

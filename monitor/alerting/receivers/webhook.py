@@ -55,8 +55,6 @@ def body_bytes(notification: Notification) -> bytes:
 
 
 class JsonWebhookReceiver:
-    remote = True
-
     def __init__(self, config: WebhookReceiver, *, client: httpx.Client) -> None:
         self.name = config.name
         self.send_resolved = config.send_resolved

@@ -93,12 +93,11 @@ class LocalServer:
 class FakeReceiver:
     """Records what it was asked to send; `outcome` decides each answer."""
 
-    def __init__(self, name: str, *, remote: bool = True, send_resolved: bool = True) -> None:
+    def __init__(self, name: str, *, send_resolved: bool = True) -> None:
         from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult
         from driftwarden.monitor.alerting.model import Notification
 
         self.name = name
-        self.remote = remote
         self.send_resolved = send_resolved
         self.sent: list[Notification] = []
         self.sent_at: list[float] = []

@@ -36,7 +36,7 @@ def baseline() -> Baseline:
 
 def run(verdicts: list[WindowVerdict]) -> dict[str, FakeReceiver]:
     clock = FakeClock(0.0)
-    fakes = {n: FakeReceiver(n, remote=n != "log") for n in ("log", "chat", "pager")}
+    fakes = {n: FakeReceiver(n) for n in ("log", "chat", "pager")}
     pipeline = AlertPipeline(
         alerting_settings(),
         environment="prod",

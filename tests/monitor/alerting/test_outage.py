@@ -28,7 +28,7 @@ WINDOW = 10.0
 def build(
     clock: FakeClock, state_dir: Path | None, metrics: RecordingMetrics | None = None
 ) -> tuple[AlertPipeline, dict[str, FakeReceiver]]:
-    fakes = {n: FakeReceiver(n, remote=n != "log") for n in ("log", "chat", "pager")}
+    fakes = {n: FakeReceiver(n) for n in ("log", "chat", "pager")}
     settings = alerting_settings(
         route={
             "receiver": "log",

@@ -18,7 +18,7 @@ def build(
     clock: FakeClock, state_dir: Path | None, *, real: bool = True, **settings: object
 ) -> tuple[AlertPipeline, dict[str, FakeReceiver]]:
     fakes = {
-        "log": FakeReceiver("log", remote=False),
+        "log": FakeReceiver("log"),
         "chat": FakeReceiver("chat"),
         "pager": FakeReceiver("pager"),
     }
