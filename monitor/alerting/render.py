@@ -1,4 +1,4 @@
-"""Channel-neutral rendering: the JSON document and the plain-text message.
+"""Channel-neutral rendering: the JSON document and the plain-text pieces receivers share.
 
 Every receiver shows the same three parts in the same order, so a responder
 learns one shape: **what happened** (window, then one line per drifting column
@@ -43,17 +43,6 @@ def context_line(alert: Alert) -> str:
         f"environment {alert.environment} · model {alert.model_id} · baseline v"
         f"{alert.baseline_version} · since {since}{until} · fingerprint {alert.fingerprint}"
     )
-
-
-def alert_text(alert: Alert) -> str:
-    lines = [headline(alert), "", "What happened:"]
-    lines += [f"  - {line}" for line in alert.what_happened]
-    lines += ["", "Why it matters:", f"  {alert.why_it_matters}", "", "What to do:"]
-    if alert.runbook_url:
-        lines.append(f"  - Runbook: {alert.runbook_url}")
-    lines += [f"  - {step}" for step in alert.what_to_do]
-    lines += ["", context_line(alert)]
-    return "\n".join(lines)
 
 
 def digest_text(digest: Digest) -> str:

@@ -6,7 +6,7 @@ import msgspec
 
 from driftwarden.monitor.alerting.describe import build_alert
 from driftwarden.monitor.alerting.model import Change, Notification
-from driftwarden.monitor.alerting.render import alert_text, document, headline
+from driftwarden.monitor.alerting.render import document, headline
 from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import verdict
 
@@ -38,13 +38,6 @@ def test_headline_says_how_it_changed() -> None:
     assert headline(note().alerts[0]).startswith("Escalated from warning: [CRITICAL]")
     a = msgspec.structs.replace(note().alerts[0], change="unchanged")
     assert headline(a).startswith("Still firing: ")
-
-
-def test_text_has_what_happened_why_it_matters_and_what_to_do_in_order() -> None:
-    text = alert_text(note().alerts[0])
-    parts = [text.index(h) for h in ("What happened:", "Why it matters:", "What to do:")]
-    assert parts == sorted(parts)
-    assert "Runbook: https://runbooks.example/credit-risk" in text
 
 
 def test_document_is_json_with_labels_columns_and_window() -> None:
