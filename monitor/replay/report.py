@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from driftwarden.monitor.charts import baseline_histograms, window_histogram
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.replay.runner import ReplayResult
 from driftwarden.monitor.verdicts.narrative import iso
@@ -47,6 +48,7 @@ def column_record(column: ColumnVerdict) -> dict[str, Any]:
         "runbook_url": column.runbook_url,
         "statistics": _clean(_shallow(column.statistics)),
         "findings": [_clean(_shallow(f)) for f in column.findings],
+        "histogram": window_histogram(column),
     }
 
 
@@ -257,6 +259,7 @@ class ReportBuilder:
                 }
                 for m, layout in sorted(engine.layouts.items())
             ],
+            "histograms": baseline_histograms(engine.layouts, engine.policies),
             "inputs": [dataclasses.asdict(i) for i in result.inputs],
             "counts": {
                 "read": counts.read,

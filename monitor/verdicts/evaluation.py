@@ -165,6 +165,7 @@ class ModelEvaluator:
                     statistics=ColumnStatistics(**w.stats),
                     findings=tuple(w.findings),
                     runbook_url=w.policy.runbook_url,
+                    counts=tuple(w.current_counts.tolist()),
                 )
             )
 
