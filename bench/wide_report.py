@@ -17,6 +17,7 @@ Evidently.
 from __future__ import annotations
 
 import gzip
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def make_inputs(
 def _cells(values: npt.NDArray[Any]) -> list[Any]:
     """JSON values: floats with NaN as null (missing), strings as they are."""
     if values.dtype.kind == "f":
-        return [None if v != v else float(v) for v in values.tolist()]
+        return [None if math.isnan(v) else float(v) for v in values.tolist()]
     return list(values.tolist())
 
 

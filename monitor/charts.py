@@ -11,6 +11,7 @@ Rows never enter the report: only counts.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,7 +45,7 @@ def slot_labels(slot: ColumnSlot, categories: tuple[str, ...] = ()) -> list[str]
         return [*categories, OTHER_LABEL, NEW_LABEL]
     assert slot.edges is not None
     edges = [f"{float(e):.6g}" for e in slot.edges]
-    inner = [f"[{lo}, {hi})" for lo, hi in zip(edges, edges[1:], strict=False)]
+    inner = [f"[{lo}, {hi})" for lo, hi in itertools.pairwise(edges)]
     if inner:
         inner[-1] = inner[-1][:-1] + "]"
     return [f"< {edges[0]}", *inner, f"> {edges[-1]}"]

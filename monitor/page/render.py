@@ -67,9 +67,7 @@ def _tier_code(label: str) -> int:
     return ("none", "info", "warning", "critical").index(label)
 
 
-def write_page(
-    path: Path, header: Mapping[str, Any], windows: Iterable[Mapping[str, Any]]
-) -> int:
+def write_page(path: Path, header: Mapping[str, Any], windows: Iterable[Mapping[str, Any]]) -> int:
     """Write the page of a report (its header and window records) to `path`; its size."""
     page = render_page(PageData(header).extend(windows).to_dict()).encode("utf-8")
     tmp = path.with_name(f".{path.name}.tmp")
