@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from driftwarden.monitor.charts import baseline_histograms, window_histogram
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.replay.runner import ReplayResult
+from driftwarden.monitor.verdicts.charts import baseline_histograms, window_histogram
 from driftwarden.monitor.verdicts.narrative import iso
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict

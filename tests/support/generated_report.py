@@ -24,10 +24,10 @@ from driftwarden.detectors.counts import Histogram
 from driftwarden.detectors.psi import psi
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.replay import ReplayResult
-from driftwarden.monitor.report import ReportBuilder, write_report
-from driftwarden.monitor.tier import Tier
-from driftwarden.monitor.verdict import ColumnStatistics, ColumnVerdict, WindowVerdict
+from driftwarden.monitor.replay.report import ReportBuilder, write_report
+from driftwarden.monitor.replay.runner import ReplayResult
+from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.verdicts.verdict import ColumnStatistics, ColumnVerdict, WindowVerdict
 
 EVENTS = 200
 DRIFTED = ("f00", "c0", "score", "label")

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from driftwarden.monitor.config import ModelPolicy, TierThresholds
-from driftwarden.monitor.layout import ColumnSlot, ModelLayout
-from driftwarden.monitor.verdict import ColumnVerdict
+from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
+from driftwarden.monitor.verdicts.verdict import ColumnVerdict
 
 SHARE_DIGITS = 6
 """Shares are rounded to this many decimals: a millionth of a window is below any chart's pixel."""
