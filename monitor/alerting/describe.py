@@ -132,6 +132,7 @@ def build_alert(
     change: Change,
     resolution: Resolution | None = None,
     monitor: str | None = None,
+    report_url: str | None = None,
 ) -> Alert:
     """The alert for `verdict`'s model.
 
@@ -202,4 +203,5 @@ def build_alert(
         events=verdict.events,
         tiers_seen=tiers_seen,
         resolution=resolution,
+        report_url=report_url,
     )

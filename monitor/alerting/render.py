@@ -51,6 +51,8 @@ def alert_text(alert: Alert) -> str:
     lines += ["", "Why it matters:", f"  {alert.why_it_matters}", "", "What to do:"]
     if alert.runbook_url:
         lines.append(f"  - Runbook: {alert.runbook_url}")
+    if alert.report_url:
+        lines.append(f"  - Report (this window's histograms): {alert.report_url}")
     lines += [f"  - {step}" for step in alert.what_to_do]
     lines += ["", context_line(alert)]
     return "\n".join(lines)
@@ -78,6 +80,13 @@ def notification_text(notification: Notification) -> str:
 
 
 def alert_document(alert: Alert) -> dict[str, Any]:
+    doc = _alert_document(alert)
+    if alert.report_url:  # only when configured: documents without it stay as they were
+        doc["report_url"] = alert.report_url
+    return doc
+
+
+def _alert_document(alert: Alert) -> dict[str, Any]:
     return {
         "status": alert.status,
         "change": alert.change,

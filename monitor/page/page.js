@@ -423,6 +423,10 @@ function modelSection(model, app, notifications) {
 }
 
 function defaultWindow(model) {
+  // An alert's `report_url` can name its window: #window=<window end, RFC 3339>.
+  const asked = new URLSearchParams(location.hash.slice(1)).get("window");
+  const named = asked ? model.windows.end.indexOf(asked) : -1;
+  if (named >= 0) return named;
   const t = model.windows.tier;
   const top = Math.max(...t);
   return top > 0 ? t.indexOf(top) : Math.max(t.length - 1, 0);
