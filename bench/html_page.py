@@ -73,6 +73,7 @@ def replay(folder: Path) -> dict[str, Any]:
 
 def browse(path: Path, *, loads: int = 5, clicks: int = 10, ours: bool = True) -> dict[str, Any]:
     """Cold loads of `path` in headless Chromium: load and interactive times, requests."""
+    path = path.resolve()
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")

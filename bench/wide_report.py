@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ def make_inputs(
         created_at="2026-01-01T00:00:00Z",
         driftwarden_version="bench",
     )
+    shutil.rmtree(folder / "baselines", ignore_errors=True)  # versions are immutable
     store = BaselineStore(folder / "baselines")
     store.write(baseline)
     n = windows * window_events
