@@ -396,6 +396,11 @@ function modelSection(model, app, notifications) {
     const cols = model.columns.filter((c) => c.role === role);
     if (!cols.length) continue;
     h("h3", {}, title, sec);
+    h("p", { class: "note" },
+      "Histograms: hollow bars the baseline (training), filled bars the chosen window, per " +
+      "baseline bin (numeric bins hold equal training shares; 'below'/'above' are out of range). " +
+      "Over time: the drift effect size with its tier thresholds, the drift test's p-value, and " +
+      "the data-quality rates; the vertical line is the chosen window.", sec);
     const grid = h("div", { class: "grid" }, null, sec);
     for (const column of cols) view.cards.push(columnCard(column, n, grid));
   }
