@@ -139,6 +139,7 @@ def test_the_readme_commands_run_as_written(scratch: Path) -> None:
             assert text in done.stdout, f"{command}: {text!r} missing from\n{done.stdout}"
     assert (scratch / "out" / "report.json").is_file()
     assert (ROOT / "out" / "replay-report.html").is_file()
+    assert not (scratch / "dead-letter.jsonl").exists()
 
 
 def test_the_readme_images_are_in_the_repository() -> None:
@@ -146,4 +147,3 @@ def test_the_readme_images_are_in_the_repository() -> None:
     assert images
     for image in images:
         assert (ROOT / image).is_file(), image
-    assert not (scratch / "dead-letter.jsonl").exists()
