@@ -54,7 +54,7 @@ echo "install-system-deps.sh: installing prometheus, prometheus-alertmanager and
 $sudo apt-get update -q >&2
 # A failing post-install (service start) must not fail us; the binary check below decides.
 $sudo apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager \
-  chromium >&2 ||
+  chromium fonts-liberation >&2 ||
   echo "install-system-deps.sh: apt-get install reported an error (post-install in a container?)" >&2
 $sudo dpkg --configure -a >&2 || true
 

@@ -355,10 +355,12 @@ function digestList(notifications, app) {
   for (const n of digests) h("p", {}, `${n.created_at} → ${n.receiver}: digest`, sec);
 }
 
-function modelSection(model, app, notifications) {
+function modelSection(model, app, notifications, counts) {
   const n = model.windows.tier.length;
   const sec = h("section", { class: "model", id: "model-" + model.model_id }, null, app);
-  h("h2", {}, `Model ${model.model_id} (baseline v${model.baseline_version}, ${n.toLocaleString()} windows)`, sec);
+  const accepted = (counts.accepted_by_model[model.model_id] || 0).toLocaleString();
+  h("h2", {}, `Model ${model.model_id} (baseline v${model.baseline_version}, ` +
+    `${n.toLocaleString()} windows, ${accepted} events accepted)`, sec);
   const legend = h("p", { class: "legend" }, "Tier per window (columns) and column (rows): ", sec);
   for (let t = 0; t < 4; t++) {
     tierBadge(t, legend);
@@ -571,7 +573,7 @@ async function main() {
   app.textContent = "";
   const views = [];
   countsSection(data, app);
-  for (const model of data.models) views.push(modelSection(model, app, data.alerts));
+  for (const model of data.models) views.push(modelSection(model, app, data.alerts, data.counts));
   digestList(data.alerts, app);
   let resizing = 0;
   window.addEventListener("resize", () => {

@@ -10,6 +10,7 @@ With CI=true a browser that cannot start fails the test (`require_component`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -95,6 +96,7 @@ def test_page_draws_from_disk_without_console_errors_or_network(
     assert opened.page.locator("svg.hist").count() == 20
     assert opened.page.locator("svg.time").count() == 60  # effect, p-value, quality per column
     assert opened.page.locator(".performance .placeholder").count() == 1
+    assert opened.page.locator("#col-score svg.hist, #col-label svg.hist").count() == 2  # outputs
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "page-1000x20.png"
     opened.page.screenshot(path=str(shot), full_page=False)
@@ -127,3 +129,26 @@ def test_page_fits_1280_pixels_and_names_tiers_in_words(opened: Opened) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     words = set(page.eval_on_selector_all(".tier", "bs => bs.map(b => b.textContent)"))
     assert {"NONE", "INFO", "WARNING", "CRITICAL"} <= words
+
+
+def test_performance_over_time_is_drawn_when_windows_carry_it(browser: Any, tmp_path: Path) -> None:
+    """Issue 14's `windows[].performance`: realised and estimated metrics over time."""
+    report = json.loads(generated_report(tmp_path / "r.json", windows=40, drift_at=20).read_text())
+    for i, window in enumerate(report["windows"]):
+        window["performance"] = {
+            "realised": {"auc": 0.8 - 0.005 * i},
+            "estimated": {"auc": 0.79},
+            "tier": "warning" if i >= 30 else "none",
+            "findings": ["auc fell below 0.7"] if i >= 30 else [],
+        }
+    source, page = tmp_path / "perf.json", tmp_path / "perf.html"
+    source.write_text(json.dumps(report))
+    assert main(["report", str(source), "--html", str(page)]) == 0
+    view = Opened(browser, page)
+    try:
+        assert view.errors == []
+        assert view.page.locator(".performance .placeholder").count() == 0
+        assert view.page.locator(".performance svg.time").count() == 1  # one metric: auc
+        assert "this window" in view.page.inner_text(".performance .stats")
+    finally:
+        view.page.close()
