@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     check_inputs(args.files)  # before anything is built, written or claimed
     for option, target in (("--report", args.report), ("--html", args.html)):
         if target is not None:
-            _writable(target, option)
+            check_writable(target, option)
     settings = load_settings(args.config)
     log_settings = settings.logging
     if args.quiet:  # the log receiver's alert lines and warnings too
@@ -268,7 +268,7 @@ def check_inputs(paths: Sequence[str]) -> None:
             )
 
 
-def _writable(report: Path, option: str = "--report") -> None:
+def check_writable(report: Path, option: str = "--report") -> None:
     """Make the report's directory, or refuse now rather than after the whole replay."""
     try:
         report.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftwarden.monitor.commands.replay import _writable
+from driftwarden.monitor.commands.replay import check_writable
 from driftwarden.monitor.errors import SourceError
 from driftwarden.monitor.page.render import write_page
 
@@ -56,7 +56,7 @@ def load_report(path: Path) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     report = load_report(args.report)
-    _writable(args.html, "--html")
+    check_writable(args.html, "--html")
     size = write_page(args.html, report, report["windows"])
     print(f"page written to {args.html} ({size / 1e6:.2f} MB)")
     return 0

@@ -359,8 +359,12 @@ function modelSection(model, app, notifications, counts) {
   const n = model.windows.tier.length;
   const sec = h("section", { class: "model", id: "model-" + model.model_id }, null, app);
   const accepted = (counts.accepted_by_model[model.model_id] || 0).toLocaleString();
-  h("h2", {}, `Model ${model.model_id} (baseline v${model.baseline_version}, ` +
+  h("h2", {}, `Model ${model.model_id} (baseline v${model.baseline_version ?? "?"}, ` +
     `${n.toLocaleString()} windows, ${accepted} events accepted)`, sec);
+  if (n === 0) {
+    h("p", { class: "placeholder" }, "No window of this model closed: nothing to draw.", sec);
+    return null;
+  }
   const legend = h("p", { class: "legend" }, "Tier per window (columns) and column (rows): ", sec);
   for (let t = 0; t < 4; t++) {
     tierBadge(t, legend);
@@ -573,7 +577,10 @@ async function main() {
   app.textContent = "";
   const views = [];
   countsSection(data, app);
-  for (const model of data.models) views.push(modelSection(model, app, data.alerts, data.counts));
+  for (const model of data.models) {
+    const view = modelSection(model, app, data.alerts, data.counts);
+    if (view) views.push(view);
+  }
   digestList(data.alerts, app);
   let resizing = 0;
   window.addEventListener("resize", () => {

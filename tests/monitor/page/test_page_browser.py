@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
+from tests.monitor.factories import make_baseline
 from tests.support.components import require_binary, require_component
 from tests.support.generated_report import generated_report
 
@@ -150,5 +152,25 @@ def test_performance_over_time_is_drawn_when_windows_carry_it(browser: Any, tmp_
         assert view.page.locator(".performance .placeholder").count() == 0
         assert view.page.locator(".performance svg.time").count() == 1  # one metric: auc
         assert "this window" in view.page.inner_text(".performance .stats")
+    finally:
+        view.page.close()
+
+
+def test_a_replay_that_closed_no_window_still_draws_a_page_that_says_so(
+    browser: Any, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "m.baseline.json"
+    baseline.write_bytes(encode_artifact(make_baseline()))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    page = tmp_path / "empty.html"
+    assert (
+        main(["replay", "--baseline", str(baseline), "--html", str(page), "--quiet", str(empty)])
+        == 0
+    )
+    view = Opened(browser, page)
+    try:
+        assert view.errors == []
+        assert "No window of this model closed" in view.page.inner_text("main")
     finally:
         view.page.close()
