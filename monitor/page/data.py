@@ -60,9 +60,15 @@ class _ColumnSeries:
         counts = list(column.get("histogram", {}).get("counts", ()))
         self.counts.extend(counts if len(counts) == slots else [0] * slots)
         self.effect_values.append(_round(stats.get(self.effect)))
-        p_value = stats.get("drift_p_value_adjusted")
-        if p_value is None:
-            p_value = stats.get("ks_p_value", stats.get("chi_square_p_value"))
+        # The adjusted p-value gates drift; a column below min_samples has only its raw one.
+        p_value = next(
+            (
+                stats[k]
+                for k in ("drift_p_value_adjusted", "ks_p_value", "chi_square_p_value")
+                if stats.get(k) is not None
+            ),
+            None,
+        )
         self.p_values.append(_round(p_value, 3))
         for name, series in self.quality.items():
             series.append(_round(stats.get(name)))

@@ -75,3 +75,16 @@ def test_a_report_file_and_the_replay_stream_give_the_same_page_data(
     a = PageData(report).extend(report["windows"]).to_dict()
     b = PageData(shuffled).extend(report["windows"]).to_dict()
     assert a == b
+
+
+def test_the_p_value_falls_back_to_the_raw_test_when_no_adjusted_one_exists(
+    report: dict[str, Any],
+) -> None:
+    window = json.loads(json.dumps(report["windows"][0]))
+    for column in window["columns"]:
+        stats = column["statistics"]
+        stats["drift_p_value_adjusted"] = None
+        stats["ks_p_value"] = None
+        stats["chi_square_p_value"] = 0.0123
+    data = PageData(report).extend([window]).to_dict()
+    assert {c["p_values"][0] for c in data["models"][0]["columns"]} == {0.0123}
