@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from driftwarden.detectors.errors import DriftwardenError
 from driftwarden.monitor.version import package_version
 
-COMMANDS = ("baseline", "replay", "run", "validate_config", "silence")
+COMMANDS = ("baseline", "replay", "report", "run", "validate_config", "silence")
 
 
 def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:

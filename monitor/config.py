@@ -18,6 +18,7 @@ import copy
 import json
 import os
 import re
+import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -539,8 +540,16 @@ def _default_route() -> Route:
     )
 
 
+REPORT_URL_FIELDS = frozenset(
+    {"model", "environment", "baseline_version", "window_index", "window_start", "window_end"}
+)
+
+
 class AlertingSettings(Frozen):
     receivers: list[Receiver] = Field(default_factory=_default_receivers)
+    # Where the alert's window can be seen: a URL template (docs/config.md), e.g.
+    # https://reports.example.com/{model}/{environment}.html#window={window_end}
+    report_url: str | None = None
     route: Route = Field(default_factory=_default_route)
     inhibit_rules: list[InhibitRule] = Field(
         default_factory=lambda: [
@@ -552,6 +561,23 @@ class AlertingSettings(Frozen):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     state_directory: Path | None = None
+
+    @field_validator("report_url")
+    @classmethod
+    def _report_url_fields(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"report_url {value!r} is not a template ({exc})") from None
+        unknown = sorted(n for n in names if n not in REPORT_URL_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"report_url uses unknown placeholder(s) {unknown}; use only "
+                f"{sorted(REPORT_URL_FIELDS)} in braces, e.g. {{model}}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertingSettings:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages some marked tests need: `promtool` (package prometheus; checks our
 # /metrics exposition and the Helm chart's rules) and `amtool`/`prometheus-alertmanager` (the
-# real Alertmanager the alerting tests start).
+# real Alertmanager the alerting tests start), and `chromium` (the HTML report page's browser
+# test drives Debian's headless Chromium with Playwright; no browser is downloaded).
 #
-# Idempotent: when both binaries are already on PATH, apt is not touched at all (apt-get update
+# Idempotent: when all the binaries are already on PATH, apt is not touched at all (apt-get update
 # alone costs tens of seconds).
 #
 # Debian's packages try to start their services in post-install. Inside a container without
@@ -15,7 +16,8 @@
 set -euo pipefail
 
 have_all() {
-  command -v promtool > /dev/null 2>&1 && command -v prometheus-alertmanager > /dev/null 2>&1
+  command -v promtool > /dev/null 2>&1 && command -v prometheus-alertmanager > /dev/null 2>&1 &&
+    command -v chromium > /dev/null 2>&1
 }
 
 if have_all; then
@@ -26,7 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo=sudo
   if ! command -v sudo > /dev/null 2>&1; then
     echo "install-system-deps.sh: not root and no sudo; run as root:" \
-      "apt-get install prometheus prometheus-alertmanager" >&2
+      "apt-get install prometheus prometheus-alertmanager chromium" >&2
     exit 1
   fi
 else
@@ -48,15 +50,16 @@ cleanup() {
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
-echo "install-system-deps.sh: installing prometheus and prometheus-alertmanager (apt)" >&2
+echo "install-system-deps.sh: installing prometheus, prometheus-alertmanager and chromium (apt)" >&2
 $sudo apt-get update -q >&2
 # A failing post-install (service start) must not fail us; the binary check below decides.
-$sudo apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager >&2 ||
+$sudo apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager \
+  chromium fonts-liberation >&2 ||
   echo "install-system-deps.sh: apt-get install reported an error (post-install in a container?)" >&2
 $sudo dpkg --configure -a >&2 || true
 
 if ! have_all; then
-  echo "install-system-deps.sh: promtool or prometheus-alertmanager still missing;" \
+  echo "install-system-deps.sh: promtool, prometheus-alertmanager or chromium still missing;" \
     "see apt's output above" >&2
   exit 1
 fi

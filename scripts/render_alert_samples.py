@@ -195,6 +195,7 @@ RESOLVED = window(9, Tier.NONE, Tier.CRITICAL, (), 0.0, False)
 
 SETTINGS = AlertingSettings.model_validate(
     {
+        "report_url": "https://reports.example.com/{model}/{environment}.html#window={window_end}",
         "receivers": [
             {"name": "log", "type": "log"},
             {"name": "team-chat", "type": "slack"},
@@ -264,7 +265,9 @@ One **alert per model** (never one per column): the drifting columns travel insi
 alert, on every receiver, has the same three parts: **what happened** (window, sample sizes,
 baseline version, then one line per drifting column with its statistic, the threshold it
 crossed and the current vs baseline value), **why it matters** (share of traffic affected,
-whether the model's outputs moved) and **what to do** (runbook link first, then first steps).
+whether the model's outputs moved) and **what to do** (runbook link first, then the HTML report
+page of the window when `alerting.report_url` is set, as in these samples (docs/config.md), then
+first steps).
 
 ## Tiers and where they go (shipped policy, `examples/alerting.yaml`)
 

@@ -94,6 +94,12 @@ def test_the_wheel_ships_py_typed(installed: Installed) -> None:
     assert "driftwarden/py.typed" in _wheel_files(installed.wheel)
 
 
+def test_the_wheel_ships_the_report_pages_script_and_styles(installed: Installed) -> None:
+    """`driftwarden report --html` reads them as package resources."""
+    files = _wheel_files(installed.wheel)
+    assert {"driftwarden/monitor/page/page.js", "driftwarden/monitor/page/page.css"} <= set(files)
+
+
 def test_import_driftwarden_gives_the_version_from_the_installed_wheel(
     installed: Installed, tmp_path: Path
 ) -> None:

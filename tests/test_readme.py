@@ -47,7 +47,13 @@ EXCLUDED = {
 }
 # What each command must print besides exiting 0: the README promises it.
 EXPECT = {
-    "./scripts/demo.sh": ["drifted columns", "amount", "score", "critical"],
+    "./scripts/demo.sh": [
+        "drifted columns",
+        "amount",
+        "score",
+        "critical",
+        "page written to out/replay-report.html",
+    ],
     "./driftwarden baseline build": [
         "wrote out/baselines/credit-risk/v0001.baseline.json",
         "12 features, 2 outputs",
@@ -132,4 +138,12 @@ def test_the_readme_commands_run_as_written(scratch: Path) -> None:
         for text in expected:
             assert text in done.stdout, f"{command}: {text!r} missing from\n{done.stdout}"
     assert (scratch / "out" / "report.json").is_file()
+    assert (ROOT / "out" / "replay-report.html").is_file()
     assert not (scratch / "dead-letter.jsonl").exists()
+
+
+def test_the_readme_images_are_in_the_repository() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text())
+    assert images
+    for image in images:
+        assert (ROOT / image).is_file(), image

@@ -118,6 +118,7 @@ def build_alert(
     change: Change,
     resolution: Resolution | None = None,
     monitor: str | None = None,
+    report_url: str | None = None,
 ) -> Alert:
     """The alert for `verdict`'s model at `tier`: the alert's tier, which is the
     verdict's, or when resolved the last tier that fired."""
@@ -164,4 +165,5 @@ def build_alert(
         events=verdict.events,
         tiers_seen=tiers_seen,
         resolution=resolution,
+        report_url=report_url,
     )

@@ -90,6 +90,7 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     events: int
     tiers_seen: tuple[Tier, ...]
     resolution: Resolution | None = None
+    report_url: str | None = None  # the page with this window (`alerting.report_url`)
 
     @property
     def firing(self) -> bool:

@@ -64,6 +64,7 @@ from driftwarden.monitor.alerting.mute import MuteCalendar
 from driftwarden.monitor.alerting.outbox import Outbox
 from driftwarden.monitor.alerting.receivers import LOCAL_TYPES, build_receivers
 from driftwarden.monitor.alerting.receivers.base import Receiver
+from driftwarden.monitor.alerting.report_link import report_link
 from driftwarden.monitor.alerting.routing import RouteNode, compile_route, match_routes
 from driftwarden.monitor.alerting.silences import Silence, config_silences, silenced_by
 from driftwarden.monitor.alerting.state import (
@@ -349,6 +350,9 @@ class AlertPipeline:
             "monitor": self._monitor,
             "started_at": incident.started_at,
             "tiers_seen": tuple(incident.tiers_seen),
+            "report_url": report_link(
+                self._settings.report_url, verdict, environment=self._environment
+            ),
         }
         now = verdict.window_end
         if step.transition == "resolved":

@@ -61,6 +61,13 @@ def digest_text(digest: Digest) -> str:
 
 
 def alert_document(alert: Alert) -> dict[str, Any]:
+    doc = _alert_document(alert)
+    if alert.report_url:  # only when configured: documents without it stay as they were
+        doc["report_url"] = alert.report_url
+    return doc
+
+
+def _alert_document(alert: Alert) -> dict[str, Any]:
     return {
         "status": alert.status,
         "change": alert.change,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import stat
 import sys
@@ -25,6 +26,7 @@ from driftwarden.monitor.errors import ConfigError, SourceError
 from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.page.render import write_page
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
     evidence_gaps,
@@ -83,6 +85,7 @@ def add_parser(subparsers: Any) -> None:
         "(default: baseline_verify_key_file of the config)",
     )
     parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument("--html", type=Path, help="write the report's HTML page here (charts)")
     parser.add_argument(
         "--dead-letter",
         type=Path,
@@ -113,8 +116,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_inputs(args.files)  # before anything is built, written or claimed
-    if args.report is not None:
-        _writable(args.report)
+    for option, target in (("--report", args.report), ("--html", args.html)):
+        if target is not None:
+            check_writable(target, option)
     settings = load_settings(args.config)
     log_settings = settings.logging
     if args.quiet:  # the log receiver's alert lines and warnings too
@@ -153,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
         stack.callback(pipeline.close)
         # Window records wait on disk, not in memory: a replay of months stays flat.
-        spool = stack.enter_context(tempfile.TemporaryFile()) if args.report else None
+        wanted = args.report or args.html
+        spool = stack.enter_context(tempfile.TemporaryFile()) if wanted else None
         builder = ReportBuilder(spool)
         alerts: list[dict[str, Any]] = []
 
@@ -185,10 +190,15 @@ def run(args: argparse.Namespace) -> int:
             spool.seek(0)
             with args.report.open("wb") as out:
                 write_report(out, header, spool)
+        if args.html and spool is not None:
+            spool.seek(0)
+            write_page(args.html, header, (json.loads(line) for line in spool))
     if not args.quiet:
         print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
         if args.report:
             print(f"report written to {args.report}")
+        if args.html:
+            print(f"page written to {args.html}")
     return _verdict(args, header, builder)
 
 
@@ -258,7 +268,7 @@ def check_inputs(paths: Sequence[str]) -> None:
             )
 
 
-def _writable(report: Path) -> None:
+def check_writable(report: Path, option: str = "--report") -> None:
     """Make the report's directory, or refuse now rather than after the whole replay."""
     try:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -271,7 +281,7 @@ def _writable(report: Path) -> None:
             problem = "permission denied"
         else:
             return
-    raise ConfigError(f"--report {report}: cannot write it ({problem}); choose a writable path")
+    raise ConfigError(f"{option} {report}: cannot write it ({problem}); choose a writable path")
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.replay.runner import ReplayResult
+from driftwarden.monitor.verdicts.charts import baseline_histograms
 from driftwarden.monitor.verdicts.narrative import iso
 from driftwarden.monitor.verdicts.record import json_ready, window_record
 from driftwarden.monitor.verdicts.tier import Tier
@@ -189,6 +190,7 @@ class ReportBuilder:
                 }
                 for m, layout in sorted(engine.layouts.items())
             ],
+            "histograms": baseline_histograms(engine.layouts, engine.policies),
             "inputs": [dataclasses.asdict(i) for i in result.inputs],
             "counts": {
                 "read": counts.read,

@@ -53,6 +53,7 @@ from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
+from driftwarden.monitor.verdicts.charts import shares
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
@@ -103,6 +104,7 @@ class MetricsObserver:
         m.set_model_tier(verdict.model_id, int(verdict.tier))
         for column in verdict.columns:
             m.set_column_tier(verdict.model_id, column.column, int(column.tier))
+            m.set_bin_shares(verdict.model_id, column.column, "window", shares(column.counts))
             stats = column.statistics
             for name in EXPORTED_STATISTICS:
                 value = getattr(stats, name)
@@ -478,6 +480,11 @@ class Daemon:
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
+        for layout in self.engine.layouts.values():  # the dashboard's histogram panel
+            for slot in layout.columns:
+                self.metrics.set_bin_shares(
+                    layout.model_id, slot.name, "baseline", shares(slot.reference)
+                )
         self.health.set_baselines_loaded(True)
         self.alert_state_faults: dict[str, str | None] = {}
         self.alerts = AlertPipeline.from_settings(

@@ -13,7 +13,7 @@ double the series count and nothing reads them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -38,6 +38,7 @@ METRIC_NAMES: Final = (
     "driftwarden_windows_closed_total",
     "driftwarden_column_statistic",
     "driftwarden_column_tier",
+    "driftwarden_column_bin_share",
     "driftwarden_model_tier",
     "driftwarden_consumer_lag_messages",
     "driftwarden_watermark_delay_seconds",
@@ -114,6 +115,14 @@ class Metrics:
             "driftwarden_column_tier",
             "Column tier: 0 none, 1 info, 2 warning, 3 critical.",
             ["model", "column"],
+            registry=r,
+        )
+        # The window histogram beside the baseline's, per bin *index* (bins are frozen in the
+        # baseline, so the label set is columns x bins x 2; never a category value).
+        self._bin_share = Gauge(
+            "driftwarden_column_bin_share",
+            "Share of a column's values per baseline bin: the baseline's and the last window's.",
+            ["model", "column", "bin", "source"],
             registry=r,
         )
         self._model_tier = Gauge(
@@ -288,6 +297,19 @@ class Metrics:
 
     def set_column_tier(self, model: str, column: str, tier: int) -> None:
         self._column_tier.labels(model=model, column=column).set(int(tier))
+
+    def set_bin_shares(
+        self,
+        model: str,
+        column: str,
+        source: Literal["baseline", "window"],
+        shares: Sequence[float],
+    ) -> None:
+        """Each bin's share (`bin` is the slot index of the baseline's layout)."""
+        for index, share in enumerate(shares):
+            self._bin_share.labels(model=model, column=column, bin=str(index), source=source).set(
+                share
+            )
 
     def set_model_tier(self, model: str, tier: int) -> None:
         self._model_tier.labels(model=model).set(int(tier))

@@ -197,6 +197,7 @@ class ModelEvaluator:
                     statistics=w.stats,
                     findings=tuple(w.findings),
                     runbook_url=w.policy.runbook_url,
+                    counts=tuple(w.current_counts.tolist()),
                 )
             )
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from driftwarden.monitor.verdicts.charts import window_histogram
 from driftwarden.monitor.verdicts.narrative import iso, what_happened, what_to_do, why_it_matters
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
@@ -46,6 +47,7 @@ def column_record(column: ColumnVerdict) -> dict[str, Any]:
         "runbook_url": column.runbook_url,
         "statistics": json_ready(_shallow(column.statistics)),
         "findings": [json_ready(_shallow(f)) for f in column.findings],
+        "histogram": window_histogram(column),
     }
 
 

@@ -80,6 +80,7 @@ class ColumnVerdict:
     statistics: ColumnStatistics
     findings: tuple[Finding, ...] = ()
     runbook_url: str | None = None
+    counts: tuple[int, ...] = ()  # the window's bin counts (`ColumnSlot` order): charts
 
     @property
     def drifting(self) -> bool:

@@ -24,6 +24,7 @@ REQUIRED_VIEWS = {
     "consumer lag": "driftwarden_consumer_lag_messages",
     "per-column statistic over time": "driftwarden_column_statistic",
     "tiers": "driftwarden_model_tier",
+    "window histogram vs baseline": "driftwarden_column_bin_share",
     "alert deliveries": "driftwarden_alerts_sent_total",
 }
 

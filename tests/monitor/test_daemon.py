@@ -208,6 +208,23 @@ def test_metrics_observer_exports_statistics_and_tiers() -> None:
     assert 'driftwarden_model_tier{model="m"}' in text
 
 
+def test_metrics_observer_exports_the_last_windows_histogram_per_bin_index() -> None:
+    metrics = Metrics("test")
+    proc, _ = processor()
+    proc.process(records(calm(1500), partitions=1))
+    verdicts = proc.engine.close_all()
+    for verdict in verdicts:
+        MetricsObserver(metrics).observe(verdict)
+    x = next(c for c in verdicts[-1].columns if c.column == "x")
+    total = sum(x.counts)
+    text = metrics.exposition().decode()
+    for index, count in enumerate(x.counts):
+        series = (
+            f'driftwarden_column_bin_share{{bin="{index}",column="x",model="m",source="window"}}'
+        )
+        assert f"{series} {round(count / total, 6)!r}" in text
+
+
 def test_config_fingerprint_changes_with_the_window_not_with_thresholds() -> None:
     base = [make_baseline()]
     a = config_fingerprint(base, settings_with(policy=POLICY))

@@ -36,6 +36,7 @@ def _populated() -> Metrics:
     m.record_window_closed("credit")
     m.set_column_statistic("credit", "age", "psi", 0.12)
     m.set_column_tier("credit", "age", Tier.WARNING)
+    m.set_bin_shares("credit", "age", "window", [0.25, 0.75])
     m.set_model_tier("credit", Tier.WARNING)
     m.set_consumer_lag("predictions", 0, 42)
     m.set_watermark_delay("credit", 3.5)
@@ -63,7 +64,7 @@ def _exposed_types_and_labels(m: Metrics) -> dict[str, tuple[str, frozenset[str]
 
 def test_exposition_has_exactly_the_documented_metrics_types_and_labels() -> None:
     documented = _documented()
-    assert len(documented) == 21, "docs/metrics.md table not parsed"
+    assert len(documented) == 22, "docs/metrics.md table not parsed"
     assert set(documented) == set(METRIC_NAMES)
     exposed = _exposed_types_and_labels(_populated())
     assert set(exposed) == set(documented)
@@ -151,3 +152,13 @@ def test_storage_and_http_series_start_at_zero_for_known_labels() -> None:
         assert f'driftwarden_storage_fault{{component="{component}"}} 0.0' in text
     for reason in ("limit", "timeout", "too_large", "aborted"):
         assert f'driftwarden_http_connections_dropped_total{{reason="{reason}"}} 0.0' in text
+
+
+def test_bin_shares_are_labelled_by_bin_index_and_source_never_by_value() -> None:
+    m = Metrics("1")
+    m.set_bin_shares("credit", "country", "baseline", [0.5, 0.3, 0.2])
+    m.set_bin_shares("credit", "country", "window", [0.1, 0.2, 0.7])
+    text = m.exposition().decode()
+    share = "driftwarden_column_bin_share"
+    assert f'{share}{{bin="2",column="country",model="credit",source="window"}} 0.7' in text
+    assert f'{share}{{bin="0",column="country",model="credit",source="baseline"}} 0.5' in text

@@ -63,6 +63,8 @@ def annotations_for(alert: Alert) -> dict[str, str]:
     }
     if alert.runbook_url:
         out["runbook_url"] = alert.runbook_url
+    if alert.report_url:
+        out["report_url"] = alert.report_url
     return out
 
 

@@ -78,8 +78,11 @@ def event(alert: Alert, *, routing_key: str) -> dict[str, Any]:
             "custom_details": details,
         },
     }
-    if alert.runbook_url:
-        body["links"] = [{"href": alert.runbook_url, "text": "Runbook"}]
+    links = [{"href": alert.runbook_url, "text": "Runbook"}] if alert.runbook_url else []
+    if alert.report_url:
+        links.append({"href": alert.report_url, "text": "Report: this window"})
+    if links:
+        body["links"] = links
     if len(json.dumps(body).encode("utf-8")) > MAX_EVENT_BYTES:
         body["payload"]["custom_details"] = {
             "note": "details exceeded PagerDuty's 512 KB event limit; see the Slack message or "

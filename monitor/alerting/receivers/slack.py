@@ -59,6 +59,8 @@ def alert_blocks(alert: Alert) -> list[dict[str, Any]]:
     todo = ["*What to do*"]
     if alert.runbook_url:
         todo.append(f"• {_link(alert.runbook_url, 'Runbook')}")
+    if alert.report_url:
+        todo.append(f"• {_link(alert.report_url, 'Report: this window')}")
     todo += [f"• {escape(step)}" for step in alert.what_to_do]
     return [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
