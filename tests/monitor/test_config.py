@@ -224,7 +224,11 @@ def test_a_url_mistaken_for_a_key_is_not_echoed_in_the_error(tmp_path: Path) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    secret=st.text(alphabet=string.ascii_letters + string.digits, min_size=8, max_size=40),
+    # "Zq9" keeps a drawn secret from being a word of YAML's own message ("undefine" is in
+    # "found undefined alias"), which the error may and should quote.
+    secret=st.text(alphabet=string.ascii_letters + string.digits, min_size=5, max_size=37).map(
+        lambda s: "Zq9" + s
+    ),
     before=st.sampled_from(["", "*", "!", "&", '"', "'", "[", "{a: ", "@", "%", "`", "\t", "- "]),
     after=st.sampled_from(["", ": x", "]", "}", '"', " #", "\t: x", ", b", ": [", "'x"]),
 )
