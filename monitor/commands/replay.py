@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from driftwarden.baselines.artifact import Baseline
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting import replay_pipeline
@@ -115,6 +116,19 @@ def run(args: argparse.Namespace) -> int:
     check_inputs(args.files)  # before anything is built, written or claimed
     if args.report is not None:
         _writable(args.report)
+    settings = _settings(args)
+    baselines = _baselines(args, settings)
+    dead_letter, _ = _dead_letter_path(args, settings)
+    header, builder = _replay(args, settings, baselines)
+    if not args.quiet:
+        print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
+        if args.report:
+            print(f"report written to {args.report}")
+    return _verdict(args, header, builder)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The configuration (defaults without --config), with logging set up from it."""
     settings = load_settings(args.config)
     log_settings = settings.logging
     if args.quiet:  # the log receiver's alert lines and warnings too
@@ -123,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
     if "environment" not in settings.model_fields_set:
         # An offline replay is not production: its alerts say so unless configured.
         settings = settings.model_copy(update={"environment": REPLAY_ENVIRONMENT})
+    return settings
+
+
+def _baselines(args: argparse.Namespace, settings: Settings) -> list[Baseline]:
+    """Every baseline of --baseline (else the config's), loaded and verified."""
     paths = args.baseline or settings.baselines
     if not paths:
         raise ConfigError(
@@ -131,7 +150,13 @@ def run(args: argparse.Namespace) -> int:
         )
     key_file = args.verify_key_file or settings.baseline_verify_key_file
     key = read_key_file(key_file) if key_file is not None else None
-    baselines = [load_baseline(Path(p), key=key) for p in paths]
+    return [load_baseline(Path(p), key=key) for p in paths]
+
+
+def _replay(
+    args: argparse.Namespace, settings: Settings, baselines: list[Baseline]
+) -> tuple[dict[str, Any], ReportBuilder]:
+    """Replay the inputs through the engine and alerting; the report's header and records."""
     dead_letter, fresh = _dead_letter_path(args, settings)
     with contextlib.ExitStack() as stack:
         engine = Engine(baselines, settings)
@@ -185,11 +210,7 @@ def run(args: argparse.Namespace) -> int:
             spool.seek(0)
             with args.report.open("wb") as out:
                 write_report(out, header, spool)
-    if not args.quiet:
-        print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
-        if args.report:
-            print(f"report written to {args.report}")
-    return _verdict(args, header, builder)
+    return header, builder
 
 
 def _verdict(args: argparse.Namespace, report: dict[str, Any], builder: ReportBuilder) -> int:
