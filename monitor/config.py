@@ -20,9 +20,8 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -37,6 +36,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from driftwarden.monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -831,6 +833,8 @@ def describe_yaml_error(exc: yaml.YAMLError, *, source: str) -> str:
     PyYAML's own message prints the source line with a caret under the error, and
     a config file's line may hold a SASL password or a Slack webhook URL.
     """
+    import yaml  # noqa: PLC0415 - loaded already: `exc` came from it
+
     if not isinstance(exc, yaml.MarkedYAMLError):
         return f"{source}: not valid YAML ({type(exc).__name__}); fix the syntax"
     mark = exc.problem_mark or exc.context_mark
@@ -876,7 +880,12 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    """The config file's mapping; an unreadable file or bad YAML names the fix."""
+    """The config file's mapping; an unreadable file or bad YAML names the fix.
+
+    PyYAML is imported here, not at start-up: a replay without --config never reads YAML.
+    """
+    import yaml  # noqa: PLC0415
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
