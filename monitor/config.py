@@ -64,7 +64,7 @@ Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- drift policy ---------------------------------------------------------------------
@@ -477,7 +477,7 @@ class Route(Frozen):
     mute_time_intervals: list[str] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class InhibitRule(Frozen):
@@ -599,7 +599,6 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
-        defer_build=True,
     )
 
     environment: str = "production"
