@@ -106,7 +106,7 @@ def build_baseline(
 
 
 def save_baseline(baseline: Baseline, directory: Path | str) -> Path:
-    """Write `baseline` as `DIRECTORY/<model_id>/v0001.baseline.json`; returns the file.
+    """Write `baseline` as `DIRECTORY/<model_id>/v<NNNN>.baseline.json`; returns the file.
 
     The same store `driftwarden baseline build --output DIRECTORY` writes: versions are
     immutable, so writing a version that exists is an error that names the next one.
