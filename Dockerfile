@@ -54,6 +54,11 @@ RUN groupadd --system --gid 10001 driftwarden \
       --shell /usr/sbin/nologin driftwarden
 # Root-owned venv: the daemon cannot rewrite its own code.
 COPY --from=build /app/.venv /app/.venv
+# The venv's bytecode was compiled in the build stage (UV_COMPILE_BYTECODE); the standard
+# library's is compiled here, as the base image may ship without it: with a read-only root
+# filesystem and PYTHONDONTWRITEBYTECODE a missing .pyc is compiled again on every start.
+# compileall skips modules whose bytecode is current, so on a complete image this is a no-op.
+RUN python -m compileall -q -j 0 "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" > /dev/null
 # HOME and the working directory point at /tmp, the only writable path in the pod.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -37,7 +37,6 @@ import numpy.typing as npt
 from driftwarden.baselines.artifact import (
     Baseline,
     CategoricalColumn,
-    Column,
     ColumnRole,
     NumericColumn,
     SourceFile,
@@ -91,38 +90,24 @@ def build_baseline(
     and loads refuse to read it unless `allow_few_rows` recorded the opt-in.
     """
     check_model_id(model_id)
-    if version < 1:
-        raise BaselineError(f"baseline version must be 1 or more, got {version}")
-    if not _RFC3339_UTC.fullmatch(created_at):
-        raise BaselineError(
-            f"created_at {created_at!r} is not an RFC 3339 UTC time; "
-            f"write it like 2026-01-01T00:00:00Z"
-        )
-    if bins < 1 or top_k < 1 or max_known_categories < 0:
-        raise BaselineError(
-            f"bins and top_k must be at least 1 and max_known_categories at least 0, got "
-            f"bins={bins}, top_k={top_k}, max_known_categories={max_known_categories}"
-        )
+    _check_arguments(version, created_at, bins, top_k, max_known_categories)
     row_count = _row_count(table)
     if sources and sum(s.rows for s in sources) != row_count:
         raise ValueError(
             f"sources describe {sum(s.rows for s in sources)} rows, table has {row_count}"
         )
-    columns: list[Column] = []
-    for spec in resolve_columns(table, schema, default_outputs=default_outputs):
-        values = np.asarray(table[spec.name])
-        if spec.kind == "numeric":
-            columns.append(build_numeric_column(spec.name, spec.role, values, bins=bins))
-        else:
-            columns.append(
-                build_categorical_column(
-                    spec.name,
-                    spec.role,
-                    values,
-                    top_k=top_k,
-                    max_known_categories=max_known_categories,
-                )
-            )
+    columns = [
+        build_numeric_column(spec.name, spec.role, np.asarray(table[spec.name]), bins=bins)
+        if spec.kind == "numeric"
+        else build_categorical_column(
+            spec.name,
+            spec.role,
+            np.asarray(table[spec.name]),
+            top_k=top_k,
+            max_known_categories=max_known_categories,
+        )
+        for spec in resolve_columns(table, schema, default_outputs=default_outputs)
+    ]
     clean_labels = _check_labels(labels or {})
     return Baseline(
         model_id=model_id,
@@ -135,6 +120,23 @@ def build_baseline(
         labels=clean_labels,
         few_rows_accepted=allow_few_rows and row_count < MIN_TRAINING_ROWS,
     )
+
+
+def _check_arguments(
+    version: int, created_at: str, bins: int, top_k: int, max_known_categories: int
+) -> None:
+    if version < 1:
+        raise BaselineError(f"baseline version must be 1 or more, got {version}")
+    if not _RFC3339_UTC.fullmatch(created_at):
+        raise BaselineError(
+            f"created_at {created_at!r} is not an RFC 3339 UTC time; "
+            f"write it like 2026-01-01T00:00:00Z"
+        )
+    if bins < 1 or top_k < 1 or max_known_categories < 0:
+        raise BaselineError(
+            f"bins and top_k must be at least 1 and max_known_categories at least 0, got "
+            f"bins={bins}, top_k={top_k}, max_known_categories={max_known_categories}"
+        )
 
 
 def build_numeric_column(

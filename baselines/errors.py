@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.errors import DriftwardenError
 
 
 class BaselineError(DriftwardenError):

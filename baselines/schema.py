@@ -199,8 +199,33 @@ def infer_kind(name: str, values: npt.NDArray[Any]) -> ColumnKind:
             f"column {name!r} has dtype {values.dtype}, which cannot be binned; convert it "
             f"to numbers or strings, or list it under 'ignore' in the schema"
         )
-    # Classify by type first (C speed), then look at values only where needed.
     as_list = values.tolist()
+    numbers, text_rows = _tally(name, as_list)
+    if numbers == 0 and text_rows == 0:
+        raise TrainingDataError(
+            f"column {name!r} is missing in every row, so its kind cannot be inferred; list "
+            f"it under 'ignore' in the schema, or declare its kind under 'columns'"
+        )
+    if numbers and text_rows:
+        examples = ", ".join(
+            repr(v) for v in itertools.islice((v for v in as_list if _is_text(v)), 3)
+        )
+        raise TrainingDataError(
+            f"column {name!r} mixes numbers ({numbers} rows) and text ({text_rows} rows, "
+            f"e.g. {examples}); fix the data, or declare its kind in the schema "
+            f"(kind: categorical keeps every value as a category)"
+        )
+    if numbers:
+        return "numeric"
+    _refuse_mostly_numeric_text(name, as_list)
+    return "categorical"
+
+
+def _tally(name: str, as_list: list[Any]) -> tuple[int, int]:
+    """(numbers, text or boolean values) in an object column; None and NaN count in neither.
+
+    Classifies by type first (C speed), and looks at values only to discount NaN.
+    """
     by_type = Counter(map(type, as_list))
     numbers = 0
     text_rows = 0
@@ -221,22 +246,11 @@ def infer_kind(name: str, values: npt.NDArray[Any]) -> ColumnKind:
         )
     if numbers and any(issubclass(t, float | np.floating) for t in by_type):
         numbers -= sum(1 for v in as_list if isinstance(v, float | np.floating) and np.isnan(v))
-    if numbers == 0 and text_rows == 0:
-        raise TrainingDataError(
-            f"column {name!r} is missing in every row, so its kind cannot be inferred; list "
-            f"it under 'ignore' in the schema, or declare its kind under 'columns'"
-        )
-    if numbers and text_rows:
-        examples = ", ".join(
-            repr(v) for v in itertools.islice((v for v in as_list if _is_text(v)), 3)
-        )
-        raise TrainingDataError(
-            f"column {name!r} mixes numbers ({numbers} rows) and text ({text_rows} rows, "
-            f"e.g. {examples}); fix the data, or declare its kind in the schema "
-            f"(kind: categorical keeps every value as a category)"
-        )
-    if numbers:
-        return "numeric"
+    return numbers, text_rows
+
+
+def _refuse_mostly_numeric_text(name: str, as_list: list[Any]) -> None:
+    """A text column whose values are nearly all numbers is a numeric column with typos."""
     texts = {v: c for v, c in Counter(as_list).items() if isinstance(v, str)}
     total = sum(texts.values())
     numeric_text = sum(count for text, count in texts.items() if _parses_as_number(text))
@@ -249,7 +263,6 @@ def infer_kind(name: str, values: npt.NDArray[Any]) -> ColumnKind:
             f"fix or blank them (an empty field is missing), or declare kind: categorical "
             f"for it in the schema to count every value as a category"
         )
-    return "categorical"
 
 
 def _is_text(value: object) -> bool:

@@ -123,59 +123,66 @@ def _check_column(at: str, column: Mapping[str, Any], *, rows: int) -> None:
         for j, c in enumerate(_list(at, "counts", column.get("counts")))
     ]
     if kind == "numeric":
-        edges = [
-            _finite(at, f"edges[{j}]", e)
-            for j, e in enumerate(_list(at, "edges", column.get("edges")))
-        ]
-        if not edges:
-            _fail(at, "'edges' is empty; a numeric column needs at least one bin edge")
-        for j in range(1, len(edges)):
-            if not edges[j] > edges[j - 1]:
-                _fail(
-                    at,
-                    f"edges are not strictly increasing (edges[{j - 1}] = {edges[j - 1]!r}, "
-                    f"edges[{j}] = {edges[j]!r})",
-                )
-        if len(counts) != len(edges) + 1:
-            _fail(
-                at,
-                f"{len(counts)} counts for {len(edges)} edges; a numeric column has "
-                f"len(edges) + 1 = {len(edges) + 1} (underflow, bins, overflow)",
-            )
-        if n == 0:
-            _fail(at, "a numeric column needs at least one present value (n is 0)")
-        low = _finite(at, "min", column.get("min"))
-        high = _finite(at, "max", column.get("max"))
-        if low > high:
-            _fail(at, f"min ({low!r}) is above max ({high!r})")
-        _finite(at, "mean", column.get("mean"))
-        if _finite(at, "std", column.get("std")) < 0:
-            _fail(at, "'std' is negative")
-        quantiles = column.get("quantiles")
-        if not isinstance(quantiles, dict):
-            _fail(at, "'quantiles' must be an object of finite numbers")
-        for key, value in quantiles.items():
-            _finite(at, f"quantiles.{key}", value)
+        _check_numeric(at, column, n_counts=len(counts), n=n)
     else:
-        raw = _list(at, "categories", column.get("categories"))
-        categories = [_category(at, j, c) for j, c in enumerate(raw)]
-        if len(set(categories)) != len(categories):
-            dup = next(c for c in categories if categories.count(c) > 1)
-            _fail(at, f"category {dup!r} is listed twice")
-        if len(counts) != len(categories) + 1:
-            _fail(
-                at,
-                f"{len(counts)} counts for {len(categories)} categories; a categorical column "
-                f"has len(categories) + 1 = {len(categories) + 1} (the last one is 'other')",
-            )
-        known = column.get("known_other")
-        if known is not None:
-            others = [_category(at, j, c) for j, c in enumerate(_list(at, "known_other", known))]
-            overlap = set(others) & set(categories)
-            if overlap:
-                _fail(at, f"known_other repeats the top categories {sorted(overlap)!r}")
+        _check_categorical(at, column, n_counts=len(counts))
     if sum(counts) != n:
         _fail(at, f"the counts sum to {sum(counts)}, not to n ({n})")
+
+
+def _check_numeric(at: str, column: Mapping[str, Any], *, n_counts: int, n: int) -> None:
+    edges = [
+        _finite(at, f"edges[{j}]", e) for j, e in enumerate(_list(at, "edges", column.get("edges")))
+    ]
+    if not edges:
+        _fail(at, "'edges' is empty; a numeric column needs at least one bin edge")
+    for j in range(1, len(edges)):
+        if not edges[j] > edges[j - 1]:
+            _fail(
+                at,
+                f"edges are not strictly increasing (edges[{j - 1}] = {edges[j - 1]!r}, "
+                f"edges[{j}] = {edges[j]!r})",
+            )
+    if n_counts != len(edges) + 1:
+        _fail(
+            at,
+            f"{n_counts} counts for {len(edges)} edges; a numeric column has "
+            f"len(edges) + 1 = {len(edges) + 1} (underflow, bins, overflow)",
+        )
+    if n == 0:
+        _fail(at, "a numeric column needs at least one present value (n is 0)")
+    low = _finite(at, "min", column.get("min"))
+    high = _finite(at, "max", column.get("max"))
+    if low > high:
+        _fail(at, f"min ({low!r}) is above max ({high!r})")
+    _finite(at, "mean", column.get("mean"))
+    if _finite(at, "std", column.get("std")) < 0:
+        _fail(at, "'std' is negative")
+    quantiles = column.get("quantiles")
+    if not isinstance(quantiles, dict):
+        _fail(at, "'quantiles' must be an object of finite numbers")
+    for key, value in quantiles.items():
+        _finite(at, f"quantiles.{key}", value)
+
+
+def _check_categorical(at: str, column: Mapping[str, Any], *, n_counts: int) -> None:
+    raw = _list(at, "categories", column.get("categories"))
+    categories = [_category(at, j, c) for j, c in enumerate(raw)]
+    if len(set(categories)) != len(categories):
+        dup = next(c for c in categories if categories.count(c) > 1)
+        _fail(at, f"category {dup!r} is listed twice")
+    if n_counts != len(categories) + 1:
+        _fail(
+            at,
+            f"{n_counts} counts for {len(categories)} categories; a categorical column "
+            f"has len(categories) + 1 = {len(categories) + 1} (the last one is 'other')",
+        )
+    known = column.get("known_other")
+    if known is not None:
+        others = [_category(at, j, c) for j, c in enumerate(_list(at, "known_other", known))]
+        overlap = set(others) & set(categories)
+        if overlap:
+            _fail(at, f"known_other repeats the top categories {sorted(overlap)!r}")
 
 
 def _category(at: str, j: int, value: object) -> str:

@@ -1,19 +1,13 @@
-"""The root of driftwarden's exception hierarchy.
-
-It lives in the lowest layer so that every package can derive from it without
-breaking the `monitor -> baselines -> detectors` import direction.
-"""
+"""Errors a detector raises: its input does not describe comparable distributions."""
 
 from __future__ import annotations
 
+from driftwarden.errors import DriftwardenError
 
-class DriftwardenError(Exception):
-    """Root of every error driftwarden raises on purpose.
-
-    The CLI prints a `DriftwardenError` as one line and exits non-zero; anything
-    else is a bug and keeps its traceback. Messages name the thing, the problem
-    and the fix.
-    """
+# `DriftwardenError` is re-exported only until the ingest and verdicts branches of issue 16
+# (monitor/ingest/decode_pool.py, monitor/alerting/store.py) import it from
+# `driftwarden.errors`; then this line and the name in `__all__` go.
+__all__ = ["DetectorInputError", "DriftwardenError"]
 
 
 class DetectorInputError(DriftwardenError, ValueError):

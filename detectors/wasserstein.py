@@ -50,14 +50,7 @@ def wasserstein_binned(
     """
     ref, cur = as_count_pair(reference, current)
     bounds = _as_edges(edges, n_slots=ref.counts.size)
-    low = _point(underflow_at, default=float(bounds[0]), name="underflow_at")
-    high = _point(overflow_at, default=float(bounds[-1]), name="overflow_at")
-    if low > bounds[0] or high < bounds[-1]:
-        raise DetectorInputError(
-            f"wasserstein_binned needs underflow_at <= e_0 ({bounds[0]:g}) and "
-            f"overflow_at >= e_K ({bounds[-1]:g}), got {low:g} and {high:g}; "
-            "place out-of-range mass outside the training range"
-        )
+    low, high = _tail_points(bounds, underflow_at, overflow_at)
     if not np.isfinite(scale):
         raise DetectorInputError(
             f"wasserstein_binned scale {scale!r} is not finite; pass the baseline's std"
@@ -109,6 +102,21 @@ def _as_edges(edges: npt.ArrayLike, *, n_slots: int) -> FloatArray:
             "rebuild the baseline's bins"
         )
     return bounds
+
+
+def _tail_points(
+    bounds: FloatArray, underflow_at: float | None, overflow_at: float | None
+) -> tuple[float, float]:
+    """Where underflow and overflow mass sit: outside the training range, or on its ends."""
+    low = _point(underflow_at, default=float(bounds[0]), name="underflow_at")
+    high = _point(overflow_at, default=float(bounds[-1]), name="overflow_at")
+    if low > bounds[0] or high < bounds[-1]:
+        raise DetectorInputError(
+            f"wasserstein_binned needs underflow_at <= e_0 ({bounds[0]:g}) and "
+            f"overflow_at >= e_K ({bounds[-1]:g}), got {low:g} and {high:g}; "
+            "place out-of-range mass outside the training range"
+        )
+    return low, high
 
 
 def _point(value: float | None, *, default: float, name: str) -> float:

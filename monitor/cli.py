@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.errors import DriftwardenError
 from driftwarden.monitor.version import package_version
 
 COMMANDS = ("baseline", "replay", "report", "run", "validate_config", "silence")

@@ -21,9 +21,8 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -38,6 +37,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from driftwarden.monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -757,18 +759,21 @@ _FIX_BY_BOUND = {
 }
 
 
+_FIX_BY_KIND = {
+    "extra_forbidden": "remove it or fix its spelling (see docs/config.md for the keys)",
+    "missing": "add it",
+    "literal_error": "use one of the listed values",
+    "enum": "use one of the listed values",
+    "value_error": "",  # our validators' messages end with their fix
+}
+
+
 def _fix_for(error: Mapping[str, Any]) -> str:
     """What to change, for one pydantic error; "" when its message already says it."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "remove it or fix its spelling (see docs/config.md for the keys)"
-    if kind == "missing":
-        return "add it"
-    if kind in {"literal_error", "enum"}:
-        return "use one of the listed values"
-    if kind == "value_error":
-        return ""  # our validators' messages end with their fix
+    if kind in _FIX_BY_KIND:
+        return _FIX_BY_KIND[kind]
     if kind in _FIX_BY_BOUND:
         try:
             return _FIX_BY_BOUND[kind].format(**ctx)
@@ -854,6 +859,8 @@ def describe_yaml_error(exc: yaml.YAMLError, *, source: str) -> str:
     PyYAML's own message prints the source line with a caret under the error, and
     a config file's line may hold a SASL password or a Slack webhook URL.
     """
+    import yaml  # noqa: PLC0415 - loaded already: `exc` came from it
+
     if not isinstance(exc, yaml.MarkedYAMLError):
         return f"{source}: not valid YAML ({type(exc).__name__}); fix the syntax"
     mark = exc.problem_mark or exc.context_mark
@@ -877,28 +884,8 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
     `env` replaces `os.environ` for tests. Errors become one `ConfigError` that
     lists each bad field with its fix.
     """
-    data: dict[str, Any] = {}
+    data = _read_yaml(path) if path is not None else {}
     source = str(path) if path is not None else "configuration"
-    if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read config file {path}: {exc.strerror}; check the path"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{path}: not UTF-8 text (byte offset {exc.start}); save the file as UTF-8"
-            ) from None
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(describe_yaml_error(exc, source=str(path))) from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of settings")
-        data = loaded
     saved = None
     if env is not None:
         saved = dict(os.environ)
@@ -911,21 +898,53 @@ def load_settings(path: Path | None = None, *, env: Mapping[str, str] | None = N
         names = [k for k in os.environ if k.upper().startswith("DRIFTWARDEN_")]
         raise ConfigError(format_validation_error(exc, source=source, env_names=names)) from None
     except SettingsError as exc:
-        # A DRIFTWARDEN_<FIELD>[__<KEY>] variable holding malformed JSON; its value may be
-        # a secret, so only its name is printed.
-        field = _SETTINGS_FIELD.search(str(exc))
-        bad = _bad_json_variables(field.group(1), os.environ) if field else []
-        if bad:
-            name = ", ".join(bad)
-        elif field:
-            name = f"DRIFTWARDEN_{field.group(1).upper()}"
-        else:
-            name = "a DRIFTWARDEN_* variable"
-        raise ConfigError(
-            f"environment: {name} is not valid JSON for that section; fix or unset it "
-            f"(or set single keys with DRIFTWARDEN_<SECTION>__<KEY>)"
-        ) from None
+        raise _bad_environment(exc) from None
     finally:
         if saved is not None:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The config file's mapping; an unreadable file or bad YAML names the fix.
+
+    PyYAML is imported here, not at start-up: a replay without --config never reads YAML.
+    """
+    import yaml  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}; check the path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte offset {exc.start}); save the file as UTF-8"
+        ) from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(describe_yaml_error(exc, source=str(path))) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    return loaded
+
+
+def _bad_environment(exc: SettingsError) -> ConfigError:
+    """A DRIFTWARDEN_<FIELD>[__<KEY>] variable holding malformed JSON; its value may be
+    a secret, so only its name is printed."""
+    field = _SETTINGS_FIELD.search(str(exc))
+    bad = _bad_json_variables(field.group(1), os.environ) if field else []
+    if bad:
+        name = ", ".join(bad)
+    elif field:
+        name = f"DRIFTWARDEN_{field.group(1).upper()}"
+    else:
+        name = "a DRIFTWARDEN_* variable"
+    return ConfigError(
+        f"environment: {name} is not valid JSON for that section; fix or unset it "
+        f"(or set single keys with DRIFTWARDEN_<SECTION>__<KEY>)"
+    )

@@ -7,7 +7,7 @@ start-up and answers "0+unknown" from a tree that was never installed.
 
 from __future__ import annotations
 
-from driftwarden import __version__
+from driftwarden.version import __version__
 
 
 def package_version() -> str:

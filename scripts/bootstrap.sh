@@ -14,3 +14,16 @@ UV="$_uv_venv/bin/uv"
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$_root/.cache/uv}"
 export UV_PYTHON_DOWNLOADS=never
 (cd "$_root" && "$UV" sync --locked --quiet)
+# Bytecode, compiled here so that a read-only checkout or PYTHONDONTWRITEBYTECODE=1 (this
+# project's CI machines set it) does not compile every module in memory on every start
+# (docs/benchmarks.md, "Start-up"). The locked dependencies once per uv.lock (about 10 s even
+# when nothing is stale, so a marker skips it); the project's own sources every time (~0.1 s:
+# only edited files are compiled).
+_lock_sum="$(cksum < "$_root/uv.lock")"
+_marker="$_root/.venv/.bytecode-compiled"
+if [ "$(cat "$_marker" 2>/dev/null)" != "$_lock_sum" ]; then
+  "$_root/.venv/bin/python" -m compileall -q -j 0 "$_root/.venv/lib" > /dev/null 2>&1 || true
+  printf '%s\n' "$_lock_sum" > "$_marker"
+fi
+"$_root/.venv/bin/python" -m compileall -q "$_root/src/driftwarden/" "$_root/monitor" \
+  "$_root/baselines" "$_root/detectors" > /dev/null 2>&1 || true

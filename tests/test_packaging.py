@@ -88,6 +88,8 @@ def test_the_wheel_installs_driftwarden_as_its_only_top_level_package(
     assert not [name for name in files if name.endswith(".pth")]
     for part in ("monitor", "detectors", "baselines"):
         assert f"driftwarden/{part}/__init__.py" in files
+    for module in ("api", "errors", "version"):
+        assert f"driftwarden/{module}.py" in files
 
 
 def test_the_wheel_ships_py_typed(installed: Installed) -> None:
@@ -119,21 +121,36 @@ def test_the_console_script_runs_from_the_venv(installed: Installed, tmp_path: P
     assert out.strip() == f"driftwarden {installed.wheel.name.split('-')[1]}"
 
 
+USES_THE_API = """\
+import numpy as np
+
+import driftwarden
+from driftwarden.detectors import TestResult, psi
+
+
+def tier_of(train: dict[str, np.ndarray], window: dict[str, np.ndarray]) -> {tier}:
+    baseline = driftwarden.build_baseline(train, model_id="m", outputs=["score"])
+    result: driftwarden.Comparison = driftwarden.compare(baseline, window)
+    return result.tier
+
+
+def statistic(result: TestResult) -> float:
+    return result.statistic
+
+
+def shift() -> float:
+    return psi([50, 30, 20], [30, 30, 40]).statistic
+"""
+
+
 def test_mypy_strict_reads_the_installed_packages_types(
     installed: Installed, tmp_path: Path
 ) -> None:
+    """A user's typed code against the installed wheel: the API and detectors are typed."""
     good = tmp_path / "good.py"
-    good.write_text(
-        "from driftwarden.detectors import TestResult\n\n\n"
-        "def statistic(result: TestResult) -> float:\n"
-        "    return result.statistic\n"
-    )
+    good.write_text(USES_THE_API.format(tier="str"))
     bad = tmp_path / "bad.py"
-    bad.write_text(
-        "from driftwarden.detectors import TestResult\n\n\n"
-        "def statistic(result: TestResult) -> str:\n"
-        "    return result.statistic\n"
-    )
+    bad.write_text(USES_THE_API.format(tier="int"))
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
     mypy += ["--python-executable", str(installed.python)]
     env = _clean_env()
@@ -142,4 +159,18 @@ def test_mypy_strict_reads_the_installed_packages_types(
         [*mypy, str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert wrong.returncode == 1
-    assert 'Incompatible return value type (got "float", expected "str")' in wrong.stdout
+    assert 'Incompatible return value type (got "str", expected "int")' in wrong.stdout
+
+
+def test_the_library_api_runs_from_the_installed_wheel_without_pandas(
+    installed: Installed, tmp_path: Path
+) -> None:
+    code = (
+        "import sys, numpy as np, driftwarden\n"
+        "rng = np.random.default_rng(1)\n"
+        "b = driftwarden.build_baseline({'x': rng.normal(0, 1, 2000)})\n"
+        "r = driftwarden.compare(b, {'x': rng.normal(3, 1, 500)})\n"
+        "print(r.tier, r.drifting, 'pandas' in sys.modules)\n"
+    )
+    out = _run([str(installed.python), "-c", code], cwd=tmp_path, env=_clean_env())
+    assert out.split() == ["critical", "['x']", "False"]

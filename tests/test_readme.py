@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,29 @@ def test_the_readme_images_are_in_the_repository() -> None:
     assert images
     for image in images:
         assert (ROOT / image).is_file(), image
+
+
+def readme_python() -> list[str]:
+    """The README's ```python blocks, as written."""
+    blocks = re.findall(r"^```python\n(.*?)^```$", (ROOT / "README.md").read_text(), re.S | re.M)
+    return [str(block) for block in blocks]
+
+
+def test_the_readme_notebook_example_runs_and_prints_what_its_comments_say(
+    tmp_path: Path,
+) -> None:
+    (example,) = readme_python()
+    done = subprocess.run(
+        [sys.executable, "-c", example],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "critical ['age', 'plan']"
+    assert lines[1].split() == ["tier", "psi", "ks_p_value"]
+    assert lines[-1].startswith("0.2407")

@@ -120,8 +120,7 @@ def build_alert(
     monitor: str | None = None,
     report_url: str | None = None,
 ) -> Alert:
-    """The alert for `verdict`'s model at `tier`: the alert's tier, which is the
-    verdict's, or when resolved the last tier that fired."""
+    """The alert for the verdict's model at `tier` (when resolved: the last that fired)."""
     labels = alert_labels(
         model_id=verdict.model_id,
         environment=environment,

@@ -332,7 +332,8 @@ class AlertPipeline:
 
         return hidden
 
-    def _place(self, verdict: WindowVerdict) -> None:
+    def _fingerprint(self, verdict: WindowVerdict) -> str:
+        """One incident per (model, environment, monitor), whatever the tier."""
         identity = {
             "alertname": ALERTNAME,
             "model": verdict.model_id,
@@ -340,7 +341,10 @@ class AlertPipeline:
         }
         if self._monitor is not None:
             identity["monitor"] = self._monitor
-        fp = fingerprint(identity)
+        return fingerprint(identity)
+
+    def _place(self, verdict: WindowVerdict) -> None:
+        fp = self._fingerprint(verdict)
         step = advance(self.state.lifecycle, verdict, fingerprint=fp)
         if step is None:
             return

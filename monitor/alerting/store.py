@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol
 
-from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.errors import DriftwardenError
 from driftwarden.monitor.config import Settings
 
 STATE_KEY: Final = "state"

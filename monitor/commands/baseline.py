@@ -49,6 +49,12 @@ def add_parser(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="baseline_command", metavar="ACTION")
     parser.set_defaults(func=lambda _args: _usage(parser))
 
+    _add_build(commands)
+    _add_show(commands)
+    _add_list(commands)
+
+
+def _add_build(commands: Any) -> None:
     build = commands.add_parser(
         "build",
         help="build the next baseline version from training data",
@@ -73,6 +79,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="COLS",
         help="comma-separated model output columns, e.g. score,label",
     )
+    _add_build_shape(build)
+    _add_build_provenance(build)
+    build.set_defaults(func=run_build)
+
+
+def _add_build_shape(build: Any) -> None:
+    """How columns are described: binning, top-k, known categories."""
     build.add_argument(
         "--bins",
         type=_positive_int,
@@ -92,6 +105,10 @@ def add_parser(subparsers: Any) -> None:
         help="further training categories remembered by name, for new-category detection "
         f"(default {DEFAULT_MAX_KNOWN_CATEGORIES:,})",
     )
+
+
+def _add_build_provenance(build: Any) -> None:
+    """What the artifact records about itself: labels, version, row floor, signature."""
     build.add_argument(
         "--label",
         action="append",
@@ -121,8 +138,9 @@ def add_parser(subparsers: Any) -> None:
     )
     # Reproducible builds: tests and release pipelines pin the build time.
     build.add_argument("--created-at", help=argparse.SUPPRESS)
-    build.set_defaults(func=run_build)
 
+
+def _add_show(commands: Any) -> None:
     show = commands.add_parser(
         "show",
         help="print a baseline's summary",
@@ -138,6 +156,8 @@ def add_parser(subparsers: Any) -> None:
     )
     show.set_defaults(func=run_show)
 
+
+def _add_list(commands: Any) -> None:
     listing = commands.add_parser(
         "list", help="list models and versions in a store", description="List a store."
     )
@@ -191,14 +211,7 @@ def run_build(
     )
     key = read_key_file(args.sign_key_file) if args.sign_key_file else None
     store = BaselineStore(args.output)
-    version = args.explicit_version or store.next_version(model_id)
-    target = store.path_for(model_id, version)
-    if target.exists():  # fail before reading what may be gigabytes of data
-        raise BaselineError(
-            f"baseline '{model_id}@{version}' already exists at {target}; versions are "
-            f"immutable: build without --version to write the next one "
-            f"(v{store.next_version(model_id)})"
-        )
+    version = _free_version(store, model_id, args.explicit_version)
     # Imported here: it needs the optional pyarrow (the 'parquet' extra), which
     # `baseline show` and `baseline list` do not.
     from driftwarden.baselines.readers import read_training_data  # noqa: PLC0415
@@ -224,6 +237,29 @@ def run_build(
         default_outputs=data.outputs,
         allow_few_rows=args.allow_few_rows,
     )
+    _check_rows(baseline)
+    path = store.write(baseline, key=key)
+    print(f"wrote {path}", file=out)
+    print(summary_line(baseline), file=out)
+    _warn_output_like(baseline)
+    return 0
+
+
+def _free_version(store: BaselineStore, model_id: str, explicit: int | None) -> int:
+    """The version to write; an explicit one that exists fails before any data is read."""
+    version = explicit or store.next_version(model_id)
+    target = store.path_for(model_id, version)
+    if target.exists():  # fail before reading what may be gigabytes of data
+        raise BaselineError(
+            f"baseline '{model_id}@{version}' already exists at {target}; versions are "
+            f"immutable: build without --version to write the next one "
+            f"(v{store.next_version(model_id)})"
+        )
+    return version
+
+
+def _check_rows(baseline: Baseline) -> None:
+    """Below the row floor: refused, or built with a warning under --allow-few-rows."""
     if baseline.row_count < MIN_TRAINING_ROWS:
         if not baseline.few_rows_accepted:
             raise BaselineTooSmall(
@@ -237,9 +273,9 @@ def run_build(
             f"may alert on chance; the artifact records --allow-few-rows",
             file=sys.stderr,
         )
-    path = store.write(baseline, key=key)
-    print(f"wrote {path}", file=out)
-    print(summary_line(baseline), file=out)
+
+
+def _warn_output_like(baseline: Baseline) -> None:
     suspects = output_like(c.name for c in baseline.features)
     if suspects:  # the trap: outputs described as features page on every window
         print(
@@ -249,7 +285,6 @@ def run_build(
             f"--outputs {','.join(suspects)}",
             file=sys.stderr,
         )
-    return 0
 
 
 def parse_labels(items: Sequence[str]) -> dict[str, str]:

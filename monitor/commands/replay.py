@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from driftwarden.baselines.artifact import Baseline
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting import replay_pipeline
@@ -119,6 +120,21 @@ def run(args: argparse.Namespace) -> int:
     for option, target in (("--report", args.report), ("--html", args.html)):
         if target is not None:
             check_writable(target, option)
+    settings = _settings(args)
+    baselines = _baselines(args, settings)
+    dead_letter, _ = _dead_letter_path(args, settings)
+    header, builder = _replay(args, settings, baselines)
+    if not args.quiet:
+        print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
+        if args.report:
+            print(f"report written to {args.report}")
+        if args.html:
+            print(f"page written to {args.html}")
+    return _verdict(args, header, builder)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The configuration (defaults without --config), with logging set up from it."""
     settings = load_settings(args.config)
     log_settings = settings.logging
     if args.quiet:  # the log receiver's alert lines and warnings too
@@ -127,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
     if "environment" not in settings.model_fields_set:
         # An offline replay is not production: its alerts say so unless configured.
         settings = settings.model_copy(update={"environment": REPLAY_ENVIRONMENT})
+    return settings
+
+
+def _baselines(args: argparse.Namespace, settings: Settings) -> list[Baseline]:
+    """Every baseline of --baseline (else the config's), loaded and verified."""
     paths = args.baseline or settings.baselines
     if not paths:
         raise ConfigError(
@@ -135,7 +156,13 @@ def run(args: argparse.Namespace) -> int:
         )
     key_file = args.verify_key_file or settings.baseline_verify_key_file
     key = read_key_file(key_file) if key_file is not None else None
-    baselines = [load_baseline(Path(p), key=key) for p in paths]
+    return [load_baseline(Path(p), key=key) for p in paths]
+
+
+def _replay(
+    args: argparse.Namespace, settings: Settings, baselines: list[Baseline]
+) -> tuple[dict[str, Any], ReportBuilder]:
+    """Replay the inputs through the engine and alerting; the report's header and records."""
     dead_letter, fresh = _dead_letter_path(args, settings)
     with contextlib.ExitStack() as stack:
         engine = Engine(baselines, settings)
@@ -144,15 +171,7 @@ def run(args: argparse.Namespace) -> int:
         pool = _decode_pool(engine, replay_workers(settings.decode_workers))
         if pool is not None:
             stack.callback(pool.close)
-        sink = None
-        if dead_letter is not None:
-            if fresh:
-                dead_letter.unlink(missing_ok=True)  # it belongs to this run's report
-            sink = stack.enter_context(
-                JsonlDeadLetterSink(
-                    dead_letter, max_payload_bytes=settings.dead_letter.max_payload_bytes
-                )
-            )
+        sink = _dead_letter_sink(stack, dead_letter, fresh=fresh, settings=settings)
         engine.reject_sink = sink
         pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
         stack.callback(pipeline.close)
@@ -193,13 +212,19 @@ def run(args: argparse.Namespace) -> int:
         if args.html and spool is not None:
             spool.seek(0)
             write_page(args.html, header, (json.loads(line) for line in spool))
-    if not args.quiet:
-        print(summary_text(header, dead_letter=str(dead_letter) if dead_letter else None))
-        if args.report:
-            print(f"report written to {args.report}")
-        if args.html:
-            print(f"page written to {args.html}")
-    return _verdict(args, header, builder)
+    return header, builder
+
+
+def _dead_letter_sink(
+    stack: contextlib.ExitStack, path: Path | None, *, fresh: bool, settings: Settings
+) -> JsonlDeadLetterSink | None:
+    if path is None:
+        return None
+    if fresh:
+        path.unlink(missing_ok=True)  # it belongs to this run's report
+    return stack.enter_context(
+        JsonlDeadLetterSink(path, max_payload_bytes=settings.dead_letter.max_payload_bytes)
+    )
 
 
 def _verdict(args: argparse.Namespace, report: dict[str, Any], builder: ReportBuilder) -> int:

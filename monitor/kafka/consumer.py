@@ -55,7 +55,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import InconsistentGroupProtocolError
 
-from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.errors import DriftwardenError
 from driftwarden.monitor.config import CheckpointSettings
 from driftwarden.monitor.errors import CheckpointError, ConfigError, SinkUnavailable, SourceError
 from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor, Role

@@ -86,6 +86,13 @@ class Metrics:
     def __init__(self, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._register_flow(r, version)
+        self._register_progress(r)
+        self._register_health(r)
+        self._view = _WithoutCreated(r)
+
+    def _register_flow(self, r: CollectorRegistry, version: str) -> None:
+        """Events in, windows closed, and the statistics and tiers they produced."""
         self._build = Info(
             "driftwarden_build", "Build of the running daemon; always 1.", registry=r
         )
@@ -128,6 +135,9 @@ class Metrics:
         self._model_tier = Gauge(
             "driftwarden_model_tier", "Highest column tier of the model.", ["model"], registry=r
         )
+
+    def _register_progress(self, r: CollectorRegistry) -> None:
+        """Lag, watermark, checkpoints, alerts and the loop: is the daemon keeping up."""
         self._lag = Gauge(
             "driftwarden_consumer_lag_messages",
             "End offset minus position, per assigned partition.",
@@ -169,6 +179,9 @@ class Metrics:
         self._assigned = Gauge(
             "driftwarden_partitions_assigned", "Partitions this member owns.", registry=r
         )
+
+    def _register_health(self, r: CollectorRegistry) -> None:
+        """Storage faults, dropped connections and the group role, exported at 0 from start."""
         self._storage_failures = Counter(
             "driftwarden_storage_write_failures",
             "Failed storage writes (checkpoints, alert state), each retried later.",
@@ -207,7 +220,6 @@ class Metrics:
         )
         for role in ("active", "standby"):
             self._role.labels(role=role)
-        self._view = _WithoutCreated(r)
 
     def prime(
         self,

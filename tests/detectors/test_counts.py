@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from driftwarden.detectors.chi_square import chi_square
 from driftwarden.detectors.counts import Histogram, as_count_pair, as_counts, shares, total
-from driftwarden.detectors.errors import DetectorInputError, DriftwardenError
+from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.jensen_shannon import jensen_shannon
 from driftwarden.detectors.ks import ks_binned
 from driftwarden.detectors.linf import linf
 from driftwarden.detectors.psi import psi, total_variation
 from driftwarden.detectors.wasserstein import wasserstein_binned
+from driftwarden.errors import DriftwardenError
 
 
 def test_lists_int_arrays_and_whole_floats_are_accepted_as_float64() -> None:

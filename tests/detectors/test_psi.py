@@ -149,3 +149,19 @@ def test_floor_outside_zero_one_is_rejected(floor: float) -> None:
 def test_mismatched_bins_are_rejected() -> None:
     with pytest.raises(DetectorInputError, match="bins"):
         psi([1, 2, 3], [1, 2])
+
+
+def test_the_package_name_psi_stays_the_function_after_its_module_is_imported() -> None:
+    """`driftwarden.detectors.psi(...)` works whatever the engine imported before."""
+    import importlib
+
+    from driftwarden import detectors
+
+    importlib.import_module("driftwarden.detectors.psi")
+    importlib.import_module("driftwarden.detectors.chi_square")
+    from driftwarden.detectors import chi_square, psi
+
+    assert detectors.psi is psi
+    assert callable(psi)
+    assert callable(chi_square)
+    assert psi([50, 30, 20], [50, 30, 20]).statistic == 0.0
