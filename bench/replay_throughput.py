@@ -52,8 +52,9 @@ from bench.docs import DOCS, update_section
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import load_settings
 from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.columns import categorical_column
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
-from driftwarden.monitor.ingest.events import ColumnValues, ModelBatch, categorical_column
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
 from driftwarden.monitor.replay.runner import DEFAULT_BATCH, _blocks, replay
@@ -162,8 +163,7 @@ def in_process_replay(
     wall0, cpu0 = time.perf_counter(), time.process_time()
     pool = None
     if workers:
-        windows = {m: p.window for m, p in engine.policies.items()}
-        pool = DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        pool = DecodePool(engine.layouts, engine.settings.events, workers=workers)
     try:
         replay(engine, [str(events)], on_verdict=count, pool=pool)
     finally:

@@ -302,9 +302,8 @@ def _decode_pool(engine: Engine, workers: int) -> DecodePool | None:
     """Decode workers for the replay (`decode_workers`), or None to decode in-process."""
     if workers < 1:
         return None
-    windows = {model: policy.window for model, policy in engine.policies.items()}
     try:
-        return DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        return DecodePool(engine.layouts, engine.settings.events, workers=workers)
     except OSError as exc:  # cannot fork (a process limit): the same replay, in one process
         log.warning("decode_workers_unavailable", error=str(exc), fallback="in-process decoding")
         return None

@@ -1,25 +1,18 @@
-"""Decoding on other cores, in order: the stage of the engine that parallelises.
+"""Worker processes that decode batches, in order: the decode stage's parallel implementation.
 
 Decoding a batch of payloads into columns is most of the engine's work per
 event, and it is a pure function of the batch: the decoder's only state picks
 between two decodings that give the same result. Windowing and verdicts are
 not (the watermark, lateness and tier streaks follow the stream's order), so
 they stay in the calling process. A `DecodePool` therefore decodes batches in
-worker processes while the caller windows earlier ones, and hands the results
-back strictly in submission order: the engine sees exactly the batches, in
-exactly the order, that in-process decoding would give it, and the counts
-are identical (tested).
+worker processes while the caller counts earlier ones, and hands the results
+back strictly in submission order. It decodes only: `monitor.ingest.decode_stage`
+puts it behind the one ordered stage that replay and the daemon share, which
+also decodes in-process when the pool is not ready or has failed.
 
-The daemon uses it to overlap decoding one poll with fetching the next (see
-`monitor.service.daemon.EngineProcessor`): its main process is busy with the Kafka
-client's record parsing, which costs several times more per event than
-decoding, and that parsing cannot leave the process. Replay uses it to decode
-and count on every CPU while its own process reads and evaluates
-(`monitor.replay.runner._Feeder`).
-
-A worker that dies or fails is never a lost batch: the caller keeps every
+A worker that dies or fails is never a lost batch: the stage keeps every
 payload until its result is in, and `result` raises `DecodeWorkerError`, after
-which the caller decodes in-process.
+which the stage decodes in-process.
 """
 
 from __future__ import annotations
@@ -40,12 +33,11 @@ from typing import Any
 import numpy as np
 
 from driftwarden.detectors.errors import DriftwardenError
-from driftwarden.monitor.config import CountWindow, EventFields, TimeWindow
-from driftwarden.monitor.ingest.events import DecodedBatch, EventDecoder, ModelBatch
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.ingest.batch import DecodedBatch
+from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
-from driftwarden.monitor.windows.window import WindowState
-from driftwarden.monitor.windows.windowing import accumulate, time_keys
 
 _READY = b"ready"
 _FAILED = b"failed:"
@@ -99,13 +91,7 @@ class DecodePool:
 
     Forked workers start in milliseconds; spawned ones (a fresh interpreter
     importing numpy and msgspec) take about a second, during which `ready()` is
-    False and callers decode in-process.
-    Unless deduplication is on (it filters event by event, by request id), a
-    worker also counts each model's batch into fresh time windows (`windows`
-    gives each model's window policy) and sends those back instead of the
-    columns: a few kilobytes per batch instead of ~160 bytes per event, and the
-    counting is done off the caller's core too. The caller adds them to its
-    windows, or, when the batch holds late events, decodes it again itself.
+    False and the decode stage decodes in-process.
     """
 
     def __init__(
@@ -113,7 +99,6 @@ class DecodePool:
         layouts: Mapping[str, ModelLayout],
         fields: EventFields,
         *,
-        windows: Mapping[str, TimeWindow | CountWindow],
         workers: int,
         start_method: str | None = None,
     ) -> None:
@@ -144,7 +129,6 @@ class DecodePool:
                 kwargs={
                     "layouts": dict(layouts),
                     "fields": fields,
-                    "windows": dict(windows),
                     "callers_ends": callers_ends if method == "fork" else [],
                 },
                 name="driftwarden-decode",
@@ -273,14 +257,14 @@ def _serve(
     *,
     layouts: dict[str, ModelLayout],
     fields: EventFields,
-    windows: dict[str, TimeWindow | CountWindow],
     callers_ends: list[Connection],
 ) -> None:
     """A worker: decode each batch received, reply with the pickled result.
 
-    A thread takes requests off the pipe as they come, so the caller's send never
-    waits for this worker to finish sending an earlier reply (with both sides
-    writing messages larger than the pipe's buffer, that would deadlock).
+    A thread takes requests off the pipe as they come (`_receive`), so the
+    caller's send never waits for this worker to finish sending an earlier reply
+    (with both sides writing messages larger than the pipe's buffer, that would
+    deadlock).
     """
     for end in callers_ends:
         end.close()
@@ -288,27 +272,14 @@ def _serve(
     # caller's send waits on it; by default the decoding thread would hold the GIL
     # for 5 ms at a time, which made the caller wait longer than the decoding took.
     sys.setswitchinterval(_SWITCH_INTERVAL)
-    parent = os.getppid()
     decoder = EventDecoder(layouts, fields)
-    deduplicating = fields.dedup_window > 0
     requests: queue.SimpleQueue[tuple[bytes, bytes]] = queue.SimpleQueue()
-
-    def receive() -> None:
-        while True:
-            try:
-                while not requests_in.poll(_PARENT_CHECK):
-                    if os.getppid() != parent:  # the caller died without closing the pipe
-                        requests.put((b"", b""))
-                        return
-                header = requests_in.recv_bytes()
-                body = requests_in.recv_bytes() if header else b""
-            except (EOFError, OSError):
-                header, body = b"", b""
-            requests.put((header, body))
-            if not header:
-                return
-
-    threading.Thread(target=receive, name="decode-requests", daemon=True).start()
+    threading.Thread(
+        target=_receive,
+        args=(requests_in, requests, os.getppid()),
+        name="decode-requests",
+        daemon=True,
+    ).start()
     try:
         replies.send_bytes(_READY)
     except OSError:  # the caller closed the pool before this worker was up (a short replay)
@@ -318,25 +289,7 @@ def _serve(
         if not header:
             return
         try:
-            if header == _LINES:
-                joined, lengths, source_timestamps = body, None, None
-            else:
-                joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - as above
-            payloads: Sequence[bytes]
-            if lengths is None:
-                # Regular lines (most JSON events) decode straight from the buffer.
-                data = joined + b"\n"
-                block = LineBlock.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
-                payloads = block if block is not None else joined.split(b"\n")
-            else:
-                ends = np.cumsum(lengths).tolist()
-                starts = [0, *ends[:-1]]
-                payloads = [joined[a:b] for a, b in zip(starts, ends, strict=True)]
-            decoded = decoder.decode(payloads, source_timestamps)
-            if not deduplicating:
-                for batch in decoded.models:
-                    _count_ahead(batch, layouts[batch.model_id], windows[batch.model_id])
-            reply = pickle.dumps(decoded, protocol=5)
+            reply = pickle.dumps(decoder.decode(*_unframe(header, body)), protocol=5)
         except Exception as exc:  # reported to the caller, who decodes the batch again
             reply = _FAILED + f"{exc.__class__.__name__}: {exc}".encode()
         try:
@@ -345,11 +298,36 @@ def _serve(
             return
 
 
-def _count_ahead(batch: ModelBatch, layout: ModelLayout, window: TimeWindow | CountWindow) -> None:
-    """Count a time-windowed batch into fresh windows and leave its columns behind."""
-    batch.request_ids = [None] * len(batch)  # only deduplication reads them
-    if isinstance(window, TimeWindow):
-        counted: dict[int, WindowState] = {}
-        accumulate(layout, batch, time_keys(batch.timestamps, window), counted)
-        batch.windows = counted
-        batch.columns = []
+def _receive(
+    requests_in: Connection, requests: queue.SimpleQueue[tuple[bytes, bytes]], parent: int
+) -> None:
+    """Move requests off the pipe into `requests`; an empty header means stop."""
+    while True:
+        try:
+            while not requests_in.poll(_PARENT_CHECK):
+                if os.getppid() != parent:  # the caller died without closing the pipe
+                    requests.put((b"", b""))
+                    return
+            header = requests_in.recv_bytes()
+            body = requests_in.recv_bytes() if header else b""
+        except (EOFError, OSError):
+            header, body = b"", b""
+        requests.put((header, body))
+        if not header:
+            return
+
+
+def _unframe(header: bytes, body: bytes) -> tuple[Sequence[bytes], Sequence[float] | None]:
+    """The payloads and source timestamps of a request, as `DecodePool.submit` framed them."""
+    if header == _LINES:
+        joined, lengths, source_timestamps = body, None, None
+    else:
+        joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - our caller, a private pipe
+    if lengths is None:
+        # Regular lines (most JSON events) decode straight from the buffer.
+        data = joined + b"\n"
+        block = LineBlock.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
+        return (block if block is not None else joined.split(b"\n")), source_timestamps
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    return [joined[a:b] for a, b in zip(starts, ends, strict=True)], source_timestamps

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwarden.monitor.config import CountWindow, TimeWindow
-from driftwarden.monitor.ingest.events import ModelBatch
+from driftwarden.monitor.ingest.batch import ModelBatch
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.window import WindowState
 

@@ -52,7 +52,6 @@ def pool_for() -> Iterator[Any]:
         pool = DecodePool(
             e.layouts,
             e.settings.events,
-            windows={m: p.window for m, p in e.policies.items()},
             workers=1,
         )
         pools.append(pool)
@@ -84,7 +83,7 @@ def test_an_engine_fed_by_a_worker_ends_byte_identical(pool_for: Any, dedup_wind
         batch = payloads[i : i + 700]
         expected += here.process(batch)
         pool.submit(batch, None)
-        got += there.process(batch, decoded=pool.result())
+        got += there.count(batch, pool.result())
     expected += here.close_all()
     got += there.close_all()
     assert here.counts.rejected["late"] == 1
@@ -149,9 +148,7 @@ def test_payloads_with_newlines_and_record_timestamps_travel_intact(pool_for: An
     for i in range(0, len(payloads), 400):
         here.process(payloads[i : i + 400], source_timestamps=times[i : i + 400])
         pool.submit(payloads[i : i + 400], times[i : i + 400])
-        there.process(
-            payloads[i : i + 400], source_timestamps=times[i : i + 400], decoded=pool.result()
-        )
+        there.count(payloads[i : i + 400], pool.result())
     assert b"\n" in payloads[0]
     assert here.counts.accepted == 1500
     assert there.snapshot() == here.snapshot()
@@ -165,7 +162,6 @@ def test_a_worker_exits_when_its_caller_goes_away(start_method: str) -> None:
     pool = DecodePool(
         e.layouts,
         e.settings.events,
-        windows={m: p.window for m, p in e.policies.items()},
         workers=2,
         start_method=start_method,
     )
@@ -200,7 +196,6 @@ def test_a_worker_whose_pool_closed_before_it_started_exits_quietly() -> None:
             replies_out,
             layouts=dict(e.layouts),
             fields=e.settings.events,
-            windows={m: p.window for m, p in e.policies.items()},
             callers_ends=[],
         )
     finally:

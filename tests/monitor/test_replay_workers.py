@@ -87,8 +87,7 @@ def replayed(log: Path, *, workers: int, kill: bool = False) -> tuple[bytes, lis
     engine = Engine([make_baseline()], settings_with(policy=POLICY), reject_sink=sink)
     pool = None
     if workers:
-        windows = {m: p.window for m, p in engine.policies.items()}
-        pool = DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        pool = DecodePool(engine.layouts, engine.settings.events, workers=workers)
     try:
         if kill and pool is not None:
             for process in pool._processes:

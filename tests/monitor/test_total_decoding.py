@@ -21,7 +21,7 @@ from structlog.testing import capture_logs
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
-from driftwarden.monitor.ingest.events import RejectReason
+from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.replay.runner import replay
@@ -124,7 +124,6 @@ def pool() -> Iterator[DecodePool]:
     started = DecodePool(
         engine.layouts,
         engine.settings.events,
-        windows={m: p.window for m, p in engine.policies.items()},
         workers=1,
     )
     deadline = time.monotonic() + 60
@@ -146,7 +145,7 @@ def test_a_decode_worker_takes_any_bytes_and_agrees_with_in_process_decoding(
         expected.process(batch)
     assert_no_fallback(logs)
     pool.submit(batch, None)
-    got.process(batch, decoded=pool.result())  # a failed worker would raise here
+    got.count(batch, pool.result())  # a failed worker would raise here
     assert got.counts == expected.counts
     assert there.items == here.items
     assert_reconciles(got, len(batch))
@@ -191,7 +190,7 @@ def test_each_known_poison_is_rejected_with_its_reason_on_every_path(
     in_process.process(batch)
     pool.submit(batch, None)
     worker = make_engine(dedup=False)
-    worker.process(batch, decoded=pool.result())
+    worker.count(batch, pool.result())
     replayed = make_engine(dedup=False)
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(batch) + b"\n")
