@@ -27,19 +27,9 @@ def numeric_column(values: list[object]) -> ColumnValues:
     """Float values with NaN where missing or wrong; masks say which is which."""
     n = len(values)
     types = list(map(type, values))
-    n_none = types.count(_NONE_TYPE)
-    if types.count(float) + types.count(int) + n_none == n:
-        try:
-            array = np.array(values, dtype=np.float64)
-        except OverflowError:
-            pass  # an integer beyond float range: classify value by value
-        else:
-            nan = np.isnan(array)
-            if int(np.count_nonzero(nan)) == n_none:  # NaN came from None only
-                bad = np.isinf(array)
-                if bad.any():
-                    array[bad] = np.nan
-                return ColumnValues(array, nan, bad)
+    fast = _numbers_at_once(values, types)
+    if fast is not None:
+        return fast
     array = np.full(n, np.nan, dtype=np.float64)
     missing = np.zeros(n, dtype=np.bool_)
     bad = np.zeros(n, dtype=np.bool_)
@@ -59,6 +49,24 @@ def numeric_column(values: list[object]) -> ColumnValues:
         else:
             bad[j] = True
     return ColumnValues(array, missing, bad)
+
+
+def _numbers_at_once(values: list[object], types: list[type]) -> ColumnValues | None:
+    """The column in one `np.array` call when it holds only numbers and None, else None."""
+    n_none = types.count(_NONE_TYPE)
+    if types.count(float) + types.count(int) + n_none != len(values):
+        return None
+    try:
+        array = np.array(values, dtype=np.float64)
+    except OverflowError:
+        return None  # an integer beyond float range: classify value by value
+    nan = np.isnan(array)
+    if int(np.count_nonzero(nan)) != n_none:  # a NaN that did not come from None
+        return None
+    bad = np.isinf(array)
+    if bad.any():
+        array[bad] = np.nan
+    return ColumnValues(array, nan, bad)
 
 
 def categorical_column(values: list[object], slot: ColumnSlot) -> ColumnValues:

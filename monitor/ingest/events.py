@@ -325,6 +325,8 @@ class EventDecoder:
         source_timestamps: Sequence[float] | None,
         rejected: list[Rejection],
     ) -> ModelBatch | None:
+        """One model's events as columns; an event with a bad timestamp, features or
+        prediction object joins `rejected` instead. None if no event is left."""
         n = len(envelopes)
         idx = np.asarray(positions, dtype=np.int64)
         keep = np.ones(n, dtype=np.bool_)
@@ -338,7 +340,40 @@ class EventDecoder:
         for j, detail in ts_errors:
             keep[j] = False
             rejected.append(Rejection(positions[j], RejectReason.BAD_TIMESTAMP, detail))
+        features, predictions = self._feature_and_prediction_objects(
+            layout, envelopes, positions, keep, rejected
+        )
+        get_rid = self._get.get("request_id")
+        request_ids: list[object] = (
+            request_id_keys(list(map(get_rid, envelopes))) if get_rid else [None] * n
+        )
+        if not keep.all():
+            kept = keep.tolist()
+            idx = idx[keep]
+            timestamps = timestamps[keep]
+            features = [f for f, k in zip(features, kept, strict=True) if k]
+            predictions = [p for p, k in zip(predictions, kept, strict=True) if k]
+            request_ids = [r for r, k in zip(request_ids, kept, strict=True) if k]
+        if not len(idx):
+            return None
+        columns, unknown = _columns(layout, features, predictions)
+        return ModelBatch(
+            model_id=layout.model_id,
+            index=idx,
+            timestamps=timestamps,
+            request_ids=request_ids,
+            columns=columns,
+            unknown=unknown,
+        )
 
+    def _feature_and_prediction_objects(
+        self,
+        layout: ModelLayout,
+        envelopes: list[Any],
+        positions: list[int],
+        keep: npt.NDArray[np.bool_],
+        rejected: list[Rejection],
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         features = self._objects(
             list(map(self._get["features"], envelopes)),
             scalar_key=None,
@@ -350,54 +385,14 @@ class EventDecoder:
         get_pred = self._get.get("prediction")
         outputs = layout.outputs
         predictions = self._objects(
-            list(map(get_pred, envelopes)) if get_pred else [None] * n,
+            list(map(get_pred, envelopes)) if get_pred else [None] * len(envelopes),
             scalar_key=outputs[0].name if len(outputs) == 1 else None,
             reason=RejectReason.BAD_PREDICTION,
             positions=positions,
             keep=keep,
             rejected=rejected,
         )
-        get_rid = self._get.get("request_id")
-        request_ids: list[object] = (
-            request_id_keys(list(map(get_rid, envelopes))) if get_rid else [None] * n
-        )
-
-        if not keep.all():
-            kept = keep.tolist()
-            idx = idx[keep]
-            timestamps = timestamps[keep]
-            features = [f for f, k in zip(features, kept, strict=True) if k]
-            predictions = [p for p, k in zip(predictions, kept, strict=True) if k]
-            request_ids = [r for r, k in zip(request_ids, kept, strict=True) if k]
-        if not len(idx):
-            return None
-
-        columns: list[ColumnValues] = []
-        known_keys = np.zeros(len(idx), dtype=np.int64)
-        fast_known = 0
-        for slot in layout.columns:
-            source = features if slot.role == "feature" else predictions
-            values: list[object] = list(map(dict.get, source, repeat(slot.name)))
-            column = (
-                numeric_column(values)
-                if slot.kind == "numeric"
-                else categorical_column(values, slot)
-            )
-            columns.append(column)
-            fast_known += len(values) - values.count(None)
-        total_keys = sum(map(len, features)) + sum(map(len, predictions))
-        if total_keys == fast_known:
-            unknown = known_keys  # every key is a known, non-null column: the common case
-        else:
-            unknown = unknown_per_event(layout.columns, features, predictions)
-        return ModelBatch(
-            model_id=layout.model_id,
-            index=idx,
-            timestamps=timestamps,
-            request_ids=request_ids,
-            columns=columns,
-            unknown=unknown,
-        )
+        return features, predictions
 
     @staticmethod
     def _objects(
@@ -429,3 +424,24 @@ class EventDecoder:
                         Rejection(positions[j], reason, f"expected an object, got {kind.__name__}")
                     )
         return out
+
+
+def _columns(
+    layout: ModelLayout,
+    features: list[dict[str, object]],
+    predictions: list[dict[str, object]],
+) -> tuple[list[ColumnValues], npt.NDArray[np.int64]]:
+    """The layout's columns from the events' objects, and each event's unknown keys."""
+    columns: list[ColumnValues] = []
+    fast_known = 0
+    for slot in layout.columns:
+        source = features if slot.role == "feature" else predictions
+        values: list[object] = list(map(dict.get, source, repeat(slot.name)))
+        columns.append(
+            numeric_column(values) if slot.kind == "numeric" else categorical_column(values, slot)
+        )
+        fast_known += len(values) - values.count(None)
+    total_keys = sum(map(len, features)) + sum(map(len, predictions))
+    if total_keys == fast_known:  # every key is a known, non-null column: the common case
+        return columns, np.zeros(len(features), dtype=np.int64)
+    return columns, unknown_per_event(layout.columns, features, predictions)

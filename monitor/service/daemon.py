@@ -455,16 +455,9 @@ class Daemon:
         self.verdict_log = (
             VerdictLogObserver(settings.verdict_log) if settings.verdict_log is not None else None
         )
-        builtin: list[VerdictObserver] = [
-            MetricsObserver(self.metrics),
-            LogObserver(),
-            AlertObserver(self.alerts, notified=self.dispatcher.wake),
-        ]
-        if self.verdict_log is not None:
-            builtin.append(self.verdict_log)
         self.processor = EngineProcessor(
             self.engine,
-            observers=[*builtin, *observers],
+            observers=[*self._builtin_observers(), *observers],
             metrics=self.metrics,
             dead_letter=self.dead_letter,
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
@@ -483,6 +476,17 @@ class Daemon:
             health=self.health,
             on_alerting=self.on_alerting,
         )
+
+    def _builtin_observers(self) -> list[VerdictObserver]:
+        """Metrics, logs, alerting and the verdict log, in the order they see a verdict."""
+        builtin: list[VerdictObserver] = [
+            MetricsObserver(self.metrics),
+            LogObserver(),
+            AlertObserver(self.alerts, notified=self.dispatcher.wake),
+        ]
+        if self.verdict_log is not None:
+            builtin.append(self.verdict_log)
+        return builtin
 
     def alert_state_fault(self, component: str, error: str | None) -> None:
         """The alert pipeline's fault hook (`monitor.alerting.store.FaultHook`).
