@@ -43,15 +43,6 @@ class DecodeStage:
         self._pool = pool
         self._pending: deque[_Pending] = deque()
 
-    def __len__(self) -> int:
-        """Batches submitted whose result has not been taken yet."""
-        return len(self._pending)
-
-    @property
-    def parallel(self) -> bool:
-        """True while a pool decodes (a batch submitted now may be decoded elsewhere)."""
-        return self._pool is not None
-
     def submit(
         self, payloads: Sequence[bytes], source_timestamps: Sequence[float] | None = None
     ) -> Sequence[bytes]:
