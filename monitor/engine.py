@@ -43,7 +43,7 @@ from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
-from driftwarden.monitor.windows.windowing import accumulate, assign_count, time_keys
+from driftwarden.monitor.windows.windowing import WindowCounts, accumulate, assign_count, time_keys
 
 log = structlog.get_logger(__name__)
 
@@ -211,6 +211,7 @@ class Engine:
         payloads: Sequence[bytes],
         decoded: DecodedBatch,
         *,
+        counted: WindowCounts | None = None,
         stream: str = "replay",
         locate: SourceLocator | None = None,
         close: bool = True,
@@ -222,7 +223,9 @@ class Engine:
         the dead-letter sink (file and line, or topic, partition and offset); it is
         only called for rejected payloads. `close=False` defers closing to an
         explicit `close_due()`, for a caller that feeds several streams' batches
-        that arrived together.
+        that arrived together. `counted` is the batch already counted into fresh
+        windows by a decode worker (`AheadCounter`), used for each model whose
+        events are all kept.
         """
         state = self._stream(stream)
         self.counts.read += len(payloads)
@@ -236,7 +239,10 @@ class Engine:
             if len(batch) and state.recent is not None:
                 batch = self._drop_repeats(batch, state.recent, rejected)
             if len(batch):
-                self._count(state, batch)
+                whole = len(batch) == len(model_batch)
+                self._count(
+                    state, batch, counted.get(batch.model_id) if whole and counted else None
+                )
         self._reject(payloads, rejected, locate)
         return self.close_due() if close else []
 
@@ -351,16 +357,25 @@ class Engine:
             f"({window.allowed_lateness:g}s); its window had closed"
         )
 
-    def _count(self, state: StreamState, batch: ModelBatch) -> None:
+    def _count(
+        self, state: StreamState, batch: ModelBatch, ahead: dict[int, WindowState] | None
+    ) -> None:
+        """Count the batch's events into the stream's windows; `ahead`: already counted."""
         model = batch.model_id
         layout = self.layouts[model]
         window = self.policies[model].window
         windows = state.windows.setdefault(model, {})
-        if isinstance(window, TimeWindow):
-            keys = time_keys(batch.timestamps, window)
+        if ahead is not None:
+            for key, fresh in ahead.items():
+                current = windows.get(key)
+                windows[key] = fresh if current is None else current.merge(fresh)
         else:
-            keys = assign_count(len(batch), window, seen=state.seen.get(model, 0))
-        accumulate(layout, batch, keys, windows)
+            keys = (
+                time_keys(batch.timestamps, window)
+                if isinstance(window, TimeWindow)
+                else assign_count(len(batch), window, seen=state.seen.get(model, 0))
+            )
+            accumulate(layout, batch, keys, windows)
         state.seen[model] = state.seen.get(model, 0) + len(batch)
         self.counts.accepted += len(batch)
         self.counts.accepted_by_model[model] += len(batch)

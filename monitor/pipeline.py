@@ -4,8 +4,10 @@
 
 Replay (`monitor.replay.runner`) and the daemon (`monitor.service.daemon`) both
 feed their batches through one `Pipeline`. Only decoding runs ahead: with a
-`DecodePool`, up to `leave` batches stay in flight, decoded by the workers
-while this process counts older ones; counting, windows and verdicts follow
+`DecodePool` (`start_decode_pool`), up to `leave` batches stay in flight, decoded
+by the workers, which also count each into fresh windows (the windows stage's
+`AheadCounter`, composed here so that decoding knows nothing of windows), while
+this process counts older ones; counting, windows and verdicts follow
 the arrival order exactly, so the result is the one in-process decoding gives.
 A batch decoded in-process is counted at once: holding it would gain nothing.
 """
@@ -21,6 +23,7 @@ from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.ingest.decode_stage import DecodeStage
 from driftwarden.monitor.ingest.event_survey import EventSurvey
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.windowing import AheadCounter, WindowCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +43,12 @@ class Pipeline:
         self,
         engine: Engine,
         *,
-        pool: DecodePool | None = None,
+        pool: DecodePool[WindowCounts] | None = None,
         survey: EventSurvey | None = None,
     ) -> None:
+        """`pool`: decode workers from `start_decode_pool` (None: decode in-process)."""
         self.engine = engine
-        self._stage = DecodeStage(engine.decoder, pool)
+        self._stage: DecodeStage[WindowCounts] = DecodeStage(engine.decoder, pool)
         self._survey = survey
         self._in_flight: deque[SourceBatch] = deque()
 
@@ -71,10 +75,12 @@ class Pipeline:
         verdicts: list[WindowVerdict] = []
         while self._in_flight and (len(self._in_flight) > leave or not self._stage.next_is_ahead()):
             batch = self._in_flight.popleft()
+            decoded, counted = self._stage.result()
             verdicts.extend(
                 self.engine.count(
                     batch.payloads,
-                    self._stage.result(),
+                    decoded,
+                    counted=counted,
                     stream=batch.stream,
                     locate=batch.locate,
                     close=close,
@@ -82,6 +88,23 @@ class Pipeline:
             )
         return verdicts
 
-    def use_pool(self, pool: DecodePool | None) -> None:
+    def use_pool(self, pool: DecodePool[WindowCounts] | None) -> None:
         """Decode in `pool` from the next batch on (None: in-process); count everything first."""
         self._stage.use_pool(pool)
+
+
+def start_decode_pool(
+    engine: Engine, workers: int, *, start_method: str | None = None
+) -> DecodePool[WindowCounts]:
+    """Decode workers for `engine`'s pipeline that also count each batch into fresh
+    time windows (`AheadCounter`), off this process. Raises OSError when they cannot start."""
+    counter = AheadCounter(
+        dict(engine.layouts), {model: policy.window for model, policy in engine.policies.items()}
+    )
+    return DecodePool(
+        engine.layouts,
+        engine.settings.events,
+        workers=workers,
+        after=counter,
+        start_method=start_method,
+    )

@@ -26,9 +26,9 @@ import queue
 import sys
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,8 @@ _PARENT_CHECK = 1.0  # seconds between checks, while idle, that the caller is al
 _MAX_AUTO_REPLAY_WORKERS = 4
 _SWITCH_INTERVAL = 1e-4  # seconds; see `_serve`
 _PIPE_BYTES = 1 << 20  # a batch in one write, not 16 round trips through a 64 KiB pipe
+
+T = TypeVar("T")
 
 
 class DecodeWorkerError(DriftwardenError):
@@ -86,8 +88,13 @@ def replay_workers(setting: int | str) -> int:
     return int(setting)
 
 
-class DecodePool:
+class DecodePool(Generic[T]):
     """`workers` processes, each with its own `EventDecoder`, fed round-robin.
+
+    `after`, if given, runs in the worker on each decoded batch, and its result
+    comes back beside the batch: the stage above composes its own work there (the
+    engine counts windows ahead, `monitor.pipeline.start_decode_pool`) without
+    this module knowing what it is. It must be picklable when workers spawn.
 
     Forked workers start in milliseconds; spawned ones (a fresh interpreter
     importing numpy and msgspec) take about a second, during which `ready()` is
@@ -100,6 +107,7 @@ class DecodePool:
         fields: EventFields,
         *,
         workers: int,
+        after: Callable[[DecodedBatch], T] | None = None,
         start_method: str | None = None,
     ) -> None:
         if workers < 1:
@@ -129,6 +137,7 @@ class DecodePool:
                 kwargs={
                     "layouts": dict(layouts),
                     "fields": fields,
+                    "after": after,
                     "callers_ends": callers_ends if method == "fork" else [],
                 },
                 name="driftwarden-decode",
@@ -198,8 +207,8 @@ class DecodePool:
             raise DecodeWorkerError(f"a decode worker is gone: {exc}") from exc
         self._order.append(worker)
 
-    def result(self) -> DecodedBatch:
-        """The decoded oldest batch in flight (blocks until it is ready)."""
+    def result(self) -> tuple[DecodedBatch, T | None]:
+        """The oldest batch in flight, decoded, and what `after` made of it (blocks)."""
         if not self._order:
             raise IndexError("no batch in flight")
         worker = self._order.popleft()
@@ -214,7 +223,7 @@ class DecodePool:
                 reply = self._reply(worker)
             if reply.startswith(_FAILED):
                 raise DecodeWorkerError(reply[len(_FAILED) :].decode("utf-8", "replace"))
-            decoded: DecodedBatch = pickle.loads(reply)  # noqa: S301 - our worker, a private pipe
+            decoded: tuple[DecodedBatch, T | None] = pickle.loads(reply)  # noqa: S301 - our worker
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             self._broken = True
             raise DecodeWorkerError(f"a decode worker is gone: {exc!r}") from exc
@@ -257,9 +266,10 @@ def _serve(
     *,
     layouts: dict[str, ModelLayout],
     fields: EventFields,
+    after: Callable[[DecodedBatch], object] | None = None,
     callers_ends: list[Connection],
 ) -> None:
-    """A worker: decode each batch received, reply with the pickled result.
+    """A worker: decode each batch received (then `after`), reply with the pickled result.
 
     A thread takes requests off the pipe as they come (`_receive`), so the
     caller's send never waits for this worker to finish sending an earlier reply
@@ -289,7 +299,9 @@ def _serve(
         if not header:
             return
         try:
-            reply = pickle.dumps(decoder.decode(*_unframe(header, body)), protocol=5)
+            decoded = decoder.decode(*_unframe(header, body))
+            made = after(decoded) if after is not None else None
+            reply = pickle.dumps((decoded, made), protocol=5)
         except Exception as exc:  # reported to the caller, who decodes the batch again
             reply = _FAILED + f"{exc.__class__.__name__}: {exc}".encode()
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -27,6 +28,8 @@ from driftwarden.monitor.ingest.lines import LineBlock
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
@@ -35,10 +38,14 @@ class _Pending:
     in_worker: bool  # submitted to the pool: its result comes from there
 
 
-class DecodeStage:
-    """Decode batches in submission order, in-process or in a `DecodePool`."""
+class DecodeStage(Generic[T]):
+    """Decode batches in submission order, in-process or in a `DecodePool`.
 
-    def __init__(self, decoder: EventDecoder, pool: DecodePool | None = None) -> None:
+    A result is the decoded batch and what the pool's `after` made of it in the
+    worker, or None when the batch was decoded here.
+    """
+
+    def __init__(self, decoder: EventDecoder, pool: DecodePool[T] | None = None) -> None:
         self._decoder = decoder
         self._pool = pool
         self._pending: deque[_Pending] = deque()
@@ -65,17 +72,17 @@ class DecodeStage:
         """True if the oldest batch is being decoded by a worker (so waiting can pay)."""
         return bool(self._pending) and self._pending[0].in_worker and self._pool is not None
 
-    def result(self) -> DecodedBatch:
-        """The oldest batch, decoded (blocks for a worker's result)."""
+    def result(self) -> tuple[DecodedBatch, T | None]:
+        """The oldest batch, decoded, and the pool's `after` of it (blocks for a worker)."""
         pending = self._pending.popleft()
         if pending.in_worker and self._pool is not None:
             try:
                 return self._pool.result()
             except DecodeWorkerError as exc:
                 self._pool_failed(exc)
-        return self._decoder.decode(pending.payloads, pending.source_timestamps)
+        return self._decoder.decode(pending.payloads, pending.source_timestamps), None
 
-    def use_pool(self, pool: DecodePool | None) -> None:
+    def use_pool(self, pool: DecodePool[T] | None) -> None:
         """Decode in `pool` from the next batch on (None: in-process). Call with nothing
         pending: results still due from the old pool would be lost."""
         if self._pending:

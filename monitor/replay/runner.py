@@ -29,6 +29,7 @@ from driftwarden.monitor.ingest.lines import LineBlock
 from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.pipeline import Pipeline, SourceBatch
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.windowing import WindowCounts
 
 DEFAULT_BATCH = 8192  # lines per engine call: measured faster than 4096, and than 16384
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
@@ -83,13 +84,14 @@ def replay(
     batch_size: int = DEFAULT_BATCH,
     stream: str = "replay",
     on_verdict: Callable[[WindowVerdict], None] | None = None,
-    pool: DecodePool | None = None,
+    pool: DecodePool[WindowCounts] | None = None,
     survey: EventSurvey | None = None,
 ) -> ReplayResult:
     """Feed every line of `paths` to `engine`, then close all windows.
 
     `on_verdict` receives each closed window in order instead of the result
-    keeping them all (see `ReplayResult`). `pool` decodes on other cores, up to
+    keeping them all (see `ReplayResult`). `pool` (`monitor.pipeline.start_decode_pool`)
+    decodes on other cores, up to
     `_IN_FLIGHT` batches per worker ahead of the counting (see
     `monitor.pipeline`); the caller owns it. The result is the same either way.
     `survey` looks at the first events read (see `monitor.ingest.event_survey`).

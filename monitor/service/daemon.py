@@ -50,12 +50,13 @@ from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
-from driftwarden.monitor.pipeline import Pipeline, SourceBatch
+from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
 from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
+from driftwarden.monitor.windows.windowing import WindowCounts
 
 log = structlog.get_logger(__name__)
 
@@ -258,7 +259,7 @@ class EngineProcessor:
         self._count(leave=len(runs))
         self._emit(self.engine.close_due())
 
-    def use_pool(self, pool: DecodePool | None) -> None:
+    def use_pool(self, pool: DecodePool[WindowCounts] | None) -> None:
         """Decode in `pool` from the next poll on (None: in-process again)."""
         self.flush()
         self._pipeline.use_pool(pool)
@@ -525,7 +526,7 @@ class Daemon:
             # Before the metrics server and the alert thread start: with no other
             # thread running yet, the workers fork in milliseconds.
             try:
-                pool = DecodePool(self.engine.layouts, self.settings.events, workers=workers)
+                pool = start_decode_pool(self.engine, workers)
             except OSError as exc:  # out of processes or memory: decode here instead
                 log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
             else:

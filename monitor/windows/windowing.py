@@ -15,11 +15,14 @@ anything as late.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from driftwarden.monitor.config import CountWindow, TimeWindow
-from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.batch import ColumnValues, DecodedBatch, ModelBatch
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
 from driftwarden.monitor.windows.window import WindowState
 
@@ -63,6 +66,37 @@ def accumulate(
         for slot, column in zip(layout.columns, batch.columns, strict=True):
             for state, mask in states:
                 _count_column(state, slot, column, mask)
+
+
+WindowCounts = dict[str, dict[int, WindowState]]
+"""Per model, a batch's events counted into fresh windows by key."""
+
+
+@dataclass(frozen=True, slots=True)
+class AheadCounter:
+    """Counting a decoded batch into fresh time windows, ahead of the engine.
+
+    A decode worker runs it right after decoding (`DecodePool(after=...)`), so
+    the counting is done off the engine's process; the engine adds the windows to
+    its own when it keeps every event of the batch (adding is exact: integer
+    counts, and each float sum is the same one added once), or counts the batch's
+    columns itself when lateness or deduplication drops some. Count windows depend
+    on the events seen before, so they are always counted by the engine.
+    """
+
+    layouts: Mapping[str, ModelLayout]
+    windows: Mapping[str, TimeWindow | CountWindow]
+
+    def __call__(self, decoded: DecodedBatch) -> WindowCounts:
+        counted: WindowCounts = {}
+        for batch in decoded.models:
+            window = self.windows[batch.model_id]
+            if isinstance(window, TimeWindow):
+                fresh: dict[int, WindowState] = {}
+                keys = time_keys(batch.timestamps, window)
+                accumulate(self.layouts[batch.model_id], batch, keys, fresh)
+                counted[batch.model_id] = fresh
+        return counted
 
 
 _Selection = tuple[WindowState, npt.NDArray[np.bool_] | None]

@@ -93,7 +93,7 @@ def test_batches_come_out_in_the_order_they_went_in_decoded_as_in_process(
     for batch in all_batches:
         stage.submit(batch)
     assert stage.next_is_ahead()
-    assert [summary(stage.result()) for _ in all_batches] == in_process(all_batches)
+    assert [summary(stage.result()[0]) for _ in all_batches] == in_process(all_batches)
 
 
 def test_a_pool_that_fails_costs_time_not_batches() -> None:
@@ -102,11 +102,11 @@ def test_a_pool_that_fails_costs_time_not_batches() -> None:
     all_batches = batches()
     for batch in all_batches[:2]:
         stage.submit(batch)
-    got = [summary(stage.result())]  # the worker's failure: decoded here instead
+    got = [summary(stage.result()[0])]  # the worker's failure: decoded here instead
     assert pool.closed
     for batch in all_batches[2:]:
         stage.submit(batch)
-    got += [summary(stage.result()) for _ in all_batches[1:]]
+    got += [summary(stage.result()[0]) for _ in all_batches[1:]]
     assert got == in_process(all_batches)
     assert pool.submitted == 2, "nothing more is sent to a failed pool"
 
@@ -116,7 +116,7 @@ def test_batches_submitted_before_the_pool_is_ready_are_decoded_here() -> None:
     stage = DecodeStage(EventDecoder(LAYOUTS, FIELDS), pool)  # type: ignore[arg-type]
     stage.submit(batches()[0])
     assert not stage.next_is_ahead()
-    assert summary(stage.result()) == in_process(batches()[:1])[0]
+    assert summary(stage.result()[0]) == in_process(batches()[:1])[0]
     assert pool.submitted == 0
 
 

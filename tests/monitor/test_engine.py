@@ -15,10 +15,12 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import CheckpointError, ConfigError
+from driftwarden.monitor.ingest.batch import DecodedBatch
 from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.windowing import AheadCounter, WindowCounts
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 
 WINDOWED = {
@@ -294,6 +296,23 @@ def test_a_poisoned_watermark_from_an_old_checkpoint_is_forgotten_on_restore() -
         assert e.counts.accepted == old.counts.accepted + 2
 
 
+def ahead(e: Engine, decoded: DecodedBatch) -> WindowCounts:
+    """The windows a decode worker counts ahead (`monitor.pipeline.start_decode_pool`)."""
+    return AheadCounter(e.layouts, {m: p.window for m, p in e.policies.items()})(decoded)
+
+
+def test_windows_counted_ahead_are_added_as_they_are_when_every_event_is_kept() -> None:
+    e, reference = clocked(), clocked()
+    batch = [event(NOW - 70), event(NOW), event(NOW + 1)]
+    decoded = e.decoder.decode(batch)
+    counted = ahead(e, decoded)
+    for model in decoded.models:
+        model.columns = []  # counting the columns again would fail
+    e.count(batch, decoded, counted=counted)
+    reference.process(batch)
+    assert e.snapshot() == reference.snapshot()
+
+
 def test_a_batch_decoded_elsewhere_counts_as_one_decoded_here_late_and_future_included() -> None:
     """A decode worker hands `count` the batch decoded; the engine does not decode it again."""
     e = clocked()
@@ -301,7 +320,7 @@ def test_a_batch_decoded_elsewhere_counts_as_one_decoded_here_late_and_future_in
     e.process([event(NOW)])
     decoded = EventDecoder(e.layouts, e.settings.events).decode(batch)
     e.decoder = None  # type: ignore[assignment]  # any second decoding would fail
-    e.count(batch, decoded)
+    e.count(batch, decoded, counted=ahead(e, decoded))  # dropped events: counted from columns
     reference = clocked()
     reference.process([event(NOW)])
     reference.process(batch)

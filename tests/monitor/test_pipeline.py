@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.ingest.decode_pool import DecodePool
-from driftwarden.monitor.pipeline import Pipeline, SourceBatch
+from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
 from tests.monitor.factories import (
     RecordingSink,
     event,
@@ -53,7 +52,7 @@ def test_with_workers_up_to_leave_batches_stay_in_flight_and_the_result_is_uncha
     here_sink, there_sink = RecordingSink(), RecordingSink()
     here = engine(here_sink)
     expected = [v for b in batches() for v in here.process(b, locate=located)]
-    pool = DecodePool(here.layouts, here.settings.events, workers=1)
+    pool = start_decode_pool(here, 1)
     try:
         deadline = time.monotonic() + 60
         while not pool.ready():
