@@ -6,6 +6,8 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
+from structlog.testing import capture_logs
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
@@ -48,11 +50,16 @@ def test_batches_decoded_in_process_are_counted_at_once_whatever_may_stay_in_fli
     assert pipeline.engine.counts.read == 250
 
 
-def test_with_workers_up_to_leave_batches_stay_in_flight_and_the_result_is_unchanged() -> None:
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_with_workers_up_to_leave_batches_stay_in_flight_and_the_result_is_unchanged(
+    start_method: str,
+) -> None:
+    """Spawned workers (the daemon's, once its threads run) get the counting step pickled."""
     here_sink, there_sink = RecordingSink(), RecordingSink()
     here = engine(here_sink)
     expected = [v for b in batches() for v in here.process(b, locate=located)]
-    pool = start_decode_pool(here, 1)
+    pool = start_decode_pool(here, 1, start_method=start_method)
+    logs: list[Any] = []
     try:
         deadline = time.monotonic() + 60
         while not pool.ready():
@@ -60,14 +67,18 @@ def test_with_workers_up_to_leave_batches_stay_in_flight_and_the_result_is_uncha
             time.sleep(0.01)
         pipeline = Pipeline(engine(there_sink), pool=pool)
         got = []
-        for batch in batches():
-            pipeline.submit(SourceBatch(batch, "replay", located))
-            got += pipeline.count(leave=2)
-            assert len(pipeline) <= 2
+        with capture_logs() as logs:
+            for batch in batches():
+                pipeline.submit(SourceBatch(batch, "replay", located))
+                got += pipeline.count(leave=2)
+                assert len(pipeline) <= 2
+        assert [e for e in logs if e["event"] == "decode_worker_failed"] == []
         assert len(pipeline) == 2
-        got += pipeline.count()
+        with capture_logs() as logs:
+            got += pipeline.count()
     finally:
         pool.close()
+    assert [e for e in logs if e["event"] == "decode_worker_failed"] == []
     assert records(got) == records(expected)
     assert pipeline.engine.snapshot() == here.snapshot()
     assert there_sink.items == here_sink.items
