@@ -7,6 +7,11 @@ the whole batch: there is no per-event Python code walking dicts. Only a batch
 whose column holds something unusual (a string where a number belongs, NaN,
 a huge integer) takes the per-value slow path, and only for that column.
 
+This module dispatches and holds the general path (`EventDecoder`); its parts
+live beside it: `envelope` (the generated struct), `typed_decoder` (the fast
+path), `columns` and `timestamps` (the per-value rules), `batch` (what comes
+out) and `rejection` (the reasons).
+
 Rules, documented for users in the README:
 - numeric column: int or float; a string, bool, NaN, infinity, object or list
   is a *type error* for that column (the event is still counted);
