@@ -26,12 +26,8 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.baselines.build import build_baseline
 from driftwarden.baselines.schema import Schema
 from driftwarden.monitor.config import ModelPolicy
-from driftwarden.monitor.ingest.events import (
-    ColumnValues,
-    ModelBatch,
-    categorical_column,
-    numeric_column,
-)
+from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.columns import categorical_column, numeric_column
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.tier import Tier

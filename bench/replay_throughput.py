@@ -52,10 +52,12 @@ from bench.docs import DOCS, update_section
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import load_settings
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
-from driftwarden.monitor.ingest.events import ColumnValues, ModelBatch, categorical_column
+from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.columns import categorical_column
+from driftwarden.monitor.ingest.decode_pool import replay_workers
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.runner import DEFAULT_BATCH, _blocks, replay
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.windows.window import WindowState
@@ -162,8 +164,7 @@ def in_process_replay(
     wall0, cpu0 = time.perf_counter(), time.process_time()
     pool = None
     if workers:
-        windows = {m: p.window for m, p in engine.policies.items()}
-        pool = DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        pool = start_decode_pool(engine, workers)
     try:
         replay(engine, [str(events)], on_verdict=count, pool=pool)
     finally:

@@ -35,19 +35,15 @@ import structlog
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import CountWindow, EventFields, ModelPolicy, Settings, TimeWindow
 from driftwarden.monitor.errors import CheckpointError, ConfigError
+from driftwarden.monitor.ingest.batch import DecodedBatch, ModelBatch
 from driftwarden.monitor.ingest.dedup import RecentIds
-from driftwarden.monitor.ingest.events import (
-    DecodedBatch,
-    EventDecoder,
-    ModelBatch,
-    Rejection,
-    RejectReason,
-)
+from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
-from driftwarden.monitor.windows.windowing import accumulate, assign_count, time_keys
+from driftwarden.monitor.windows.windowing import WindowCounts, accumulate, assign_count, time_keys
 
 log = structlog.get_logger(__name__)
 
@@ -201,65 +197,96 @@ class Engine:
         locate: SourceLocator | None = None,
         source_timestamps: Sequence[float] | None = None,
         close: bool = True,
-        decoded: DecodedBatch | None = None,
     ) -> list[WindowVerdict]:
-        """Count a batch from one stream and return the verdicts of windows it closed.
+        """Decode a batch from one stream here and `count` it.
 
-        `locate(i)` describes payload i for the dead-letter sink (file and line,
-        or topic, partition and offset); it is only called for rejected payloads.
-        `close=False` defers closing to an explicit `close_due()`, for a caller
-        that feeds several streams' batches that arrived together. `decoded` is
-        the batch already decoded elsewhere (a `DecodePool` worker) with this
-        engine's layouts and event fields.
+        Replay and the daemon decode through `monitor.pipeline.Pipeline` instead,
+        which may decode on other cores and then calls `count`.
+        """
+        decoded = self.decoder.decode(payloads, source_timestamps)
+        return self.count(payloads, decoded, stream=stream, locate=locate, close=close)
+
+    def count(
+        self,
+        payloads: Sequence[bytes],
+        decoded: DecodedBatch,
+        *,
+        counted: WindowCounts | None = None,
+        stream: str = "replay",
+        locate: SourceLocator | None = None,
+        close: bool = True,
+    ) -> list[WindowVerdict]:
+        """Count a decoded batch from one stream and return the verdicts of windows it closed.
+
+        `decoded` is `payloads` decoded with this engine's layouts and event fields
+        (by `self.decoder` or a decode worker). `locate(i)` describes payload i for
+        the dead-letter sink (file and line, or topic, partition and offset); it is
+        only called for rejected payloads. `close=False` defers closing to an
+        explicit `close_due()`, for a caller that feeds several streams' batches
+        that arrived together. `counted` is the batch already counted into fresh
+        windows by a decode worker (`AheadCounter`), used for each model whose
+        events are all kept.
         """
         state = self._stream(stream)
         self.counts.read += len(payloads)
-        if decoded is None:
-            decoded = self.decoder.decode(payloads, source_timestamps)
+        rejected = decoded.rejected
         on_time = self._on_time(decoded, state, stream)
-        again: dict[str, ModelBatch] | None = None
-        for decoded_batch in decoded.models:
-            batch = decoded_batch
+        for model_batch in decoded.models:
+            batch = model_batch
             keep, future = on_time.get(batch.model_id, (None, None))
-            if keep is not None:
-                dropped = np.flatnonzero(~keep)
-                if len(dropped):
-                    if batch.windows is not None:
-                        # Counted ahead by a worker, which left the columns behind:
-                        # decode here (the same result) to count the events on time.
-                        if again is None:
-                            redone = self.decoder.decode(payloads, source_timestamps)
-                            again = {m.model_id: m for m in redone.models}
-                        batch = again[batch.model_id]
-                    late_detail = self._late_detail(batch.model_id)
-                    future_detail = self._future_detail()
-                    assert future is not None
-                    decoded.rejected.extend(
-                        Rejection(int(i), RejectReason.FUTURE, future_detail)
-                        if ahead
-                        else Rejection(int(i), RejectReason.LATE, late_detail)
-                        for i, ahead in zip(
-                            batch.index[dropped].tolist(), future[dropped].tolist(), strict=True
-                        )
-                    )
-                    batch = batch.select(keep)
+            if keep is not None and future is not None:
+                batch = self._drop_untimely(batch, keep, future, rejected)
             if len(batch) and state.recent is not None:
-                fresh = state.recent.admit(batch.model_id, batch.request_ids, batch.timestamps)
-                repeats = np.flatnonzero(~fresh)
-                if len(repeats):
-                    decoded.rejected.extend(
-                        Rejection(
-                            int(i),
-                            RejectReason.DUPLICATE,
-                            "request_id already counted within events.dedup_window",
-                        )
-                        for i in batch.index[repeats].tolist()
-                    )
-                    batch = batch.select(fresh)
+                batch = self._drop_repeats(batch, state.recent, rejected)
             if len(batch):
-                self._count(state, batch)
-        self._reject(payloads, decoded.rejected, locate)
+                whole = len(batch) == len(model_batch)
+                self._count(
+                    state, batch, counted.get(batch.model_id) if whole and counted else None
+                )
+        self._reject(payloads, rejected, locate)
         return self.close_due() if close else []
+
+    def _drop_untimely(
+        self,
+        batch: ModelBatch,
+        keep: npt.NDArray[np.bool_],
+        future: npt.NDArray[np.bool_],
+        rejected: list[Rejection],
+    ) -> ModelBatch:
+        """The batch without its `late` and `future` events, which join `rejected`."""
+        dropped = np.flatnonzero(~keep)
+        if not len(dropped):
+            return batch
+        late_detail = self._late_detail(batch.model_id)
+        future_detail = self._future_detail()
+        rejected.extend(
+            Rejection(int(i), RejectReason.FUTURE, future_detail)
+            if ahead
+            else Rejection(int(i), RejectReason.LATE, late_detail)
+            for i, ahead in zip(
+                batch.index[dropped].tolist(), future[dropped].tolist(), strict=True
+            )
+        )
+        return batch.select(keep)
+
+    @staticmethod
+    def _drop_repeats(
+        batch: ModelBatch, recent: RecentIds, rejected: list[Rejection]
+    ) -> ModelBatch:
+        """The batch without request ids already counted (`duplicate`), which join `rejected`."""
+        fresh = recent.admit(batch.model_id, batch.request_ids, batch.timestamps)
+        repeats = np.flatnonzero(~fresh)
+        if not len(repeats):
+            return batch
+        rejected.extend(
+            Rejection(
+                int(i),
+                RejectReason.DUPLICATE,
+                "request_id already counted within events.dedup_window",
+            )
+            for i in batch.index[repeats].tolist()
+        )
+        return batch.select(fresh)
 
     def _future_limit(self) -> float | None:
         """Event times after this are `future`; None when the engine has no wall clock."""
@@ -330,22 +357,24 @@ class Engine:
             f"({window.allowed_lateness:g}s); its window had closed"
         )
 
-    def _count(self, state: StreamState, batch: ModelBatch) -> None:
+    def _count(
+        self, state: StreamState, batch: ModelBatch, ahead: dict[int, WindowState] | None
+    ) -> None:
+        """Count the batch's events into the stream's windows; `ahead`: already counted."""
         model = batch.model_id
         layout = self.layouts[model]
         window = self.policies[model].window
         windows = state.windows.setdefault(model, {})
-        if batch.windows is not None:
-            # Counted by a decode worker into fresh windows: adding them is exact
-            # (integer counts, and each float sum is the same one added once).
-            for key, counted in batch.windows.items():
+        if ahead is not None:
+            for key, fresh in ahead.items():
                 current = windows.get(key)
-                windows[key] = counted if current is None else current.merge(counted)
+                windows[key] = fresh if current is None else current.merge(fresh)
         else:
-            if isinstance(window, TimeWindow):
-                keys = time_keys(batch.timestamps, window)
-            else:
-                keys = assign_count(len(batch), window, seen=state.seen.get(model, 0))
+            keys = (
+                time_keys(batch.timestamps, window)
+                if isinstance(window, TimeWindow)
+                else assign_count(len(batch), window, seen=state.seen.get(model, 0))
+            )
             accumulate(layout, batch, keys, windows)
         state.seen[model] = state.seen.get(model, 0) + len(batch)
         self.counts.accepted += len(batch)

@@ -16,10 +16,3 @@ def test_every_layers_errors_derive_from_the_one_root() -> None:
 
 def test_a_library_user_catches_it_as_driftwarden_driftwardenerror() -> None:
     assert driftwarden.DriftwardenError is DriftwardenError
-
-
-def test_the_detectors_alias_is_the_same_class_until_the_other_branches_merge() -> None:
-    """detectors.errors re-exports the root for imports not yet moved (issue 16)."""
-    from driftwarden.detectors import errors
-
-    assert errors.DriftwardenError is DriftwardenError

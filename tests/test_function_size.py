@@ -14,19 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ("monitor", "baselines", "detectors", "src/driftwarden")
 MAX_LINES = 60
 
-# Known offenders in files other helpers are splitting on their branches (issue 16). The lead
-# empties this list when merging them; pyproject.toml's per-file-ignores say the same for ruff.
-ALLOWED = {
-    # ingest branch
-    "monitor/engine.py::process",
-    "monitor/ingest/decode_pool.py::_serve",
-    "monitor/ingest/events.py::_model_batch",
-    "monitor/replay/runner.py::_blocks",
-    "monitor/replay/runner.py::replay",
-    "monitor/service/daemon.py::__init__",
-    "monitor/windows/windowing.py::accumulate",
-}
-
 
 def _sources() -> list[Path]:
     files = []
@@ -51,14 +38,8 @@ def function_lengths() -> dict[str, int]:
 
 def test_no_function_in_the_package_is_longer_than_sixty_lines() -> None:
     lengths = function_lengths()
-    too_long = {k: n for k, n in lengths.items() if n > MAX_LINES and k not in ALLOWED}
+    too_long = {k: n for k, n in lengths.items() if n > MAX_LINES}
     assert too_long == {}
-
-
-def test_the_allow_list_names_only_functions_that_still_need_it() -> None:
-    """An entry the other branches fixed (or removed) must leave the list with them."""
-    lengths = function_lengths()
-    assert {k for k in ALLOWED if lengths.get(k, 0) <= MAX_LINES} == set()
 
 
 def test_the_walk_sees_the_whole_package() -> None:

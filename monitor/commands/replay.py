@@ -28,6 +28,7 @@ from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
 from driftwarden.monitor.page.render import write_page
+from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
     evidence_gaps,
@@ -39,6 +40,7 @@ from driftwarden.monitor.telemetry.logs import configure_logging
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
+from driftwarden.monitor.windows.windowing import WindowCounts
 
 log = structlog.get_logger(__name__)
 
@@ -333,13 +335,12 @@ def _dead_letter_path(args: argparse.Namespace, settings: Settings) -> tuple[Pat
     return None, False
 
 
-def _decode_pool(engine: Engine, workers: int) -> DecodePool | None:
+def _decode_pool(engine: Engine, workers: int) -> DecodePool[WindowCounts] | None:
     """Decode workers for the replay (`decode_workers`), or None to decode in-process."""
     if workers < 1:
         return None
-    windows = {model: policy.window for model, policy in engine.policies.items()}
     try:
-        return DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        return start_decode_pool(engine, workers)
     except OSError as exc:  # cannot fork (a process limit): the same replay, in one process
         log.warning("decode_workers_unavailable", error=str(exc), fallback="in-process decoding")
         return None

@@ -156,11 +156,6 @@ class JsonlDeadLetterSink:
             ) from None
 
     @property
-    def backlog_bytes(self) -> int:
-        """Bytes of dead letters not yet on disk."""
-        return self._pending_bytes
-
-    @property
     def path(self) -> Path:
         return self._path
 

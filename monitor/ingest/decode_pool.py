@@ -1,25 +1,18 @@
-"""Decoding on other cores, in order: the stage of the engine that parallelises.
+"""Worker processes that decode batches, in order: the decode stage's parallel implementation.
 
 Decoding a batch of payloads into columns is most of the engine's work per
 event, and it is a pure function of the batch: the decoder's only state picks
 between two decodings that give the same result. Windowing and verdicts are
 not (the watermark, lateness and tier streaks follow the stream's order), so
 they stay in the calling process. A `DecodePool` therefore decodes batches in
-worker processes while the caller windows earlier ones, and hands the results
-back strictly in submission order: the engine sees exactly the batches, in
-exactly the order, that in-process decoding would give it, and the counts
-are identical (tested).
+worker processes while the caller counts earlier ones, and hands the results
+back strictly in submission order. It decodes only: `monitor.ingest.decode_stage`
+puts it behind the one ordered stage that replay and the daemon share, which
+also decodes in-process when the pool is not ready or has failed.
 
-The daemon uses it to overlap decoding one poll with fetching the next (see
-`monitor.service.daemon.EngineProcessor`): its main process is busy with the Kafka
-client's record parsing, which costs several times more per event than
-decoding, and that parsing cannot leave the process. Replay uses it to decode
-and count on every CPU while its own process reads and evaluates
-(`monitor.replay.runner._Feeder`).
-
-A worker that dies or fails is never a lost batch: the caller keeps every
+A worker that dies or fails is never a lost batch: the stage keeps every
 payload until its result is in, and `result` raises `DecodeWorkerError`, after
-which the caller decodes in-process.
+which the stage decodes in-process.
 """
 
 from __future__ import annotations
@@ -33,19 +26,18 @@ import queue
 import sys
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from driftwarden.detectors.errors import DriftwardenError
-from driftwarden.monitor.config import CountWindow, EventFields, TimeWindow
-from driftwarden.monitor.ingest.events import DecodedBatch, EventDecoder, ModelBatch
+from driftwarden.errors import DriftwardenError
+from driftwarden.monitor.config import EventFields
+from driftwarden.monitor.ingest.batch import DecodedBatch
+from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
-from driftwarden.monitor.windows.window import WindowState
-from driftwarden.monitor.windows.windowing import accumulate, time_keys
 
 _READY = b"ready"
 _FAILED = b"failed:"
@@ -56,6 +48,8 @@ _PARENT_CHECK = 1.0  # seconds between checks, while idle, that the caller is al
 _MAX_AUTO_REPLAY_WORKERS = 4
 _SWITCH_INTERVAL = 1e-4  # seconds; see `_serve`
 _PIPE_BYTES = 1 << 20  # a batch in one write, not 16 round trips through a 64 KiB pipe
+
+T = TypeVar("T")
 
 
 class DecodeWorkerError(DriftwardenError):
@@ -94,18 +88,17 @@ def replay_workers(setting: int | str) -> int:
     return int(setting)
 
 
-class DecodePool:
+class DecodePool(Generic[T]):
     """`workers` processes, each with its own `EventDecoder`, fed round-robin.
+
+    `after`, if given, runs in the worker on each decoded batch, and its result
+    comes back beside the batch: the stage above composes its own work there (the
+    engine counts windows ahead, `monitor.pipeline.start_decode_pool`) without
+    this module knowing what it is. It must be picklable when workers spawn.
 
     Forked workers start in milliseconds; spawned ones (a fresh interpreter
     importing numpy and msgspec) take about a second, during which `ready()` is
-    False and callers decode in-process.
-    Unless deduplication is on (it filters event by event, by request id), a
-    worker also counts each model's batch into fresh time windows (`windows`
-    gives each model's window policy) and sends those back instead of the
-    columns: a few kilobytes per batch instead of ~160 bytes per event, and the
-    counting is done off the caller's core too. The caller adds them to its
-    windows, or, when the batch holds late events, decodes it again itself.
+    False and the decode stage decodes in-process.
     """
 
     def __init__(
@@ -113,8 +106,8 @@ class DecodePool:
         layouts: Mapping[str, ModelLayout],
         fields: EventFields,
         *,
-        windows: Mapping[str, TimeWindow | CountWindow],
         workers: int,
+        after: Callable[[DecodedBatch], T] | None = None,
         start_method: str | None = None,
     ) -> None:
         if workers < 1:
@@ -144,7 +137,7 @@ class DecodePool:
                 kwargs={
                     "layouts": dict(layouts),
                     "fields": fields,
-                    "windows": dict(windows),
+                    "after": after,
                     "callers_ends": callers_ends if method == "fork" else [],
                 },
                 name="driftwarden-decode",
@@ -214,8 +207,8 @@ class DecodePool:
             raise DecodeWorkerError(f"a decode worker is gone: {exc}") from exc
         self._order.append(worker)
 
-    def result(self) -> DecodedBatch:
-        """The decoded oldest batch in flight (blocks until it is ready)."""
+    def result(self) -> tuple[DecodedBatch, T | None]:
+        """The oldest batch in flight, decoded, and what `after` made of it (blocks)."""
         if not self._order:
             raise IndexError("no batch in flight")
         worker = self._order.popleft()
@@ -230,7 +223,7 @@ class DecodePool:
                 reply = self._reply(worker)
             if reply.startswith(_FAILED):
                 raise DecodeWorkerError(reply[len(_FAILED) :].decode("utf-8", "replace"))
-            decoded: DecodedBatch = pickle.loads(reply)  # noqa: S301 - our worker, a private pipe
+            decoded: tuple[DecodedBatch, T | None] = pickle.loads(reply)  # noqa: S301 - our worker
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             self._broken = True
             raise DecodeWorkerError(f"a decode worker is gone: {exc!r}") from exc
@@ -273,14 +266,15 @@ def _serve(
     *,
     layouts: dict[str, ModelLayout],
     fields: EventFields,
-    windows: dict[str, TimeWindow | CountWindow],
+    after: Callable[[DecodedBatch], object] | None = None,
     callers_ends: list[Connection],
 ) -> None:
-    """A worker: decode each batch received, reply with the pickled result.
+    """A worker: decode each batch received (then `after`), reply with the pickled result.
 
-    A thread takes requests off the pipe as they come, so the caller's send never
-    waits for this worker to finish sending an earlier reply (with both sides
-    writing messages larger than the pipe's buffer, that would deadlock).
+    A thread takes requests off the pipe as they come (`_receive`), so the
+    caller's send never waits for this worker to finish sending an earlier reply
+    (with both sides writing messages larger than the pipe's buffer, that would
+    deadlock).
     """
     for end in callers_ends:
         end.close()
@@ -288,27 +282,14 @@ def _serve(
     # caller's send waits on it; by default the decoding thread would hold the GIL
     # for 5 ms at a time, which made the caller wait longer than the decoding took.
     sys.setswitchinterval(_SWITCH_INTERVAL)
-    parent = os.getppid()
     decoder = EventDecoder(layouts, fields)
-    deduplicating = fields.dedup_window > 0
     requests: queue.SimpleQueue[tuple[bytes, bytes]] = queue.SimpleQueue()
-
-    def receive() -> None:
-        while True:
-            try:
-                while not requests_in.poll(_PARENT_CHECK):
-                    if os.getppid() != parent:  # the caller died without closing the pipe
-                        requests.put((b"", b""))
-                        return
-                header = requests_in.recv_bytes()
-                body = requests_in.recv_bytes() if header else b""
-            except (EOFError, OSError):
-                header, body = b"", b""
-            requests.put((header, body))
-            if not header:
-                return
-
-    threading.Thread(target=receive, name="decode-requests", daemon=True).start()
+    threading.Thread(
+        target=_receive,
+        args=(requests_in, requests, os.getppid()),
+        name="decode-requests",
+        daemon=True,
+    ).start()
     try:
         replies.send_bytes(_READY)
     except OSError:  # the caller closed the pool before this worker was up (a short replay)
@@ -318,25 +299,9 @@ def _serve(
         if not header:
             return
         try:
-            if header == _LINES:
-                joined, lengths, source_timestamps = body, None, None
-            else:
-                joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - as above
-            payloads: Sequence[bytes]
-            if lengths is None:
-                # Regular lines (most JSON events) decode straight from the buffer.
-                data = joined + b"\n"
-                block = LineBlock.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
-                payloads = block if block is not None else joined.split(b"\n")
-            else:
-                ends = np.cumsum(lengths).tolist()
-                starts = [0, *ends[:-1]]
-                payloads = [joined[a:b] for a, b in zip(starts, ends, strict=True)]
-            decoded = decoder.decode(payloads, source_timestamps)
-            if not deduplicating:
-                for batch in decoded.models:
-                    _count_ahead(batch, layouts[batch.model_id], windows[batch.model_id])
-            reply = pickle.dumps(decoded, protocol=5)
+            decoded = decoder.decode(*_unframe(header, body))
+            made = after(decoded) if after is not None else None
+            reply = pickle.dumps((decoded, made), protocol=5)
         except Exception as exc:  # reported to the caller, who decodes the batch again
             reply = _FAILED + f"{exc.__class__.__name__}: {exc}".encode()
         try:
@@ -345,11 +310,36 @@ def _serve(
             return
 
 
-def _count_ahead(batch: ModelBatch, layout: ModelLayout, window: TimeWindow | CountWindow) -> None:
-    """Count a time-windowed batch into fresh windows and leave its columns behind."""
-    batch.request_ids = [None] * len(batch)  # only deduplication reads them
-    if isinstance(window, TimeWindow):
-        counted: dict[int, WindowState] = {}
-        accumulate(layout, batch, time_keys(batch.timestamps, window), counted)
-        batch.windows = counted
-        batch.columns = []
+def _receive(
+    requests_in: Connection, requests: queue.SimpleQueue[tuple[bytes, bytes]], parent: int
+) -> None:
+    """Move requests off the pipe into `requests`; an empty header means stop."""
+    while True:
+        try:
+            while not requests_in.poll(_PARENT_CHECK):
+                if os.getppid() != parent:  # the caller died without closing the pipe
+                    requests.put((b"", b""))
+                    return
+            header = requests_in.recv_bytes()
+            body = requests_in.recv_bytes() if header else b""
+        except (EOFError, OSError):
+            header, body = b"", b""
+        requests.put((header, body))
+        if not header:
+            return
+
+
+def _unframe(header: bytes, body: bytes) -> tuple[Sequence[bytes], Sequence[float] | None]:
+    """The payloads and source timestamps of a request, as `DecodePool.submit` framed them."""
+    if header == _LINES:
+        joined, lengths, source_timestamps = body, None, None
+    else:
+        joined, lengths, source_timestamps = pickle.loads(body)  # noqa: S301 - our caller, a private pipe
+    if lengths is None:
+        # Regular lines (most JSON events) decode straight from the buffer.
+        data = joined + b"\n"
+        block = LineBlock.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
+        return (block if block is not None else joined.split(b"\n")), source_timestamps
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    return [joined[a:b] for a, b in zip(starts, ends, strict=True)], source_timestamps

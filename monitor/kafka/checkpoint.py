@@ -512,6 +512,30 @@ class KafkaTopicCheckpointStore:
                 "topic's permissions"
             ) from None
 
+    def _read_to_end(
+        self, consumer: Any, tps: list[Any], latest: dict[bytes, Checkpoint], group_id: str
+    ) -> None:
+        """Apply every record up to each partition's end offset as of now (`_apply`)."""
+        consumer.assign(tps)
+        timeout_ms = int(self._timeout * 1000)
+        ends = consumer.end_offsets(tps, timeout_ms=timeout_ms)
+        consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + self._timeout
+        remaining = {tp for tp in tps if ends.get(tp, 0) > 0}
+        while remaining:
+            if time.monotonic() > deadline:
+                raise CheckpointError(
+                    f"checkpoint topic {self._topic!r}: not read to its end within "
+                    f"{self._timeout}s; raise checkpoint.timeout"
+                )
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        self._apply(latest, record, group_id)
+            for tp in list(remaining):
+                if consumer.position(tp, timeout_ms=timeout_ms) >= ends[tp]:
+                    remaining.discard(tp)
+
     def load(self, group_id: str) -> list[Checkpoint]:
         from kafka import TopicPartition  # noqa: PLC0415
 
@@ -528,27 +552,12 @@ class KafkaTopicCheckpointStore:
             partitions = consumer.partitions_for_topic(self._topic)
             if not partitions:
                 return []
-            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            timeout_ms = int(self._timeout * 1000)
-            ends = consumer.end_offsets(tps, timeout_ms=timeout_ms)
-            consumer.seek_to_beginning(*tps)
-            deadline = time.monotonic() + self._timeout
-            remaining = {tp for tp in tps if ends.get(tp, 0) > 0}
-            while remaining:
-                if time.monotonic() > deadline:
-                    raise CheckpointError(
-                        f"checkpoint topic {self._topic!r}: not read to its end within "
-                        f"{self._timeout}s; raise checkpoint.timeout"
-                    )
-                for tp, records in consumer.poll(timeout_ms=500).items():
-                    for record in records:
-                        if record.offset >= ends[tp]:
-                            continue
-                        self._apply(latest, record, group_id)
-                for tp in list(remaining):
-                    if consumer.position(tp, timeout_ms=timeout_ms) >= ends[tp]:
-                        remaining.discard(tp)
+            self._read_to_end(
+                consumer,
+                [TopicPartition(self._topic, p) for p in sorted(partitions)],
+                latest,
+                group_id,
+            )
         except CheckpointError:
             raise
         except Exception as exc:

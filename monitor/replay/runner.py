@@ -16,23 +16,20 @@ import gzip
 import io
 import sys
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-import structlog
-
 from driftwarden.monitor.engine import Engine, SourceLocator
-from driftwarden.monitor.ingest.decode_pool import DecodePool, DecodeWorkerError
+from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.ingest.event_survey import EventSurvey
-from driftwarden.monitor.ingest.events import RejectReason
 from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.ingest.rejection import RejectReason
+from driftwarden.monitor.pipeline import Pipeline, SourceBatch
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
-
-log = structlog.get_logger(__name__)
+from driftwarden.monitor.windows.windowing import WindowCounts
 
 DEFAULT_BATCH = 8192  # lines per engine call: measured faster than 4096, and than 16384
 _DEAD_LETTER_HEAD = 4096  # bytes of an over-long line kept for the dead-letter record
@@ -87,156 +84,124 @@ def replay(
     batch_size: int = DEFAULT_BATCH,
     stream: str = "replay",
     on_verdict: Callable[[WindowVerdict], None] | None = None,
-    pool: DecodePool | None = None,
+    pool: DecodePool[WindowCounts] | None = None,
     survey: EventSurvey | None = None,
 ) -> ReplayResult:
     """Feed every line of `paths` to `engine`, then close all windows.
 
     `on_verdict` receives each closed window in order instead of the result
-    keeping them all (see `ReplayResult`). `pool` decodes on other cores (see
-    `_Feeder`); the caller owns it. The result is the same either way.
+    keeping them all (see `ReplayResult`). `pool` (`monitor.pipeline.start_decode_pool`)
+    decodes on other cores, up to
+    `_IN_FLIGHT` batches per worker ahead of the counting (see
+    `monitor.pipeline`); the caller owns it. The result is the same either way.
     `survey` looks at the first events read (see `monitor.ingest.event_survey`).
     """
     result = ReplayResult(on_verdict=on_verdict)
-    limit = engine.settings.events.max_event_bytes
-    feeder = _Feeder(engine, result, stream=stream, pool=pool, survey=survey)
+    reader = _Reader(
+        Pipeline(engine, pool=pool, survey=survey),
+        result,
+        batch_size=batch_size,
+        stream=stream,
+        ahead=_IN_FLIGHT * pool.workers if pool is not None else 0,
+    )
     for path in paths:
         summary = InputSummary(path=path)
         result.inputs.append(summary)
-        batch: list[bytes] = []
-        lines: list[int] = []
-        flush = _Flusher(feeder=feeder, path=path, batch=batch, lines=lines)
-
-        try:
-            with _open(path) as handle:
-                for item in _blocks(handle, limit):
-                    if isinstance(item, LineBlock):
-                        flush()  # lines buffered before the block go first: stream order
-                        summary.lines = item.first + len(item) - 1
-                        for start in range(0, len(item), batch_size):
-                            piece = item[start : start + batch_size]
-                            feeder.feed(piece, _line_numbers(path, piece.first))
-                        continue
-                    first, block, whole = item
-                    if not whole:  # over-long: dead-lettered by its head, never buffered
-                        summary.lines = first
-                        flush()
-                        feeder.drain()  # its dead letter after those of earlier lines
-                        engine.reject_unread(
-                            block[0],
-                            RejectReason.TOO_LARGE,
-                            f"line is longer than events.max_event_bytes={limit}",
-                            {"file": path, "line": first},
-                        )
-                        continue
-                    summary.lines = first + len(block) - 1
-                    stripped = list(map(bytes.strip, block))
-                    numbers: Sequence[int] = range(first, first + len(block))
-                    if b"" in stripped:
-                        kept = [i for i, line in enumerate(stripped) if line]
-                        summary.blank_lines += len(stripped) - len(kept)
-                        stripped = [stripped[i] for i in kept]
-                        numbers = [numbers[i] for i in kept]
-                    start = 0
-                    while start < len(stripped):  # cut batches exactly as line by line would
-                        stop = start + batch_size - len(batch)
-                        batch.extend(stripped[start:stop])
-                        lines.extend(numbers[start:stop])
-                        start = stop
-                        if len(batch) >= batch_size:
-                            flush()
-        except (OSError, EOFError, zlib.error) as exc:
-            summary.error = f"{exc.__class__.__name__}: {exc}"
-        flush()
-    feeder.drain()
+        reader.read(path, summary)
+    reader.drain()
     result.add(engine.close_all())
     return result
 
 
-class _Feeder:
-    """Hands batches to the engine in read order, decoded by a `DecodePool` if given.
+class _Reader:
+    """Reads inputs into the pipeline in batches of lines, numbering each line.
 
-    With a pool, up to `_IN_FLIGHT` batches per worker are out being decoded (and
-    counted into fresh windows) while this process reads on and windows the
-    oldest; the engine still takes every batch in read order, so the result is
-    the one in-process decoding gives. A worker that fails is not a lost batch:
-    the batches in flight, and all later ones, are decoded here.
+    Batches are cut exactly as reading line by line would cut them, whichever
+    form `_blocks` hands the lines in.
     """
 
     def __init__(
-        self,
-        engine: Engine,
-        result: ReplayResult,
-        *,
-        stream: str,
-        pool: DecodePool | None,
-        survey: EventSurvey | None = None,
+        self, pipeline: Pipeline, result: ReplayResult, *, batch_size: int, stream: str, ahead: int
     ) -> None:
-        self._engine, self._result, self._stream, self._pool = engine, result, stream, pool
-        self._survey = survey
-        self._in_flight: deque[tuple[Sequence[bytes], SourceLocator]] = deque()
-        self._depth = _IN_FLIGHT * pool.workers if pool is not None else 0
+        self._pipeline, self._engine, self._result = pipeline, pipeline.engine, result
+        self._batch_size, self._stream, self._ahead = batch_size, stream, ahead
+        self._path = ""
+        self._batch: list[bytes] = []  # lines of the current input not fed yet
+        self._lines: list[int] = []  # and their line numbers
 
-    def feed(self, payloads: Sequence[bytes], locate: SourceLocator) -> None:
-        if self._survey is not None and not self._survey.done:
-            self._survey.observe(payloads)
-        if self._pool is not None:
-            if isinstance(payloads, LineBlock):
-                payloads = payloads.detached()  # the read buffer is reused meanwhile
-            try:
-                self._pool.submit(payloads, None)
-            except DecodeWorkerError as exc:
-                self._lost(exc)
-            else:
-                self._in_flight.append((payloads, locate))
-                while len(self._in_flight) > self._depth:
-                    self._finish_oldest()
-                return
-        self._in_flight.append((payloads, locate))
-        self.drain()
+    def read(self, path: str, summary: InputSummary) -> None:
+        """Feed one input; an input that cannot be read to the end is recorded in `summary`."""
+        self._path = path
+        limit = self._engine.settings.events.max_event_bytes
+        try:
+            with _open(path) as handle:
+                for item in _blocks(handle, limit):
+                    if isinstance(item, LineBlock):
+                        self._block(item, summary)
+                    else:
+                        self._loose(*item, summary=summary, limit=limit)
+        except (OSError, EOFError, zlib.error) as exc:
+            summary.error = f"{exc.__class__.__name__}: {exc}"
+        self._flush()
 
     def drain(self) -> None:
-        while self._in_flight:
-            self._finish_oldest()
+        """Count every batch still in flight."""
+        self._result.add(self._pipeline.count())
 
-    def _finish_oldest(self) -> None:
-        payloads, locate = self._in_flight.popleft()
-        decoded = None
-        if self._pool is not None:
-            try:
-                decoded = self._pool.result()
-            except DecodeWorkerError as exc:
-                self._lost(exc)
-        self._result.add(
-            self._engine.process(payloads, stream=self._stream, locate=locate, decoded=decoded)
-        )
+    def _block(self, block: LineBlock, summary: InputSummary) -> None:
+        self._flush()  # lines buffered before the block go first: stream order
+        summary.lines = block.first + len(block) - 1
+        for start in range(0, len(block), self._batch_size):
+            piece = block[start : start + self._batch_size]
+            self._feed(piece, _line_numbers(self._path, piece.first))
 
-    def _lost(self, exc: DecodeWorkerError) -> None:
-        assert self._pool is not None
-        log.warning("decode_worker_failed", error=str(exc), fallback="in-process decoding")
-        self._pool.close()
-        self._pool = None
+    def _loose(
+        self, first: int, lines: list[bytes], whole: bool, *, summary: InputSummary, limit: int
+    ) -> None:
+        if not whole:  # over-long: dead-lettered by its head, never buffered
+            summary.lines = first
+            self._flush()
+            self.drain()  # its dead letter after those of earlier lines
+            self._engine.reject_unread(
+                lines[0],
+                RejectReason.TOO_LARGE,
+                f"line is longer than events.max_event_bytes={limit}",
+                {"file": self._path, "line": first},
+            )
+            return
+        summary.lines = first + len(lines) - 1
+        stripped = list(map(bytes.strip, lines))
+        numbers: Sequence[int] = range(first, first + len(lines))
+        if b"" in stripped:
+            kept = [i for i, line in enumerate(stripped) if line]
+            summary.blank_lines += len(stripped) - len(kept)
+            stripped = [stripped[i] for i in kept]
+            numbers = [numbers[i] for i in kept]
+        start = 0
+        while start < len(stripped):
+            stop = start + self._batch_size - len(self._batch)
+            self._batch.extend(stripped[start:stop])
+            self._lines.extend(numbers[start:stop])
+            start = stop
+            if len(self._batch) >= self._batch_size:
+                self._flush()
 
-
-class _Flusher:
-    """Hands the buffered lines of one input to the feeder, with their line numbers."""
-
-    def __init__(self, *, feeder: _Feeder, path: str, batch: list[bytes], lines: list[int]) -> None:
-        self._feeder, self._path = feeder, path
-        self._batch, self._lines = batch, lines
-
-    def __call__(self) -> None:
+    def _flush(self) -> None:
+        """Feed the buffered lines of the current input, with their line numbers."""
         if not self._batch:
             return
-        numbers = list(self._lines)
-        path = self._path
+        numbers, path = list(self._lines), self._path
 
         def locate(i: int) -> dict[str, str | int]:
             return {"file": path, "line": numbers[i]}
 
-        self._feeder.feed(list(self._batch), locate)
+        self._feed(list(self._batch), locate)
         self._batch.clear()
         self._lines.clear()
+
+    def _feed(self, payloads: Sequence[bytes], locate: SourceLocator) -> None:
+        self._pipeline.submit(SourceBatch(payloads, self._stream, locate))
+        self._result.add(self._pipeline.count(leave=self._ahead))
 
 
 def _blocks(
@@ -277,22 +242,7 @@ def _blocks(
             start = newline + 1
         last = buffer.rfind(b"\n", start, stop)
         if last >= 0:
-            block = LineBlock.scan(buffer, start, last, first=number + 1, max_length=cap - 1)
-            if block is not None:
-                yield block
-                number += len(block)
-            else:
-                parts = bytes(buffer[start:last]).split(b"\n")
-                if max(map(len, parts)) < cap:
-                    yield number + 1, parts, True
-                    number += len(parts)
-                else:
-                    for part in parts:
-                        number += 1
-                        if len(part) < cap:
-                            yield number, [part], True
-                        else:
-                            yield number, [part[:head]], False
+            number = yield from _complete_lines(buffer, start, last, number, cap=cap, head=head)
             start = last + 1
         held = stop - start
         buffer[:held] = buffer[start:stop]
@@ -303,6 +253,28 @@ def _blocks(
             skipping = True
     if held:
         yield number + 1, [bytes(buffer[:held])], True
+
+
+def _complete_lines(
+    buffer: bytearray, start: int, last: int, number: int, *, cap: int, head: int
+) -> Generator[LineBlock | tuple[int, list[bytes], bool], None, int]:
+    """The lines of `buffer[start:last]` after line `number`, in `_blocks`' forms;
+    returns the number of the last one."""
+    block = LineBlock.scan(buffer, start, last, first=number + 1, max_length=cap - 1)
+    if block is not None:
+        yield block
+        return number + len(block)
+    parts = bytes(buffer[start:last]).split(b"\n")
+    if max(map(len, parts)) < cap:
+        yield number + 1, parts, True
+        return number + len(parts)
+    for part in parts:
+        number += 1
+        if len(part) < cap:
+            yield number, [part], True
+        else:
+            yield number, [part[:head]], False
+    return number
 
 
 def _line_numbers(path: str, first: int) -> Callable[[int], dict[str, str | int]]:

@@ -25,7 +25,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
@@ -38,25 +37,27 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.alerting import AlertPipeline, open_alert_store
 from driftwarden.monitor.alerting.metrics import Outcome
 from driftwarden.monitor.config import Settings
-from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.engine import Engine, SourceLocator
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.ingest.dead_letter import (
     DeadLetterSink,
     JsonlDeadLetterSink,
     KafkaDeadLetterSink,
 )
-from driftwarden.monitor.ingest.decode_pool import DecodePool, DecodeWorkerError, decode_workers
+from driftwarden.monitor.ingest.decode_pool import DecodePool, decode_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
-from driftwarden.monitor.ingest.events import DecodedBatch, RejectReason
+from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.charts import shares
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
+from driftwarden.monitor.windows.windowing import WindowCounts
 
 log = structlog.get_logger(__name__)
 
@@ -218,17 +219,6 @@ class AlertDispatcher:
         self._pipeline.close()
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """One partition's records of a poll, ready for the engine."""
-
-    topic: str
-    partition: int
-    records: list[SourceRecord]
-    payloads: list[bytes]
-    timestamps: list[float] | None
-
-
 class EngineProcessor:
     """The engine as the consumer loop's `BatchProcessor` (see monitor.kafka.consumer)."""
 
@@ -250,57 +240,43 @@ class EngineProcessor:
         self._wall = wall_clock
         self._record_timestamps = engine.settings.events.timestamp is None
         self._adopted_shared = False
-        self._pool: DecodePool | None = None  # see use_pool
-        self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
         self.survey = EventSurvey(engine.layouts, engine.settings.events)  # logs misplaced columns
+        self._pipeline = Pipeline(engine, survey=self.survey)
 
     # -- BatchProcessor ------------------------------------------------------------------
 
     def process(self, records: Sequence[SourceRecord]) -> None:
         """Count a poll's records; with a pool, count the previous poll's instead.
 
-        With a `DecodePool` the poll's batches go to the worker, and the previous
-        poll's, decoded meanwhile, are counted: decoding overlaps with the next
-        fetch. Batches are counted in the order they arrived either way, and
-        everything that looks at or moves state (`snapshot`, `restore`,
+        With a `DecodePool` (see `use_pool`) the poll's batches go to the worker,
+        and the previous poll's, decoded meanwhile, are counted: decoding overlaps
+        with the next fetch. Batches are counted in the order they arrived either
+        way, and everything that looks at or moves state (`snapshot`, `restore`,
         `release`) first counts what is in flight, so checkpoints and offsets
         cover exactly the records counted.
         """
         runs = self._runs(records)
-        if not self.survey.done:
-            for run in runs:
-                self.survey.observe(run.payloads)
-        if self._pool is not None:
-            try:
-                if self._pool.ready():
-                    for run in runs:
-                        self._pool.submit(run.payloads, run.timestamps)
-                    self._count_in_flight()
-                    self._in_flight = runs
-                    self._emit(self.engine.close_due())
-                    return
-            except DecodeWorkerError as exc:
-                self._pool_failed(exc)
-        self._count_in_flight()
         for run in runs:
-            self._count(run, decoded=None)
+            self._pipeline.submit(run)
+        self._count(leave=len(runs))
         self._emit(self.engine.close_due())
 
-    def use_pool(self, pool: DecodePool | None) -> None:
+    def use_pool(self, pool: DecodePool[WindowCounts] | None) -> None:
         """Decode in `pool` from the next poll on (None: in-process again)."""
         self.flush()
-        self._pool = pool
+        self._pipeline.use_pool(pool)
 
     def flush(self) -> None:
         """Count the poll still being decoded, and close the windows it makes due."""
-        if self._in_flight:
-            self._count_in_flight()
+        if len(self._pipeline):
+            self._count(leave=0)
             self._emit(self.engine.close_due())
 
-    def _runs(self, records: Sequence[SourceRecord]) -> list[_Run]:
+    def _runs(self, records: Sequence[SourceRecord]) -> list[SourceBatch]:
+        """A poll's records as one batch per partition (an engine stream), in order."""
         # The loop hands records over in runs per partition; groupby and attrgetter
         # keep the per-record work in C.
-        runs: list[_Run] = []
+        runs: list[SourceBatch] = []
         for (topic, partition), run in groupby(records, key=_PARTITION_KEY):
             group = list(run)
             payloads: list[bytes] = list(map(_VALUE, group))
@@ -309,42 +285,21 @@ class EngineProcessor:
             timestamps = (
                 [ts / 1000.0 for ts in map(_TIMESTAMP, group)] if self._record_timestamps else None
             )
-            runs.append(_Run(topic, partition, group, payloads, timestamps))
+            runs.append(
+                SourceBatch(
+                    payloads,
+                    stream_name(topic, partition),
+                    _record_locator(topic, partition, group),
+                    timestamps,
+                )
+            )
         return runs
 
-    def _count_in_flight(self) -> None:
-        runs, self._in_flight = self._in_flight, []
-        for run in runs:
-            decoded = None
-            if self._pool is not None:
-                try:
-                    decoded = self._pool.result()
-                except DecodeWorkerError as exc:
-                    self._pool_failed(exc)
-            self._count(run, decoded=decoded)
-
-    def _pool_failed(self, exc: DecodeWorkerError) -> None:
-        """Decode here from now on; batches in flight are decoded again, nothing is lost."""
-        log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-    def _count(self, run: _Run, decoded: DecodedBatch | None) -> None:
-        topic, partition, group = run.topic, run.partition, run.records
-
-        def locate(i: int) -> dict[str, str | int]:
-            return {"topic": topic, "partition": partition, "offset": group[i].offset}
-
+    def _count(self, *, leave: int) -> None:
+        """Count in-flight batches down to `leave`; every partition of a poll counts
+        before windows close (the caller's `close_due`)."""
         before = self._counts()
-        self.engine.process(
-            run.payloads,
-            stream=stream_name(topic, partition),
-            locate=locate,
-            source_timestamps=run.timestamps,
-            close=False,  # every partition of this poll counts before windows close
-            decoded=decoded,
-        )
+        self._pipeline.count(leave=leave, close=False)
         self._report_counts(before)
 
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
@@ -413,6 +368,15 @@ class EngineProcessor:
                 observer.observe(verdict)
 
 
+def _record_locator(topic: str, partition: int, records: list[SourceRecord]) -> SourceLocator:
+    """Where payload i of a partition's run came from, for the dead-letter sink."""
+
+    def locate(i: int) -> dict[str, str | int]:
+        return {"topic": topic, "partition": partition, "offset": records[i].offset}
+
+    return locate
+
+
 def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str:
     """What a checkpoint's engine state depends on: baselines and window policies.
 
@@ -456,6 +420,25 @@ def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLett
     return None
 
 
+def _primed_metrics(settings: Settings, baselines: Sequence[Baseline]) -> Metrics:
+    """Every labelled series exists from the start, so dashboards and alerts see zeros."""
+    metrics = Metrics(package_version())
+    metrics.prime(
+        topics=settings.kafka.topics,
+        models=[b.model_id for b in baselines],
+        reasons=[r.value for r in RejectReason],
+        receivers=[r.name for r in settings.alerting.receivers],
+    )
+    return metrics
+
+
+def _publish_baseline_shares(metrics: Metrics, engine: Engine) -> None:
+    """The baseline side of the dashboard's window-histogram panel."""
+    for layout in engine.layouts.values():
+        for slot in layout.columns:
+            metrics.set_bin_shares(layout.model_id, slot.name, "baseline", shares(slot.reference))
+
+
 class Daemon:
     """All parts of a running member, started and stopped in one order."""
 
@@ -468,23 +451,13 @@ class Daemon:
         saturated: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
-        self.metrics = Metrics(package_version())
-        self.metrics.prime(
-            topics=settings.kafka.topics,
-            models=[b.model_id for b in baselines],
-            reasons=[r.value for r in RejectReason],
-            receivers=[r.name for r in settings.alerting.receivers],
-        )
+        self.metrics = _primed_metrics(settings, baselines)
         self.health = HealthState(liveness_timeout=settings.metrics.liveness_timeout)
         self.storage_faults = StorageFaults(self.health, self.metrics)
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
-        for layout in self.engine.layouts.values():  # the dashboard's histogram panel
-            for slot in layout.columns:
-                self.metrics.set_bin_shares(
-                    layout.model_id, slot.name, "baseline", shares(slot.reference)
-                )
+        _publish_baseline_shares(self.metrics, self.engine)
         self.health.set_baselines_loaded(True)
         self.alert_state_faults: dict[str, str | None] = {}
         self.alerts = AlertPipeline.from_settings(
@@ -499,16 +472,9 @@ class Daemon:
         self.verdict_log = (
             VerdictLogObserver(settings.verdict_log) if settings.verdict_log is not None else None
         )
-        builtin: list[VerdictObserver] = [
-            MetricsObserver(self.metrics),
-            LogObserver(),
-            AlertObserver(self.alerts, notified=self.dispatcher.wake),
-        ]
-        if self.verdict_log is not None:
-            builtin.append(self.verdict_log)
         self.processor = EngineProcessor(
             self.engine,
-            observers=[*builtin, *observers],
+            observers=[*self._builtin_observers(), *observers],
             metrics=self.metrics,
             dead_letter=self.dead_letter,
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
@@ -527,6 +493,17 @@ class Daemon:
             health=self.health,
             on_alerting=self.on_alerting,
         )
+
+    def _builtin_observers(self) -> list[VerdictObserver]:
+        """Metrics, logs, alerting and the verdict log, in the order they see a verdict."""
+        builtin: list[VerdictObserver] = [
+            MetricsObserver(self.metrics),
+            LogObserver(),
+            AlertObserver(self.alerts, notified=self.dispatcher.wake),
+        ]
+        if self.verdict_log is not None:
+            builtin.append(self.verdict_log)
+        return builtin
 
     def alert_state_fault(self, component: str, error: str | None) -> None:
         """The alert pipeline's fault hook (`monitor.alerting.store.FaultHook`).
@@ -565,12 +542,7 @@ class Daemon:
             # Before the metrics server and the alert thread start: with no other
             # thread running yet, the workers fork in milliseconds.
             try:
-                pool = DecodePool(
-                    self.engine.layouts,
-                    self.settings.events,
-                    windows={m: p.window for m, p in self.engine.policies.items()},
-                    workers=workers,
-                )
+                pool = start_decode_pool(self.engine, workers)
             except OSError as exc:  # out of processes or memory: decode here instead
                 log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
             else:

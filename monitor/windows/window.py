@@ -137,13 +137,3 @@ class WindowState:
             )
         except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"window state is unreadable: {exc}") from None
-
-    def same_counts(self, other: WindowState) -> bool:
-        """True when every integer count matches (moments may differ in the last bits)."""
-        return (
-            self.model_id == other.model_id
-            and self.key == other.key
-            and self.events == other.events
-            and self.unknown_features == other.unknown_features
-            and all(np.array_equal(getattr(self, f), getattr(other, f)) for f in _INT_FIELDS)
-        )

@@ -15,12 +15,15 @@ anything as late.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from driftwarden.monitor.config import CountWindow, TimeWindow
-from driftwarden.monitor.ingest.events import ModelBatch
-from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.ingest.batch import ColumnValues, DecodedBatch, ModelBatch
+from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
 from driftwarden.monitor.windows.window import WindowState
 
 
@@ -54,14 +57,64 @@ def accumulate(
     counted with one `np.bincount` per column. The common batch (one window,
     no missing values) takes no boolean selections at all.
     """
-    n = len(batch)
-    if not n:
+    if not len(batch):
         return
+    states = _open_windows(layout, batch, keys, windows)
+    # Finite values can still overflow the moments (a sum of squares past 1e308):
+    # they saturate at inf and the window reports no mean, without a warning per batch.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for slot, column in zip(layout.columns, batch.columns, strict=True):
+            for state, mask in states:
+                _count_column(state, slot, column, mask)
+
+
+WindowCounts = dict[str, dict[int, WindowState]]
+"""Per model, a batch's events counted into fresh windows by key."""
+
+
+@dataclass(frozen=True, slots=True)
+class AheadCounter:
+    """Counting a decoded batch into fresh time windows, ahead of the engine.
+
+    A decode worker runs it right after decoding (`DecodePool(after=...)`), so
+    the counting is done off the engine's process; the engine adds the windows to
+    its own when it keeps every event of the batch (adding is exact: integer
+    counts, and each float sum is the same one added once), or counts the batch's
+    columns itself when lateness or deduplication drops some. Count windows depend
+    on the events seen before, so they are always counted by the engine.
+    """
+
+    layouts: Mapping[str, ModelLayout]
+    windows: Mapping[str, TimeWindow | CountWindow]
+
+    def __call__(self, decoded: DecodedBatch) -> WindowCounts:
+        counted: WindowCounts = {}
+        for batch in decoded.models:
+            window = self.windows[batch.model_id]
+            if isinstance(window, TimeWindow):
+                fresh: dict[int, WindowState] = {}
+                keys = time_keys(batch.timestamps, window)
+                accumulate(self.layouts[batch.model_id], batch, keys, fresh)
+                counted[batch.model_id] = fresh
+        return counted
+
+
+_Selection = tuple[WindowState, npt.NDArray[np.bool_] | None]
+
+
+def _open_windows(
+    layout: ModelLayout,
+    batch: ModelBatch,
+    keys: npt.NDArray[np.int64],
+    windows: dict[int, WindowState],
+) -> list[_Selection]:
+    """Each window the batch touches (created on demand) with its events' mask (None:
+    all of them), its event, unknown-key and time-range counters already added."""
     first, last = int(keys.min()), int(keys.max())
     masks: list[tuple[int, npt.NDArray[np.bool_] | None]] = (
         [(first, None)] if first == last else [(int(k), keys == k) for k in np.unique(keys)]
     )
-    states = []
+    states: list[_Selection] = []
     for key, mask in masks:
         state = windows.get(key)
         if state is None:
@@ -73,42 +126,42 @@ def accumulate(
         state.unknown_features += int(unknown.sum())
         state.first_ts = min(state.first_ts, float(ts.min()))
         state.last_ts = max(state.last_ts, float(ts.max()))
+    return states
 
-    # Finite values can still overflow the moments (a sum of squares past 1e308):
-    # they saturate at inf and the window reports no mean, without a warning per batch.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for slot, column in zip(layout.columns, batch.columns, strict=True):
-            i = slot.index
-            numeric = slot.kind == "numeric"
-            for state, mask in states:
-                missing = column.missing if mask is None else column.missing[mask]
-                bad = column.type_error if mask is None else column.type_error[mask]
-                n_missing = int(np.count_nonzero(missing))
-                n_bad = int(np.count_nonzero(bad))
-                state.missing[i] += n_missing
-                state.type_errors[i] += n_bad
-                selected = column.values if mask is None else column.values[mask]
-                uncounted = n_missing + n_bad
-                counted = len(selected) - uncounted
-                if not counted:
-                    continue
-                state.counted[i] += counted
-                bins = state.bins[slot.offset : slot.stop]
-                if numeric:
-                    assert slot.count_edges is not None
-                    # Sorted, the values' slot counts are the gaps between the edges'
-                    # places among them; NaNs (the uncounted values) sort last.
-                    ordered = np.sort(selected)
-                    below = np.empty(slot.n_bins + 1, dtype=np.intp)  # values below each cut
-                    below[0], below[-1] = 0, len(ordered) - uncounted
-                    below[1:-1] = np.searchsorted(ordered, slot.count_edges, side="left")
-                    bins += below[1:] - below[:-1]
-                    values = ordered[:counted]
-                    state.sums[i] += float(values.sum())
-                    state.sumsq[i] += float(np.dot(values, values))
-                    state.mins[i] = min(state.mins[i], float(values[0]))
-                    state.maxs[i] = max(state.maxs[i], float(values[-1]))
-                else:
-                    if uncounted:
-                        selected = selected[selected >= 0]
-                    bins += np.bincount(selected, minlength=slot.n_bins)
+
+def _count_column(
+    state: WindowState, slot: ColumnSlot, column: ColumnValues, mask: npt.NDArray[np.bool_] | None
+) -> None:
+    """Add one column's values (those in `mask`) to one window's counters and bins."""
+    i = slot.index
+    missing = column.missing if mask is None else column.missing[mask]
+    bad = column.type_error if mask is None else column.type_error[mask]
+    n_missing = int(np.count_nonzero(missing))
+    n_bad = int(np.count_nonzero(bad))
+    state.missing[i] += n_missing
+    state.type_errors[i] += n_bad
+    selected = column.values if mask is None else column.values[mask]
+    uncounted = n_missing + n_bad
+    counted = len(selected) - uncounted
+    if not counted:
+        return
+    state.counted[i] += counted
+    bins = state.bins[slot.offset : slot.stop]
+    if slot.kind != "numeric":
+        if uncounted:
+            selected = selected[selected >= 0]
+        bins += np.bincount(selected, minlength=slot.n_bins)
+        return
+    assert slot.count_edges is not None
+    # Sorted, the values' slot counts are the gaps between the edges'
+    # places among them; NaNs (the uncounted values) sort last.
+    ordered = np.sort(selected)
+    below = np.empty(slot.n_bins + 1, dtype=np.intp)  # values below each cut
+    below[0], below[-1] = 0, len(ordered) - uncounted
+    below[1:-1] = np.searchsorted(ordered, slot.count_edges, side="left")
+    bins += below[1:] - below[:-1]
+    values = ordered[:counted]
+    state.sums[i] += float(values.sum())
+    state.sumsq[i] += float(np.dot(values, values))
+    state.mins[i] = min(state.mins[i], float(values[0]))
+    state.maxs[i] = max(state.maxs[i], float(values[-1]))

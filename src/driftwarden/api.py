@@ -37,12 +37,8 @@ from driftwarden.baselines.schema import RESERVED_COLUMNS, ColumnSpec, Schema
 from driftwarden.baselines.store import BaselineStore
 from driftwarden.monitor.config import ModelPolicy, Sustain
 from driftwarden.monitor.errors import SourceError
-from driftwarden.monitor.ingest.events import (
-    ColumnValues,
-    ModelBatch,
-    categorical_column,
-    numeric_column,
-)
+from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.columns import categorical_column, numeric_column
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict

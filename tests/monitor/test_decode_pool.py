@@ -13,6 +13,7 @@ import pytest
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.service.daemon import EngineProcessor
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
@@ -49,12 +50,7 @@ def pool_for() -> Iterator[Any]:
     pools: list[DecodePool] = []
 
     def make(e: Engine) -> DecodePool:
-        pool = DecodePool(
-            e.layouts,
-            e.settings.events,
-            windows={m: p.window for m, p in e.policies.items()},
-            workers=1,
-        )
+        pool = start_decode_pool(e, 1)  # decodes and counts windows ahead
         pools.append(pool)
         deadline = time.monotonic() + 60
         while not pool.ready():
@@ -84,7 +80,8 @@ def test_an_engine_fed_by_a_worker_ends_byte_identical(pool_for: Any, dedup_wind
         batch = payloads[i : i + 700]
         expected += here.process(batch)
         pool.submit(batch, None)
-        got += there.process(batch, decoded=pool.result())
+        decoded, counted = pool.result()
+        got += there.count(batch, decoded, counted=counted)
     expected += here.close_all()
     got += there.close_all()
     assert here.counts.rejected["late"] == 1
@@ -149,9 +146,8 @@ def test_payloads_with_newlines_and_record_timestamps_travel_intact(pool_for: An
     for i in range(0, len(payloads), 400):
         here.process(payloads[i : i + 400], source_timestamps=times[i : i + 400])
         pool.submit(payloads[i : i + 400], times[i : i + 400])
-        there.process(
-            payloads[i : i + 400], source_timestamps=times[i : i + 400], decoded=pool.result()
-        )
+        decoded, counted = pool.result()
+        there.count(payloads[i : i + 400], decoded, counted=counted)
     assert b"\n" in payloads[0]
     assert here.counts.accepted == 1500
     assert there.snapshot() == here.snapshot()
@@ -165,7 +161,6 @@ def test_a_worker_exits_when_its_caller_goes_away(start_method: str) -> None:
     pool = DecodePool(
         e.layouts,
         e.settings.events,
-        windows={m: p.window for m, p in e.policies.items()},
         workers=2,
         start_method=start_method,
     )
@@ -200,7 +195,6 @@ def test_a_worker_whose_pool_closed_before_it_started_exits_quietly() -> None:
             replies_out,
             layouts=dict(e.layouts),
             fields=e.settings.events,
-            windows={m: p.window for m, p in e.policies.items()},
             callers_ends=[],
         )
     finally:

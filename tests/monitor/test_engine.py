@@ -15,10 +15,13 @@ from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import Settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import CheckpointError, ConfigError
+from driftwarden.monitor.ingest.batch import DecodedBatch
+from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.verdicts.narrative import what_happened, what_to_do
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
+from driftwarden.monitor.windows.windowing import AheadCounter, WindowCounts
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
 
 WINDOWED = {
@@ -294,17 +297,34 @@ def test_a_poisoned_watermark_from_an_old_checkpoint_is_forgotten_on_restore() -
         assert e.counts.accepted == old.counts.accepted + 2
 
 
-def test_a_late_or_future_event_in_a_worker_counted_batch_is_not_counted() -> None:
-    """A decode worker counts a batch into windows ahead; rejected events must drop out."""
-    from driftwarden.monitor.ingest.decode_pool import _count_ahead
+def ahead(e: Engine, decoded: DecodedBatch) -> WindowCounts:
+    """The windows a decode worker counts ahead (`monitor.pipeline.start_decode_pool`)."""
+    return AheadCounter(e.layouts, {m: p.window for m, p in e.policies.items()})(decoded)
 
-    e = clocked()
-    batch = [event(NOW), event("2100-01-01T00:00:00Z"), event(NOW + 1)]
+
+def test_windows_counted_ahead_are_added_as_they_are_when_every_event_is_kept() -> None:
+    e, reference = clocked(), clocked()
+    batch = [event(NOW - 70), event(NOW), event(NOW + 1)]
     decoded = e.decoder.decode(batch)
+    counted = ahead(e, decoded)
     for model in decoded.models:
-        _count_ahead(model, e.layouts[model.model_id], e.policies[model.model_id].window)
-    e.process(batch, decoded=decoded)
-    reference = clocked()
+        model.columns = []  # counting the columns again would fail
+    e.count(batch, decoded, counted=counted)
     reference.process(batch)
+    assert e.snapshot() == reference.snapshot()
+
+
+def test_a_batch_decoded_elsewhere_counts_as_one_decoded_here_late_and_future_included() -> None:
+    """A decode worker hands `count` the batch decoded; the engine does not decode it again."""
+    e = clocked()
+    batch = [event(NOW), event("2100-01-01T00:00:00Z"), event(NOW + 1), event(NOW - 3600)]
+    e.process([event(NOW)])
+    decoded = EventDecoder(e.layouts, e.settings.events).decode(batch)
+    e.decoder = None  # type: ignore[assignment]  # any second decoding would fail
+    e.count(batch, decoded, counted=ahead(e, decoded))  # dropped events: counted from columns
+    reference = clocked()
+    reference.process([event(NOW)])
+    reference.process(batch)
+    assert e.counts.rejected == {"future": 1, "late": 1}
     assert e.counts == reference.counts
     assert e.snapshot() == reference.snapshot()

@@ -13,14 +13,12 @@ from hypothesis import strategies as st
 
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.config import EventFields
-from driftwarden.monitor.ingest.events import (
-    DecodedBatch,
-    EventDecoder,
-    RejectReason,
-    parse_timestamps,
-)
+from driftwarden.monitor.ingest.batch import DecodedBatch
+from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import MISSING_CODE, TYPE_ERROR_CODE, ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
+from driftwarden.monitor.ingest.rejection import RejectReason
+from driftwarden.monitor.ingest.timestamps import parse_timestamps
 from tests.monitor import hostile
 from tests.monitor.factories import event, make_baseline
 

@@ -11,7 +11,7 @@ import numpy as np
 from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.ingest.decode_pool import DecodePool
+from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.runner import replay
 from driftwarden.monitor.verdicts.record import window_record
 from tests.monitor.factories import (
@@ -87,8 +87,7 @@ def replayed(log: Path, *, workers: int, kill: bool = False) -> tuple[bytes, lis
     engine = Engine([make_baseline()], settings_with(policy=POLICY), reject_sink=sink)
     pool = None
     if workers:
-        windows = {m: p.window for m, p in engine.policies.items()}
-        pool = DecodePool(engine.layouts, engine.settings.events, windows=windows, workers=workers)
+        pool = start_decode_pool(engine, workers)
     try:
         if kill and pool is not None:
             for process in pool._processes:

@@ -21,8 +21,9 @@ from structlog.testing import capture_logs
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
-from driftwarden.monitor.ingest.events import RejectReason
+from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.runner import replay
 from driftwarden.monitor.service.daemon import EngineProcessor
 from driftwarden.monitor.verdicts.record import window_record
@@ -121,12 +122,7 @@ def test_the_daemon_consumer_takes_any_record_and_keeps_checkpointing(
 @pytest.fixture(scope="module")
 def pool() -> Iterator[DecodePool]:
     engine = make_engine()
-    started = DecodePool(
-        engine.layouts,
-        engine.settings.events,
-        windows={m: p.window for m, p in engine.policies.items()},
-        workers=1,
-    )
+    started = start_decode_pool(engine, 1)
     deadline = time.monotonic() + 60
     while not started.ready():
         assert time.monotonic() < deadline, "decode worker did not start"
@@ -146,7 +142,8 @@ def test_a_decode_worker_takes_any_bytes_and_agrees_with_in_process_decoding(
         expected.process(batch)
     assert_no_fallback(logs)
     pool.submit(batch, None)
-    got.process(batch, decoded=pool.result())  # a failed worker would raise here
+    decoded, counted = pool.result()  # a failed worker would raise here
+    got.count(batch, decoded, counted=counted)
     assert got.counts == expected.counts
     assert there.items == here.items
     assert_reconciles(got, len(batch))
@@ -191,7 +188,8 @@ def test_each_known_poison_is_rejected_with_its_reason_on_every_path(
     in_process.process(batch)
     pool.submit(batch, None)
     worker = make_engine(dedup=False)
-    worker.process(batch, decoded=pool.result())
+    decoded, counted = pool.result()
+    worker.count(batch, decoded, counted=counted)
     replayed = make_engine(dedup=False)
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(batch) + b"\n")

@@ -9,12 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftwarden.baselines.binning import bin_counts
-from driftwarden.monitor.ingest.events import (
-    ColumnValues,
-    ModelBatch,
-    categorical_column,
-    numeric_column,
-)
+from driftwarden.monitor.ingest.batch import ColumnValues, ModelBatch
+from driftwarden.monitor.ingest.columns import categorical_column, numeric_column
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.window import WindowState
 from driftwarden.monitor.windows.windowing import accumulate
