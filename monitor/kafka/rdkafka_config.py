@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from driftwarden.monitor.errors import ConfigError
-from driftwarden.monitor.kafka_client import REDACTED, KafkaClientConfig, millis
+from driftwarden.monitor.kafka.client import REDACTED, KafkaClientConfig, millis
 
 EXTRA: Final = "driftwarden[librdkafka]"
 

@@ -52,12 +52,12 @@ import structlog
 from kafka.errors import InconsistentGroupProtocolError
 
 from driftwarden.monitor.errors import ConfigError, SourceError
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.rdkafka_config import (
     admin_config,
     consumer_config,
     require_confluent_kafka,
 )
-from driftwarden.monitor.kafka_client import KafkaClientConfig
 
 log = structlog.get_logger(__name__)
 
@@ -126,9 +126,9 @@ class RdKafkaConsumer:
         self._ck = ck
         self._client = client
         self._settings = client.settings
-        self._admin_factory = admin_factory or importlib.import_module(
-            "confluent_kafka.admin"
-        ).AdminClient
+        self._admin_factory = (
+            admin_factory or importlib.import_module("confluent_kafka.admin").AdminClient
+        )
         self._clock = clock
         self._sleep = sleep
         self._max_records = self._settings.max_poll_records

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from driftwarden.monitor.errors import SinkUnavailable
+from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.rdkafka_config import producer_config, require_confluent_kafka
 from driftwarden.monitor.kafka.rdkafka_consumer import LibrdkafkaLog
-from driftwarden.monitor.kafka_client import KafkaClientConfig
 
 DEFAULT_MAX_REQUEST_SIZE = 1_048_576
 """librdkafka's `message.max.bytes` default, kafka-python's `max_request_size`."""

@@ -87,6 +87,7 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
     kafka_client: str,
 ) -> None:
     began = time.monotonic()
@@ -169,6 +170,7 @@ def test_sigterm_during_a_burst_exits_0_within_the_grace_period_and_restart_resu
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
     kafka_client: str,
 ) -> None:
     """With the Kafka checkpoint backend (a compacted topic, for pods without a volume)."""

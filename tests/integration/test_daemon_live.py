@@ -42,8 +42,8 @@ def test_live_windows_statistics_and_tiers_equal_the_replay_of_the_same_events(
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
-    kafka_client: str,
     *,
+    kafka_client: str,
     decode_workers: int,
 ) -> None:
     """Decoded in a worker process (the default on two CPUs or more) or in-process."""
@@ -130,6 +130,7 @@ def test_garbage_and_wrong_types_land_in_the_dead_letter_topic_and_counts_reconc
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
     kafka_client: str,
 ) -> None:
     """The dead-letter producer is the chosen library's (kafka.client)."""
