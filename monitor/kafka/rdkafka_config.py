@@ -32,6 +32,9 @@ FETCH_WAIT_MAX_MS: Final = 500
 """As kafka-python's `fetch_max_wait_ms` (`KafkaClientConfig`): a broker holds a fetch
 at most this long waiting for data."""
 
+KAFKA_PYTHON_MAX_REQUEST_SIZE: Final = 1_048_576
+"""kafka-python's default `max_request_size` (librdkafka's `message.max.bytes` is 1,000,000)."""
+
 ASSIGNMENT_STRATEGY: Final = "range"
 """Eager, like the active/standby assignor of kafka-python: every rebalance revokes
 everything before it assigns, which the consumer loop relies on. librdkafka cannot
@@ -141,8 +144,11 @@ def producer_config(
             "request.timeout.ms": millis(s.request_timeout),
         }
     )
-    if max_request_size is not None:
-        out["message.max.bytes"] = max_request_size
+    # kafka-python's max_request_size, default included: the dead-letter sink truncates
+    # a payload to fit it, so both clients must refuse and fit the same sizes.
+    out["message.max.bytes"] = (
+        max_request_size if max_request_size is not None else KAFKA_PYTHON_MAX_REQUEST_SIZE
+    )
     return out
 
 

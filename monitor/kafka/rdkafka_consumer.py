@@ -333,14 +333,12 @@ class RdKafkaConsumer:
         tps = []
         for tp, meta in offsets.items():
             epoch = getattr(meta, "leader_epoch", -1)
-            tps.append(
-                tp_class(
-                    str(tp.topic),
-                    int(tp.partition),
-                    int(meta.offset),
-                    leader_epoch=epoch if isinstance(epoch, int) and epoch >= 0 else None,
+            if isinstance(epoch, int) and epoch >= 0:
+                tps.append(
+                    tp_class(str(tp.topic), int(tp.partition), int(meta.offset), leader_epoch=epoch)
                 )
-            )
+            else:  # confluent-kafka takes no None for an unknown epoch
+                tps.append(tp_class(str(tp.topic), int(tp.partition), int(meta.offset)))
         result = self._consumer.commit(offsets=tps, asynchronous=False)
         failed = [tp for tp in result or () if tp.error is not None]
         if failed:

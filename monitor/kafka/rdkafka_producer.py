@@ -24,9 +24,6 @@ from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.rdkafka_config import producer_config, require_confluent_kafka
 from driftwarden.monitor.kafka.rdkafka_consumer import LibrdkafkaLog
 
-DEFAULT_MAX_REQUEST_SIZE = 1_048_576
-"""librdkafka's `message.max.bytes` default, kafka-python's `max_request_size`."""
-
 
 class Delivery:
     """One record's delivery: failed, or not (yet)."""
@@ -70,7 +67,7 @@ class RdKafkaProducer:
         )
         self.config: dict[str, Any] = {
             "acks": config["acks"],
-            "max_request_size": config.get("message.max.bytes", DEFAULT_MAX_REQUEST_SIZE),
+            "max_request_size": config["message.max.bytes"],
         }
         config["logger"] = LibrdkafkaLog()
         self._producer: Any = (producer_factory or ck.Producer)(config)
