@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 import structlog
@@ -88,7 +88,7 @@ class RdRecord(NamedTuple):
     timestamp: int  # milliseconds since the epoch (Kafka's record timestamp)
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes]]
     leader_epoch: int
 
 
@@ -285,7 +285,9 @@ class RdKafkaConsumer:
                     message.timestamp()[1],
                     message.key(),
                     message.value(),
-                    message.headers() or [],
+                    # No list per record: a list each would be 5000 objects for the
+                    # garbage collector to track per poll.
+                    message.headers() or (),
                     -1 if epoch is None else epoch,
                 )
             )
