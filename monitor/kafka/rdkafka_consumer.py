@@ -43,6 +43,7 @@ not matter, and their code stays one tested path.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -147,6 +148,9 @@ class RdKafkaConsumer:
             # kafka-python connects in its constructor; fail the start the same way.
             self._consumer.list_topics(timeout=self._settings.bootstrap_timeout)
         except Exception:
+            # librdkafka's logs and errors are delivered in poll(): say why it failed.
+            with contextlib.suppress(Exception):
+                self._consumer.poll(0)
             self._consumer.close()
             raise
 
