@@ -183,7 +183,10 @@ def test_poll_returns_records_per_partition_in_offset_order_with_kafka_timestamp
         (TOPIC, 1): [7],
     }
     first = batches[next(iter(batches))][0]
-    assert first == RdRecord(TOPIC, 0, 5, 1_700_000_000_005, None, b"{}", (), 4)
+    assert isinstance(first, RdRecord)
+    assert (first.topic, first.partition, first.offset) == (TOPIC, 0, 5)
+    assert first.timestamp == 1_700_000_000_005  # Kafka's record timestamp, milliseconds
+    assert (first.key, first.value, first.headers, first.leader_epoch) == (None, b"{}", (), 4)
 
 
 def test_seeks_in_the_assignment_callback_become_the_start_offsets_of_the_assignment() -> None:
