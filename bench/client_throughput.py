@@ -171,6 +171,35 @@ def bare_confluent(bootstrap: str, topic: str, group: str, n: int) -> int:
     return 0
 
 
+PROFILED = {
+    # label: (file suffix, function name), cumulative time of that function
+    "consumer loop, all of it (`ConsumerLoop._turn`)": ("kafka/consumer.py", "_turn"),
+    "librdkafka `consume()` (fetching, C)": ("~", "<method 'consume' of 'cimpl.Consumer' objects>"),
+    "records from messages (`RdKafkaConsumer.poll`, incl. consume)": (
+        "kafka/rdkafka_consumer.py",
+        "poll",
+    ),
+    "records into runs per partition (`EngineProcessor._runs`)": ("service/daemon.py", "_runs"),
+    "JSON decoding into columns (`ingest/events.py` `decode`)": ("ingest/events.py", "decode"),
+    "counting into windows (`windowing.accumulate`)": ("windows/windowing.py", "accumulate"),
+    "closing windows, evaluating, verdicts (`Engine.close_due`)": (
+        "monitor/engine.py",
+        "close_due",
+    ),
+    "checkpoints and commits": ("kafka/consumer.py", "_checkpoint_and_commit"),
+}
+
+
+def profile_split(stats: Any, events: int) -> dict[str, float]:
+    """Microseconds per event spent in each part of the daemon, from a cProfile run."""
+    cumulative: dict[str, float] = {}
+    for (path, _, name), (_, _, _, ct, _) in stats.stats.items():
+        for label, (suffix, function) in PROFILED.items():
+            if name == function and path.endswith(suffix):
+                cumulative[label] = cumulative.get(label, 0.0) + ct
+    return {label: round(seconds / events * 1e6, 2) for label, seconds in cumulative.items()}
+
+
 def _cells(rates: Sequence[float]) -> str:
     return f"{', '.join(f'{r:,.0f}' for r in rates)} | **{statistics.median(rates):,.0f}**"
 
@@ -208,6 +237,21 @@ def render(result: dict[str, Any]) -> str:
         f"daemon with kafka-python / bare kafka-python **{m(kp) / m(ckp):.2f}x**; "
         f"bare confluent-kafka / bare kafka-python **{m(crd) / m(ckp):.2f}x**.",
     ]
+    profiled = result.get("profile_us_per_event") or {}
+    if profiled:
+        lines += [
+            "",
+            "### Where the time goes (librdkafka, one process)",
+            "",
+            "The daemon with `kafka.client: librdkafka` and `decode_workers: 0` (the whole "
+            "path in one process) under cProfile, reading the same topic: cumulative time per "
+            "event of each part (cProfile's own cost per call inflates parts made of many small "
+            "calls; the first window evaluated also imports scipy and river).",
+            "",
+            "| part | µs per event |",
+            "|---|---|",
+            *(f"| {label} | {us:.2f} |" for label, us in profiled.items()),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -231,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests.support.kafka_broker import KafkaBroker, ensure_libs
 
     ensure_libs()
+    profiled: dict[str, float] = {}
     rates: dict[str, list[float]] = {
         "daemon_librdkafka": [],
         "bare_librdkafka": [],
@@ -273,8 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 import pstats
 
                 stats = pstats.Stats(str(profile))
-                stats.sort_stats("tottime").print_stats(25)
                 stats.sort_stats("cumulative").print_stats(40)
+                profiled = profile_split(stats, args.events)
         finally:
             broker.stop()
     result: dict[str, Any] = {
@@ -287,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "events": args.events,
         "repeats": args.repeats,
         **rates,
+        "profile_us_per_event": profiled,
     }
     out = Path("bench/results") / f"client_throughput-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -157,6 +157,9 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- if gt (int .Values.replicaCount) 1 }}
 {{- fail "kafka.client librdkafka runs one member per consumer group (librdkafka cannot run the active/standby assignor): set replicaCount 1, or kafka.client kafka-python for hot standbys" }}
 {{- end }}
+{{- if eq (toString (dig "type" "" .Values.deploymentStrategy)) "RollingUpdate" }}
+{{- fail "kafka.client librdkafka runs one member per consumer group, so a RollingUpdate's new pod cannot join while the old one runs: set deploymentStrategy.type Recreate" }}
+{{- end }}
 {{- $_ := set $kafka "client" "librdkafka" }}
 {{- end }}
 {{- range $items }}
