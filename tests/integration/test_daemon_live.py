@@ -123,6 +123,14 @@ def _metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
+def _lags(text: str) -> list[float]:
+    return [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("driftwarden_consumer_lag_messages{")
+    ]
+
+
 @pytest.mark.timeout(150)
 def test_garbage_and_wrong_types_land_in_the_dead_letter_topic_and_counts_reconcile(
     kafka_broker: KafkaBroker,
@@ -184,7 +192,7 @@ def test_garbage_and_wrong_types_land_in_the_dead_letter_topic_and_counts_reconc
             )
             # The decode worker counts a poll when the next one arrives or at the next
             # checkpoint: librdkafka may hand over every record in one poll.
-            if consumed >= len(payloads) and counted >= consumed:
+            if consumed >= len(payloads) and counted >= consumed and _lags(text) == [0.0] * 3:
                 break
             time.sleep(0.3)
         text = daemon.metrics()
@@ -197,6 +205,7 @@ def test_garbage_and_wrong_types_land_in_the_dead_letter_topic_and_counts_reconc
     rejected = _metric(text, "driftwarden_events_rejected_total")
     assert consumed == len(payloads), text
     assert consumed == accepted + rejected
+    assert _lags(text) == [0.0] * 3, text  # lag per partition, from the chosen client
     stopped = daemon.find("daemon_stopped")
     assert stopped is not None, daemon.output()
     final = stopped["counts"]
