@@ -22,7 +22,10 @@ Same semantics, by construction:
 
 What it cannot do: run the active/standby assignor. librdkafka's assignors
 (range, roundrobin, cooperative-sticky) are built in, and neither librdkafka's
-public API nor confluent-kafka lets an application add one. A range or sticky
+public API nor confluent-kafka lets an application add one (pluggable assignors
+are an open librdkafka feature request, #2284). Overriding the group's choice by
+assigning oneself every partition in the assignment callback was rejected: two
+members that each believe themselves active during a rebalance would both count. A range or sticky
 assignment spreads the partitions over the members, and a member that judges a
 share of a model's partitions issues partial verdicts (docs/scaling.md). So a
 librdkafka member runs alone in its group, and makes that safe:
