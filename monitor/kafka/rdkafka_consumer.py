@@ -199,6 +199,7 @@ class RdKafkaConsumer:
         self._in_assign = False
         self._seeks: dict[Partition, int] = {}
         self._group_error: BaseException | None = None
+        self._highwaters: dict[Partition, int | None] = {}  # until the next poll()
         try:
             # kafka-python connects in its constructor; fail the start the same way.
             self._consumer.list_topics(timeout=self._settings.bootstrap_timeout)
@@ -324,6 +325,7 @@ class RdKafkaConsumer:
             num_messages=self._max_records, timeout=max(0.0, timeout_ms / 1000)
         )
         self._raise_group_error()
+        self._highwaters.clear()
         if any(map(_error, messages)):
             good = []
             for message in messages:
@@ -414,13 +416,22 @@ class RdKafkaConsumer:
         return int(chosen) if chosen >= 0 else None
 
     def highwater(self, tp: Any) -> int | None:
-        """The end offset librdkafka last learnt from a fetch (no request)."""
-        key = self._ck.TopicPartition(str(tp.topic), int(tp.partition))
+        """The end offset librdkafka last learnt from a fetch (no request).
+
+        Kept until the next `poll()`: the loop asks twice per partition and turn (idle
+        check, lag), and each call releases and retakes the GIL, which cost ~2 ms per
+        call under load in the profile (docs/benchmarks.md, "Kafka client libraries")."""
+        partition = (str(tp.topic), int(tp.partition))
+        if partition in self._highwaters:
+            return self._highwaters[partition]
+        key = self._ck.TopicPartition(partition[0], partition[1])
         try:
             _, high = self._consumer.get_watermark_offsets(key, cached=True)
         except Exception:
             return None
-        return int(high) if high is not None and high >= 0 else None
+        known = int(high) if high is not None and high >= 0 else None
+        self._highwaters[partition] = known
+        return known
 
     def end_offsets(self, tps: Iterable[Any], timeout_ms: int = 5000) -> dict[Any, int]:
         """Ask the brokers for the end offset of each partition (raises when they do not answer)."""

@@ -68,6 +68,7 @@ class FakeConsumer:
     callbacks: dict[str, Any] = field(default_factory=dict)
     error_cb: Any = None
     closed: bool = False
+    watermark_calls: int = 0
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any:
         found = SimpleNamespace(error=None, partitions=dict.fromkeys(range(self.partitions)))
@@ -96,6 +97,10 @@ class FakeConsumer:
 
     def close(self) -> None:
         self.closed = True
+
+    def get_watermark_offsets(self, tp: TopicPartition, cached: bool = False) -> tuple[int, int]:
+        self.watermark_calls += 1
+        return (0, 100 + self.watermark_calls)
 
 
 class FakeAdmin:
@@ -265,3 +270,13 @@ def test_paused_partitions_stay_paused_across_an_assignment() -> None:
     assert {(tp.topic, tp.partition) for tp in consumer.paused()} == {(TOPIC, 1)}
     consumer.resume(*consumer.paused())
     assert consumer.paused() == set()
+
+
+def test_the_cached_end_offset_is_asked_for_once_per_partition_and_poll() -> None:
+    fake = FakeConsumer()
+    consumer, _ = _consumer(fake)
+    tp = KpTopicPartition(TOPIC, 0)
+    assert consumer.highwater(tp) == consumer.highwater(tp) == 101
+    assert fake.watermark_calls == 1
+    consumer.poll(timeout_ms=10)
+    assert consumer.highwater(tp) == 102  # what librdkafka learnt since
