@@ -171,6 +171,11 @@ def bare_confluent(bootstrap: str, topic: str, group: str, n: int) -> int:
     return 0
 
 
+OTHER = (
+    "other: libraries' own Python code, mostly run once while importing them (scipy, numpy, typing)"
+)
+
+
 def _part(path: str, name: str) -> str:
     """The part of the daemon a profiled function belongs to ("" for a C function)."""
     if name == "<built-in method builtins.compile>" or "importlib" in path or "<frozen" in path:
@@ -191,7 +196,7 @@ def _part(path: str, name: str) -> str:
     ):
         if folder in path:
             return label
-    return "other (libraries' own Python code)"
+    return OTHER
 
 
 def profile_split(stats: Any, events: int) -> dict[str, float]:
@@ -207,7 +212,7 @@ def profile_split(stats: Any, events: int) -> dict[str, float]:
             seconds[part] = seconds.get(part, 0.0) + tottime
             continue
         for (c_path, _, c_name), (_, _, caller_tt, _) in callers.items():
-            part = _part(c_path, c_name) or "other (libraries' own Python code)"
+            part = _part(c_path, c_name) or OTHER
             seconds[part] = seconds.get(part, 0.0) + caller_tt
     ordered = sorted(seconds.items(), key=lambda item: -item[1])
     return {label: round(s / events * 1e6, 2) for label, s in ordered if s / events >= 5e-9}
