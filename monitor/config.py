@@ -331,6 +331,10 @@ class Tls(Frozen):
 
 
 class KafkaSettings(Frozen):
+    # The library that reads the topics. kafka-python (pure Python, the default) runs every
+    # feature; librdkafka (the `driftwarden[librdkafka]` extra, monitor/kafka/) reads several
+    # times faster but cannot run the active/standby assignor: one member per group.
+    client: Literal["kafka-python", "librdkafka"] = "kafka-python"
     bootstrap_servers: list[str] = Field(default_factory=lambda: ["127.0.0.1:9092"])
     topics: list[str] = Field(default_factory=lambda: ["predictions"])
     group_id: str = "driftwarden"

@@ -117,6 +117,16 @@ class KafkaClientConfig:
     def settings(self) -> KafkaSettings:
         return self._settings
 
+    @property
+    def sasl_password(self) -> SecretStr | None:
+        """The resolved SASL password (for the librdkafka configuration)."""
+        return self._sasl_password
+
+    @property
+    def ssl_password(self) -> SecretStr | None:
+        """The resolved TLS key password (for the librdkafka configuration)."""
+        return self._ssl_password
+
     def _security_kwargs(self) -> dict[str, Any]:
         s = self._settings
         out: dict[str, Any] = {"security_protocol": s.security_protocol}
@@ -222,7 +232,7 @@ class KafkaClientConfig:
 
     def describe(self) -> dict[str, Any]:
         """The shared settings with secrets replaced, for a start-up log line."""
-        return redact(self._common(self._settings.client_id))
+        return {"client": self._settings.client, **redact(self._common(self._settings.client_id))}
 
     def __repr__(self) -> str:
         s = self._settings

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient
 
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.monitor.alerting import AlertPipeline, open_alert_store
@@ -47,6 +47,7 @@ from driftwarden.monitor.ingest.dead_letter import (
 from driftwarden.monitor.ingest.decode_pool import DecodePool, decode_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
 from driftwarden.monitor.ingest.rejection import RejectReason
+from driftwarden.monitor.kafka.backend import check_client, consumer_factory, dead_letter_producer
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
@@ -413,7 +414,7 @@ def check_topic_exists(
 def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLetterSink | None:
     if settings.dead_letter.topic:
         check_topic_exists(client, settings.dead_letter.topic)
-        producer = KafkaProducer(**client.producer_kwargs(client_suffix="dead-letter"))
+        producer = dead_letter_producer(client)  # kafka.client's library
         return KafkaDeadLetterSink(producer, settings.dead_letter.topic)
     if settings.dead_letter.path is not None:
         return JsonlDeadLetterSink(Path(settings.dead_letter.path))
@@ -455,6 +456,7 @@ class Daemon:
         self.health = HealthState(liveness_timeout=settings.metrics.liveness_timeout)
         self.storage_faults = StorageFaults(self.health, self.metrics)
         self.client = KafkaClientConfig.from_settings(settings.kafka)
+        check_client(self.client)
         self.dead_letter = build_dead_letter(settings, self.client)
         self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
         _publish_baseline_shares(self.metrics, self.engine)
@@ -492,6 +494,7 @@ class Daemon:
             metrics=self.metrics,
             health=self.health,
             on_alerting=self.on_alerting,
+            consumer_factory=consumer_factory(self.client),
         )
 
     def _builtin_observers(self) -> list[VerdictObserver]:

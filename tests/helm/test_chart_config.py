@@ -159,6 +159,11 @@ def test_metrics_port_agrees_across_config_container_probes_and_service(
             id="secret-for-unknown-receiver",
         ),
         pytest.param(
+            ["kafka.client=librdkafka", "deploymentStrategy.type=RollingUpdate"],
+            "a RollingUpdate's new pod cannot join while the old one runs",
+            id="librdkafka-rolling-update",
+        ),
+        pytest.param(
             ["baselines.files={a.json}"],
             "set baselines.existingConfigMap or baselines.volume",
             id="baselines-without-source",
@@ -190,3 +195,19 @@ def test_a_baseline_verify_key_secret_is_mounted_and_named_in_the_config(chart: 
     referenced = dict(file_settings(render.daemon_config()))
     mounted = mounted_secret_files(render)
     assert mounted[referenced["baseline_verify_key_file"]] == ("baseline-key", "baseline.key")
+
+
+def test_the_kafka_client_value_reaches_the_daemon_config_and_defaults_to_kafka_python(
+    chart: Chart,
+) -> None:
+    assert "client" not in chart.render().daemon_config()["kafka"]  # the daemon's default
+    render = chart.render(set_values=["kafka.client=librdkafka"])
+    assert render.daemon_config()["kafka"]["client"] == "librdkafka"
+
+
+def test_librdkafka_with_more_than_one_replica_is_refused(chart: Chart) -> None:
+    """librdkafka cannot run the active/standby assignor: one member per group."""
+    error = chart.render_error(
+        set_values=["kafka.client=librdkafka", "replicaCount=2", "checkpoint.backend=kafka"]
+    )
+    assert "replicaCount" in error

@@ -87,6 +87,8 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
+    kafka_client: str,
 ) -> None:
     began = time.monotonic()
     rng = random.Random(20261123)
@@ -102,6 +104,7 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
         # Static membership: the restarted member gets its partitions back at once
         # instead of waiting for the killed one's session to expire.
         overrides={"kafka": {"group_instance_id": "member-0"}},
+        client=kafka_client,
     )
     # The events flow while the daemon is killed: produce in the background.
     producer = threading.Thread(
@@ -154,7 +157,7 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
         first = first_seen.setdefault(key, comparable(line))
         assert comparable(line) == first, f"window {key} logged twice with different content"
     note_timing(
-        f"crash safety: SIGKILLs after {kills} records consumed by each run; "
+        f"crash safety ({kafka_client}): SIGKILLs after {kills} records consumed by each run; "
         f"{len(reference)} windows, {lines_before_final} logged before the final run, "
         f"{repeated} logged twice; {time.monotonic() - began:.1f}s"
     )
@@ -167,6 +170,8 @@ def test_sigterm_during_a_burst_exits_0_within_the_grace_period_and_restart_resu
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
+    kafka_client: str,
 ) -> None:
     """With the Kafka checkpoint backend (a compacted topic, for pods without a volume)."""
     grace = 10.0
@@ -183,6 +188,7 @@ def test_sigterm_during_a_burst_exits_0_within_the_grace_period_and_restart_resu
             "checkpoint": {"backend": "kafka", "topic": f"{topic}-checkpoints"},
             "shutdown": {"grace_period": f"{grace:g}s"},
         },
+        client=kafka_client,
     )
     produce(kafka_broker.bootstrap, topic, stream.payloads)
     reference = replay_windows(
@@ -222,6 +228,6 @@ def test_sigterm_during_a_burst_exits_0_within_the_grace_period_and_restart_resu
     # The ingest counters travel in the checkpoint: the restart continued them exactly.
     assert second_stopped["counts"]["read"] == len(stream.payloads), second_stopped
     note_timing(
-        f"SIGTERM after {consumed:.0f} records consumed (/metrics), "
+        f"SIGTERM ({kafka_client}) after {consumed:.0f} records consumed (/metrics), "
         f"{stopped['counts']['read']} read at stop; exit 0 in {took:.2f}s (grace {grace:g}s)"
     )

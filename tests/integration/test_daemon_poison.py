@@ -120,6 +120,8 @@ def test_poison_messages_are_dead_lettered_and_the_rest_windowed_as_replay_windo
     group_id: str,
     tmp_path: Path,
     note_timing: Callable[[str], None],
+    *,
+    kafka_client: str,
 ) -> None:
     began = time.monotonic()
     dead_topic = f"{topic}-dead"
@@ -148,6 +150,7 @@ def test_poison_messages_are_dead_lettered_and_the_rest_windowed_as_replay_windo
         baseline=baseline,
         work=tmp_path,
         overrides={"dead_letter": {"topic": dead_topic}},
+        client=kafka_client,
     )
     reference = replay_windows(
         baseline, config, events, tmp_path / "report.json", exclude=stream.sentinel_windows

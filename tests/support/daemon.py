@@ -167,9 +167,11 @@ def daemon_config(
     baseline: Path,
     work: Path,
     overrides: Mapping[str, Any] | None = None,
+    client: str = "kafka-python",
 ) -> Path:
     """A config for the tests (written as JSON, which is YAML): small windows, fast group
-    timeouts, directory checkpoints, a verdict log, alert state in `work`."""
+    timeouts, directory checkpoints, a verdict log, alert state in `work`; `client` is
+    `kafka.client` (the `kafka_client` fixture runs a test with each)."""
     config: dict[str, Any] = {
         "environment": "test",
         "baselines": [str(baseline)],
@@ -180,6 +182,7 @@ def daemon_config(
         },
         "dead_letter": {"path": str(work / "dead-letter.jsonl")},
         "kafka": {
+            "client": client,
             "bootstrap_servers": [bootstrap],
             "topics": [topic],
             "group_id": group,

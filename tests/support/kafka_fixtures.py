@@ -80,6 +80,16 @@ def topic(kafka_broker: KafkaBroker) -> str:
     return name
 
 
+KAFKA_CLIENTS = ("kafka-python", "librdkafka")
+"""The values of `kafka.client`; the daemon's core scenarios run with each."""
+
+
+@pytest.fixture(params=KAFKA_CLIENTS)
+def kafka_client(request: pytest.FixtureRequest) -> str:
+    """`kafka.client` for a daemon test: the test runs once with each library."""
+    return str(request.param)
+
+
 @pytest.fixture
 def group_id() -> str:
     return f"g-{uuid.uuid4().hex[:12]}"

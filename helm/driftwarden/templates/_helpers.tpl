@@ -152,6 +152,16 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- if and .Values.kafka.tls.existingSecret (not (hasSuffix "SSL" $protocol)) }}
 {{- fail (printf "kafka.tls.existingSecret is set but config.kafka.security_protocol is %s; set it to SSL or SASL_SSL, or remove the Secret reference" $protocol) }}
 {{- end }}
+{{- /* The Kafka client library (docs/config.md): librdkafka runs one member per group. */}}
+{{- if eq .Values.kafka.client "librdkafka" }}
+{{- if gt (int .Values.replicaCount) 1 }}
+{{- fail "kafka.client librdkafka runs one member per consumer group (librdkafka cannot run the active/standby assignor): set replicaCount 1, or kafka.client kafka-python for hot standbys" }}
+{{- end }}
+{{- if eq (toString (dig "type" "" .Values.deploymentStrategy)) "RollingUpdate" }}
+{{- fail "kafka.client librdkafka runs one member per consumer group, so a RollingUpdate's new pod cannot join while the old one runs: set deploymentStrategy.type Recreate" }}
+{{- end }}
+{{- $_ := set $kafka "client" "librdkafka" }}
+{{- end }}
 {{- range $items }}
 {{- if .section }}
 {{- $settings := get $kafka .section | default dict }}
