@@ -1,3 +1,34 @@
 """Plugins for the whole suite: one session Kafka broker for every test that asks for it."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
 pytest_plugins = ("tests.support.kafka_fixtures",)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _structlog_never_caches_loggers() -> Iterator[None]:
+    """The daemon caches each logger on first use (`telemetry/logs.py`), and a cached logger
+    ignores `structlog.testing.capture_logs`: a test that ran the CLI in-process would decide
+    what every later test can see in its logs. Tests configure without the cache."""
+    configure = structlog.configure
+
+    def uncached(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **{**kwargs, "cache_logger_on_first_use": False})
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(structlog, "configure", uncached)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults_after_each_test() -> Iterator[None]:
+    """A test that ran a quiet command in-process leaves a level filter behind, and
+    `capture_logs` replaces processors, not the filter: every test starts from the defaults."""
+    yield
+    structlog.reset_defaults()
