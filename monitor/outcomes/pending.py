@@ -23,8 +23,8 @@ open SQLite transaction, and writes an *undo* row (the row as it was before).
 which the engine snapshot records. After a crash SQLite drops the unfinished
 transaction by itself; `rollback_to(seq)` then undoes the committed epochs
 after the checkpoint's (a snapshot committed whose checkpoint never landed),
-newest first. `saved(seq)` is called once the checkpoint with `seq` is durable
-and forgets the undo rows it no longer needs. So the store always matches the
+newest first. `saved(seq)` is called once the checkpoint with `seq` is durable;
+the next commit forgets the undo rows no restart can need any more. So the store always matches the
 checkpoint it is restored with: nothing is joined twice and nothing is lost.
 """
 
@@ -117,6 +117,7 @@ class PendingStore:
         row = self._db.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
         self.seq: int = int(row[0]) if row else 0
         self._models: dict[str, int] = dict(self._db.execute("SELECT name, id FROM models"))
+        self._saved = 0
         self._db.execute("BEGIN")
 
     # -- reads ---------------------------------------------------------------------------
@@ -236,15 +237,20 @@ class PendingStore:
     def commit(self) -> int:
         """End the current epoch durably; returns its number for the snapshot."""
         self.seq += 1
+        if self._saved:
+            self._db.execute("DELETE FROM undo WHERE seq <= ?", (self._saved,))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('saved', ?)", (self._saved,))
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (self.seq,))
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")
         return self.seq
 
     def saved(self, seq: int) -> None:
-        """The checkpoint holding epoch `seq` is durable: no restart goes back before it."""
-        self._db.execute("DELETE FROM undo WHERE seq <= ?", (seq,))
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('saved', ?)", (seq,))
+        """The checkpoint holding epoch `seq` is durable: no restart goes back before it.
+
+        Its undo rows are forgotten with the next `commit` (committing now would
+        end the open epoch early)."""
+        self._saved = max(self._saved, seq)
 
     def rollback_to(self, seq: int) -> None:
         """Bring the store back to the end of epoch `seq` (a checkpoint's)."""
