@@ -197,6 +197,18 @@ class Engine:
                 reject_sink=reject_sink,
             )
 
+    @property
+    def reject_sink(self) -> RejectSink | None:
+        return self._reject_sink
+
+    @reject_sink.setter
+    def reject_sink(self, sink: RejectSink | None) -> None:
+        """Rejected predictions and outcomes go to the same sink, set late or early."""
+        self._reject_sink = sink
+        if getattr(self, "outcomes", None) is not None:
+            assert self.outcomes is not None
+            self.outcomes.reject_sink = sink
+
     def _stream(self, name: str) -> StreamState:
         stream = self.streams.get(name)
         if stream is None:
@@ -326,6 +338,13 @@ class Engine:
             payloads, stream=stream, locate=locate, source_timestamps=source_timestamps
         )
         self._advance_outcomes()
+
+    def reject_unread_outcome(
+        self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]
+    ) -> None:
+        """Count an outcome the source could not hand over whole (an over-long line)."""
+        if self.outcomes is not None:
+            self.outcomes.reject_unread(payload, reason, detail, source)
 
     def _advance_outcomes(self) -> None:
         if self.outcomes is None:

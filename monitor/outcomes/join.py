@@ -17,9 +17,9 @@ Rules (docs/outcomes.md says them to users):
   is `unknown_request`.
 - Expiry follows the outcome streams' event time: once every outcome stream is
   past `t + horizon`, predictions dated before `t` are forgotten and their
-  windows' labels are final. An outcome whose prediction may have been
-  forgotten already (it is dated before the expiry point plus the horizon)
-  is `outcome_too_late`.
+  windows' labels are final. An outcome whose prediction expired is
+  `outcome_too_late` (the store remembers expired keys for one more horizon;
+  an outcome dated before that is too late whoever it belongs to).
 - An outcome the prediction event carries itself joins at once (delay 0).
 
 Every outcome read is joined, sampled out, waiting, or rejected with a reason
@@ -286,6 +286,7 @@ class OutcomeJoin:
             rids = [batch.request_ids[j] for j in rows_kept]
             known = self.store.pending(model, rids)
             waiting = set(self.store.waiting(model, rids))
+            gone = self.store.gone(model, rids)
             joined: list[tuple[int, str, dict[str, object], object, float]] = []
             joined_rids: list[str] = []
             new_waiting: list[tuple[str, float, bytes]] = []
@@ -314,16 +315,17 @@ class OutcomeJoin:
                             source,
                         )
                     )
-                elif ts < self.expired_before + horizon:
+                elif rid in gone or ts < self.expired_before:
+                    # Its prediction expired; or the outcome is a whole horizon behind
+                    # the outcome streams, beyond what `gone` remembers.
                     rejected.append(
                         (
                             payloads[i],
                             Rejection(
                                 i,
                                 RejectReason.OUTCOME_TOO_LATE,
-                                "no prediction waits for this request id, and predictions "
-                                f"dated before {self.expired_before:.0f} (the outcome's time "
-                                "minus outcomes.horizon reaches back there) have expired",
+                                "its prediction waited outcomes.horizon "
+                                f"({horizon:g}s of outcome event time) and expired",
                             ),
                             source,
                         )
@@ -339,6 +341,13 @@ class OutcomeJoin:
                 self.store.add_waiting(model, new_waiting)
             self._emit(model, joined)
         self._reject(rejected)
+
+    def reject_unread(
+        self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]
+    ) -> None:
+        """Count an outcome the source could not hand over whole (e.g. an over-long line)."""
+        self.counts.read += 1
+        self._reject([(payload, Rejection(0, reason, detail), source)])
 
     # -- time ----------------------------------------------------------------------------
 
@@ -361,7 +370,7 @@ class OutcomeJoin:
         clock = min(active) if active else (prediction_time if not self.streams else None)
         if clock is not None and clock - self.settings.horizon > self.expired_before:
             self.expired_before = clock - self.settings.horizon
-            self.store.expire(self.expired_before)
+            self.store.expire(self.expired_before, self.expired_before - self.settings.horizon)
         for model in self.models:
             floor = prediction_floor(model)
             if floor is not None:
@@ -407,7 +416,7 @@ class OutcomeJoin:
     def finish(self) -> None:
         """The end of a replay: every prediction expires, every waiting outcome is unknown."""
         self.expired_before = float("inf")
-        self.store.expire(self.expired_before)
+        self.store.expire(self.expired_before, float("-inf"))
         for model in self.models:
             self._unknown(model, float("inf"))
         self._finalize(lambda _m, _k: True)

@@ -14,8 +14,11 @@ Two tables, keyed by (model, request id):
   concurrently): kept with its payload until the prediction comes or can no
   longer come (`unknown_request`).
 
+- `gone`: the keys of expired predictions, for one more horizon, so that an
+  outcome for one is told `outcome_too_late`, not `unknown_request`.
+
 Rows expire by event time (`expire`), so the file holds about rate x horizon x
-sample rows of ~60 bytes plus SQLite's overhead.
+sample rows of ~60 bytes (and as many keys in `gone`) plus SQLite's overhead.
 
 Exactness across crashes. Every change between two checkpoints happens in one
 open SQLite transaction, and writes an *undo* row (the row as it was before).
@@ -61,6 +64,11 @@ CREATE TABLE IF NOT EXISTS waiting (
     PRIMARY KEY (model, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS waiting_ts ON waiting (ts);
+CREATE TABLE IF NOT EXISTS gone (
+    model INTEGER NOT NULL, rid TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (model, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gone_ts ON gone (ts);
 CREATE TABLE IF NOT EXISTS undo (
     n INTEGER PRIMARY KEY, seq INTEGER NOT NULL, tbl TEXT NOT NULL,
     model INTEGER NOT NULL, rid TEXT NOT NULL,
@@ -155,7 +163,7 @@ class PendingStore:
             )
 
     def count(self, table: str) -> int:
-        assert table in {"pending", "waiting", "undo"}
+        assert table in {"pending", "waiting", "gone", "undo"}
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
     # -- writes (each with its undo row) -------------------------------------------------
@@ -211,15 +219,33 @@ class PendingStore:
             "DELETE FROM waiting WHERE model = ? AND rid = ?", [(ident, rid) for rid in rids]
         )
 
-    def expire(self, before: float) -> int:
-        """Forget the predictions dated before `before`: their horizon has passed."""
-        seq = self.seq + 1
-        self._db.execute(
+    def expire(self, before: float, forget_before: float) -> int:
+        """Forget the predictions dated before `before` (their horizon has passed), keeping
+        their keys in `gone` until `forget_before`."""
+        seq, db = self.seq + 1, self._db
+        db.execute(
             "INSERT INTO undo (seq, tbl, model, rid, present, ts, win, body, joined) "
             "SELECT ?, 'pending', model, rid, 1, ts, win, body, joined FROM pending WHERE ts < ?",
             (seq, before),
         )
-        return self._db.execute("DELETE FROM pending WHERE ts < ?", (before,)).rowcount
+        db.execute(
+            "INSERT INTO undo (seq, tbl, model, rid, present) "
+            "SELECT ?, 'gone', model, rid, 0 FROM pending WHERE ts < ?",
+            (seq, before),
+        )
+        db.execute("INSERT INTO gone SELECT model, rid, ts FROM pending WHERE ts < ?", (before,))
+        expired = db.execute("DELETE FROM pending WHERE ts < ?", (before,)).rowcount
+        db.execute(
+            "INSERT INTO undo (seq, tbl, model, rid, present, ts) "
+            "SELECT ?, 'gone', model, rid, 1, ts FROM gone WHERE ts < ?",
+            (seq, forget_before),
+        )
+        db.execute("DELETE FROM gone WHERE ts < ?", (forget_before,))
+        return expired
+
+    def gone(self, model: str, rids: Iterable[str]) -> set[str]:
+        """Which of `rids` belonged to predictions that expired (within a horizon)."""
+        return {row[0] for row in self._select("SELECT rid FROM gone", model, rids)}
 
     def take_waiting(self, model: str, before: float) -> list[tuple[str, Waiting]]:
         """Remove and return the model's waiting outcomes dated before `before`, oldest first."""
@@ -283,6 +309,8 @@ class PendingStore:
                     "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
                     (model, rid, ts, win, body, joined),
                 )
+            elif tbl == "gone":
+                self._db.execute("INSERT INTO gone VALUES (?, ?, ?)", (model, rid, ts))
             else:
                 self._db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?)", (model, rid, ts, body))
         self._db.execute("DELETE FROM undo WHERE seq > ?", (seq,))
