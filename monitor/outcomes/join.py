@@ -143,6 +143,7 @@ class OutcomeJoin:
         self.windows: dict[tuple[str, int], LabelledWindow] = {}
         self.finished: list[LabelledWindow] = []
         """Windows that became final since the caller last took them (`take_final`)."""
+        self._last_seq = 0
 
     # -- predictions ---------------------------------------------------------------------
 
@@ -465,8 +466,9 @@ class OutcomeJoin:
 
     def snapshot(self) -> dict[str, Any]:
         """Commit the store's epoch and return the state that goes with it."""
+        self._last_seq = self.store.commit()
         return {
-            "store_seq": self.store.commit(),
+            "store_seq": self._last_seq,
             "counts": self.counts.to_dict(),
             "streams": dict(sorted(self.streams.items())),
             "expired_before": self.expired_before,
@@ -500,6 +502,15 @@ class OutcomeJoin:
     def saved(self, raw: Mapping[str, Any]) -> None:
         """The checkpoint holding `raw` (a `snapshot()`) is durable."""
         self.store.saved(int(raw["store_seq"]))
+
+    def saved_last(self) -> None:
+        """The checkpoint holding the last `snapshot()` is durable."""
+        if self._last_seq:
+            self.store.saved(self._last_seq)
+
+    def drop_stream(self, stream: str) -> None:
+        self.streams.pop(stream, None)
+        self.idle.discard(stream)
 
 
 def _duplicate(i: int, first: str) -> Rejection:
