@@ -5,7 +5,7 @@ with the same field paths as predictions (`events.*`, and `outcomes.outcome` for
 the outcome itself): `timestamp` is when the outcome became known. An outcome is
 a class label (string, bool or integer) or a number (regression): anything else,
 or none at all, is `bad_outcome`. The other rules are the prediction decoder's
-(`monitor.events`): `invalid_json`, `not_an_object`, `too_large`, `too_deep`,
+(`monitor.ingest.events`): `invalid_json`, `not_an_object`, `too_large`, `too_deep`,
 `missing_model_id`, `unknown_model`, `bad_timestamp`; an outcome without a request
 id is `unknown_request` (nothing can be joined to it).
 

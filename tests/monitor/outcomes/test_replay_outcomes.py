@@ -11,7 +11,7 @@ import jsonschema
 
 from driftwarden.baselines.artifact import encode_artifact
 from driftwarden.monitor.cli import main
-from driftwarden.monitor.dead_letter import read_dead_letters
+from driftwarden.monitor.ingest.dead_letter import read_dead_letters
 from tests.monitor.factories import make_baseline, write_lines
 from tests.monitor.outcomes.outcome_factories import DAY, HOUR, outcome, prediction
 
