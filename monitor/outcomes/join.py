@@ -46,10 +46,11 @@ from driftwarden.monitor.ingest.events import Rejection, RejectReason
 from driftwarden.monitor.outcomes.decoding import (
     OutcomeDecoder,
     PredictionExtractor,
+    PredictionRecords,
     outcome_value,
 )
 from driftwarden.monitor.outcomes.labelled import JoinedOutcomes, LabelledWindow
-from driftwarden.monitor.outcomes.pending import Pending, PendingStore
+from driftwarden.monitor.outcomes.pending import Pending, PendingStore, Waiting
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +110,39 @@ class OutcomeCounts:
         return counts
 
 
+Joined = tuple[int, str, dict[str, object], object, float]
+"""(window, request id, prediction outputs, outcome, delay): one joined pair."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Accepted predictions of one model, as `OutcomeJoin.add_predictions` receives them."""
+
+    model: str
+    payloads: Sequence[bytes]
+    records: PredictionRecords
+    timestamps: npt.NDArray[np.float64]
+    windows: npt.NDArray[np.int64]
+    window_ends: npt.NDArray[np.float64]
+    locate: SourceLocator | None
+
+    def source(self, i: int) -> dict[str, str | int]:
+        return dict(self.locate(i)) if self.locate is not None else {}
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What storing a batch of predictions does; applied only once the store took it."""
+
+    rows: list[tuple[str, float, int, bytes, bool]] = field(default_factory=list)
+    joined: list[Joined] = field(default_factory=list)
+    taken: list[str] = field(default_factory=list)
+    rejected: list[tuple[bytes, Rejection, Mapping[str, str | int]]] = field(default_factory=list)
+    windows: dict[int, tuple[int, float]] = field(default_factory=dict)
+    read: int = 0
+    repeated: int = 0
+
+
 def sampled(request_id: str, fraction: float) -> bool:
     """Whether the join keeps this request id: a hash below `fraction` of its range."""
     if fraction >= 1.0:
@@ -163,7 +197,6 @@ class OutcomeJoin:
         count window, the prediction's own time). `locate(i)` names payload i.
         """
         records = self.extractor.extract(model, payloads)
-        horizon = self.settings.horizon
         counts = self.counts
         ids = records.request_ids
         keep = [
@@ -173,52 +206,88 @@ class OutcomeJoin:
         counts.predictions_sampled_out += len(ids) - ids.count(None) - len(keep)
         if not keep:
             return
-        rids = [ids[i] for i in keep]
-        known = self.store.pending(model, rids)  # type: ignore[arg-type]
-        waiting = self.store.waiting(model, rids)  # type: ignore[arg-type]
-        new_rows: list[tuple[str, float, int, bytes, bool]] = []
+        context = _Batch(model, payloads, records, timestamps, windows, window_ends, locate)
+        plan = None
+        if not counts.waiting:
+            # The common case: no outcome waits, and no prediction repeats a stored
+            # one; the store's primary key checks the second, without a lookup.
+            plan = self._plan(context, keep, {}, {})
+            if not self.store.add_pending(model, plan.rows, only_new=True):
+                plan = None
+        if plan is None:
+            rids: list[str] = [ids[i] for i in keep]  # type: ignore[misc]
+            plan = self._plan(
+                context, keep, self.store.pending(model, rids), self.store.waiting(model, rids)
+            )
+            self.store.add_pending(model, plan.rows)
+        if plan.taken:
+            self.store.remove_waiting(model, plan.taken)
+        counts.read += plan.read
+        counts.predictions_repeated += plan.repeated
+        counts.predictions_stored += len(plan.rows)
+        counts.waiting -= len(plan.taken)
+        for key, (n, end) in plan.windows.items():
+            self._window(model, key, end).n_predictions += n
+        self._emit(model, plan.joined)
+        self._reject(plan.rejected)
+
+    def _plan(
+        self,
+        batch: _Batch,
+        keep: list[int],
+        known: Mapping[str, Pending],
+        waiting: Mapping[str, Waiting],
+    ) -> _Plan:
+        """What storing these predictions does, given what the store holds of their keys."""
+        horizon = self.settings.horizon
+        plan = _Plan()
         seen: set[str] = set()
-        joined: list[tuple[int, str, dict[str, object], object, float]] = []
-        taken: list[str] = []
-        rejected: list[tuple[bytes, Rejection, Mapping[str, str | int]]] = []
-        times = timestamps.tolist()
-        keys = windows.tolist()
-        ends = window_ends.tolist()
+        ids, records, payloads = batch.records.request_ids, batch.records, batch.payloads
+        times = batch.timestamps.tolist()
+        keys = batch.windows.tolist()
+        ends = batch.window_ends.tolist()
+        encode = msgspec.msgpack.encode
         for i in keep:
             rid = ids[i]
             assert rid is not None
             ts, key = times[i], keys[i]
             embedded = records.outcomes[i]
-            source = dict(locate(i)) if locate is not None else {}
             if embedded is not None:
-                counts.read += 1
+                plan.read += 1
             if rid in known or rid in seen:
-                counts.predictions_repeated += 1
+                plan.repeated += 1
                 if embedded is not None:
-                    rejected.append(
-                        (payloads[i], _duplicate(i, "a prediction with this request id"), source)
+                    plan.rejected.append(
+                        (
+                            payloads[i],
+                            _duplicate(i, "a prediction with this request id"),
+                            batch.source(i),
+                        )
                     )
                 continue
             seen.add(rid)
-            counts.predictions_stored += 1
-            self._window(model, key, ends[i]).n_predictions += 1
+            n, end = plan.windows.get(key, (0, ends[i]))
+            plan.windows[key] = (n + 1, max(end, ends[i]))
             is_joined = False
             if embedded is not None:
                 value, problem = outcome_value(embedded)
                 if problem is not None:
-                    rejected.append(
-                        (payloads[i], Rejection(i, RejectReason.BAD_OUTCOME, problem), source)
+                    plan.rejected.append(
+                        (
+                            payloads[i],
+                            Rejection(i, RejectReason.BAD_OUTCOME, problem),
+                            batch.source(i),
+                        )
                     )
                 else:
-                    joined.append((key, rid, records.outputs[i], value, 0.0))
+                    plan.joined.append((key, rid, records.outputs[i], value, 0.0))
                     is_joined = True
             early = waiting.get(rid)
             if early is not None:
-                taken.append(rid)
-                counts.waiting -= 1
+                plan.taken.append(rid)
                 outcome, payload, early_source = msgspec.msgpack.decode(early.body)
                 if is_joined:
-                    rejected.append(
+                    plan.rejected.append(
                         (
                             payload,
                             _duplicate(0, "an outcome carried by the prediction"),
@@ -226,17 +295,15 @@ class OutcomeJoin:
                         )
                     )
                 elif early.ts > ts + horizon:
-                    rejected.append((payload, _too_late(0, early.ts - ts, horizon), early_source))
+                    plan.rejected.append(
+                        (payload, _too_late(0, early.ts - ts, horizon), early_source)
+                    )
                 else:
-                    joined.append((key, rid, records.outputs[i], outcome, max(0.0, early.ts - ts)))
+                    delay = max(0.0, early.ts - ts)
+                    plan.joined.append((key, rid, records.outputs[i], outcome, delay))
                     is_joined = True
-            body = msgspec.msgpack.encode(records.outputs[i])
-            new_rows.append((rid, ts, key, body, is_joined))
-        self.store.add_pending(model, new_rows)
-        if taken:
-            self.store.remove_waiting(model, taken)
-        self._emit(model, joined)
-        self._reject(rejected)
+            plan.rows.append((rid, ts, key, encode(records.outputs[i]), is_joined))
+        return plan
 
     def _window(self, model: str, key: int, end: float) -> LabelledWindow:
         window = self.windows.get((model, key))
@@ -288,7 +355,7 @@ class OutcomeJoin:
             known = self.store.pending(model, rids)
             waiting = set(self.store.waiting(model, rids))
             gone = self.store.gone(model, rids)
-            joined: list[tuple[int, str, dict[str, object], object, float]] = []
+            joined: list[Joined] = []
             joined_rids: list[str] = []
             new_waiting: list[tuple[str, float, bytes]] = []
             for j in rows_kept:
@@ -429,15 +496,11 @@ class OutcomeJoin:
 
     # -- output --------------------------------------------------------------------------
 
-    def _emit(
-        self, model: str, joined: list[tuple[int, str, dict[str, object], object, float]]
-    ) -> None:
+    def _emit(self, model: str, joined: list[Joined]) -> None:
         if not joined:
             return
         self.counts.joined += len(joined)
-        by_window: dict[int, list[tuple[int, str, dict[str, object], object, float]]] = defaultdict(
-            list
-        )
+        by_window: dict[int, list[Joined]] = defaultdict(list)
         for row in joined:
             by_window[row[0]].append(row)
         for key, rows in sorted(by_window.items()):

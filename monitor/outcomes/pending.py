@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS models (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS pending (
     model INTEGER NOT NULL, rid TEXT NOT NULL, ts REAL NOT NULL, win INTEGER NOT NULL,
-    body BLOB NOT NULL, joined INTEGER NOT NULL,
+    body BLOB NOT NULL, joined INTEGER NOT NULL, ins INTEGER NOT NULL,
     PRIMARY KEY (model, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pending_ts ON pending (ts);
@@ -72,7 +72,7 @@ CREATE INDEX IF NOT EXISTS gone_ts ON gone (ts);
 CREATE TABLE IF NOT EXISTS undo (
     n INTEGER PRIMARY KEY, seq INTEGER NOT NULL, tbl TEXT NOT NULL,
     model INTEGER NOT NULL, rid TEXT NOT NULL,
-    present INTEGER NOT NULL, ts REAL, win INTEGER, body BLOB, joined INTEGER
+    present INTEGER NOT NULL, ts REAL, win INTEGER, body BLOB, joined INTEGER, ins INTEGER
 );
 """
 
@@ -168,25 +168,43 @@ class PendingStore:
 
     # -- writes (each with its undo row) -------------------------------------------------
 
-    def add_pending(self, model: str, rows: Sequence[tuple[str, float, int, bytes, bool]]) -> None:
-        """New rows (rid, ts, window, body, joined); the caller checked none exists."""
+    def add_pending(
+        self,
+        model: str,
+        rows: Sequence[tuple[str, float, int, bytes, bool]],
+        *,
+        only_new: bool = False,
+    ) -> bool:
+        """New rows (rid, ts, window, body, joined) whose keys the store does not hold.
+
+        `only_new`: the caller did not look; if a key exists nothing is written and
+        the answer is False. A new row needs no undo row: it carries the epoch that
+        wrote it (`ins`), and a rollback deletes the rows of later epochs.
+        """
         ident, seq = self._model(model), self.seq + 1
         db = self._db
-        db.executemany(
-            "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
-            [(ident, rid, ts, win, body, int(joined)) for rid, ts, win, body, joined in rows],
-        )
-        db.executemany(
-            "INSERT INTO undo (seq, tbl, model, rid, present) VALUES (?, 'pending', ?, ?, 0)",
-            [(seq, ident, row[0]) for row in rows],
-        )
+        values = [
+            (ident, rid, ts, win, body, int(joined), seq) for rid, ts, win, body, joined in rows
+        ]
+        if not only_new:
+            db.executemany("INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+            return True
+        db.execute("SAVEPOINT add_pending")
+        try:
+            db.executemany("INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK TO add_pending")
+            db.execute("RELEASE add_pending")
+            return False
+        db.execute("RELEASE add_pending")
+        return True
 
     def mark_joined(self, model: str, rids: Sequence[str]) -> None:
         ident, seq = self._model(model), self.seq + 1
         db = self._db
         db.executemany(
-            "INSERT INTO undo (seq, tbl, model, rid, present, ts, win, body, joined) "
-            "SELECT ?, 'pending', model, rid, 1, ts, win, body, joined FROM pending "
+            "INSERT INTO undo (seq, tbl, model, rid, present, ts, win, body, joined, ins) "
+            "SELECT ?, 'pending', model, rid, 1, ts, win, body, joined, ins FROM pending "
             "WHERE model = ? AND rid = ?",
             [(seq, ident, rid) for rid in rids],
         )
@@ -224,8 +242,9 @@ class PendingStore:
         their keys in `gone` until `forget_before`."""
         seq, db = self.seq + 1, self._db
         db.execute(
-            "INSERT INTO undo (seq, tbl, model, rid, present, ts, win, body, joined) "
-            "SELECT ?, 'pending', model, rid, 1, ts, win, body, joined FROM pending WHERE ts < ?",
+            "INSERT INTO undo (seq, tbl, model, rid, present, ts, win, body, joined, ins) "
+            "SELECT ?, 'pending', model, rid, 1, ts, win, body, joined, ins FROM pending "
+            "WHERE ts < ?",
             (seq, before),
         )
         db.execute(
@@ -296,23 +315,24 @@ class PendingStore:
                 "checkpoint; restore that checkpoint, or delete the store and the checkpoint"
             )
         rows = self._db.execute(
-            "SELECT n, tbl, model, rid, present, ts, win, body, joined FROM undo "
+            "SELECT n, tbl, model, rid, present, ts, win, body, joined, ins FROM undo "
             "WHERE seq > ? ORDER BY n DESC",
             (seq,),
         ).fetchall()
-        for _n, tbl, model, rid, present, ts, win, body, joined in rows:
+        for _n, tbl, model, rid, present, ts, win, body, joined, ins in rows:
             self._db.execute(f"DELETE FROM {tbl} WHERE model = ? AND rid = ?", (model, rid))  # noqa: S608
             if not present:
                 continue
             if tbl == "pending":
                 self._db.execute(
-                    "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
-                    (model, rid, ts, win, body, joined),
+                    "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (model, rid, ts, win, body, joined, ins),
                 )
             elif tbl == "gone":
                 self._db.execute("INSERT INTO gone VALUES (?, ?, ?)", (model, rid, ts))
             else:
                 self._db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?)", (model, rid, ts, body))
+        self._db.execute("DELETE FROM pending WHERE ins > ?", (seq,))  # rows added since
         self._db.execute("DELETE FROM undo WHERE seq > ?", (seq,))
         if rows or seq != self.seq:
             log.info(
