@@ -15,7 +15,8 @@ Rules (docs/outcomes.md says them to users):
   until the prediction comes, or until no prediction dated at or before it can
   be accepted any more (the prediction side's window floor passed it): then it
   is `unknown_request`.
-- Expiry follows the outcome streams' event time: once every outcome stream is
+- Expiry follows the outcome streams' event time (a window is final by horizon
+  once its predictions expired and its prediction window closed): once every outcome stream is
   past `t + horizon`, predictions dated before `t` are forgotten and their
   windows' labels are final. An outcome whose prediction expired is
   `outcome_too_late` (the store remembers expired keys for one more horizon;
@@ -467,7 +468,7 @@ class OutcomeJoin:
     def _finalize(self, closed: Callable[[str, int], bool]) -> None:
         for ident in sorted(self.windows):
             window = self.windows[ident]
-            if window.end <= self.expired_before:
+            if window.end <= self.expired_before and closed(*ident):
                 del self.windows[ident]
                 if window.final is None:
                     window.final = "horizon"

@@ -460,6 +460,11 @@ class EngineProcessor:
         for verdict in verdicts:
             for observer in self._observers:
                 observer.observe(verdict)
+        if self.engine.outcomes is not None:
+            # Until realised performance is wired to alerts and metrics, each window's
+            # final labels are a log event (after a crash, the last one per window counts).
+            for window in self.engine.outcomes.take_final():
+                log.info("window_labels_final", **window.summary())
 
 
 def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str:
@@ -648,7 +653,12 @@ class Daemon:
                 self.outcome_store.close()  # the epoch after the last checkpoint is dropped
             if self.settings.metrics.enabled:
                 server.stop()
-        log.info("daemon_stopped", counts=self.engine.counts.to_dict())
+        outcomes = self.engine.outcomes
+        log.info(
+            "daemon_stopped",
+            counts=self.engine.counts.to_dict(),
+            outcomes=outcomes.counts.to_dict() if outcomes is not None else None,
+        )
 
     def describe(self) -> Mapping[str, Any]:
         return {"models": sorted(self.engine.layouts), "topics": self.settings.kafka.topics}
