@@ -195,6 +195,7 @@ class Engine:
                 {m: [s.name for s in layout.outputs] for m, layout in self.layouts.items()},
                 outcome_store,
                 reject_sink=reject_sink,
+                kafka_outcome_topics=settings.kafka.outcome_topics,
             )
 
     @property
