@@ -21,6 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from driftwarden.baselines.artifact import category_label
+
 DELAY_EDGES: npt.NDArray[np.float64] = np.concatenate(([0.0], np.geomspace(1.0, 400 * 86400.0, 63)))
 """Label delay histogram edges (seconds): 0, then 1 s to 400 days in 63 log steps
 (about 23% apart), so p50/p95 are read to within a bin at constant size."""
@@ -63,6 +65,10 @@ class LabelledWindow:
         default_factory=lambda: np.zeros(len(DELAY_EDGES), dtype=np.int64)
     )
     final: FinalReason | None = None
+    matches: dict[str, int] = field(default_factory=dict)
+    """Stand-in for realised performance until `detectors.performance` is wired: per
+    output column, how many joined predictions equal their outcome (spelled as
+    categories are), i.e. accuracy's numerator for a label output."""
 
     @property
     def label_coverage(self) -> float:
@@ -71,6 +77,15 @@ class LabelledWindow:
     def add(self, joined: JoinedOutcomes) -> None:
         """The integration point: realised performance state consumes `joined` here."""
         self.n_labelled += len(joined)
+        truth = [category_label(o) for o in joined.outcomes]
+        for name in joined.predictions[0] if joined.predictions else ():
+            said = [p.get(name) for p in joined.predictions]
+            hits = sum(
+                1
+                for s, t in zip(said, truth, strict=True)
+                if s is not None and category_label(s) == t
+            )
+            self.matches[name] = self.matches.get(name, 0) + hits
         bins = np.searchsorted(DELAY_EDGES, np.maximum(joined.delays, 0.0), side="right") - 1
         self.delays += np.bincount(bins, minlength=len(DELAY_EDGES))
 
@@ -90,6 +105,7 @@ class LabelledWindow:
             "n_labelled": self.n_labelled,
             "delays": self.delays.tolist(),
             "final": self.final,
+            "matches": dict(sorted(self.matches.items())),
         }
 
     @classmethod
@@ -102,6 +118,7 @@ class LabelledWindow:
             n_labelled=int(raw["n_labelled"]),
             delays=np.asarray(raw["delays"], dtype=np.int64),
             final=raw["final"],
+            matches={str(k): int(v) for k, v in raw.get("matches", {}).items()},
         )
 
     def summary(self) -> dict[str, Any]:
@@ -115,4 +132,8 @@ class LabelledWindow:
             "label_delay_p50": self.delay_quantile(0.5),
             "label_delay_p95": self.delay_quantile(0.95),
             "final": self.final,
+            "match_rate": {
+                name: hits / self.n_labelled if self.n_labelled else None
+                for name, hits in sorted(self.matches.items())
+            },
         }

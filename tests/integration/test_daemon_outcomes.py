@@ -65,8 +65,8 @@ def outcome_events(payloads: list[bytes], seed: int) -> tuple[list[bytes], int]:
         if rng.random() < 0.01:
             out.append((ts + delay, json.dumps({**body, "outcome": {"bad": 1}}).encode()))
         if rng.random() < 0.02 and ts < START + N / RATE / 2:  # settled before the end
-            ghost = {**body, "request_id": f"ghost-{rid}", "outcome": label}
-            out.append((ts + delay, json.dumps(ghost).encode()))
+            ghost = {**body, "request_id": f"ghost-{rid}", "timestamp": ts + 1.0}
+            out.append((ts + 1.0, json.dumps({**ghost, "outcome": label}).encode()))
     out.sort(key=lambda item: item[0] + rng.uniform(0.0, 3.0))
     # The outcome clock passes every data window's horizon: all of them become final.
     final = {
@@ -125,6 +125,7 @@ def labels(record: dict[str, Any]) -> tuple[Any, ...]:
         record["n_labelled"],
         record["label_delay_p50"],
         record["label_delay_p95"],
+        tuple(sorted(record["match_rate"].items())),
     )
 
 
