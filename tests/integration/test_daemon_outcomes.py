@@ -245,7 +245,11 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     assert live["rejected"]["duplicate"] + live["rejected"]["outcome_too_late"] == (
         ref["rejected"]["duplicate"] + ref["rejected"]["outcome_too_late"]
     )
+    text = log.read_text(encoding="utf-8", errors="replace")
+    restored = text.count('"partitions_restored"')
+    rolled_back = text.count('"outcome_store_rolled_back"')
     note_timing(
         f"outcomes: {len(outcomes)} outcomes for {N} predictions, kill -9 at {kills} s; "
+        f"{restored} restores from a checkpoint, {rolled_back} store rollbacks; "
         f"{len(expected)} windows equal to replay; {time.monotonic() - began:.1f}s"
     )
