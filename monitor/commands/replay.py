@@ -21,12 +21,13 @@ from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting import replay_pipeline
 from driftwarden.monitor.alerting.render import document
-from driftwarden.monitor.config import Settings, load_settings
+from driftwarden.monitor.config import OutcomeSettings, Settings, load_settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import ConfigError, SourceError
 from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.page.render import write_page
 from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
@@ -79,6 +80,15 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         help="baseline artifact file or model directory (repeatable; default: config baselines)",
     )
+    parser.add_argument(
+        "--outcomes",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="outcome events (JSONL or .gz) to join to the predictions by model_id and "
+        "request_id, read after them (repeatable; the config's outcomes section applies, "
+        "else its defaults)",
+    )
     parser.add_argument("--config", type=Path, help="YAML configuration (optional)")
     parser.add_argument(
         "--verify-key-file",
@@ -87,6 +97,12 @@ def add_parser(subparsers: Any) -> None:
         help="refuse baselines not signed with the key in FILE "
         "(default: baseline_verify_key_file of the config)",
     )
+    _add_output_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Where the replay writes, and what it does with the result."""
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument("--html", type=Path, help="write the report's HTML page here (charts)")
     parser.add_argument(
@@ -114,11 +130,10 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="print nothing but errors (and, with --fail-on, why it failed)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_inputs(args.files)  # before anything is built, written or claimed
+    check_inputs([*args.files, *args.outcomes])  # before anything is built, written or claimed
     for option, target in (("--report", args.report), ("--html", args.html)):
         if target is not None:
             check_writable(target, option)
@@ -166,8 +181,10 @@ def _replay(
 ) -> tuple[dict[str, Any], ReportBuilder]:
     """Replay the inputs through the engine and alerting; the report's header and records."""
     dead_letter, fresh = _dead_letter_path(args, settings)
+    if args.outcomes and settings.outcomes is None:
+        settings = _with_outcomes(settings)
     with contextlib.ExitStack() as stack:
-        engine = Engine(baselines, settings)
+        engine = _engine(stack, baselines, settings)
         survey = EventSurvey(engine.layouts, settings.events)
         # Forked first, while this process has no threads (alert delivery starts some).
         pool = _decode_pool(engine, replay_workers(settings.decode_workers))
@@ -194,6 +211,7 @@ def _replay(
             on_verdict=on_verdict,
             pool=pool,
             survey=survey,
+            outcomes=args.outcomes,
         )
         if sink is not None:
             sink.flush()
@@ -333,6 +351,26 @@ def _dead_letter_path(args: argparse.Namespace, settings: Settings) -> tuple[Pat
         report: Path = args.report
         return report.with_name(f"{report.stem}.dead-letter.jsonl"), True
     return None, False
+
+
+def _engine(stack: contextlib.ExitStack, baselines: list[Baseline], settings: Settings) -> Engine:
+    """The engine, with a temporary outcome store when outcomes are joined (a replay
+    starts from nothing)."""
+    store = None
+    if settings.outcomes is not None:
+        store = PendingStore(None)
+        stack.callback(store.close)
+    return Engine(baselines, settings, outcome_store=store)
+
+
+def _with_outcomes(settings: Settings) -> Settings:
+    """`--outcomes` without an outcomes section: the section's defaults."""
+    if settings.events.request_id is None:
+        raise ConfigError(
+            "--outcomes joins outcomes to predictions by request id but events.request_id "
+            "is null: set it to the field path of the request id (e.g. request_id)"
+        )
+    return settings.model_copy(update={"outcomes": OutcomeSettings()})
 
 
 def _decode_pool(engine: Engine, workers: int) -> DecodePool[WindowCounts] | None:

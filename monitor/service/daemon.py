@@ -51,6 +51,7 @@ from driftwarden.monitor.kafka.backend import check_client, consumer_factory, de
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
@@ -243,6 +244,7 @@ class EngineProcessor:
         self._adopted_shared = False
         self.survey = EventSurvey(engine.layouts, engine.settings.events)  # logs misplaced columns
         self._pipeline = Pipeline(engine, survey=self.survey)
+        self._outcome_topics = frozenset(engine.settings.kafka.outcome_topics)
 
     # -- BatchProcessor ------------------------------------------------------------------
 
@@ -257,9 +259,17 @@ class EngineProcessor:
         cover exactly the records counted.
         """
         runs = self._runs(records)
-        for run in runs:
-            self._pipeline.submit(run)
-        self._count(leave=len(runs))
+        outcome_runs = [run for topic, run in runs if topic in self._outcome_topics]
+        batches = [run for topic, run in runs if topic not in self._outcome_topics]
+        for batch in batches:
+            self._pipeline.submit(batch)
+        if outcome_runs:
+            # Their predictions first: everything in flight is counted, then the outcomes.
+            self._count(leave=0)
+            for run in outcome_runs:
+                self._count_outcomes(run)
+        else:
+            self._count(leave=len(batches))
         self._emit(self.engine.close_due())
 
     def use_pool(self, pool: DecodePool[WindowCounts] | None) -> None:
@@ -273,11 +283,12 @@ class EngineProcessor:
             self._count(leave=0)
             self._emit(self.engine.close_due())
 
-    def _runs(self, records: Sequence[SourceRecord]) -> list[SourceBatch]:
-        """A poll's records as one batch per partition (an engine stream), in order."""
+    def _runs(self, records: Sequence[SourceRecord]) -> list[tuple[str, SourceBatch]]:
+        """A poll's records as one batch per partition (an engine stream), in order,
+        each with its topic."""
         # The loop hands records over in runs per partition; groupby and attrgetter
         # keep the per-record work in C.
-        runs: list[SourceBatch] = []
+        runs: list[tuple[str, SourceBatch]] = []
         for (topic, partition), run in groupby(records, key=_PARTITION_KEY):
             group = list(run)
             payloads: list[bytes] = list(map(_VALUE, group))
@@ -286,13 +297,9 @@ class EngineProcessor:
             timestamps = (
                 [ts / 1000.0 for ts in map(_TIMESTAMP, group)] if self._record_timestamps else None
             )
+            locate = _record_locator(topic, partition, group)
             runs.append(
-                SourceBatch(
-                    payloads,
-                    stream_name(topic, partition),
-                    _record_locator(topic, partition, group),
-                    timestamps,
-                )
+                (topic, SourceBatch(payloads, stream_name(topic, partition), locate, timestamps))
             )
         return runs
 
@@ -303,10 +310,21 @@ class EngineProcessor:
         self._pipeline.count(leave=leave, close=False)
         self._report_counts(before)
 
+    def _count_outcomes(self, run: SourceBatch) -> None:
+        self.engine.process_outcomes(
+            run.payloads,
+            stream=run.stream,
+            locate=run.locate,
+            source_timestamps=run.source_timestamps,
+        )
+
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
         idle_names = {stream_name(t, p) for t, p in idle}
         for name in list(self.engine.streams):
             self.engine.set_idle(name, name in idle_names)
+        if self.engine.outcomes is not None:
+            for name in list(self.engine.outcomes.streams):
+                self.engine.outcomes.set_idle(name, name in idle_names)
         self._emit(self.engine.close_due())
         if self._metrics is not None:
             for model in self.engine.layouts:
@@ -323,23 +341,44 @@ class EngineProcessor:
             self._dead_letter.flush()  # durable before the offsets that produced them move on
         return self.engine.snapshot()
 
+    def saved(self) -> None:
+        if self.engine.outcomes is not None:
+            self.engine.outcomes.saved_last()
+
     def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
         self.flush()
-        names = [stream_name(t, p) for t, p in sorted(partitions)]
+        outcome_names = [
+            stream_name(t, p) for t, p in sorted(partitions) if t in self._outcome_topics
+        ]
+        names = [stream_name(t, p) for t, p in sorted(partitions) if t not in self._outcome_topics]
         if state is None:
+            if self.engine.outcomes is not None and not self._adopted_shared:
+                # Nothing was ever checkpointed: the store goes back to empty (it
+                # refuses, naming the fix, if it holds a durable checkpoint's state).
+                self.engine.outcomes.restore(None)
             for name in names:
                 self.engine.drop_stream(name)
                 self.engine.add_stream(name)  # holds the watermark until it delivers
+            for name in outcome_names:
+                self._outcome_stream(name)
             return
         shared = not self._adopted_shared
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
-        log.info("partitions_restored", partitions=names, shared_state=shared)
+        for name in outcome_names:
+            self._outcome_stream(name)
+        log.info("partitions_restored", partitions=names + outcome_names, shared_state=shared)
+
+    def _outcome_stream(self, name: str) -> None:
+        if self.engine.outcomes is not None:
+            self.engine.outcomes.add_stream(name)  # holds expiry back until it delivers
 
     def release(self, partitions: frozenset[Partition]) -> None:
         self.flush()
         for topic, partition in partitions:
             self.engine.drop_stream(stream_name(topic, partition))
+            if self.engine.outcomes is not None:
+                self.engine.outcomes.drop_stream(stream_name(topic, partition))
         if not self.engine.streams:
             # Nothing held (a standby now): the next restore takes the checkpoint's
             # tier history, floors and counters whole, not this member's stale ones.
@@ -367,6 +406,11 @@ class EngineProcessor:
         for verdict in verdicts:
             for observer in self._observers:
                 observer.observe(verdict)
+        if self.engine.outcomes is not None:
+            # Until realised performance is wired to alerts and metrics, each window's
+            # final labels are a log event (after a crash, the last one per window counts).
+            for window in self.engine.outcomes.take_final():
+                log.info("window_labels_final", **window.summary())
 
 
 def _record_locator(topic: str, partition: int, records: list[SourceRecord]) -> SourceLocator:
@@ -458,7 +502,12 @@ class Daemon:
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         check_client(self.client)
         self.dead_letter = build_dead_letter(settings, self.client)
-        self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
+        self.outcome_store = (
+            PendingStore(settings.outcomes.directory) if settings.outcomes is not None else None
+        )
+        self.engine = Engine(
+            baselines, settings, reject_sink=self.dead_letter, outcome_store=self.outcome_store
+        )
         _publish_baseline_shares(self.metrics, self.engine)
         self.health.set_baselines_loaded(True)
         self.alert_state_faults: dict[str, str | None] = {}
@@ -570,9 +619,16 @@ class Daemon:
             if self.verdict_log is not None:
                 self.verdict_log.close()
             self.store.close()
+            if self.outcome_store is not None:
+                self.outcome_store.close()  # the epoch after the last checkpoint is dropped
             if self.settings.metrics.enabled:
                 server.stop()
-        log.info("daemon_stopped", counts=self.engine.counts.to_dict())
+        outcomes = self.engine.outcomes
+        log.info(
+            "daemon_stopped",
+            counts=self.engine.counts.to_dict(),
+            outcomes=outcomes.counts.to_dict() if outcomes is not None else None,
+        )
 
     def describe(self) -> Mapping[str, Any]:
         return {"models": sorted(self.engine.layouts), "topics": self.settings.kafka.topics}
