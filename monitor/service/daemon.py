@@ -135,22 +135,32 @@ class LogObserver:
 class VerdictLogObserver:
     """Appends each closed window's report record to a JSONL file (`verdict_log`).
 
-    Lines are flushed as written. After a crash, windows closed after the last
-    checkpoint are closed again from the same state, so a window may appear
-    twice with identical content: readers keep the last line per
-    (model_id, window_index).
+    Each line goes out in one unbuffered write, so a reader never sees half a
+    record (a record with its histograms is larger than a text buffer). After a
+    crash, windows closed after the last checkpoint are closed again from the
+    same state, so a window may appear twice with identical content: readers
+    keep the last line per (model_id, window_index).
     """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        self._file = path.open("ab", buffering=0)
+        if self._file.tell() and _last_byte(path) != b"\n":
+            self._file.write(b"\n")  # a line cut by a kill stays alone on its line
 
     def observe(self, verdict: WindowVerdict) -> None:
-        self._file.write(json.dumps(window_record(verdict), sort_keys=True) + "\n")
-        self._file.flush()
+        line = memoryview((json.dumps(window_record(verdict), sort_keys=True) + "\n").encode())
+        while line:
+            line = line[self._file.write(line) or 0 :]
 
     def close(self) -> None:
         self._file.close()
+
+
+def _last_byte(path: Path) -> bytes:
+    with path.open("rb") as f:
+        f.seek(-1, 2)
+        return f.read(1)
 
 
 class AlertObserver:

@@ -44,3 +44,18 @@ def test_the_daemon_verdict_log_writes_the_same_record(tmp_path: Path) -> None:
     log.close()
     line = (tmp_path / "verdicts.jsonl").read_text(encoding="utf-8")
     assert json.loads(line) == window_record(v)
+
+
+def test_a_line_cut_by_a_kill_stays_alone_and_the_next_record_starts_a_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "verdicts.jsonl"
+    path.write_text('{"model_id": "m", "window_ind', encoding="utf-8")  # the kill, mid-line
+    v = verdict(2, Tier.WARNING)
+    log = VerdictLogObserver(path)
+    log.observe(v)
+    log.close()
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[0] == '{"model_id": "m", "window_ind'
+    assert json.loads(lines[1]) == window_record(v)
+    assert lines[2] == ""

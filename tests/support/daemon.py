@@ -297,17 +297,18 @@ def read_verdicts(*paths: Path) -> dict[WindowKey, Window]:
     for path in paths:
         if not path.exists():
             continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                out[(record["model_id"], record["window_index"])] = record
+        for record in verdict_lines(path):
+            out[(record["model_id"], record["window_index"])] = record
     return out
 
 
 def verdict_lines(path: Path) -> list[Window]:
+    """The complete lines of a verdict log a running daemon may be appending to."""
     if not path.exists():
         return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    text = path.read_text(encoding="utf-8")
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(x) for x in complete.splitlines() if x.strip()]
 
 
 def replay_windows(
