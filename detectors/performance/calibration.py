@@ -9,7 +9,8 @@ reference splits; otherwise the raw score stands (the mean reference score of
 each bin). A map fitted and judged on the same rows would always look better.
 
 What the map cannot do is recorded too: the out-of-fold ECE of the chosen
-probabilities and a Hosmer-Lemeshow p-value for them. A model whose scores are
+probabilities and a Hosmer-Lemeshow p-value for them, both over equal-size
+groups of reference rows by score (`expected_calibration_error` says why). A model whose scores are
 not monotone in the true probability stays miscalibrated after any isotonic
 map, and the estimate is then flagged unreliable, not trusted.
 """
@@ -25,7 +26,6 @@ import numpy.typing as npt
 
 from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.performance.classification import (
-    CALIBRATION_BINS,
     ClassificationState,
     score_columns,
 )
@@ -34,7 +34,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 DEFAULT_FOLDS = 5
-HOSMER_LEMESHOW_GROUPS = 10
+CALIBRATION_GROUPS = 10
+"""Equal-size groups of reference rows by score for the calibration error and test."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +168,8 @@ def _fit_column(
         train = ~test
         table = _isotonic_table(positive[train], bin_index[train], edges)
         out_of_fold[test] = table[bin_index[test]]
-    ece_raw = expected_calibration_error(raw, positive)
-    ece_mapped = expected_calibration_error(out_of_fold, positive)
+    ece_raw = expected_calibration_error(raw, positive, raw)
+    ece_mapped = expected_calibration_error(out_of_fold, positive, raw)
     mapped = ece_mapped < ece_raw
     bins = edges.size - 1
     counts = np.bincount(bin_index, minlength=bins).astype(np.int64)
@@ -186,7 +187,7 @@ def _fit_column(
         mapped=bool(mapped),
         ece_raw=ece_raw,
         ece_mapped=ece_mapped,
-        p_value=hosmer_lemeshow(chosen, positive),
+        p_value=hosmer_lemeshow(chosen, positive, raw),
     )
 
 
@@ -216,37 +217,45 @@ def _stratified_folds(truth: IntArray, folds: int, seed: int) -> IntArray:
     return fold
 
 
+def score_groups(raw: FloatArray, *, groups: int = CALIBRATION_GROUPS) -> list[IntArray]:
+    """Row indices in `groups` groups of equal size by raw score, lowest first."""
+    order = np.argsort(raw, kind="stable")
+    return [part for part in np.array_split(order, groups) if part.size]
+
+
 def expected_calibration_error(
-    probabilities: FloatArray, positive: npt.NDArray[np.bool_], *, bins: int = CALIBRATION_BINS
+    probabilities: FloatArray, positive: npt.NDArray[np.bool_], raw: FloatArray
 ) -> float:
-    """Sum over equal-width probability bins of (share of rows) x |observed - predicted|."""
+    """Sum over equal-size groups by raw score of (share of rows) x |observed - predicted|.
+
+    Grouping by the raw score, not by the calibrated probability, is what the
+    estimate needs: it reads each score bin's probability, so a map must be right
+    along the score. A map that pools a score range whose true rate goes up and
+    down is right on average over its pooled value (an ECE grouped by that value
+    is near zero) but wrong along the score; grouped by score, it shows.
+    """
     if probabilities.size == 0:
         return 0.0
-    slot = np.minimum((probabilities * bins).astype(np.int64), bins - 1)
-    predicted = np.bincount(slot, weights=probabilities, minlength=bins)
-    observed = np.bincount(slot, weights=positive.astype(np.float64), minlength=bins)
-    return float(np.abs(observed - predicted).sum() / probabilities.size)
+    gap = sum(
+        abs(float(positive[part].sum()) - float(probabilities[part].sum()))
+        for part in score_groups(raw)
+    )
+    return gap / probabilities.size
 
 
 def hosmer_lemeshow(
-    probabilities: FloatArray,
-    positive: npt.NDArray[np.bool_],
-    *,
-    groups: int = HOSMER_LEMESHOW_GROUPS,
+    probabilities: FloatArray, positive: npt.NDArray[np.bool_], raw: FloatArray
 ) -> float:
-    """P-value of the Hosmer-Lemeshow test over groups of equal size by probability.
+    """P-value of the Hosmer-Lemeshow test over the equal-size groups by raw score.
 
     Small values say the probabilities do not match the observed shares beyond
     sampling noise. Degrees of freedom: groups - 2, the textbook choice.
     """
     from scipy import special  # noqa: PLC0415 - at first use
 
-    order = np.argsort(probabilities, kind="stable")
     statistic = 0.0
     used = 0
-    for part in np.array_split(order, groups):
-        if part.size == 0:
-            continue
+    for part in score_groups(raw):
         expected = float(probabilities[part].sum())
         observed = float(positive[part].sum())
         variance = expected * (1.0 - expected / part.size)

@@ -85,12 +85,15 @@ DEFAULT_THRESHOLDS: Mapping[str, ChangeThresholds] = {
     "roc_auc": ChangeThresholds(0.01, 0.03, 0.05),
     "brier": ChangeThresholds(0.01, 0.02, 0.05),
     "log_loss": ChangeThresholds(0.02, 0.05, 0.10),
-    "ece": ChangeThresholds(0.02, 0.05, 0.10),
     "mae": ChangeThresholds(0.05, 0.10, 0.20, relative=True),
     "rmse": ChangeThresholds(0.05, 0.10, 0.20, relative=True),
     "mean_error": ChangeThresholds(0.05, 0.10, 0.20, relative=True),
 }
-"""Defaults in metric units; `mean_error`'s are shares of the reference rmse."""
+"""Defaults in metric units; `mean_error`'s are shares of the reference rmse.
+
+`ece` has none: it is biased upward in small samples (about 0.02 at 2,000 rows for a
+perfectly calibrated model), so a window's value is not comparable with the
+reference's; it is reported, not tested, unless a caller passes a threshold."""
 
 
 @dataclass(frozen=True, slots=True)
