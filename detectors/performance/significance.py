@@ -41,6 +41,7 @@ from driftwarden.detectors.performance.metrics import (
 Severity = Literal["info", "warning", "critical"]
 MetricKind = Literal["realised", "estimated"]
 
+_ROUNDING = 1e-12
 DEFAULT_ALPHA = 1e-4
 """Per window, over all metrics tested: at most one false finding in 10,000 windows
 with no drift, before the threshold in metric units and the tier's sustain."""
@@ -150,8 +151,9 @@ def performance_findings(
         change = value - ref.value
         worse = _worsening(metric, change)
         scale = abs(_rmse_for(metric, reference, ref)) if rule.relative else 1.0
-        size = worse / scale if scale > 0 else math.inf if worse > 0 else 0.0
-        if size < rule.info or worse <= 0:
+        # A hair above the change so that 0.94 - 0.91 (0.0299999...) reaches 0.03.
+        size = (worse / scale if scale > 0 else math.inf) + _ROUNDING
+        if worse <= 0 or size < rule.info:
             continue
         variance = ref.std**2 * ref.rows * (1.0 / n + 1.0 / max(ref.n_reference, 1))
         p_value = _upper_tail(worse / math.sqrt(variance)) if variance > 0 else 0.0

@@ -19,10 +19,7 @@ def _rows(seed: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, k, n)
     predicted = rng.integers(0, k, n)
-    if k == 2:
-        scores = rng.random(n)
-    else:
-        scores = rng.dirichlet(np.ones(k), size=n)
+    scores = rng.random(n) if k == 2 else rng.dirichlet(np.ones(k), size=n)
     return labels, predicted, scores
 
 
@@ -70,7 +67,7 @@ def test_to_dict_is_plain_json_and_round_trips(seed: int, n: int, k: int) -> Non
 
 def test_predictions_without_labels_fill_only_the_prediction_histogram() -> None:
     """A window counts predictions at prediction time; outcomes come later."""
-    labels, predicted, scores = _rows(1, 100, 2)
+    _labels, predicted, scores = _rows(1, 100, 2)
     state = _state(2, (None, predicted, scores))  # type: ignore[arg-type]
     assert state.n_predicted == 100
     assert state.n_labelled == 0

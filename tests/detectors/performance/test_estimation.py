@@ -22,7 +22,9 @@ from tests.support.classifiers import LogisticWorld, SoftmaxWorld, non_monotone_
 BINARY = ["0", "1"]
 
 
-def _window(classes: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> ClassificationState:
+def _window(
+    classes: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> ClassificationState:
     state = ClassificationState.empty(classes, uniform_edges())
     state.add_batch(*rows)
     return state
