@@ -45,6 +45,7 @@ from driftwarden.baselines.artifact import (
     check_model_id,
 )
 from driftwarden.baselines.binning import DEFAULT_BINS, bin_counts, quantile_edges
+from driftwarden.baselines.build_performance import PerformanceSpec, build_performance
 from driftwarden.baselines.errors import BaselineError, TrainingDataError
 from driftwarden.baselines.schema import Schema, parse_number, resolve_columns
 from driftwarden.baselines.validation import MIN_TRAINING_ROWS
@@ -81,6 +82,7 @@ def build_baseline(
     default_outputs: Sequence[str] = (),
     driftwarden_version: str | None = None,
     allow_few_rows: bool = False,
+    performance: PerformanceSpec | None = None,
 ) -> Baseline:
     """Freeze `table` (column name -> values, all the same length) into a Baseline.
 
@@ -108,8 +110,21 @@ def build_baseline(
         raise ValueError(
             f"sources describe {sum(s.rows for s in sources)} rows, table has {row_count}"
         )
+    if performance is not None and (
+        performance.target in schema.outputs or performance.target in default_outputs
+    ):
+        raise BaselineError(
+            f"--target {performance.target!r} is also a model output; the target is the true "
+            f"outcome, not what the model predicted: name the outcome column"
+        )
+    described = (
+        table
+        if performance is None
+        else {name: values for name, values in table.items() if name != performance.target}
+    )
+    resolved = resolve_columns(described, schema, default_outputs=default_outputs)
     columns: list[Column] = []
-    for spec in resolve_columns(table, schema, default_outputs=default_outputs):
+    for spec in resolved:
         values = np.asarray(table[spec.name])
         if spec.kind == "numeric":
             columns.append(build_numeric_column(spec.name, spec.role, values, bins=bins))
@@ -124,6 +139,14 @@ def build_baseline(
                 )
             )
     clean_labels = _check_labels(labels or {})
+    reference = None
+    if performance is not None:
+        reference = build_performance(
+            table,
+            performance,
+            outputs=[c.name for c in resolved if c.role == "output"],
+            kinds={c.name: c.kind for c in resolved},
+        )
     return Baseline(
         model_id=model_id,
         version=version,
@@ -134,6 +157,7 @@ def build_baseline(
         sources=tuple(sources),
         labels=clean_labels,
         few_rows_accepted=allow_few_rows and row_count < MIN_TRAINING_ROWS,
+        performance=reference,
     )
 
 
