@@ -158,9 +158,10 @@ def test_a_baseline_without_target_has_no_performance_section_and_keeps_its_hash
     example = load_baseline(EXAMPLE)
     assert example.performance is None
     stored = json.loads(next(EXAMPLE.glob("*.json")).read_text())
-    assert hashlib.sha256(canonical_json(baseline_to_body(example))).hexdigest() == stored[
-        "content_sha256"
-    ]
+    assert (
+        hashlib.sha256(canonical_json(baseline_to_body(example))).hexdigest()
+        == stored["content_sha256"]
+    )
 
 
 def test_a_section_naming_a_column_that_is_not_an_output_is_refused_on_load() -> None:
