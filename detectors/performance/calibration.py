@@ -109,7 +109,8 @@ class Calibration:
             c.probabilities.shape != (bins,) or c.reference_counts.shape != (bins,) for c in columns
         ):
             raise DetectorInputError(
-                "calibration has the wrong number of score columns or bins for its classes"
+                "calibration has the wrong number of score columns or bins for its classes, "
+                "or probabilities outside [0, 1]; it was not written by Calibration.to_dict"
             )
         return cls(classes=state.classes, score_edges=state.score_edges, columns=columns)
 

@@ -185,17 +185,10 @@ class ClassificationState:
         bin_index = np.clip(
             np.searchsorted(self.score_edges, matrix, side="right") - 1, 0, bins - 1
         )
-        columns = matrix.shape[1]
-        for s in range(columns):
-            self.pred_hist[s] += np.bincount(
-                pred * bins + bin_index[:, s], minlength=k * bins
-            ).reshape(k, bins)
+        self.pred_hist += _histogram(pred, bin_index, k, bins)
         if truth is None:
             return
-        for s in range(columns):
-            self.true_hist[s] += np.bincount(
-                truth * bins + bin_index[:, s], minlength=k * bins
-            ).reshape(k, bins)
+        self.true_hist += _histogram(truth, bin_index, k, bins)
         self._add_losses(truth, matrix)
 
     def _add_losses(self, truth: IntArray, matrix: FloatArray) -> None:
@@ -330,6 +323,16 @@ class ClassificationState:
         if loaded.ece_confidence.shape != state.ece_confidence.shape:
             raise DetectorInputError("classification state has the wrong number of ece bins")
         return loaded
+
+
+def _histogram(classes: IntArray, bin_index: IntArray, k: int, bins: int) -> IntArray:
+    """Counts over (score column, class, bin), one bincount for every score column at once."""
+    columns = bin_index.shape[1]
+    slots = (np.arange(columns)[None, :] * k + classes[:, None]) * bins + bin_index
+    counts: IntArray = np.bincount(slots.ravel(), minlength=columns * k * bins).reshape(
+        columns, k, bins
+    )
+    return counts
 
 
 def score_columns(n_classes: int) -> int:
