@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.performance import (
@@ -135,3 +137,23 @@ def test_concept_drift_on_the_same_windows_raises_a_warning() -> None:
     findings = _findings(state, reference, calibration)
     assert {f.metric for f in findings if f.severity != "info"} >= {"accuracy", "roc_auc"}
     assert all(f.kind == "realised" for f in findings)  # scores cannot see concept drift
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    drop=st.floats(0.011, 0.2),
+    more=st.floats(0.001, 0.1),
+    n=st.integers(100, 100_000),
+    factor=st.integers(2, 10),
+)
+def test_a_larger_drop_or_a_larger_window_is_never_less_significant(
+    drop: float, more: float, n: int, factor: int
+) -> None:
+    def p_value(change: float, rows: int) -> float:
+        found = performance_findings(
+            {"accuracy": 0.94 - change}, ACCURACY, n_labelled=rows, alpha=1 - 1e-12
+        )
+        return found[0].p_value if found else 1.0
+
+    assert p_value(drop + more, n) <= p_value(drop, n)
+    assert p_value(drop, n * factor) <= p_value(drop, n)
