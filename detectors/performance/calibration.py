@@ -27,6 +27,7 @@ import numpy.typing as npt
 from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.performance.classification import (
     ClassificationState,
+    score_bins,
     score_columns,
 )
 
@@ -140,8 +141,7 @@ def fit_calibration(
             f"{truth.size}; build the baseline from more labelled data"
         )
     edges = shape.score_edges
-    bins = edges.size - 1
-    bin_index = np.clip(np.searchsorted(edges, matrix, side="right") - 1, 0, bins - 1)
+    bin_index = score_bins(edges, matrix)
     fold = _stratified_folds(truth, folds, seed)
     columns = []
     for s in range(matrix.shape[1]):

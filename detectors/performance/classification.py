@@ -182,9 +182,7 @@ class ClassificationState:
                 "probabilities, not logits or margins"
             )
         bins = self.score_edges.size - 1
-        bin_index = np.clip(
-            np.searchsorted(self.score_edges, matrix, side="right") - 1, 0, bins - 1
-        )
+        bin_index = score_bins(self.score_edges, matrix)
         self.pred_hist += _histogram(pred, bin_index, k, bins)
         if truth is None:
             return
@@ -201,10 +199,9 @@ class ClassificationState:
             confidence = p
             correct = positive
         else:
-            onehot = np.zeros_like(matrix)
-            onehot[np.arange(rows), truth] = 1.0
-            self.brier_sum += float(np.sum((matrix - onehot) ** 2))
             p_true = matrix[np.arange(rows), truth]
+            # sum over classes of (p_k - [k == y])^2 = sum of p_k^2 - 2 p_y + 1
+            self.brier_sum += float(np.sum(matrix * matrix) - 2.0 * p_true.sum() + rows)
             confidence = matrix.max(axis=1)
             correct = matrix.argmax(axis=1) == truth
         clipped = np.clip(p_true, LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
@@ -323,6 +320,23 @@ class ClassificationState:
         if loaded.ece_confidence.shape != state.ece_confidence.shape:
             raise DetectorInputError("classification state has the wrong number of ece bins")
         return loaded
+
+
+def score_bins(edges: FloatArray, scores: FloatArray) -> IntArray:
+    """The bin of each score: edges[b] <= score < edges[b + 1], a score of 1 in the last bin.
+
+    Uniform edges (the default) are found by arithmetic and then corrected by one
+    where rounding put a score at an edge on the wrong side, so the result is the
+    same as a binary search over the edges, several times faster on large batches.
+    """
+    bins = edges.size - 1
+    if np.allclose(np.diff(edges), 1.0 / bins, rtol=1e-9, atol=0.0):
+        index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+        index -= scores < edges[index]
+        index += (scores >= edges[index + 1]) & (index < bins - 1)
+        return index
+    searched: IntArray = np.searchsorted(edges, scores, side="right") - 1
+    return np.minimum(np.maximum(searched, 0), bins - 1)
 
 
 def _histogram(classes: IntArray, bin_index: IntArray, k: int, bins: int) -> IntArray:

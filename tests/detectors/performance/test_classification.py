@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.performance import ClassificationState, uniform_edges
+from driftwarden.detectors.performance.classification import score_bins
 
 PROPERTY = settings(max_examples=40, deadline=None)
 
@@ -132,3 +133,22 @@ def test_the_state_stays_the_same_size_however_many_rows_it_counts() -> None:
     assert len(json.dumps(small.to_dict())) > 0
     assert small.pred_hist.shape == large.pred_hist.shape
     assert small.confusion.shape == large.confusion.shape
+
+
+@PROPERTY
+@given(
+    bins=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+    uniform=st.booleans(),
+)
+def test_score_bins_agree_with_a_binary_search_over_the_edges_even_at_the_edges(
+    bins: int, seed: int, uniform: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    if uniform:
+        edges = uniform_edges(bins)
+    else:
+        edges = np.concatenate([[0.0], np.sort(rng.random(bins - 1)), [1.0]])
+    scores = np.concatenate([rng.random(500), edges, [0.0, 1.0]])
+    expected = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, bins - 1)
+    assert score_bins(edges, scores).tolist() == expected.tolist()
