@@ -24,7 +24,7 @@ class indices (integers) or label values (strings, mapped with `encode`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,11 @@ class ClassificationState:
     ece_count: IntArray
     ece_confidence: FloatArray
     ece_correct: IntArray
+    uniform: bool = field(init=False, repr=False, compare=False)
+    """Equal-width score bins (worked out once: it picks the fast bin search)."""
+
+    def __post_init__(self) -> None:
+        self.uniform = is_uniform(self.score_edges)
 
     # --- construction -------------------------------------------------------------
 
@@ -182,7 +187,7 @@ class ClassificationState:
                 "probabilities, not logits or margins"
             )
         bins = self.score_edges.size - 1
-        bin_index = score_bins(self.score_edges, matrix)
+        bin_index = score_bins(self.score_edges, matrix, uniform=self.uniform)
         self.pred_hist += _histogram(pred, bin_index, k, bins)
         if truth is None:
             return
@@ -322,7 +327,13 @@ class ClassificationState:
         return loaded
 
 
-def score_bins(edges: FloatArray, scores: FloatArray) -> IntArray:
+def is_uniform(edges: FloatArray) -> bool:
+    """Whether the edges split [0, 1] into equal-width bins (up to rounding)."""
+    bins = edges.size - 1
+    return bool(np.allclose(np.diff(edges), 1.0 / bins, rtol=1e-9, atol=0.0))
+
+
+def score_bins(edges: FloatArray, scores: FloatArray, *, uniform: bool | None = None) -> IntArray:
     """The bin of each score: edges[b] <= score < edges[b + 1], a score of 1 in the last bin.
 
     Uniform edges (the default) are found by arithmetic and then corrected by one
@@ -330,7 +341,7 @@ def score_bins(edges: FloatArray, scores: FloatArray) -> IntArray:
     same as a binary search over the edges, several times faster on large batches.
     """
     bins = edges.size - 1
-    if np.allclose(np.diff(edges), 1.0 / bins, rtol=1e-9, atol=0.0):
+    if is_uniform(edges) if uniform is None else uniform:
         index = np.minimum((scores * bins).astype(np.int64), bins - 1)
         index -= scores < edges[index]
         index += (scores >= edges[index + 1]) & (index < bins - 1)
