@@ -244,7 +244,7 @@ def _score_columns(
     outputs: Collection[str],
     kinds: Mapping[str, str],
 ) -> dict[str, str]:
-    given = spec.scores
+    given = (spec.scores,) if isinstance(spec.scores, str) else spec.scores
     if isinstance(given, Mapping):
         columns = dict(given)
     elif task == "binary" and len(given) == 1:
