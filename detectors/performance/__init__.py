@@ -29,6 +29,7 @@ from driftwarden.detectors.performance.significance import (
     ChangeThresholds,
     PerformanceFinding,
     ReferenceMetric,
+    estimate_findings,
     performance_findings,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "ReferenceMetric",
     "RegressionState",
     "classification_reference",
+    "estimate_findings",
     "estimate_metrics",
     "fit_calibration",
     "performance_findings",

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from driftwarden.detectors.errors import DetectorInputError
+from driftwarden.detectors.performance.estimation import Estimate
 from driftwarden.detectors.performance.metrics import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
@@ -177,6 +178,30 @@ def performance_findings(
             )
         )
     return tuple(findings)
+
+
+def estimate_findings(
+    estimate: Estimate,
+    reference: Mapping[str, ReferenceMetric],
+    *,
+    thresholds: Mapping[str, ChangeThresholds] = DEFAULT_THRESHOLDS,
+    alpha: float = DEFAULT_ALPHA,
+) -> tuple[PerformanceFinding, ...]:
+    """Findings of an estimate, tested at its scored predictions; none when unreliable.
+
+    An unreliable estimate is shown with its reasons but never raises a tier:
+    its error is unknown, so a drop in it may be the estimate's, not the model's.
+    """
+    if not estimate.reliable:
+        return ()
+    return performance_findings(
+        estimate.metrics,
+        reference,
+        n_labelled=estimate.n,
+        kind="estimated",
+        thresholds=thresholds,
+        alpha=alpha,
+    )
 
 
 def _worsening(metric: str, change: float) -> float:

@@ -13,8 +13,10 @@ from driftwarden.detectors.errors import DetectorInputError
 from driftwarden.detectors.performance import (
     ChangeThresholds,
     ClassificationState,
+    Estimate,
     ReferenceMetric,
     classification_reference,
+    estimate_findings,
     estimate_metrics,
     fit_calibration,
     performance_findings,
@@ -110,10 +112,7 @@ def _findings(state: ClassificationState, reference: dict, calibration: object) 
         realised_metrics(state), reference, n_labelled=state.n_labelled, n_scored=state.n_scored
     )
     estimate = estimate_metrics(state, calibration)  # type: ignore[arg-type]
-    estimated = performance_findings(
-        estimate.metrics, reference, n_labelled=estimate.n, kind="estimated"
-    )
-    return [*realised, *estimated]
+    return [*realised, *estimate_findings(estimate, reference)]
 
 
 @pytest.mark.slow
@@ -157,3 +156,11 @@ def test_a_larger_drop_or_a_larger_window_is_never_less_significant(
 
     assert p_value(drop + more, n) <= p_value(drop, n)
     assert p_value(drop, n * factor) <= p_value(drop, n)
+
+
+def test_an_unreliable_estimate_raises_no_finding_however_far_it_fell() -> None:
+    fallen = {"accuracy": 0.5}
+    unreliable = Estimate(fallen, reliable=False, reasons=("scores left the range",), n=5_000)
+    assert estimate_findings(unreliable, ACCURACY) == ()
+    (finding,) = estimate_findings(Estimate(fallen, reliable=True, n=5_000), ACCURACY)
+    assert (finding.kind, finding.severity, finding.n) == ("estimated", "critical", 5_000)
