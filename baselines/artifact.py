@@ -24,6 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwarden.baselines.errors import BaselineCorrupt, BaselineError, BaselineSignatureError
+from driftwarden.baselines.performance import (
+    PERFORMANCE_FIELD,
+    ReferencePerformance,
+    performance_from_dict,
+    performance_to_dict,
+)
 from driftwarden.baselines.signing import SIGNATURE_FIELD, BaselineKey
 from driftwarden.baselines.validation import FEW_ROWS_FIELD, check_body, check_row_floor
 
@@ -130,6 +136,8 @@ class Baseline:
     labels: Mapping[str, str] = field(default_factory=dict)
     # Built below `validation.MIN_TRAINING_ROWS` on purpose (`build --allow-few-rows`).
     few_rows_accepted: bool = False
+    # Built with `--target`: reference performance, score histograms, calibration map.
+    performance: ReferencePerformance | None = None
 
     @property
     def ref(self) -> str:
@@ -226,6 +234,8 @@ def baseline_to_body(baseline: Baseline) -> dict[str, Any]:
     }
     if baseline.few_rows_accepted:  # only when set: older artifacts keep their hash
         body[FEW_ROWS_FIELD] = True
+    if baseline.performance is not None:  # likewise
+        body[PERFORMANCE_FIELD] = performance_to_dict(baseline.performance)
     return body
 
 
@@ -243,6 +253,9 @@ def baseline_from_body(body: Mapping[str, Any]) -> Baseline:
         ),
         columns=tuple(_column_from_dict(c) for c in body["columns"]),
         few_rows_accepted=bool(body.get(FEW_ROWS_FIELD, False)),
+        performance=(
+            performance_from_dict(body[PERFORMANCE_FIELD]) if PERFORMANCE_FIELD in body else None
+        ),
     )
 
 

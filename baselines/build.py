@@ -44,8 +44,10 @@ from driftwarden.baselines.artifact import (
     check_model_id,
 )
 from driftwarden.baselines.binning import DEFAULT_BINS, bin_counts, quantile_edges
+from driftwarden.baselines.build_performance import PerformanceSpec, build_performance
 from driftwarden.baselines.errors import BaselineError, TrainingDataError
-from driftwarden.baselines.schema import Schema, parse_number, resolve_columns
+from driftwarden.baselines.performance import ReferencePerformance
+from driftwarden.baselines.schema import ResolvedColumn, Schema, parse_number, resolve_columns
 from driftwarden.baselines.validation import MIN_TRAINING_ROWS
 
 DEFAULT_TOP_K = 20
@@ -80,22 +82,19 @@ def build_baseline(
     default_outputs: Sequence[str] = (),
     driftwarden_version: str | None = None,
     allow_few_rows: bool = False,
+    performance: PerformanceSpec | None = None,
 ) -> Baseline:
     """Freeze `table` (column name -> values, all the same length) into a Baseline.
 
-    `default_outputs` are output columns the reader already knows (keys of a
-    `prediction` object); the schema may still override them. The driftwarden
-    version defaults to the installed package's. A table below
-    `validation.MIN_TRAINING_ROWS` rows builds, but the store refuses to write it
-    and loads refuse to read it unless `allow_few_rows` recorded the opt-in.
+    `default_outputs` are output columns the reader knows (keys of a `prediction` object);
+    the schema may override them. Below `validation.MIN_TRAINING_ROWS` rows a table builds,
+    but the store writes and loads it only if `allow_few_rows` recorded the opt-in.
     """
     check_model_id(model_id)
     _check_arguments(version, created_at, bins, top_k, max_known_categories)
-    row_count = _row_count(table)
-    if sources and sum(s.rows for s in sources) != row_count:
-        raise ValueError(
-            f"sources describe {sum(s.rows for s in sources)} rows, table has {row_count}"
-        )
+    row_count = _row_count(table, sources)
+    described = _without_target(table, schema, performance, default_outputs)
+    resolved = resolve_columns(described, schema, default_outputs=default_outputs)
     columns = [
         build_numeric_column(spec.name, spec.role, np.asarray(table[spec.name]), bins=bins)
         if spec.kind == "numeric"
@@ -106,9 +105,10 @@ def build_baseline(
             top_k=top_k,
             max_known_categories=max_known_categories,
         )
-        for spec in resolve_columns(table, schema, default_outputs=default_outputs)
+        for spec in resolved
     ]
     clean_labels = _check_labels(labels or {})
+    reference = _reference(table, performance, resolved)
     return Baseline(
         model_id=model_id,
         version=version,
@@ -119,7 +119,41 @@ def build_baseline(
         sources=tuple(sources),
         labels=clean_labels,
         few_rows_accepted=allow_few_rows and row_count < MIN_TRAINING_ROWS,
+        performance=reference,
     )
+
+
+def _reference(
+    table: Mapping[str, npt.NDArray[Any]],
+    performance: PerformanceSpec | None,
+    resolved: Sequence[ResolvedColumn],
+) -> ReferencePerformance | None:
+    """The model's reference performance (`--target`), over the described output columns."""
+    if performance is None:
+        return None
+    return build_performance(
+        table,
+        performance,
+        outputs=[c.name for c in resolved if c.role == "output"],
+        kinds={c.name: c.kind for c in resolved},
+    )
+
+
+def _without_target(
+    table: Mapping[str, npt.NDArray[Any]],
+    schema: Schema,
+    performance: PerformanceSpec | None,
+    default_outputs: Sequence[str],
+) -> Mapping[str, npt.NDArray[Any]]:
+    """The columns the baseline describes: live events carry no target, so it is not one."""
+    if performance is None:
+        return table
+    if performance.target in schema.outputs or performance.target in default_outputs:
+        raise BaselineError(
+            f"--target {performance.target!r} is also a model output; the target is the true "
+            f"outcome, not what the model predicted: name the outcome column"
+        )
+    return {name: values for name, values in table.items() if name != performance.target}
 
 
 def _check_arguments(
@@ -290,7 +324,15 @@ def category_counts(name: str, values: npt.NDArray[Any]) -> tuple[dict[str, int]
     return dict(labels), missing
 
 
-def _row_count(table: Mapping[str, npt.NDArray[Any]]) -> int:
+def _row_count(table: Mapping[str, npt.NDArray[Any]], sources: Sequence[SourceFile] = ()) -> int:
+    """The table's rows, which every column and the sources' row counts must agree on."""
+    rows = _even_rows(table)
+    if sources and sum(s.rows for s in sources) != rows:
+        raise ValueError(f"sources describe {sum(s.rows for s in sources)} rows, table has {rows}")
+    return rows
+
+
+def _even_rows(table: Mapping[str, npt.NDArray[Any]]) -> int:
     lengths = {name: len(values) for name, values in table.items()}
     if not lengths:
         raise TrainingDataError("the training data has no columns")

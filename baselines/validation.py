@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from driftwarden.baselines.errors import BaselineCorrupt, BaselineTooSmall
+from driftwarden.baselines.performance import PERFORMANCE_FIELD, TASKS
 
 MIN_TRAINING_ROWS = 1000
 """The floor on training rows (docs/baselines.md, "Minimum training rows").
@@ -84,12 +85,7 @@ def check_body(body: Mapping[str, Any], *, source: str) -> None:
     ):
         _fail(where, "'labels' must map strings to strings")
     for i, source_file in enumerate(_list(where, "sources", body.get("sources", []))):
-        at = f"{where} source [{i}]"
-        if not isinstance(source_file, dict):
-            _fail(at, "must be an object with name, rows and sha256")
-        _text(at, "name", source_file.get("name"))
-        _count(at, "rows", source_file.get("rows"))
-        _text(at, "sha256", source_file.get("sha256"))
+        _check_source(f"{where} source [{i}]", source_file)
     columns = _list(where, "columns", body.get("columns"))
     if not columns:
         _fail(where, "it describes no columns")
@@ -105,6 +101,65 @@ def check_body(body: Mapping[str, Any], *, source: str) -> None:
             _fail(at, "the column is described twice (column names must be unique)")
         seen.add(name)
         _check_column(at, column, rows=rows)
+    if PERFORMANCE_FIELD in body:
+        _check_performance(where, body[PERFORMANCE_FIELD], columns=columns, rows=rows)
+
+
+def _check_source(at: str, source_file: object) -> None:
+    if not isinstance(source_file, dict):
+        _fail(at, "must be an object with name, rows and sha256")
+    _text(at, "name", source_file.get("name"))
+    _count(at, "rows", source_file.get("rows"))
+    _text(at, "sha256", source_file.get("sha256"))
+
+
+def _check_performance(
+    where: str, section: object, *, columns: Sequence[Mapping[str, Any]], rows: int
+) -> None:
+    """The performance section names real output columns and holds finite metrics.
+
+    The window state and calibration map inside are checked when they are read
+    (`baselines.performance.performance_from_dict`).
+    """
+    at = f"{where} performance"
+    if not isinstance(section, dict):
+        _fail(at, "must be an object")
+    target = _text(at, "target", section.get("target"))
+    if any(c.get("name") == target for c in columns):
+        _fail(at, f"the target {target!r} is also described as a column")
+    task = section.get("task")
+    if task not in TASKS:
+        _fail(at, f"'task' must be one of {', '.join(TASKS)}, found {task!r}")
+    outputs = {c.get("name") for c in columns if c.get("role") == "output"}
+    _check_outputs_named(at, section, outputs)
+    n = _count(at, "n", section.get("n"), minimum=1)
+    missing = _count(at, "missing", section.get("missing"))
+    if n + missing != rows:
+        _fail(at, f"n ({n}) + missing ({missing}) is not the baseline's row_count ({rows})")
+    metrics = section.get("metrics")
+    if not isinstance(metrics, dict):
+        _fail(at, "'metrics' must be an object")
+    for metric, entry in metrics.items():
+        _check_metric(at, metric, entry)
+
+
+def _check_outputs_named(at: str, section: Mapping[str, Any], outputs: set[Any]) -> None:
+    scores = section.get("scores")
+    if not isinstance(scores, dict):
+        _fail(at, "'scores' must map classes to output columns")
+    for name in [section.get("prediction"), *scores.values()]:
+        if name is not None and name not in outputs:
+            _fail(at, f"{name!r} is not one of the baseline's output columns")
+
+
+def _check_metric(at: str, metric: str, entry: object) -> None:
+    if not isinstance(entry, dict):
+        _fail(at, f"metric {metric!r} must be an object with value, std, rows, n_reference")
+    _finite(at, f"metrics.{metric}.value", entry.get("value"))
+    if _finite(at, f"metrics.{metric}.std", entry.get("std")) < 0:
+        _fail(at, f"metrics.{metric}.std is negative")
+    _count(at, f"metrics.{metric}.rows", entry.get("rows"), minimum=1)
+    _count(at, f"metrics.{metric}.n_reference", entry.get("n_reference"), minimum=1)
 
 
 def _check_column(at: str, column: Mapping[str, Any], *, rows: int) -> None:

@@ -29,7 +29,9 @@ from driftwarden.baselines.build import (
     build_baseline,
     resolve_created_at,
 )
+from driftwarden.baselines.build_performance import PerformanceSpec
 from driftwarden.baselines.errors import BaselineError, BaselineTooSmall
+from driftwarden.baselines.performance import TASKS, ReferencePerformance
 from driftwarden.baselines.schema import Schema, load_schema
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import BaselineStore, load_baseline
@@ -136,6 +138,35 @@ def _add_build_provenance(build: Any) -> None:
         help="sign the artifact with HMAC-SHA256 using the key in FILE; run and replay "
         "given the same key refuse unsigned or edited artifacts",
     )
+    build.add_argument(
+        "--target",
+        metavar="COL",
+        help="training column with the true outcome: also record the model's reference "
+        "performance, its spread and the calibration map for estimates (docs/verdicts.md)",
+    )
+    build.add_argument(
+        "--prediction",
+        metavar="COL",
+        help="with --target: output column with the predicted class or value "
+        "(default: inferred from the outputs)",
+    )
+    build.add_argument(
+        "--score",
+        default="",
+        metavar="COLS",
+        help="with --target: output column with the positive class's probability, or "
+        "CLASS=COL,... for every class of a multiclass model (default: inferred)",
+    )
+    build.add_argument(
+        "--positive-class",
+        metavar="VALUE",
+        help="with --target: the positive class of a binary model (default: 1 or true)",
+    )
+    build.add_argument(
+        "--task",
+        choices=TASKS,
+        help="with --target: binary, multiclass or regression (default: inferred)",
+    )
     # Reproducible builds: tests and release pipelines pin the build time.
     build.add_argument("--created-at", help=argparse.SUPPRESS)
 
@@ -201,6 +232,7 @@ def run_build(
     model_id = check_model_id(args.model)
     labels = parse_labels(args.label)
     outputs = parse_outputs(args.outputs)
+    performance = performance_spec(args)
     schema = load_schema(args.schema) if args.schema else Schema()
     if outputs:
         schema = schema.with_outputs(outputs)
@@ -236,6 +268,7 @@ def run_build(
         max_known_categories=args.max_known_categories,
         default_outputs=data.outputs,
         allow_few_rows=args.allow_few_rows,
+        performance=performance,
     )
     _check_rows(baseline)
     path = store.write(baseline, key=key)
@@ -302,16 +335,74 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
     return labels
 
 
+def performance_spec(args: argparse.Namespace) -> PerformanceSpec | None:
+    """`--target` and its companions, or None; the companions alone are a mistake."""
+    companions = {
+        "--prediction": args.prediction,
+        "--score": args.score,
+        "--positive-class": args.positive_class,
+        "--task": args.task,
+    }
+    if args.target is None:
+        given = [flag for flag, value in companions.items() if value]
+        if given:
+            raise BaselineError(
+                f"{', '.join(given)} describe the model's performance and need --target COL, "
+                f"the training column with the true outcome"
+            )
+        return None
+    items = parse_outputs(args.score)
+    scores: dict[str, str] | tuple[str, ...] = items
+    if any("=" in item for item in items):
+        pairs = [item.partition("=") for item in items]
+        if any(not sep or not cls or not col for cls, sep, col in pairs):
+            raise BaselineError(
+                f"--score {args.score!r}: write one column, or CLASS=COL for every class "
+                f"(e.g. --score setosa=p_setosa,versicolor=p_versicolor,virginica=p_virginica)"
+            )
+        scores = {cls.strip(): col.strip() for cls, _, col in pairs}
+    return PerformanceSpec(
+        target=args.target,
+        task=args.task,
+        prediction=args.prediction,
+        scores=scores,
+        positive_class=args.positive_class,
+    )
+
+
 def parse_outputs(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def summary_line(baseline: Baseline) -> str:
     files = len(baseline.sources)
-    return (
+    line = (
         f"{baseline.ref}: {baseline.row_count:,} rows from {files} file{'s' * (files != 1)}, "
         f"{len(baseline.features)} features, {len(baseline.outputs)} outputs, "
         f"created {baseline.created_at}"
+    )
+    if baseline.performance is not None:
+        line += "\n" + performance_line(baseline.performance)
+    return line
+
+
+def performance_line(perf: ReferencePerformance) -> str:
+    """One line of reference performance: task, target, the headline metrics."""
+    shown = [
+        f"{name} {perf.metrics[name].value:.4g} (+/- {perf.metrics[name].std:.2g} at "
+        f"{perf.metrics[name].rows:,} rows)"
+        for name in ("accuracy", "roc_auc", "f1", "mae", "rmse")
+        if name in perf.metrics
+    ]
+    calibration = ""
+    if perf.calibration is not None:
+        worst = max(c.ece for c in perf.calibration.columns)
+        mapped = any(c.mapped for c in perf.calibration.columns)
+        calibration = f"; calibration ECE {worst:.3f}{' after the isotonic map' if mapped else ''}"
+    return (
+        f"performance: {perf.task} on target {perf.target!r} ({perf.n:,} labelled rows): "
+        + ", ".join(shown)
+        + calibration
     )
 
 
@@ -343,6 +434,8 @@ def render_baseline(baseline: Baseline) -> str:
         for source in baseline.sources
     )
     lines.extend(f"  label        {key}={value}" for key, value in sorted(baseline.labels.items()))
+    if baseline.performance is not None:
+        lines.append(f"  {performance_line(baseline.performance)}")
     lines.append("")
     header = ("column", "kind", "role", "missing", "summary")
     rows = [header]
