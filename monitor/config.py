@@ -384,6 +384,26 @@ class CheckpointSettings(Frozen):
     topic_replication_factor: int | None = None  # None: the broker's default
 
 
+class GroupSettings(Frozen):
+    """How the members of one consumer group share the work (docs/scaling.md).
+
+    `active-standby`: one member reads every partition, the others wait to take
+    over. `partitioned`: every member reads a share of the partitions, publishes
+    partial window states to `partials_topic`, and one member merges each window
+    once every partition is covered, evaluates it and alerts (issue 17).
+    """
+
+    mode: Literal["active-standby", "partitioned"] = "active-standby"
+    partials_topic: str = "driftwarden-partials"
+    partials_partitions: int = Field(default=1, ge=1)
+    partials_retention: Seconds = 7 * 86400.0
+    # wall-clock seconds a window waits for its last partitions after its first
+    # partial arrived; then it is merged from what came (logged incomplete)
+    merge_timeout: Seconds = 600.0
+    create_topic: bool = True
+    topic_replication_factor: int | None = None  # None: the broker's default
+
+
 class MetricsSettings(Frozen):
     enabled: bool = True
     host: str = "0.0.0.0"  # noqa: S104 - a pod's metrics port is scraped from outside
@@ -624,6 +644,7 @@ class Settings(BaseSettings):
     dead_letter: DeadLetter = Field(default_factory=DeadLetter)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    group: GroupSettings = Field(default_factory=GroupSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -653,6 +674,16 @@ class Settings(BaseSettings):
                     for e in exc.errors()
                 )
                 raise ValueError(problems) from None
+        return self
+
+    @model_validator(mode="after")
+    def _partitioned_needs_shared_checkpoints(self) -> Settings:
+        if self.group.mode == "partitioned" and self.checkpoint.backend != "kafka":
+            raise ValueError(
+                "group.mode partitioned moves partitions between members with their window "
+                "state, which checkpoint.backend directory cannot do; set checkpoint.backend: "
+                "kafka, or group.mode: active-standby"
+            )
         return self
 
     @field_validator("policy", mode="before")
