@@ -135,6 +135,8 @@ class MergerLoop:
         if self._needs_catch_up:
             self._needs_catch_up = False
             self._start_catch_up(consumer)
+        if not self.book.partitions:
+            self._learn_input_partitions(consumer)
         if self._catch_up is not None:
             if any(consumer.position(tp) < end for tp, end in self._catch_up.items()):
                 return
@@ -145,18 +147,26 @@ class MergerLoop:
     def _start_catch_up(self, consumer: Any) -> None:
         ends = consumer.end_offsets(self._assigned)
         self._catch_up = {tp: int(o) for tp, o in ends.items()}
-        partitions: set[Source] = set()
-        for topic in self._input_topics:
-            found = consumer.partitions_for_topic(topic) or set()
-            partitions.update((topic, int(p)) for p in found)
-        self.book.set_partitions(partitions)
+        self._learn_input_partitions(consumer)
         log.info(
             "merger_assigned",
             partials_partitions=len(self._assigned),
-            input_partitions=len(partitions),
+            input_partitions=len(self.book.partitions),
             catch_up=sum(self._catch_up.values()),
         )
         self._hand_over(True)
+
+    def _learn_input_partitions(self, consumer: Any) -> None:
+        """Every partition of the input topics: what a window must be covered by. Until
+        the metadata of every topic is known nothing is merged (tried again each turn)."""
+        partitions: set[Source] = set()
+        for topic in self._input_topics:
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                log.info("merger_waiting_for_topic_metadata", topic=topic)
+                return
+            partitions.update((topic, int(p)) for p in found)
+        self.book.set_partitions(partitions)
 
     def _read(self, record: Any, now: float) -> None:
         if record.value is None:
