@@ -35,6 +35,7 @@ from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.merge_book import MergedWindow
 from driftwarden.monitor.windows.partial import MergedMarker
+from driftwarden.monitor.windows.window import WindowState
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +96,28 @@ class MergedJudge:
         self.evaluators = {
             m: ModelEvaluator(layout, self._policies[m]) for m, layout in self._layouts.items()
         }
+
+    def warm_up(self) -> None:
+        """Judge each model's baseline once, with a throwaway evaluator, before merging.
+
+        The statistics import scipy at first use; in this thread, next to a reading
+        thread that keeps the interpreter busy, that first import took 19 s on the
+        test machine, and a merger killed meanwhile had judged nothing. A warm-up
+        is an optimisation: any failure here is logged and merging starts anyway."""
+        for model, layout in sorted(self._layouts.items()):
+            try:
+                state = WindowState.empty(layout, 0)
+                for slot in layout.columns:
+                    state.bins[slot.offset : slot.stop] = slot.reference
+                    state.counted[slot.index] = int(slot.reference.sum())
+                state.events = int(state.counted.max(initial=0))
+                ModelEvaluator(layout, self._policies[model]).evaluate(
+                    state, window_index=0, start=0.0, end=1.0
+                )
+            except Exception as exc:
+                log.warning(
+                    "merger_warm_up_failed", model=model, error=f"{type(exc).__name__}: {exc}"
+                )
 
     def restore(self, marker: MergedMarker) -> None:
         evaluator = self.evaluators.get(marker.model_id)
@@ -157,6 +180,7 @@ class PartitionedGroup:
         self._thread = threading.Thread(target=self._run, name="merger", daemon=True)
 
     def _run(self) -> None:
+        self.judge.warm_up()  # before joining the merge group: merging starts warm
         try:
             self.merger.run(self._stop)
         except BaseException:  # logged by the loop; the member keeps reading
