@@ -202,6 +202,14 @@ class MergerLoop:
                     waited=self._settings.merge_timeout,
                     hint="a partition reported no progress within group.merge_timeout",
                 )
+            log.info(
+                "window_merged",
+                model=window.model_id,
+                window_index=window.key,
+                events=window.state.events,
+                shares=[f"{p.member}:{len(p.sources)}" for p in window.used],
+                records=len(window.record_keys),
+            )
             evaluator = self._on_merged(window)
             self._publisher.publish(MergedMarker(window.model_id, window.key + 1, dict(evaluator)))
             self._publisher.tombstone(window.model_id, window.record_keys)

@@ -392,7 +392,9 @@ class EngineProcessor:
                 self.engine.drop_stream(name)
                 self.engine.add_stream(name)  # holds the watermark until it delivers
             return
-        shared = not self._adopted_shared
+        # A member that still holds other partitions (kept across a rebalance, which
+        # only group.mode partitioned does) keeps its own counters and floors.
+        shared = not self._adopted_shared and not (set(self.engine.streams) - set(names))
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
         log.info("partitions_restored", partitions=names, shared_state=shared)

@@ -53,9 +53,14 @@ def close_partials(engine: Engine, *, member: str, now: float) -> list[Partial]:
         keys = sorted(
             {k for s in engine.streams.values() for k in s.windows.get(model, {}) if k < limit}
         )
-        progress = {source_of(n): limit for n in names}
         watermarks = {source_of(n): engine.streams[n].max_ts for n in names}
-        for key in keys:
+        for i, key in enumerate(keys):
+            # A record claims only what is published by the time it is read: windows up to
+            # its own, and the step's whole limit only on its last record. The merger may
+            # stop reading anywhere in this burst, and must not find a later window covered
+            # before its shares arrived.
+            below = limit if i == len(keys) - 1 else key + 1
+            progress = {source_of(n): below for n in names}
             merged: WindowState | None = None
             sources: set[Source] = set()
             for name in names:
@@ -77,6 +82,7 @@ def close_partials(engine: Engine, *, member: str, now: float) -> list[Partial]:
             )
         engine.closed_before[model] = max(previous if previous is not None else limit, limit)
         if not keys and (previous is None or limit > previous):
+            progress = {source_of(n): limit for n in names}
             out.append(
                 Partial(
                     model_id=model,

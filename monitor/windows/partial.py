@@ -5,8 +5,11 @@ states; when a window closes on a member it publishes one `Partial`: the
 merged state of the partitions that had events in the window (`sources`),
 and, for every partition the member holds, how far its windows are final
 (`progress`: every window below that key is closed for the partition, on this
-member or an earlier owner). The merger (`monitor.windows.merge_book`) merges a
-window once every partition of the topics has progressed past it.
+member or an earlier owner, and its share is published at or before this
+record; a member that closes several windows at once raises the progress of
+each record only to its own window, and the last to the whole step's). The
+merger (`monitor.windows.merge_book`) merges a window once every partition of
+the topics has progressed past it.
 
 Why the record key holds the source partitions: a partition's share of a
 window is a function of that partition's records alone (its own watermark

@@ -33,7 +33,7 @@ from tests.integration.test_daemon_group import (
     _wait_windows,
     pager,  # noqa: F401 - the fixture
 )
-from tests.support.daemon import DaemonProcess, verdict_lines
+from tests.support.daemon import DaemonProcess, comparable, verdict_lines
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = pytest.mark.kafka
@@ -66,6 +66,20 @@ def _topic_bytes(bootstrap: str, topic: str) -> dict[str, int]:
         return sizes
     finally:
         consumer.close(autocommit=False)
+
+
+def _assert_records_are_replays(logs: list[Path], group: _GroupOfThree) -> int:
+    """Every window record, statistics and tiers included, is replay's record (but for
+    the means' last bits: float sums add in another order); returns how many there were."""
+    n = 0
+    for path in logs:
+        for record in verdict_lines(path):
+            key = (record["model_id"], record["window_index"])
+            if record["window_index"] in group.stream.sentinel_windows:
+                continue
+            assert comparable(record) == comparable(group.reference[key]), key
+            n += 1
+    return n
 
 
 def _merger(members: list[DaemonProcess]) -> DaemonProcess:
@@ -137,6 +151,7 @@ def test_three_partitioned_members_judge_each_window_like_replay_through_a_join_
     logged = _assert_each_window_once_with_replays_counts(
         logs, group.reference, stream.sentinel_windows
     )
+    _assert_records_are_replays(logs, group)
     _assert_one_page_per_incident(pager.pages, group.replay_alerts)
     # A window is judged again only when the merger died between its evaluation and
     # the marker; the same record then (checked above).
@@ -153,3 +168,28 @@ def test_three_partitioned_members_judge_each_window_like_replay_through_a_join_
         f"{partial_bytes / windows:.0f} bytes of shares per window; "
         f"{time.monotonic() - began:.1f}s"
     )
+
+
+@pytest.mark.timeout(300)
+def test_one_partitioned_member_judges_every_window_like_replay(
+    kafka_broker: KafkaBroker,
+    group_id: str,
+    tmp_path: Path,
+    pager: Pager,  # noqa: F811
+) -> None:
+    """The baseline of the three-member test: the same topic and events, one member."""
+    group = _GroupOfThree.prepare(
+        kafka_broker, group_id, tmp_path, pager, backend="kafka", extra=_partitioned(group_id)
+    )
+    member = DaemonProcess(group.configs["a"], tmp_path / "a" / "daemon.log", name="member-a")
+    try:
+        member.wait_for_event("became_active", 90)
+        flow = _producing(kafka_broker.bootstrap, group.topic, group.stream.payloads, 0)
+        flow.join(timeout=120)
+        _wait_windows([member], set(group.reference), timeout=120)
+        assert member.stop(timeout=30) == 0, member.output()
+    finally:
+        member.ensure_dead()
+    logs = [tmp_path / "a" / "verdicts.jsonl"]
+    assert _assert_records_are_replays(logs, group) == len(group.reference)
+    _assert_one_page_per_incident(pager.pages, group.replay_alerts)
