@@ -95,6 +95,7 @@ class MergerLoop:
         self._catch_up: dict[Any, int] | None = None  # end offsets to reach; None: caught up
         self._needs_catch_up = False
         self._owns = False
+        self._generation = 0  # +1 at every revoke and assignment (callbacks, IO thread)
         self.windows_merged = 0
         self.error: BaseException | None = None
 
@@ -145,7 +146,10 @@ class MergerLoop:
         self._merge_ready(now)
 
     def _start_catch_up(self, consumer: Any) -> None:
+        generation = self._generation
         ends = consumer.end_offsets(self._assigned)
+        if generation != self._generation:
+            return  # a rebalance ran meanwhile; its assignment starts the catch-up again
         self._catch_up = {tp: int(o) for tp, o in ends.items()}
         self._learn_input_partitions(consumer)
         log.info(
@@ -220,6 +224,7 @@ class MergerLoop:
     # --- rebalance callbacks (IO thread) ----------------------------------------------
 
     def _on_revoked(self) -> None:
+        self._generation += 1
         self._hand_over(False)
         self._assigned = []
         self._catch_up = None
@@ -227,6 +232,7 @@ class MergerLoop:
         self._on_reset()
 
     def _on_assigned(self, consumer: Any, assigned: list[Any]) -> None:
+        self._generation += 1
         self._assigned = sorted(assigned)
         if assigned:
             consumer.seek_to_beginning(*assigned)
