@@ -7,8 +7,9 @@ with the same events and receiver as `test_daemon_group.py`:
 
 - every window record (whoever logged it, however often) has replay's counts
   and tiers, and every window is there: nothing judged on a share of the
-  events, nothing lost, through a member joining mid-stream and the merging
-  member killed by SIGKILL mid-window (its partitions and the merging move on);
+  events, nothing lost, through a member joining mid-stream and a member killed
+  by SIGKILL mid-window: the merging one (its partitions and the merging move
+  on), or one that only reads (its shares are published again by the new owners);
 - the receiver gets replay's notifications, each once, one member per incident;
 - the partials topic's bytes per window, read back from the topic.
 """
@@ -99,7 +100,10 @@ def _owns_merging(member: DaemonProcess) -> bool:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("victim", ["merger", "reader"])
 def test_three_partitioned_members_judge_each_window_like_replay_through_a_join_and_a_kill(
+    *,
+    victim: str,
     kafka_broker: KafkaBroker,
     group_id: str,
     tmp_path: Path,
@@ -127,15 +131,16 @@ def test_three_partitioned_members_judge_each_window_like_replay_through_a_join_
         flow.join(timeout=60)
         flow = _producing(boot, topic, payloads[8_000:14_000], 8_000)
         merging = _merger(members)
+        killed = merging if victim == "merger" else next(m for m in members if m is not merging)
         time.sleep(1.0)  # mid-stream: records of open windows are in flight
-        merging.kill()  # SIGKILL: no checkpoint, no goodbye to either group
+        killed.kill()  # SIGKILL: no checkpoint, no goodbye to either group
         flow.join(timeout=60)
         flow = _producing(boot, topic, payloads[14_000:], 14_000)
-        survivors = [m for m in members if m is not merging]
+        survivors = [m for m in members if m is not killed]
         again = DaemonProcess(
-            configs[merging.name[-1]],
-            tmp_path / merging.name[-1] / "daemon2.log",
-            name=f"{merging.name}-again",
+            configs[killed.name[-1]],
+            tmp_path / killed.name[-1] / "daemon2.log",
+            name=f"{killed.name}-again",
         )
         members.append(again)
         again.wait_for_event("became_active", 90)  # joins mid-stream again
@@ -162,8 +167,9 @@ def test_three_partitioned_members_judge_each_window_like_replay_through_a_join_
     partial_bytes = sizes.get("partial", 0)
     assert sizes.get("partial_records", 0) >= windows  # at least one share per window
     note_timing(
-        f"partitioned group of 3 on {PARTITIONS} partitions: windows logged per member "
-        f"{logged} ({records} records for {windows} windows, merged by {sorted(merged_by)}), "
+        f"partitioned group of 3 on {PARTITIONS} partitions, {victim} killed: windows logged "
+        f"per member {logged} ({records} records for {windows} windows, "
+        f"merged by {sorted(merged_by)}), "
         f"{len(pager.pages)} pages; partials topic {sizes} -> "
         f"{partial_bytes / windows:.0f} bytes of shares per window; "
         f"{time.monotonic() - began:.1f}s"
