@@ -59,9 +59,19 @@ class PartialsOutlet:
         self.partials_published = 0
 
     def close_due(self, engine: Engine) -> None:
-        for partial in close_partials(engine, member=self._member, now=self._clock()):
+        partials = close_partials(engine, member=self._member, now=self._clock())
+        for partial in partials:
             self._publisher.publish(partial)
             self.partials_published += 1
+        for model in sorted({p.model_id for p in partials}):
+            mine = [p for p in partials if p.model_id == model]
+            log.info(
+                "partials_published",
+                model=model,
+                windows=[p.key for p in mine if p.state is not None],
+                final_below=max(min(p.progress.values(), default=-1) for p in mine),
+                partitions=len(mine[-1].progress),
+            )
 
     def flush(self) -> None:
         """Before every checkpoint: what it no longer holds must be acknowledged."""
