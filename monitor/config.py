@@ -452,6 +452,26 @@ class CheckpointSettings(Frozen):
     topic_replication_factor: int | None = None  # None: the broker's default
 
 
+class GroupSettings(Frozen):
+    """How the members of one consumer group share the work (docs/scaling.md).
+
+    `active-standby`: one member reads every partition, the others wait to take
+    over. `partitioned`: every member reads a share of the partitions, publishes
+    partial window states to `partials_topic`, and one member merges each window
+    once every partition is covered, evaluates it and alerts (issue 17).
+    """
+
+    mode: Literal["active-standby", "partitioned"] = "active-standby"
+    partials_topic: str = "driftwarden-partials"
+    partials_partitions: int = Field(default=1, ge=1)
+    partials_retention: Seconds = 7 * 86400.0
+    # wall-clock seconds a window waits for its last partitions after its first
+    # partial arrived; then it is merged from what came (logged incomplete)
+    merge_timeout: Seconds = 600.0
+    create_topic: bool = True
+    topic_replication_factor: int | None = None  # None: the broker's default
+
+
 class MetricsSettings(Frozen):
     enabled: bool = True
     host: str = "0.0.0.0"  # noqa: S104 - a pod's metrics port is scraped from outside
@@ -722,6 +742,7 @@ class Settings(BaseSettings):
         "absent: no join",
     )
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    group: GroupSettings = Field(default_factory=GroupSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -765,6 +786,28 @@ class Settings(BaseSettings):
                     for e in exc.errors()
                 )
                 raise ValueError(problems) from None
+        return self
+
+    @model_validator(mode="after")
+    def _partitioned_needs_shared_checkpoints(self) -> Settings:
+        if self.group.mode == "partitioned" and self.checkpoint.backend != "kafka":
+            raise ValueError(
+                "group.mode partitioned moves partitions between members with their window "
+                "state, which checkpoint.backend directory cannot do; set checkpoint.backend: "
+                "kafka, or group.mode: active-standby"
+            )
+        if self.group.mode == "partitioned" and self.kafka.client == "librdkafka":
+            raise ValueError(
+                "group.mode partitioned needs several members in one group, and a librdkafka "
+                "member runs alone in its group; set kafka.client: kafka-python, or "
+                "group.mode: active-standby"
+            )
+        if self.group.mode == "partitioned" and self.outcomes is not None:
+            raise ValueError(
+                "group.mode partitioned moves partitions between members, and the outcome "
+                "join's store is one member's disk; remove the outcomes section, or set "
+                "group.mode: active-standby"
+            )
         return self
 
     @field_validator("policy", mode="before")

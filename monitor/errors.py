@@ -21,3 +21,10 @@ class SinkUnavailable(DriftwardenError):  # noqa: N818 - names the condition, li
 
 class CheckpointError(DriftwardenError):
     """A checkpoint cannot be written or does not match the running configuration."""
+
+
+class PartialsUnpublishedError(DriftwardenError):
+    """Window shares closed on this member were not acknowledged by the partials topic.
+
+    Fatal on purpose: those windows are gone from memory, so no later checkpoint may
+    be written; the restarted member closes them again from the last checkpoint."""

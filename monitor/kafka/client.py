@@ -167,7 +167,7 @@ class KafkaClientConfig:
         *,
         group: bool = True,
         client_suffix: str | None = None,
-        assignor: ActiveStandbyAssignor | None = None,
+        assignor: Any = None,
     ) -> dict[str, Any]:
         """kwargs for `KafkaConsumer`: the group member by default.
 
@@ -175,7 +175,8 @@ class KafkaClientConfig:
         reading a topic such as the checkpoint topic from its start.
         Offsets are always committed by hand, after the checkpoint is safe.
         `assignor` is the member's `ActiveStandbyAssignor` (the consumer loop keeps
-        it to learn its role); a fresh one when not given.
+        it to learn its role), or in `group.mode: partitioned` a spreading eager
+        assignor; a fresh `ActiveStandbyAssignor` when not given.
         """
         s = self._settings
         kwargs = self._common(_client_id(s.client_id, client_suffix))

@@ -205,6 +205,7 @@ class ConsumerLoop:
         consumer_factory: Callable[..., Any] = KafkaConsumer,
         on_role_change: Callable[[bool], None] | None = None,
         on_alerting: Callable[[bool], None] | None = None,
+        assignor: Any = None,
     ) -> None:
         self._client = client
         self._kafka = client.settings
@@ -223,7 +224,8 @@ class ConsumerLoop:
         self._on_role_change = on_role_change
         self._on_alerting = on_alerting
         self._owns_alerting = False
-        self._assignor = ActiveStandbyAssignor()
+        # issue 17: group.mode partitioned passes a spreading assignor (no roles).
+        self._assignor = assignor if assignor is not None else ActiveStandbyAssignor()
         self._role: Role | None = None  # None until the first assignment
 
         self._owned: dict[Partition, _Owned] = {}
@@ -646,7 +648,8 @@ class ConsumerLoop:
         self._assigned = frozenset(self._assigned - lost)
         # Another member may be active already: stop acting as the active one now,
         # not at the next assignment.
-        self._assignor.forget_active()
+        if isinstance(self._assignor, ActiveStandbyAssignor):
+            self._assignor.forget_active()
         if self._role == "active":
             self._set_role("standby", active_member=None, generation=None, members=None)
         self._hand_alerting(owns=False)
@@ -686,7 +689,7 @@ class ConsumerLoop:
     def _take_role(self, assigned: set[Partition]) -> None:
         """The role this assignment gives, from the assignor (the fake consumers of
         the unit tests bypass it: then owning partitions means active)."""
-        last = self._assignor.last
+        last = getattr(self._assignor, "last", None)  # None: partitioned mode, no roles
         role: Role = last.role if last is not None else ("active" if assigned else "standby")
         active_member = last.active_member if last is not None else None
         if role == "standby" and active_member and self._checkpoint_settings.backend == "directory":

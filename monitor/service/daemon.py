@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +55,11 @@ from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
 from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
+from driftwarden.monitor.service.partitioned import (
+    PartialsOutlet,
+    PartitionedGroup,
+    spreading_assignor,
+)
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.charts import shares
@@ -243,8 +250,10 @@ class EngineProcessor:
         dead_letter: DeadLetterSink | None = None,
         saturated: Callable[[], bool] = lambda: False,
         wall_clock: Callable[[], float] = time.time,
+        partials: PartialsOutlet | None = None,
     ) -> None:
         self.engine = engine
+        self._partials = partials  # issue 17: group.mode partitioned
         self._observers = list(observers)
         self._metrics = metrics
         self._dead_letter = dead_letter
@@ -280,7 +289,7 @@ class EngineProcessor:
                 self._count_outcomes(run)
         else:
             self._count(leave=len(batches))
-        self._emit(self.engine.close_due())
+        self._emit(self._close_due_windows())
 
     def use_pool(self, pool: DecodePool[WindowCounts] | None) -> None:
         """Decode in `pool` from the next poll on (None: in-process again)."""
@@ -291,7 +300,15 @@ class EngineProcessor:
         """Count the poll still being decoded, and close the windows it makes due."""
         if len(self._pipeline):
             self._count(leave=0)
-            self._emit(self.engine.close_due())
+            self._emit(self._close_due_windows())
+
+    def _close_due_windows(self) -> Sequence[WindowVerdict]:
+        """Due windows as verdicts; in `group.mode: partitioned` (issue 17) they close
+        into partials for the merger instead, and this member judges nothing here."""
+        if self._partials is not None:
+            self._partials.close_due(self.engine)
+            return ()
+        return self.engine.close_due()
 
     def _runs(self, records: Sequence[SourceRecord]) -> list[tuple[str, SourceBatch]]:
         """A poll's records as one batch per partition (an engine stream), in order,
@@ -335,7 +352,7 @@ class EngineProcessor:
         if self.engine.outcomes is not None:
             for name in list(self.engine.outcomes.streams):
                 self.engine.outcomes.set_idle(name, name in idle_names)
-        self._emit(self.engine.close_due())
+        self._emit(self._close_due_windows())
         if self._metrics is not None:
             for model in self.engine.layouts:
                 watermark = self.engine.watermark(model)
@@ -347,6 +364,8 @@ class EngineProcessor:
 
     def snapshot(self) -> bytes:
         self.flush()
+        if self._partials is not None:
+            self._partials.flush()  # published before the checkpoint forgets those windows
         if self._dead_letter is not None:
             self._dead_letter.flush()  # durable before the offsets that produced them move on
         return self.engine.snapshot()
@@ -372,7 +391,9 @@ class EngineProcessor:
             for name in outcome_names:
                 self._outcome_stream(name)
             return
-        shared = not self._adopted_shared
+        # A member that still holds other partitions (kept across a rebalance, which
+        # only group.mode partitioned does) keeps its own counters and floors.
+        shared = not self._adopted_shared and not (set(self.engine.streams) - set(names))
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
         for name in outcome_names:
@@ -475,6 +496,15 @@ def build_dead_letter(settings: Settings, client: KafkaClientConfig) -> DeadLett
     return None
 
 
+def _engine(
+    settings: Settings, baselines: Sequence[Baseline], dead_letter: DeadLetterSink | None
+) -> tuple[PendingStore | None, Engine]:
+    """The engine, and the outcome join's store when outcomes are configured (the daemon
+    owns and closes it)."""
+    store = PendingStore(settings.outcomes.directory) if settings.outcomes is not None else None
+    return store, Engine(baselines, settings, reject_sink=dead_letter, outcome_store=store)
+
+
 def _primed_metrics(settings: Settings, baselines: Sequence[Baseline]) -> Metrics:
     """Every labelled series exists from the start, so dashboards and alerts see zeros."""
     metrics = Metrics(package_version())
@@ -512,12 +542,7 @@ class Daemon:
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         check_client(self.client)
         self.dead_letter = build_dead_letter(settings, self.client)
-        self.outcome_store = (
-            PendingStore(settings.outcomes.directory) if settings.outcomes is not None else None
-        )
-        self.engine = Engine(
-            baselines, settings, reject_sink=self.dead_letter, outcome_store=self.outcome_store
-        )
+        self.outcome_store, self.engine = _engine(settings, baselines, self.dead_letter)
         _publish_baseline_shares(self.metrics, self.engine)
         self.health.set_baselines_loaded(True)
         self.alert_state_faults: dict[str, str | None] = {}
@@ -531,11 +556,14 @@ class Daemon:
         )
         self.dispatcher = AlertDispatcher(self.alerts)
         self.verdict_log = (
-            VerdictLogObserver(settings.verdict_log) if settings.verdict_log is not None else None
+            VerdictLogObserver(settings.verdict_log) if settings.verdict_log else None
         )
+        builtin = self._builtin_observers()
+        self.partitioned = self._partitioned_group([*builtin, *observers])
         self.processor = EngineProcessor(
             self.engine,
-            observers=[*self._builtin_observers(), *observers],
+            partials=self.partitioned.outlet if self.partitioned is not None else None,
+            observers=[*builtin, *observers],
             metrics=self.metrics,
             dead_letter=self.dead_letter,
             saturated=lambda: saturated() or len(self.alerts.pending()) > OUTBOX_SATURATED,
@@ -552,8 +580,23 @@ class Daemon:
             fingerprint=config_fingerprint(baselines, settings),
             metrics=self.metrics,
             health=self.health,
-            on_alerting=self.on_alerting,
+            on_alerting=self.on_alerting if self.partitioned is None else None,
+            assignor=spreading_assignor() if self.partitioned is not None else None,
             consumer_factory=consumer_factory(self.client),
+        )
+
+    def _partitioned_group(self, observers: list[VerdictObserver]) -> PartitionedGroup | None:
+        """In `group.mode: partitioned` (issue 17) the merger judges; readers publish partials."""
+        settings = self.settings
+        if settings.group.mode != "partitioned":
+            return None
+        return PartitionedGroup(
+            engine=self.engine,
+            settings=settings.group,
+            client=self.client,
+            observers=observers,
+            on_ownership=self.on_alerting,
+            member=settings.kafka.group_instance_id or f"{socket.gethostname()}:{os.getpid()}",
         )
 
     def _builtin_observers(self) -> list[VerdictObserver]:
@@ -598,23 +641,14 @@ class Daemon:
     def run(self, stop: threading.Event) -> None:
         self._stopping = stop
         grace = self.settings.shutdown.grace_period
-        workers = decode_workers(self.settings.decode_workers)
-        pool = None
-        if workers:
-            # Before the metrics server and the alert thread start: with no other
-            # thread running yet, the workers fork in milliseconds.
-            try:
-                pool = start_decode_pool(self.engine, workers)
-            except OSError as exc:  # out of processes or memory: decode here instead
-                log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
-            else:
-                self.processor.use_pool(pool)
-                log.info("decode_workers_started", workers=workers, start=pool.start_method)
+        pool = self._start_decode_pool()
         server = HealthServer(self.settings.metrics, self.metrics, self.health)
         if self.settings.metrics.enabled:
             server.start()
             log.info("metrics_listening", host=self.settings.metrics.host, port=server.port)
         self.dispatcher.start()
+        if self.partitioned is not None:
+            self.partitioned.start()
         try:
             # Leave part of the grace period for the sinks and the alert outbox.
             self.loop.run(stop, grace_period=max(1.0, grace * 0.7))
@@ -622,15 +656,11 @@ class Daemon:
             if pool is not None:
                 self.processor.use_pool(None)  # counts what is in flight first
                 pool.close()
+            if self.partitioned is not None:
+                self.partitioned.stop(timeout=max(1.0, grace * 0.2))
             deadline = time.monotonic() + max(0.5, grace * 0.25)
             self.dispatcher.stop_and_drain(deadline)
-            if self.dead_letter is not None:
-                self.dead_letter.close()
-            if self.verdict_log is not None:
-                self.verdict_log.close()
-            self.store.close()
-            if self.outcome_store is not None:
-                self.outcome_store.close()  # the epoch after the last checkpoint is dropped
+            self._close_sinks()
             if self.settings.metrics.enabled:
                 server.stop()
         outcomes = self.engine.outcomes
@@ -639,6 +669,30 @@ class Daemon:
             counts=self.engine.counts.to_dict(),
             outcomes=outcomes.counts.to_dict() if outcomes is not None else None,
         )
+
+    def _start_decode_pool(self) -> DecodePool[WindowCounts] | None:
+        """Decode workers, started before the metrics server and the alert thread: with no
+        other thread running yet, the workers fork in milliseconds."""
+        workers = decode_workers(self.settings.decode_workers)
+        if not workers:
+            return None
+        try:
+            pool = start_decode_pool(self.engine, workers)
+        except OSError as exc:  # out of processes or memory: decode here instead
+            log.error("decode_worker_failed", error=str(exc), fallback="decoding in-process")
+            return None
+        self.processor.use_pool(pool)
+        log.info("decode_workers_started", workers=workers, start=pool.start_method)
+        return pool
+
+    def _close_sinks(self) -> None:
+        if self.dead_letter is not None:
+            self.dead_letter.close()
+        if self.verdict_log is not None:
+            self.verdict_log.close()
+        self.store.close()
+        if self.outcome_store is not None:
+            self.outcome_store.close()  # the epoch after the last checkpoint is dropped
 
     def describe(self) -> Mapping[str, Any]:
         return {"models": sorted(self.engine.layouts), "topics": self.settings.kafka.topics}

@@ -122,7 +122,14 @@ class Pager:
 
 
 def _configs(
-    tmp_path: Path, kafka_broker: KafkaBroker, topic: str, group: str, *, backend: str, hook: str
+    tmp_path: Path,
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group: str,
+    *,
+    backend: str,
+    hook: str,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, dict[str, Path]]:
     baseline = write_baseline(tmp_path / "baselines")
     checkpoint: dict[str, Any] = (
@@ -146,6 +153,7 @@ def _configs(
                     "repeat_interval": "24h",
                 },
             },
+            **(extra or {}),
         }
         configs[name] = daemon_config(
             work / "config.yaml",
@@ -186,12 +194,19 @@ class _GroupOfThree:
 
     @classmethod
     def prepare(
-        cls, broker: KafkaBroker, group_id: str, tmp_path: Path, pager: Pager, *, backend: str
+        cls,
+        broker: KafkaBroker,
+        group_id: str,
+        tmp_path: Path,
+        pager: Pager,
+        *,
+        backend: str,
+        extra: dict[str, Any] | None = None,
     ) -> _GroupOfThree:
         topic = f"group-{group_id}"
         broker.create_topic(topic, partitions=PARTITIONS)
         baseline, configs = _configs(
-            tmp_path, broker, topic, group_id, backend=backend, hook=pager.start()
+            tmp_path, broker, topic, group_id, backend=backend, hook=pager.start(), extra=extra
         )
         stream = episode_stream()
         reference, replay_alerts = _replay(baseline, configs["a"], stream, tmp_path)

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from driftwarden.monitor.config import ModelPolicy
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.verdicts.charts import NEW_LABEL, OTHER_LABEL, baseline_histograms, shares
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.windows.window import WindowState
 from tests.monitor.factories import make_baseline, settings_with
 

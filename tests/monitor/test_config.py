@@ -276,3 +276,22 @@ def test_a_mistake_set_by_the_environment_names_its_variable_not_only_the_file(
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={"DRIFTWARDEN_KAFKA__GROUPID": "x"})
     assert "kafka.groupid (set by DRIFTWARDEN_KAFKA__GROUPID): Extra inputs" in str(info.value)
+
+
+def test_partitioned_mode_with_directory_checkpoints_is_refused_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "group: {mode: partitioned}\ncheckpoint: {backend: directory}\n")
+    with pytest.raises(ConfigError, match=r"group.mode partitioned.*set checkpoint.backend: kafka"):
+        load_settings(path, env={})
+
+
+def test_partitioned_mode_with_kafka_checkpoints_loads_and_defaults_stay_active_standby(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(None, env={}).group.mode == "active-standby"
+    settings = load_settings(
+        write(tmp_path, "group: {mode: partitioned}\ncheckpoint: {backend: kafka}\n"), env={}
+    )
+    assert settings.group.mode == "partitioned"
+    assert settings.group.partials_topic == "driftwarden-partials"

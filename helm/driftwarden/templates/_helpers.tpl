@@ -202,6 +202,8 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- else }}
 {{- $_ := set $cfg "checkpoint" (dict "backend" "kafka" "topic" .Values.checkpoint.topic "interval" .Values.checkpoint.interval) }}
 {{- end }}
+{{- /* How the group shares the work (issue 17): the partials topic's settings as values. */}}
+{{- $_ := set $cfg "group" (dict "mode" .Values.group.mode "partials_topic" .Values.group.partials.topic "partials_partitions" (int .Values.group.partials.partitions) "partials_retention" .Values.group.partials.retention "merge_timeout" .Values.group.mergeTimeout) }}
 {{- /* Baselines: file names under the mounted directory. */}}
 {{- $baselines := list }}
 {{- range .Values.baselines.files }}

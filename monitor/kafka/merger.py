@@ -1,0 +1,266 @@
+"""The merger: reads the partials topic in its own consumer group and merges each window once.
+
+Kafka decides who merges, as it decides who reads: the members join a second
+consumer group, `<kafka.group_id>.merge`, on the partials topic, whose
+assignor (`ActiveStandbyAssignor`) gives every partition of it to one member.
+That member merges every model, evaluates each window once and owns alerting;
+when it leaves or dies, another member is assigned, reads the partials topic
+from its start (compacted: open partials, progress records and one merge
+marker per model), and continues exactly where the markers say.
+
+Everything the merger knows is in the partials topic, so it commits no
+offsets and keeps no checkpoint: on every assignment it reads from the
+beginning, and evaluates nothing until it has caught up with the end offsets
+it saw on assignment (a window merged before the marker that says so was read
+would be evaluated twice).
+
+After evaluating a window it publishes the model's marker (windows below
+`merged_below` are done, with the evaluator's tier history) and tombstones for
+the window's partials, and flushes. A crash between the evaluation and the
+marker evaluates that window again on the next merger: at least once, and
+the alert pipeline's incident state (handed over with alerting) keeps it one
+incident.
+
+One thread of its own; kafka-python runs the rebalance callbacks on the
+consumer's IO thread while this thread waits in `poll()`, so callbacks only
+set flags and seek (local calls).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import structlog
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+
+from driftwarden.monitor.config import GroupSettings
+from driftwarden.monitor.errors import CheckpointError
+from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
+from driftwarden.monitor.kafka.client import KafkaClientConfig, millis
+from driftwarden.monitor.kafka.partials_topic import PartialPublisher
+from driftwarden.monitor.windows.merge_book import MergeBook, MergedWindow
+from driftwarden.monitor.windows.partial import MergedMarker, Partial, Source, decode_record
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 0.2
+
+
+def merge_group(group_id: str) -> str:
+    """The merger's consumer group: its own, next to the readers' group."""
+    return f"{group_id}.merge"
+
+
+class MergerLoop:
+    """Runs the merger side of one member until `stop` is set (module docstring).
+
+    `on_merged(window)` evaluates and emits one merged window and returns the
+    model's evaluator state after it; `on_marker(marker)` restores a model's
+    evaluator from a marker read back; `on_ownership(owns)` hands alerting over
+    (called on the consumer's IO thread at revoke, on this thread at assignment).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: KafkaClientConfig,
+        settings: GroupSettings,
+        input_topics: Sequence[str],
+        publisher: PartialPublisher,
+        on_merged: Callable[[MergedWindow], Mapping[str, Any]],
+        on_marker: Callable[[MergedMarker], None],
+        on_ownership: Callable[[bool], None],
+        on_reset: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+        consumer_factory: Callable[..., Any] = KafkaConsumer,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._input_topics = list(input_topics)
+        self._publisher = publisher
+        self._on_merged = on_merged
+        self._on_marker = on_marker
+        self._on_ownership = on_ownership
+        self._on_reset = on_reset
+        self._clock = clock
+        self._consumer_factory = consumer_factory
+        self._assignor = ActiveStandbyAssignor()
+        self.book = MergeBook(timeout=settings.merge_timeout)
+        self._assigned: list[Any] = []
+        self._catch_up: dict[Any, int] | None = None  # end offsets to reach; None: caught up
+        self._needs_catch_up = False
+        self._owns = False
+        self._generation = 0  # +1 at every revoke and assignment (callbacks, IO thread)
+        self.windows_merged = 0
+        self.error: BaseException | None = None
+
+    @property
+    def owns(self) -> bool:
+        return self._owns
+
+    def run(self, stop: threading.Event) -> None:
+        kwargs = self._client.consumer_kwargs(client_suffix="merger", assignor=self._assignor)
+        kwargs.update(group_id=merge_group(self._client.settings.group_id))
+        kwargs["auto_offset_reset"] = "earliest"
+        consumer = self._consumer_factory(**kwargs)
+        try:
+            consumer.subscribe(
+                topics=[self._settings.partials_topic], listener=_Listener(self, consumer)
+            )
+            while not stop.is_set():
+                self._turn(consumer)
+        except BaseException as exc:
+            self.error = exc
+            log.exception("merger_failed")
+            raise
+        finally:
+            self._hand_over(False)
+            try:
+                consumer.close(autocommit=False, timeout_ms=5000)
+            except Exception as exc:
+                log.warning("merger_consumer_close_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _turn(self, consumer: Any) -> None:
+        batches = consumer.poll(timeout_ms=millis(POLL_SECONDS))
+        now = self._clock()
+        for records in batches.values():
+            for record in records:
+                self._read(record, now)
+        if not self._assigned:
+            return
+        if self._needs_catch_up:
+            self._needs_catch_up = False
+            self._start_catch_up(consumer)
+        if not self.book.partitions:
+            self._learn_input_partitions(consumer)
+        if self._catch_up is not None:
+            if any(consumer.position(tp) < end for tp, end in self._catch_up.items()):
+                return
+            self._catch_up = None
+            log.info("merger_caught_up", models=self.book.models())
+        self._merge_ready(now)
+
+    def _start_catch_up(self, consumer: Any) -> None:
+        generation = self._generation
+        ends = consumer.end_offsets(self._assigned)
+        if generation != self._generation:
+            return  # a rebalance ran meanwhile; its assignment starts the catch-up again
+        self._catch_up = {tp: int(o) for tp, o in ends.items()}
+        self._learn_input_partitions(consumer)
+        log.info(
+            "merger_assigned",
+            partials_partitions=len(self._assigned),
+            input_partitions=len(self.book.partitions),
+            catch_up=sum(self._catch_up.values()),
+        )
+        self._hand_over(True)
+
+    def _learn_input_partitions(self, consumer: Any) -> None:
+        """Every partition of the input topics: what a window must be covered by. Until
+        the metadata of every topic is known nothing is merged (tried again each turn)."""
+        partitions: set[Source] = set()
+        for topic in self._input_topics:
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                log.info("merger_waiting_for_topic_metadata", topic=topic)
+                return
+            partitions.update((topic, int(p)) for p in found)
+        self.book.set_partitions(partitions)
+
+    def _read(self, record: Any, now: float) -> None:
+        if record.value is None:
+            try:
+                kind, model_id, *rest = msgspec.msgpack.decode(record.key)
+            except (msgspec.DecodeError, ValueError, TypeError):
+                return
+            if kind == "partial" and rest:
+                self.book.discard(record.key, str(model_id), int(rest[0]))
+            return
+        try:
+            decoded = decode_record(record.value)
+        except CheckpointError as exc:
+            log.error("partial_unreadable", offset=record.offset, error=str(exc))
+            return
+        if isinstance(decoded, Partial):
+            self.book.add(decoded, now)
+        else:
+            current = self.book.merged_below(decoded.model_id)
+            if current is None or decoded.merged_below >= current:
+                self.book.mark_merged(decoded.model_id, decoded.merged_below)
+                self._on_marker(decoded)
+
+    def _merge_ready(self, now: float) -> None:
+        ready = self.book.ready(now)
+        for window in ready:
+            if not window.complete:
+                log.warning(
+                    "window_merged_incomplete",
+                    model=window.model_id,
+                    window_index=window.key,
+                    partials=len(window.used),
+                    waited=self._settings.merge_timeout,
+                    hint="a partition reported no progress within group.merge_timeout",
+                )
+            log.info(
+                "window_merged",
+                model=window.model_id,
+                window_index=window.key,
+                events=window.state.events,
+                shares=[f"{p.member}:{len(p.sources)}" for p in window.used],
+                records=len(window.record_keys),
+            )
+            evaluator = self._on_merged(window)
+            self._publisher.publish(MergedMarker(window.model_id, window.key + 1, dict(evaluator)))
+            self._publisher.tombstone(window.model_id, window.record_keys)
+            self.windows_merged += 1
+        if ready:
+            self._publisher.flush()
+
+    # --- rebalance callbacks (IO thread) ----------------------------------------------
+
+    def _on_revoked(self) -> None:
+        self._generation += 1
+        self._hand_over(False)
+        self._assigned = []
+        self._catch_up = None
+        self.book = MergeBook(timeout=self._settings.merge_timeout)
+        self._on_reset()
+
+    def _on_assigned(self, consumer: Any, assigned: list[Any]) -> None:
+        self._generation += 1
+        self._assigned = sorted(assigned)
+        if assigned:
+            consumer.seek_to_beginning(*assigned)
+            self._needs_catch_up = True
+
+    def _hand_over(self, owns: bool) -> None:
+        if owns == self._owns:
+            return
+        self._owns = owns
+        log.info("merger_became_owner" if owns else "merger_gave_up_ownership")
+        self._on_ownership(owns)
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: MergerLoop, consumer: Any) -> None:
+        self._loop = loop
+        self._consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            try:
+                self._loop._on_revoked()
+            except Exception:  # never into kafka-python: it would keep us out of the group
+                log.exception("merger_revoke_failed")
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        tps = [TopicPartition(tp.topic, tp.partition) for tp in assigned]
+        try:
+            self._loop._on_assigned(self._consumer, tps)
+        except Exception:
+            log.exception("merger_assign_failed")
