@@ -27,7 +27,6 @@ from driftwarden.monitor.errors import ConfigError, SourceError
 from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
-from driftwarden.monitor.page.render import write_page
 from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
@@ -212,6 +211,9 @@ def _replay(
             with args.report.open("wb") as out:
                 write_report(out, header, spool)
         if args.html and spool is not None:
+            # Imported here: the page's assets and charts load only when --html asks.
+            from driftwarden.monitor.page.render import write_page  # noqa: PLC0415
+
             spool.seek(0)
             write_page(args.html, header, (json.loads(line) for line in spool))
     return header, builder
