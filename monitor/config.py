@@ -234,7 +234,7 @@ class ModelPolicy(Frozen):
     chi_square_min_expected: float = Field(default=5.0, gt=0)
     runbook_url: str | None = None
     next_steps: tuple[str, ...] = DEFAULT_NEXT_STEPS
-    columns: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    columns: dict[str, dict[str, Any]] = {}
 
     @model_validator(mode="after")
     def _effects_fit_kinds(self) -> ModelPolicy:
@@ -536,7 +536,7 @@ class WebhookReceiver(_Receiver):
     secret_file: Path | None = None
     # Values are often credentials (`Authorization: Bearer ...`): SecretStr keeps them
     # out of reprs, like every other secret.
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = {}
 
 
 Receiver = Annotated[
@@ -554,14 +554,14 @@ class Route(Frozen):
     """A node of the route tree, with Alertmanager's semantics."""
 
     receiver: str | None = None
-    matchers: list[str] = Field(default_factory=list)
+    matchers: list[str] = []
     continue_: bool = Field(default=False, alias="continue")
     group_by: list[str] | None = None
     group_wait: Seconds | None = None
     group_interval: Seconds | None = None
     repeat_interval: Seconds | None = None
-    mute_time_intervals: list[str] = Field(default_factory=list)
-    routes: list[Route] = Field(default_factory=list)
+    mute_time_intervals: list[str] = []
+    routes: list[Route] = []
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -588,8 +588,8 @@ class TimeRange(Frozen):
 class TimeInterval(Frozen):
     weekdays: list[
         Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    ] = Field(default_factory=list)
-    times: list[TimeRange] = Field(default_factory=list)
+    ] = []
+    times: list[TimeRange] = []
 
 
 class MuteTimeInterval(Frozen):
@@ -643,8 +643,8 @@ class AlertingSettings(Frozen):
             InhibitRule(source_matchers=['tier="critical"'], target_matchers=['tier="warning"'])
         ]
     )
-    silences: list[SilenceConfig] = Field(default_factory=list)
-    mute_time_intervals: list[MuteTimeInterval] = Field(default_factory=list)
+    silences: list[SilenceConfig] = []
+    mute_time_intervals: list[MuteTimeInterval] = []
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     state_directory: Path | None = None
@@ -713,7 +713,7 @@ class Settings(BaseSettings):
     )
 
     environment: str = "production"
-    baselines: list[Path] = Field(default_factory=list)
+    baselines: list[Path] = []
     baseline_verify_key_file: Path | None = Field(
         default=None,
         description="HMAC key file (a mounted Kubernetes Secret): every baseline must carry a "
@@ -725,7 +725,7 @@ class Settings(BaseSettings):
         "record) to this file: an audit trail of every decision",
     )
     policy: ModelPolicy = Field(default_factory=ModelPolicy)
-    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = {}
     events: EventFields = Field(default_factory=EventFields)
     decode_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
         default="auto",

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import numpy as np
@@ -40,12 +40,14 @@ from driftwarden.monitor.ingest.dedup import RecentIds
 from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
-from driftwarden.monitor.outcomes.join import OutcomeJoin
-from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
 from driftwarden.monitor.windows.windowing import WindowCounts, accumulate, assign_count, time_keys
+
+if TYPE_CHECKING:  # the join (and sqlite3) loads only when outcomes are configured
+    from driftwarden.monitor.outcomes.join import OutcomeJoin
+    from driftwarden.monitor.outcomes.pending import PendingStore
 
 log = structlog.get_logger(__name__)
 
@@ -185,6 +187,8 @@ class Engine:
                     "outcomes are configured but no outcome store was opened; "
                     "this is a bug in the caller"
                 )
+            from driftwarden.monitor.outcomes.join import OutcomeJoin  # noqa: PLC0415
+
             self.outcomes = OutcomeJoin(
                 settings.outcomes,
                 settings.events,

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from driftwarden.monitor.alerting.redaction import NO_SECRETS, Redactor
+
+if TYPE_CHECKING:  # the local receivers use this module; httpx loads with an HTTP receiver
+    import httpx
 
 ENDPOINT_STATUSES = frozenset({401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})
@@ -97,17 +99,3 @@ def classify_response(
         status=status,
         endpoint=status in ENDPOINT_STATUSES,
     )
-
-
-SEND_ERRORS = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
-"""What `client.post` raises for a bad URL, header or network: a delivery problem, not a bug.
-
-httpx's messages can quote the URL or a header value (h11's "Illegal header
-value b'...'"), hence the redactor in `classify_error`.
-"""
-
-
-def classify_error(exc: Exception, *, redactor: Redactor = NO_SECRETS) -> RetryLater:
-    if isinstance(exc, httpx.TimeoutException):
-        return RetryLater(reason=f"time-out ({type(exc).__name__})")
-    return RetryLater(reason=redactor.scrub(f"{type(exc).__name__}: {exc}"))

@@ -39,8 +39,7 @@ from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, Rej
 from driftwarden.monitor.alerting.metrics import AlertMetrics
 from driftwarden.monitor.alerting.model import Alert, Notification
 from driftwarden.monitor.alerting.outbox import Outbox, OutboxEntry
-from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
-from driftwarden.monitor.alerting.receivers.base import Receiver
+from driftwarden.monitor.alerting.receivers.base import Receiver, RefreshedReceiver
 from driftwarden.monitor.config import DeliverySettings
 from driftwarden.monitor.verdicts.tier import Tier
 
@@ -175,7 +174,7 @@ class Dispatcher:
                 delivered.pop(alert.fingerprint, None)
         self._state.ledger.append(sent.id)
         del self._state.ledger[:-LEDGER_SIZE]
-        if isinstance(self._receivers.get(sent.receiver), AlertmanagerPushReceiver):
+        if isinstance(self._receivers.get(sent.receiver), RefreshedReceiver):
             self._state.refreshed_at[sent.receiver] = now
         self._breakers[sent.receiver].success()
         self._metrics.alert_sent(sent.receiver, "success")
@@ -225,7 +224,7 @@ class Dispatcher:
     def _refresh(self, now: float, failed: set[str]) -> int:
         sent = 0
         for name, receiver in self._receivers.items():
-            if not isinstance(receiver, AlertmanagerPushReceiver) or name in failed:
+            if not isinstance(receiver, RefreshedReceiver) or name in failed:
                 continue
             with self._lock:
                 last = self._state.refreshed_at.get(name)

@@ -45,9 +45,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 import structlog
 
@@ -87,6 +86,9 @@ from driftwarden.monitor.alerting.store import (
 from driftwarden.monitor.config import AlertingSettings, Settings
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
+
+if TYPE_CHECKING:  # httpx loads with the first HTTP receiver (receivers/http.py)
+    import httpx
 
 POLL_INTERVAL = 2.0
 """Seconds between looks at the store for silences another process wrote."""

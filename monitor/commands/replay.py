@@ -27,8 +27,6 @@ from driftwarden.monitor.errors import ConfigError, SourceError
 from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
-from driftwarden.monitor.outcomes.pending import PendingStore
-from driftwarden.monitor.page.render import write_page
 from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
@@ -230,6 +228,9 @@ def _replay(
             with args.report.open("wb") as out:
                 write_report(out, header, spool)
         if args.html and spool is not None:
+            # Imported here: the page's assets and charts load only when --html asks.
+            from driftwarden.monitor.page.render import write_page  # noqa: PLC0415
+
             spool.seek(0)
             write_page(args.html, header, (json.loads(line) for line in spool))
     return header, builder
@@ -358,6 +359,8 @@ def _engine(stack: contextlib.ExitStack, baselines: list[Baseline], settings: Se
     starts from nothing)."""
     store = None
     if settings.outcomes is not None:
+        from driftwarden.monitor.outcomes.pending import PendingStore  # noqa: PLC0415 - sqlite3
+
         store = PendingStore(None)
         stack.callback(store.close)
     return Engine(baselines, settings, outcome_store=store)

@@ -1,6 +1,7 @@
-"""Start-up imports what the command needs: a replay that evaluates no window never loads
-scipy or river (about a second of imports; docs/benchmarks.md, "Start-up"), and they load
-at the first window evaluated."""
+"""Start-up imports what the command needs (docs/benchmarks.md, "Start-up"): a replay that
+evaluates no window never loads scipy or river (about a second of imports), and they load at
+the first window evaluated; a replay that sends no alert never loads httpx (an HTTP receiver
+loads it), and one without --html never loads the page module."""
 
 from __future__ import annotations
 
@@ -17,22 +18,25 @@ PROBE = """
 import json, sys
 from driftwarden.monitor.cli import main
 code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "river"))
+deferred = ("scipy", "river", "httpx", "sqlite3", "driftwarden.monitor.page", "driftwarden.monitor.outcomes")
+loaded = sorted(m for m in sys.modules if m.startswith(deferred))
 print(json.dumps({"code": code, "loaded": loaded}))
 """
 
 
-def _replay(tmp_path: Path, log: Path) -> dict[str, object]:
+def _replay(tmp_path: Path, log: Path, *options: str) -> dict[str, object]:
     report = tmp_path / "report.json"
     command = [sys.executable, "-c", PROBE, "replay", "--baseline", str(BASELINE)]
-    command += ["--report", str(report), str(log)]
+    command += ["--report", str(report), *options, str(log)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     probe: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
     return probe
 
 
-def test_replay_of_an_empty_input_loads_neither_scipy_nor_river(tmp_path: Path) -> None:
+def test_replay_of_an_empty_input_loads_no_statistics_http_client_or_page(
+    tmp_path: Path,
+) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     probe = _replay(tmp_path, empty)
@@ -44,3 +48,30 @@ def test_the_first_evaluated_window_loads_the_statistics(tmp_path: Path) -> None
     assert isinstance(loaded, list)
     assert "scipy.special" in loaded
     assert "river.drift.page_hinkley" in loaded or "river.drift.adwin" in loaded
+
+
+def test_a_replay_that_alerts_through_local_receivers_only_never_loads_httpx(
+    tmp_path: Path,
+) -> None:
+    """The bundled example raises alerts; without --send-alerts only log and file deliver."""
+    loaded = _replay(tmp_path, LOG, "--html", str(tmp_path / "page.html"))["loaded"]
+    assert isinstance(loaded, list)
+    assert not [m for m in loaded if m.startswith("httpx")]
+    assert "driftwarden.monitor.page.render" in loaded
+
+
+def test_building_an_http_receiver_loads_httpx() -> None:
+    probe = """
+import sys
+from driftwarden.monitor.alerting.receivers import build_receiver
+from driftwarden.monitor.config import DeliverySettings, WebhookReceiver
+before = "httpx" in sys.modules
+config = WebhookReceiver(name="hook", type="webhook", url="http://127.0.0.1:9/hook")
+build_receiver(config, delivery=DeliverySettings()).close()
+print(before, "httpx" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]

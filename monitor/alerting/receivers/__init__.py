@@ -3,47 +3,26 @@
 Every receiver implements `Receiver` (`base.py`): `send(notification, now=...)`
 returns a `DeliveryResult` and never raises for a delivery problem. `log` and
 `file` are local (always used, also in replay); the others talk HTTP through an
-`httpx.Client` with explicit time-outs and no redirects.
+`httpx.Client` with explicit time-outs and no redirects (`http.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import httpx
-
-from driftwarden.monitor.alerting.receivers.alertmanager import AlertmanagerPushReceiver
 from driftwarden.monitor.alerting.receivers.base import Receiver
 from driftwarden.monitor.alerting.receivers.file import FileLogReceiver
 from driftwarden.monitor.alerting.receivers.log import StructlogReceiver
-from driftwarden.monitor.alerting.receivers.pagerduty import PagerDutyEventsReceiver
-from driftwarden.monitor.alerting.receivers.slack import SlackWebhookReceiver
-from driftwarden.monitor.alerting.receivers.webhook import JsonWebhookReceiver
-from driftwarden.monitor.config import (
-    AlertmanagerReceiver,
-    DeliverySettings,
-    FileReceiver,
-    LogReceiver,
-    PagerDutyReceiver,
-    SlackReceiver,
-    WebhookReceiver,
-)
+from driftwarden.monitor.config import DeliverySettings, FileReceiver, LogReceiver
 from driftwarden.monitor.config import (
     Receiver as ReceiverConfig,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 LOCAL_TYPES = frozenset({"log", "file"})
-
-
-def http_client(delivery: DeliverySettings, transport: httpx.BaseTransport | None) -> httpx.Client:
-    """Explicit time-outs on every phase; redirects are failures (a moved URL is a config bug)."""
-    timeout = httpx.Timeout(
-        connect=min(3.0, delivery.timeout),
-        read=delivery.timeout,
-        write=delivery.timeout,
-        pool=min(3.0, delivery.timeout),
-    )
-    return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
 
 def build_receiver(
@@ -56,16 +35,11 @@ def build_receiver(
         return StructlogReceiver(config)
     if isinstance(config, FileReceiver):
         return FileLogReceiver(config)
-    client = http_client(delivery, transport)
-    if isinstance(config, SlackReceiver):
-        return SlackWebhookReceiver(config, client=client)
-    if isinstance(config, PagerDutyReceiver):
-        return PagerDutyEventsReceiver(config, client=client)
-    if isinstance(config, AlertmanagerReceiver):
-        return AlertmanagerPushReceiver(config, client=client)
-    if isinstance(config, WebhookReceiver):
-        return JsonWebhookReceiver(config, client=client)
-    raise AssertionError(f"unknown receiver type {type(config).__name__}")
+    # Imported here: httpx loads only when an HTTP receiver is built, not in a replay
+    # without --send-alerts (tests/monitor/test_startup_imports.py).
+    from driftwarden.monitor.alerting.receivers.remote import remote_receiver  # noqa: PLC0415
+
+    return remote_receiver(config, delivery=delivery, transport=transport)
 
 
 def build_receivers(
@@ -83,4 +57,4 @@ def build_receivers(
     }
 
 
-__all__ = ["LOCAL_TYPES", "Receiver", "build_receiver", "build_receivers", "http_client"]
+__all__ = ["LOCAL_TYPES", "Receiver", "build_receiver", "build_receivers"]

@@ -21,14 +21,9 @@ from typing import Any
 
 import httpx
 
-from driftwarden.monitor.alerting.delivery import (
-    SEND_ERRORS,
-    Delivered,
-    DeliveryResult,
-    classify_error,
-    classify_response,
-)
+from driftwarden.monitor.alerting.delivery import Delivered, DeliveryResult, classify_response
 from driftwarden.monitor.alerting.model import Alert, Notification
+from driftwarden.monitor.alerting.receivers.http import SEND_ERRORS, classify_error
 from driftwarden.monitor.alerting.redaction import Redactor
 from driftwarden.monitor.alerting.render import alert_document
 from driftwarden.monitor.config import AlertmanagerReceiver

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import SecretStr
 
 from driftwarden.monitor.alerting.delivery import DeliveryResult
-from driftwarden.monitor.alerting.model import Notification
+from driftwarden.monitor.alerting.model import Alert, Notification
 from driftwarden.monitor.errors import ConfigError
 
 
@@ -21,6 +22,20 @@ class Receiver(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RefreshedReceiver(Receiver, Protocol):
+    """A receiver that forgets a firing alert unless it is posted again (Alertmanager).
+
+    The dispatcher re-posts the delivered firing alerts every `resend_interval` seconds.
+    A protocol, not the Alertmanager class, so the dispatcher does not import an HTTP
+    receiver (and httpx) where no receiver sends: replay's start-up.
+    """
+
+    resend_interval: float
+
+    def refresh(self, alerts: Sequence[Alert], *, now: float) -> DeliveryResult: ...
 
 
 def read_secret(value: SecretStr | None, path: Path | None, *, where: str) -> str:

@@ -16,15 +16,11 @@ from typing import Any
 
 import httpx
 
-from driftwarden.monitor.alerting.delivery import (
-    SEND_ERRORS,
-    DeliveryResult,
-    classify_error,
-    classify_response,
-)
+from driftwarden.monitor.alerting.delivery import DeliveryResult, classify_response
 from driftwarden.monitor.alerting.describe import shorten
 from driftwarden.monitor.alerting.model import Alert, Digest, Notification
 from driftwarden.monitor.alerting.receivers.base import read_secret
+from driftwarden.monitor.alerting.receivers.http import SEND_ERRORS, classify_error
 from driftwarden.monitor.alerting.redaction import Redactor
 from driftwarden.monitor.alerting.render import context_line, digest_text, headline
 from driftwarden.monitor.config import SlackReceiver

@@ -18,14 +18,10 @@ import json
 
 import httpx
 
-from driftwarden.monitor.alerting.delivery import (
-    SEND_ERRORS,
-    DeliveryResult,
-    classify_error,
-    classify_response,
-)
+from driftwarden.monitor.alerting.delivery import DeliveryResult, classify_response
 from driftwarden.monitor.alerting.model import Notification
 from driftwarden.monitor.alerting.receivers.base import read_secret
+from driftwarden.monitor.alerting.receivers.http import SEND_ERRORS, classify_error
 from driftwarden.monitor.alerting.redaction import Redactor
 from driftwarden.monitor.alerting.render import document
 from driftwarden.monitor.config import WebhookReceiver

@@ -10,12 +10,8 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftwarden.monitor.alerting.delivery import (
-    Rejected,
-    RetryLater,
-    classify_error,
-    classify_response,
-)
+from driftwarden.monitor.alerting.delivery import Rejected, RetryLater, classify_response
+from driftwarden.monitor.alerting.receivers.http import classify_error
 from driftwarden.monitor.alerting.redaction import MAX_REASON, REDACTED, Redactor
 
 SLACK = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/xoxbSecretPathToken123"
