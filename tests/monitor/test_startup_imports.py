@@ -18,7 +18,8 @@ PROBE = """
 import json, sys
 from driftwarden.monitor.cli import main
 code = main(sys.argv[1:])
-deferred = ("scipy", "river", "httpx", "sqlite3", "driftwarden.monitor.page", "driftwarden.monitor.outcomes")
+deferred = ("scipy", "river", "httpx", "sqlite3")
+deferred += ("driftwarden.monitor.page", "driftwarden.monitor.outcomes")
 loaded = sorted(m for m in sys.modules if m.startswith(deferred))
 print(json.dumps({"code": code, "loaded": loaded}))
 """
