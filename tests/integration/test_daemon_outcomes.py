@@ -26,10 +26,11 @@ from tests.support.daemon import (
     DaemonProcess,
     daemon_config,
     produce,
+    replay_report,
     synthetic_stream,
     write_baseline,
 )
-from tests.support.kafka_broker import ROOT, KafkaBroker
+from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = pytest.mark.kafka
 
@@ -87,36 +88,8 @@ def _epoch(stamp: str) -> float:
 def replay_outcomes(
     baseline: Path, config: Path, predictions: Path, outcomes: Path, report: Path
 ) -> dict[str, Any]:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftwarden.monitor.cli",
-            "replay",
-            "--baseline",
-            str(baseline),
-            "--config",
-            str(config),
-            "--report",
-            str(report),
-            "--dead-letter",
-            str(report.with_suffix(".dead-letter.jsonl")),
-            "--quiet",
-            "--outcomes",
-            str(outcomes),
-            str(predictions),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"replay failed ({done.returncode}):\n{done.stderr[-3000:]}"
-    return json.loads(report.read_text(encoding="utf-8"))["outcomes"]  # type: ignore[no-any-return]
+    report_ = replay_report(baseline, config, predictions, report, "--outcomes", str(outcomes))
+    return report_["outcomes"]  # type: ignore[no-any-return]
 
 
 def labels(record: dict[str, Any]) -> tuple[Any, ...]:

@@ -311,10 +311,11 @@ def verdict_lines(path: Path) -> list[Window]:
     return [json.loads(x) for x in complete.splitlines() if x.strip()]
 
 
-def replay_windows(
-    baseline: Path, config: Path, events: Path, report: Path, *, exclude: Iterable[int] = ()
-) -> dict[WindowKey, Window]:
-    """`driftwarden replay` of `events`: the reference windows, without `exclude`d ones."""
+def replay_report(
+    baseline: Path, config: Path, events: Path, report: Path, *options: str
+) -> dict[str, Any]:
+    """`driftwarden replay` of `events` as a user runs it (extra `options` before the
+    file); its JSON report."""
     done = subprocess.run(
         [
             sys.executable,
@@ -330,6 +331,7 @@ def replay_windows(
             "--dead-letter",
             str(report.with_suffix(".dead-letter.jsonl")),
             "--quiet",
+            *options,
             str(events),
         ],
         cwd=ROOT,
@@ -339,8 +341,15 @@ def replay_windows(
         check=False,
     )
     assert done.returncode == 0, f"replay failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    return json.loads(report.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def replay_windows(
+    baseline: Path, config: Path, events: Path, report: Path, *, exclude: Iterable[int] = ()
+) -> dict[WindowKey, Window]:
+    """`driftwarden replay` of `events`: the reference windows, without `exclude`d ones."""
+    windows = replay_report(baseline, config, events, report)["windows"]
     skip = set(exclude)
-    windows = json.loads(report.read_text(encoding="utf-8"))["windows"]
     return {(w["model_id"], w["window_index"]): w for w in windows if w["window_index"] not in skip}
 
 
