@@ -330,6 +330,11 @@ class Tls(Frozen):
 class KafkaSettings(Frozen):
     bootstrap_servers: list[str] = Field(default_factory=lambda: ["127.0.0.1:9092"])
     topics: list[str] = Field(default_factory=lambda: ["predictions"])
+    outcome_topics: list[str] = Field(
+        default_factory=list,
+        description="topics of outcome events (model_id, request_id, timestamp, outcome), "
+        "joined to the predictions of `topics`; needs the `outcomes` section",
+    )
     group_id: str = "driftwarden"
     client_id: str = "driftwarden"
     group_instance_id: str | None = None
@@ -358,6 +363,16 @@ class KafkaSettings(Frozen):
     lag_probe_interval: Seconds = 10.0
 
     @model_validator(mode="after")
+    def _outcome_topics_apart(self) -> KafkaSettings:
+        both = sorted(set(self.topics) & set(self.outcome_topics))
+        if both:
+            raise ValueError(
+                f"kafka.outcome_topics {both} are also in kafka.topics; a topic carries "
+                "predictions or outcomes, not both: remove it from one list"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _security_complete(self) -> KafkaSettings:
         if self.security_protocol.startswith("SASL") and self.sasl is None:
             raise ValueError(
@@ -365,6 +380,52 @@ class KafkaSettings(Frozen):
                 "(mechanism, username, password or password_file)"
             )
         return self
+
+
+class OutcomeSettings(Frozen):
+    """Outcomes (ground truth) joined to predictions by (model_id, request_id).
+
+    Predictions wait for their outcome in an on-disk store under `directory`
+    (see `monitor.outcomes.pending`): its size is about rate x `horizon` x
+    `sample` x ~100 bytes, never memory.
+    """
+
+    horizon: Seconds = Field(
+        default=7 * 86400.0,
+        description="event time an outcome may come after its prediction (e.g. 7d); a "
+        "prediction waits this long, then its window's labels are final",
+    )
+    sample: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="fraction of request ids kept for the join, chosen by a hash of the "
+        "request id (the same ids in every run and every process)",
+    )
+    min_coverage: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="a window's performance is final once this fraction of its sampled "
+        "predictions has an outcome (or when its horizon has passed)",
+    )
+    directory: Path = Field(
+        default=Path("outcomes"),
+        description="where the daemon keeps predictions waiting for outcomes (SQLite); "
+        "replay uses a temporary one. Give it a persistent volume",
+    )
+    outcome: str = Field(
+        default="outcome",
+        description="dotted path of the outcome in outcome events, and of an outcome a "
+        "prediction event carries itself (joined upstream)",
+    )
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon_positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("outcomes.horizon must be positive, e.g. 7d")
+        return v
 
 
 class CheckpointSettings(Frozen):
@@ -623,6 +684,11 @@ class Settings(BaseSettings):
     )
     dead_letter: DeadLetter = Field(default_factory=DeadLetter)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    outcomes: OutcomeSettings | None = Field(
+        default=None,
+        description="join outcomes to predictions (realised performance per window); "
+        "absent: no join",
+    )
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
@@ -641,6 +707,20 @@ class Settings(BaseSettings):
         # Environment wins over the file (passed as init values): a Kubernetes
         # operator can override one key without editing the ConfigMap.
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _outcomes_configured(self) -> Settings:
+        if self.kafka.outcome_topics and self.outcomes is None:
+            raise ValueError(
+                "kafka.outcome_topics is set but there is no outcomes section: add "
+                "`outcomes: {horizon: 7d}` (see docs/config.md) or remove kafka.outcome_topics"
+            )
+        if self.outcomes is not None and self.events.request_id is None:
+            raise ValueError(
+                "outcomes are joined to predictions by request id but events.request_id is "
+                "null: set it to the field path of the request id (e.g. request_id)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _models_resolve(self) -> Settings:

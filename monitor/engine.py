@@ -44,6 +44,8 @@ from driftwarden.monitor.ingest.events import (
     RejectReason,
 )
 from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.outcomes.join import OutcomeJoin
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
@@ -154,9 +156,12 @@ class Engine:
         *,
         reject_sink: RejectSink | None = None,
         wall_clock: Callable[[], float] | None = time.time,
+        outcome_store: PendingStore | None = None,
     ) -> None:
         """`wall_clock` (unix seconds) is what `future` is measured against; None
-        turns that check off (an engine over data with no present, e.g. tests)."""
+        turns that check off (an engine over data with no present, e.g. tests).
+        `outcome_store` holds the predictions waiting for outcomes when
+        `settings.outcomes` is set (the caller owns and closes it)."""
         self.settings = settings
         self.wall_clock = wall_clock
         self.layouts: dict[str, ModelLayout] = {}
@@ -177,6 +182,32 @@ class Engine:
         self.counts = IngestCounts()
         self.streams: dict[str, StreamState] = {}
         self.closed_before: dict[str, int] = {}
+        self.outcomes: OutcomeJoin | None = None
+        if settings.outcomes is not None:
+            if outcome_store is None:
+                raise ConfigError(
+                    "outcomes are configured but no outcome store was opened; "
+                    "this is a bug in the caller"
+                )
+            self.outcomes = OutcomeJoin(
+                settings.outcomes,
+                settings.events,
+                {m: [s.name for s in layout.outputs] for m, layout in self.layouts.items()},
+                outcome_store,
+                reject_sink=reject_sink,
+            )
+
+    @property
+    def reject_sink(self) -> RejectSink | None:
+        return self._reject_sink
+
+    @reject_sink.setter
+    def reject_sink(self, sink: RejectSink | None) -> None:
+        """Rejected predictions and outcomes go to the same sink, set late or early."""
+        self._reject_sink = sink
+        if getattr(self, "outcomes", None) is not None:
+            assert self.outcomes is not None
+            self.outcomes.reject_sink = sink
 
     def _stream(self, name: str) -> StreamState:
         stream = self.streams.get(name)
@@ -257,9 +288,85 @@ class Engine:
                     )
                     batch = batch.select(fresh)
             if len(batch):
+                if self.outcomes is not None:
+                    self._await_outcomes(state, batch, payloads, locate)
                 self._count(state, batch)
         self._reject(payloads, decoded.rejected, locate)
         return self.close_due() if close else []
+
+    def _await_outcomes(
+        self,
+        state: StreamState,
+        batch: ModelBatch,
+        payloads: Sequence[bytes],
+        locate: SourceLocator | None,
+    ) -> None:
+        """Hand the batch's accepted predictions to the outcome join, with their windows."""
+        assert self.outcomes is not None
+        window = self.policies[batch.model_id].window
+        if isinstance(window, TimeWindow):
+            keys = time_keys(batch.timestamps, window)
+            ends = (keys + 1).astype(np.float64) * window.size
+        else:
+            keys = assign_count(len(batch), window, seen=state.seen.get(batch.model_id, 0))
+            ends = batch.timestamps
+        index = batch.index.tolist()
+        self.outcomes.add_predictions(
+            batch.model_id,
+            [payloads[i] for i in index],
+            timestamps=batch.timestamps,
+            windows=keys,
+            window_ends=ends,
+            locate=(lambda j: locate(index[j])) if locate is not None else None,
+        )
+
+    def process_outcomes(
+        self,
+        payloads: Sequence[bytes],
+        *,
+        stream: str = "outcomes",
+        locate: SourceLocator | None = None,
+        source_timestamps: Sequence[float] | None = None,
+    ) -> None:
+        """Join a batch of outcome events from one outcome stream (see monitor.outcomes)."""
+        if self.outcomes is None:
+            raise ConfigError(
+                "outcome events were given but the configuration has no outcomes section; "
+                "add `outcomes: {horizon: 7d}` (docs/config.md)"
+            )
+        self.outcomes.process(
+            payloads, stream=stream, locate=locate, source_timestamps=source_timestamps
+        )
+        self._advance_outcomes()
+
+    def reject_unread_outcome(
+        self, payload: bytes, reason: RejectReason, detail: str, source: Mapping[str, str | int]
+    ) -> None:
+        """Count an outcome the source could not hand over whole (an over-long line)."""
+        if self.outcomes is not None:
+            self.outcomes.reject_unread(payload, reason, detail, source)
+
+    def _advance_outcomes(self) -> None:
+        if self.outcomes is None:
+            return
+        active = [s.max_ts for s in self.streams.values() if not s.idle]
+        now = min(active) if active and min(active) > float("-inf") else None
+        self.outcomes.advance(self._prediction_floor, now, self._prediction_closed)
+
+    def _prediction_floor(self, model: str) -> float | None:
+        """Event time before which no prediction of `model` can be accepted any more."""
+        window = self.policies[model].window
+        if isinstance(window, TimeWindow):
+            floor = self.closed_before.get(model)
+            return None if floor is None else floor * window.size
+        active = [s.max_ts for s in self.streams.values() if not s.idle]
+        return min(active) if active and min(active) > float("-inf") else None
+
+    def _prediction_closed(self, model: str, key: int) -> bool:
+        window = self.policies[model].window
+        if isinstance(window, TimeWindow):
+            return key < self.closed_before.get(model, np.iinfo(np.int64).min)
+        return all(key not in s.windows.get(model, {}) for s in self.streams.values())
 
     def _future_limit(self) -> float | None:
         """Event times after this are `future`; None when the engine has no wall clock."""
@@ -417,6 +524,7 @@ class Engine:
                 self.closed_before[model] = max(self.closed_before.get(model, limit), limit)
             else:
                 verdicts.extend(self._close_count(model, window, final=False))
+        self._advance_outcomes()
         return verdicts
 
     def close_all(self) -> list[WindowVerdict]:
@@ -428,6 +536,8 @@ class Engine:
                 verdicts.extend(self._close_time(model, window, lambda _k: True))
             else:
                 verdicts.extend(self._close_count(model, window, final=True))
+        if self.outcomes is not None:
+            self.outcomes.finish()
         return verdicts
 
     def _close_time(
@@ -485,6 +595,8 @@ class Engine:
             "streams": {name: s.to_raw() for name, s in sorted(self.streams.items())},
             "closed_before": dict(sorted(self.closed_before.items())),
             "evaluators": {m: e.state() for m, e in sorted(self.evaluators.items())},
+            # Commits the outcome store's epoch: the store and this state go together.
+            "outcomes": self.outcomes.snapshot() if self.outcomes is not None else None,
         }
         return msgspec.msgpack.encode(doc)
 
@@ -591,6 +703,8 @@ class Engine:
         for model, raw in doc["evaluators"].items():
             if model in self.evaluators:
                 self.evaluators[model].restore(raw)
+        if self.outcomes is not None:
+            self.outcomes.restore(doc.get("outcomes"))
 
     def drop_stream(self, name: str) -> None:
         self.streams.pop(name, None)

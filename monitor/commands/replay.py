@@ -19,12 +19,13 @@ from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting import replay_pipeline
 from driftwarden.monitor.alerting.render import document
-from driftwarden.monitor.config import Settings, load_settings
+from driftwarden.monitor.config import OutcomeSettings, Settings, load_settings
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import ConfigError, SourceError
 from driftwarden.monitor.ingest.dead_letter import JsonlDeadLetterSink
 from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
     evidence_gaps,
@@ -74,6 +75,15 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         help="baseline artifact file or model directory (repeatable; default: config baselines)",
     )
+    parser.add_argument(
+        "--outcomes",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="outcome events (JSONL or .gz) to join to the predictions by model_id and "
+        "request_id, read after them (repeatable; the config's outcomes section applies, "
+        "else its defaults)",
+    )
     parser.add_argument("--config", type=Path, help="YAML configuration (optional)")
     parser.add_argument(
         "--verify-key-file",
@@ -112,7 +122,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_inputs(args.files)  # before anything is built, written or claimed
+    check_inputs([*args.files, *args.outcomes])  # before anything is built, written or claimed
     if args.report is not None:
         _writable(args.report)
     settings = load_settings(args.config)
@@ -133,8 +143,14 @@ def run(args: argparse.Namespace) -> int:
     key = read_key_file(key_file) if key_file is not None else None
     baselines = [load_baseline(Path(p), key=key) for p in paths]
     dead_letter, fresh = _dead_letter_path(args, settings)
+    if args.outcomes and settings.outcomes is None:
+        settings = _with_outcomes(settings)
     with contextlib.ExitStack() as stack:
-        engine = Engine(baselines, settings)
+        store = None
+        if settings.outcomes is not None:
+            store = PendingStore(None)  # a replay starts from nothing: a temporary store
+            stack.callback(store.close)
+        engine = Engine(baselines, settings, outcome_store=store)
         survey = EventSurvey(engine.layouts, settings.events)
         # Forked first, while this process has no threads (alert delivery starts some).
         pool = _decode_pool(engine, replay_workers(settings.decode_workers))
@@ -168,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             on_verdict=on_verdict,
             pool=pool,
             survey=survey,
+            outcomes=args.outcomes,
         )
         if sink is not None:
             sink.flush()
@@ -296,6 +313,16 @@ def _dead_letter_path(args: argparse.Namespace, settings: Settings) -> tuple[Pat
         report: Path = args.report
         return report.with_name(f"{report.stem}.dead-letter.jsonl"), True
     return None, False
+
+
+def _with_outcomes(settings: Settings) -> Settings:
+    """`--outcomes` without an outcomes section: the section's defaults."""
+    if settings.events.request_id is None:
+        raise ConfigError(
+            "--outcomes joins outcomes to predictions by request id but events.request_id "
+            "is null: set it to the field path of the request id (e.g. request_id)"
+        )
+    return settings.model_copy(update={"outcomes": OutcomeSettings()})
 
 
 def _decode_pool(engine: Engine, workers: int) -> DecodePool | None:

@@ -89,6 +89,11 @@ class RejectReason(StrEnum):
     FUTURE = "future"
     DUPLICATE = "duplicate"
     DECODE_ERROR = "decode_error"
+    # Outcome events (see monitor.outcomes): no prediction waits for this request id,
+    # the outcome came after its prediction's horizon, or the outcome is no label or number.
+    UNKNOWN_REQUEST = "unknown_request"
+    OUTCOME_TOO_LATE = "outcome_too_late"
+    BAD_OUTCOME = "bad_outcome"
 
 
 @dataclass(frozen=True, slots=True)

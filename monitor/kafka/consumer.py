@@ -150,6 +150,10 @@ class BatchProcessor(Protocol):
         Called right before a checkpoint is written; flush whatever must be
         durable before the offsets move on (dead letters, alert outbox)."""
 
+    def saved(self) -> None:
+        """The checkpoint holding the last `snapshot()` is durable: state that only
+        a restart to an older checkpoint could need may go (the outcome store's undo)."""
+
     def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
         """Take over `partitions`. `state` is a `snapshot()` (possibly of another
         member, covering more partitions): restore exactly the part of these
@@ -204,6 +208,9 @@ class ConsumerLoop:
     ) -> None:
         self._client = client
         self._kafka = client.settings
+        # Outcome topics are read by the same member, in the same group, with the same
+        # checkpoints: a join is only exact if both sides restore from one checkpoint.
+        self._topics = [*self._kafka.topics, *self._kafka.outcome_topics]
         self._checkpoint_settings = checkpoint
         self._processor = processor
         self._store = store
@@ -256,7 +263,7 @@ class ConsumerLoop:
         the consumer without checkpointing (state may be half-updated)."""
         consumer = self._connect()
         try:
-            consumer.subscribe(topics=list(self._kafka.topics), listener=_Listener(self, consumer))
+            consumer.subscribe(topics=self._topics, listener=_Listener(self, consumer))
             self._load_topic_metadata(consumer)
             while not stop.is_set():
                 self._turn(consumer)
@@ -268,14 +275,12 @@ class ConsumerLoop:
 
     def _connect(self) -> Any:
         kwargs = self._client.consumer_kwargs(assignor=self._assignor)
-        log.info(
-            "kafka_consumer_starting", topics=list(self._kafka.topics), **self._client.describe()
-        )
+        log.info("kafka_consumer_starting", topics=self._topics, **self._client.describe())
         try:
             return self._consumer_factory(**kwargs)
         except Exception as exc:
             raise SourceError(
-                f"Kafka consumer for {self._kafka.topics}: no broker answered at "
+                f"Kafka consumer for {self._topics}: no broker answered at "
                 f"{self._kafka.bootstrap_servers} within {self._kafka.bootstrap_timeout}s "
                 f"({type(exc).__name__}: {exc}); check kafka.bootstrap_servers, the network "
                 "and the security settings"
@@ -291,7 +296,7 @@ class ConsumerLoop:
         rebalance (seen in this repository's tests). With the metadata loaded first,
         the first assignment is complete and no metadata-triggered rejoin follows.
         """
-        for topic in self._kafka.topics:
+        for topic in self._topics:
             if not consumer.partitions_for_topic(topic):
                 log.warning(
                     "topic_not_found",
@@ -463,7 +468,7 @@ class ConsumerLoop:
 
     def _topic_partitions(self, consumer: Any) -> list[Partition]:
         out: list[Partition] = []
-        for topic in self._kafka.topics:
+        for topic in self._topics:
             try:
                 found = consumer.partitions_for_topic(topic)
             except Exception:
@@ -520,6 +525,7 @@ class ConsumerLoop:
             created_at=self._wall(),
         )
         self._store.save(checkpoint)
+        self._processor.saved()
         self._dirty = False
         log.debug("checkpoint_saved", key=checkpoint.key, bytes=len(checkpoint.state))
         return offsets

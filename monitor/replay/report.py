@@ -278,6 +278,7 @@ class ReportBuilder:
                 "unknown_models_seen": list(unknown_models),
             },
             "alerts": [_clean(dict(a)) for a in alerts],
+            **({"outcomes": _outcomes(engine)} if engine.outcomes is not None else {}),
         }
 
 
@@ -469,3 +470,12 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
                 f"--dead-letter FILE (or --report FILE) to keep them with their reasons"
             )
     return "\n".join(lines)
+
+
+def _outcomes(engine: Engine) -> dict[str, Any]:
+    """The join's accounting and each prediction window's labels (see monitor.outcomes)."""
+    join = engine.outcomes
+    assert join is not None
+    counts = join.counts.to_dict()
+    counts["reconciles"] = join.counts.reconciles()
+    return {"counts": counts, "windows": [w.summary() for w in join.take_final()]}

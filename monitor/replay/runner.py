@@ -89,6 +89,7 @@ def replay(
     on_verdict: Callable[[WindowVerdict], None] | None = None,
     pool: DecodePool | None = None,
     survey: EventSurvey | None = None,
+    outcomes: Sequence[str] = (),
 ) -> ReplayResult:
     """Feed every line of `paths` to `engine`, then close all windows.
 
@@ -96,6 +97,8 @@ def replay(
     keeping them all (see `ReplayResult`). `pool` decodes on other cores (see
     `_Feeder`); the caller owns it. The result is the same either way.
     `survey` looks at the first events read (see `monitor.ingest.event_survey`).
+    `outcomes` are files of outcome events, read after the predictions and
+    joined to them (`monitor.outcomes`): the engine must have the join on.
     """
     result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
@@ -149,8 +152,63 @@ def replay(
             summary.error = f"{exc.__class__.__name__}: {exc}"
         flush()
     feeder.drain()
+    for path in outcomes:
+        result.inputs.append(_replay_outcomes(engine, path, batch_size, limit))
     result.add(engine.close_all())
     return result
+
+
+def _replay_outcomes(engine: Engine, path: str, batch_size: int, limit: int) -> InputSummary:
+    """One file of outcome events through the engine's join, in batches of lines.
+
+    After every prediction file: the predictions wait on disk for their outcomes,
+    so the order of the two kinds of file changes nothing but the store's size.
+    """
+    summary = InputSummary(path=path)
+    batch: list[bytes] = []
+    lines: list[int] = []
+
+    def flush() -> None:
+        if batch:
+            numbers = list(lines)
+            engine.process_outcomes(
+                list(batch),
+                stream="outcomes",
+                locate=lambda i: {"file": path, "line": numbers[i]},
+            )
+            batch.clear()
+            lines.clear()
+
+    try:
+        with _open(path) as handle:
+            for item in _blocks(handle, limit):
+                if isinstance(item, LineBlock):
+                    first, block, whole = item.first, list(item), True
+                else:
+                    first, block, whole = item
+                summary.lines = first + len(block) - 1
+                if not whole:
+                    flush()
+                    engine.reject_unread_outcome(
+                        block[0],
+                        RejectReason.TOO_LARGE,
+                        f"line is longer than events.max_event_bytes={limit}",
+                        {"file": path, "line": first},
+                    )
+                    continue
+                for number, line in enumerate(block, start=first):
+                    stripped = line.strip()
+                    if not stripped:
+                        summary.blank_lines += 1
+                        continue
+                    batch.append(stripped)
+                    lines.append(number)
+                    if len(batch) >= batch_size:
+                        flush()
+    except (OSError, EOFError, zlib.error) as exc:
+        summary.error = f"{exc.__class__.__name__}: {exc}"
+    flush()
+    return summary
 
 
 class _Feeder:

@@ -51,6 +51,7 @@ from driftwarden.monitor.ingest.events import DecodedBatch, RejectReason
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.replay.report import window_record
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
@@ -251,6 +252,7 @@ class EngineProcessor:
         self._pool: DecodePool | None = None  # see use_pool
         self._in_flight: list[_Run] = []  # the previous poll, being decoded by the pool
         self.survey = EventSurvey(engine.layouts, engine.settings.events)  # logs misplaced columns
+        self._outcome_topics = frozenset(engine.settings.kafka.outcome_topics)
 
     # -- BatchProcessor ------------------------------------------------------------------
 
@@ -265,6 +267,18 @@ class EngineProcessor:
         cover exactly the records counted.
         """
         runs = self._runs(records)
+        if self._outcome_topics:
+            outcome_runs = [r for r in runs if r.topic in self._outcome_topics]
+            if outcome_runs:
+                # Their predictions first: what is in flight, then this poll's.
+                runs = [r for r in runs if r.topic not in self._outcome_topics]
+                self._count_in_flight()
+                for run in runs:
+                    self._count(run, decoded=None)
+                for run in outcome_runs:
+                    self._count_outcomes(run)
+                self._emit(self.engine.close_due())
+                return
         if not self.survey.done:
             for run in runs:
                 self.survey.observe(run.payloads)
@@ -345,10 +359,26 @@ class EngineProcessor:
         )
         self._report_counts(before)
 
+    def _count_outcomes(self, run: _Run) -> None:
+        topic, partition, group = run.topic, run.partition, run.records
+
+        def locate(i: int) -> dict[str, str | int]:
+            return {"topic": topic, "partition": partition, "offset": group[i].offset}
+
+        self.engine.process_outcomes(
+            run.payloads,
+            stream=stream_name(topic, partition),
+            locate=locate,
+            source_timestamps=run.timestamps,
+        )
+
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
         idle_names = {stream_name(t, p) for t, p in idle}
         for name in list(self.engine.streams):
             self.engine.set_idle(name, name in idle_names)
+        if self.engine.outcomes is not None:
+            for name in list(self.engine.outcomes.streams):
+                self.engine.outcomes.set_idle(name, name in idle_names)
         self._emit(self.engine.close_due())
         if self._metrics is not None:
             for model in self.engine.layouts:
@@ -365,23 +395,44 @@ class EngineProcessor:
             self._dead_letter.flush()  # durable before the offsets that produced them move on
         return self.engine.snapshot()
 
+    def saved(self) -> None:
+        if self.engine.outcomes is not None:
+            self.engine.outcomes.saved_last()
+
     def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
         self.flush()
-        names = [stream_name(t, p) for t, p in sorted(partitions)]
+        outcome_names = [
+            stream_name(t, p) for t, p in sorted(partitions) if t in self._outcome_topics
+        ]
+        names = [stream_name(t, p) for t, p in sorted(partitions) if t not in self._outcome_topics]
         if state is None:
+            if self.engine.outcomes is not None and not self._adopted_shared:
+                # Nothing was ever checkpointed: the store goes back to empty (it
+                # refuses, naming the fix, if it holds a durable checkpoint's state).
+                self.engine.outcomes.restore(None)
             for name in names:
                 self.engine.drop_stream(name)
                 self.engine.add_stream(name)  # holds the watermark until it delivers
+            for name in outcome_names:
+                self._outcome_stream(name)
             return
         shared = not self._adopted_shared
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
-        log.info("partitions_restored", partitions=names, shared_state=shared)
+        for name in outcome_names:
+            self._outcome_stream(name)
+        log.info("partitions_restored", partitions=names + outcome_names, shared_state=shared)
+
+    def _outcome_stream(self, name: str) -> None:
+        if self.engine.outcomes is not None:
+            self.engine.outcomes.add_stream(name)  # holds expiry back until it delivers
 
     def release(self, partitions: frozenset[Partition]) -> None:
         self.flush()
         for topic, partition in partitions:
             self.engine.drop_stream(stream_name(topic, partition))
+            if self.engine.outcomes is not None:
+                self.engine.outcomes.drop_stream(stream_name(topic, partition))
         if not self.engine.streams:
             # Nothing held (a standby now): the next restore takes the checkpoint's
             # tier history, floors and counters whole, not this member's stale ones.
@@ -409,6 +460,11 @@ class EngineProcessor:
         for verdict in verdicts:
             for observer in self._observers:
                 observer.observe(verdict)
+        if self.engine.outcomes is not None:
+            # Until realised performance is wired to alerts and metrics, each window's
+            # final labels are a log event (after a crash, the last one per window counts).
+            for window in self.engine.outcomes.take_final():
+                log.info("window_labels_final", **window.summary())
 
 
 def config_fingerprint(baselines: Sequence[Baseline], settings: Settings) -> str:
@@ -477,7 +533,12 @@ class Daemon:
         self.storage_faults = StorageFaults(self.health, self.metrics)
         self.client = KafkaClientConfig.from_settings(settings.kafka)
         self.dead_letter = build_dead_letter(settings, self.client)
-        self.engine = Engine(baselines, settings, reject_sink=self.dead_letter)
+        self.outcome_store = (
+            PendingStore(settings.outcomes.directory) if settings.outcomes is not None else None
+        )
+        self.engine = Engine(
+            baselines, settings, reject_sink=self.dead_letter, outcome_store=self.outcome_store
+        )
         self.health.set_baselines_loaded(True)
         self.alert_state_faults: dict[str, str | None] = {}
         self.alerts = AlertPipeline.from_settings(
@@ -588,9 +649,16 @@ class Daemon:
             if self.verdict_log is not None:
                 self.verdict_log.close()
             self.store.close()
+            if self.outcome_store is not None:
+                self.outcome_store.close()  # the epoch after the last checkpoint is dropped
             if self.settings.metrics.enabled:
                 server.stop()
-        log.info("daemon_stopped", counts=self.engine.counts.to_dict())
+        outcomes = self.engine.outcomes
+        log.info(
+            "daemon_stopped",
+            counts=self.engine.counts.to_dict(),
+            outcomes=outcomes.counts.to_dict() if outcomes is not None else None,
+        )
 
     def describe(self) -> Mapping[str, Any]:
         return {"models": sorted(self.engine.layouts), "topics": self.settings.kafka.topics}

@@ -82,6 +82,9 @@ class CountingProcessor:
     def snapshot(self) -> bytes:
         return self.encode(self.partitions)
 
+    def saved(self) -> None:
+        pass
+
     def restore(self, partitions: frozenset[Partition], state: bytes | None) -> None:
         self.restored.append((partitions, state is not None))
         found = self.decode(state) if state is not None else {}

@@ -1,0 +1,246 @@
+"""Outcomes on a real broker: the daemon joins a prediction topic and an outcome topic
+exactly as `driftwarden replay --outcomes` joins the files, through three kill -9.
+
+Each window's final labels are logged (`window_labels_final`); after a crash a
+window finalised again from the restored state is logged again, and the last
+line per window counts. Equal (n_predictions, n_labelled, delay quantiles) per
+window and equal outcome counts against the replay prove that no outcome was
+joined twice and none was lost across the kills.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.daemon import (
+    START,
+    WINDOW_SECONDS,
+    DaemonProcess,
+    daemon_config,
+    produce,
+    synthetic_stream,
+    write_baseline,
+)
+from tests.support.kafka_broker import ROOT, KafkaBroker
+
+pytestmark = pytest.mark.kafka
+
+HORIZON = 60.0
+RATE = 200.0
+N = 12_000
+
+
+def outcome_events(payloads: list[bytes], seed: int) -> tuple[list[bytes], int]:
+    """Outcomes for most predictions, seconds to a minute late, out of order within a few
+    seconds, some repeated, some too late, some unknown, a few bad; sorted roughly by
+    time as an outcome topic carries them. Returns them and the time of the last data."""
+    rng = random.Random(seed)
+    out: list[tuple[float, bytes]] = []
+    last = START
+    for payload in payloads:
+        event = json.loads(payload)
+        rid = event["request_id"]
+        if rid.startswith("sentinel"):
+            continue
+        ts = _epoch(event["timestamp"])
+        last = max(last, ts)
+        roll = rng.random()
+        if roll < 0.2:
+            continue  # never labelled
+        delay = rng.uniform(1.0, 50.0) if roll > 0.03 else HORIZON + rng.uniform(5.0, 30.0)
+        label = rng.choice(["approve", "decline"])
+        body = {"model_id": "credit-risk", "request_id": rid, "timestamp": ts + delay}
+        out.append((ts + delay, json.dumps({**body, "outcome": label}).encode()))
+        if rng.random() < 0.05:  # re-sent a little later
+            out.append((ts + delay + 2.0, json.dumps({**body, "outcome": label}).encode()))
+        if rng.random() < 0.01:
+            out.append((ts + delay, json.dumps({**body, "outcome": {"bad": 1}}).encode()))
+        if rng.random() < 0.02:
+            ghost = {**body, "request_id": f"ghost-{rid}", "outcome": label}
+            out.append((ts + delay, json.dumps(ghost).encode()))
+    out.sort(key=lambda item: item[0] + rng.uniform(0.0, 3.0))
+    # The outcome clock passes every data window's horizon: all of them become final.
+    final = {
+        "model_id": "credit-risk",
+        "request_id": "clock",
+        "timestamp": last + HORIZON + 3 * WINDOW_SECONDS,
+        "outcome": "approve",
+    }
+    return [p for _, p in out] + [json.dumps(final).encode()], int(last // WINDOW_SECONDS)
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def replay_outcomes(
+    baseline: Path, config: Path, predictions: Path, outcomes: Path, report: Path
+) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftwarden.monitor.cli",
+            "replay",
+            "--baseline",
+            str(baseline),
+            "--config",
+            str(config),
+            "--report",
+            str(report),
+            "--dead-letter",
+            str(report.with_suffix(".dead-letter.jsonl")),
+            "--quiet",
+            "--outcomes",
+            str(outcomes),
+            str(predictions),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"replay failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    return json.loads(report.read_text(encoding="utf-8"))["outcomes"]  # type: ignore[no-any-return]
+
+
+def labels(record: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        record["n_predictions"],
+        record["n_labelled"],
+        record["label_delay_p50"],
+        record["label_delay_p95"],
+    )
+
+
+def logged_labels(log: Path) -> dict[int, tuple[Any, ...]]:
+    """The last `window_labels_final` per window over every run's log lines."""
+    out: dict[int, tuple[Any, ...]] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and '"window_labels_final"' in line:
+            record = json.loads(line)
+            out[int(record["window"])] = labels(record)
+    return out
+
+
+def caught_up(daemon: DaemonProcess, partitions: int) -> bool:
+    """The consumer lag gauge is 0 on every partition of both topics."""
+    lags = [
+        float(line.rsplit(" ", 1)[1])
+        for line in daemon.metrics().splitlines()
+        if line.startswith("driftwarden_consumer_lag_messages{")
+    ]
+    return len(lags) == partitions and not any(lags)
+
+
+def write(path: Path, payloads: list[bytes]) -> Path:
+    path.write_bytes(b"".join(p + b"\n" for p in payloads))
+    return path
+
+
+@pytest.mark.timeout(400)
+def test_daemon_joins_like_replay_through_three_sigkills(
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    tmp_path: Path,
+    note_timing: Callable[[str], None],
+) -> None:
+    began = time.monotonic()
+    rng = random.Random(20261206)
+    outcome_topic = f"{topic}-outcomes"
+    kafka_broker.create_topic(outcome_topic, partitions=1)
+    baseline = write_baseline(tmp_path / "baselines")
+    stream = synthetic_stream(N, seed=11, rate_per_second=RATE)
+    outcomes, last_window = outcome_events(stream.payloads, seed=12)
+    config = daemon_config(
+        tmp_path / "config.yaml",
+        bootstrap=kafka_broker.bootstrap,
+        topic=topic,
+        group=group_id,
+        baseline=baseline,
+        work=tmp_path,
+        overrides={
+            "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
+            "outcomes": {"horizon": f"{HORIZON:g}s", "directory": str(tmp_path / "outcomes")},
+        },
+    )
+    reference = replay_outcomes(
+        baseline,
+        config,
+        write(tmp_path / "predictions.jsonl", stream.payloads),
+        write(tmp_path / "outcomes.jsonl", outcomes),
+        tmp_path / "report.json",
+    )
+    expected = {w["window"]: labels(w) for w in reference["windows"] if w["window"] <= last_window}
+    assert len(expected) >= N / RATE / WINDOW_SECONDS
+    assert reference["counts"]["joined"] > 0.7 * N
+
+    producers = [
+        threading.Thread(target=produce, args=(kafka_broker.bootstrap, topic, stream.payloads)),
+        threading.Thread(
+            target=produce,
+            args=(kafka_broker.bootstrap, outcome_topic, outcomes),
+            kwargs={"partitions": 1},
+        ),
+    ]
+    for thread in producers:
+        thread.start()
+    log = tmp_path / "daemon.log"
+    kills = []
+    for run in range(3):
+        daemon = DaemonProcess(config, log, name=f"run{run}")
+        try:
+            daemon.metrics_port(timeout=60)
+            time.sleep(rng.uniform(1.0, 4.0))
+            kills.append(time.monotonic() - began)
+            daemon.kill()
+        finally:
+            daemon.ensure_dead()
+    for thread in producers:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "producing took over 120s"
+
+    final = DaemonProcess(config, log, name="final")
+    try:
+        final.wait_until(
+            "every data window's final labels, and no lag on the four partitions",
+            lambda: expected.keys() <= logged_labels(log).keys() and caught_up(final, 4),
+            timeout=180,
+        )
+        assert final.stop(timeout=30) == 0, final.output()
+    finally:
+        final.ensure_dead()
+
+    got = {k: v for k, v in logged_labels(log).items() if k in expected}
+    assert got == expected
+    stopped = final.find("daemon_stopped")
+    assert stopped is not None, final.output()
+    live = stopped["outcomes"]
+    ref = reference["counts"]
+    assert live["read"] == ref["read"] == len(outcomes)
+    assert live["joined"] == ref["joined"]
+    # The replay's end settles the last outcome (the clock) as unknown; live it waits.
+    assert live["waiting"] == 1
+    assert live["rejected"] == {
+        **ref["rejected"],
+        "unknown_request": ref["rejected"]["unknown_request"] - 1,
+    }
+    note_timing(
+        f"outcomes: {len(outcomes)} outcomes for {N} predictions, kill -9 at {kills} s; "
+        f"{len(expected)} windows equal to replay; {time.monotonic() - began:.1f}s"
+    )
