@@ -21,6 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from driftwarden.monitor.windows.performance import LabelledPerformance
+
 DELAY_EDGES: npt.NDArray[np.float64] = np.concatenate(([0.0], np.geomspace(1.0, 400 * 86400.0, 63)))
 """Label delay histogram edges (seconds): 0, then 1 s to 400 days in 63 log steps
 (about 23% apart), so p50/p95 are read to within a bin at constant size."""
@@ -63,6 +65,9 @@ class LabelledWindow:
         default_factory=lambda: np.zeros(len(DELAY_EDGES), dtype=np.int64)
     )
     final: FinalReason | None = None
+    # Issue 14: the joined pairs' confusion counts and score histograms (realised metrics);
+    # None without a performance section in the baseline. `OutcomeJoin._emit` counts them.
+    performance: LabelledPerformance | None = None
 
     @property
     def label_coverage(self) -> float:
@@ -90,6 +95,7 @@ class LabelledWindow:
             "n_labelled": self.n_labelled,
             "delays": self.delays.tolist(),
             "final": self.final,
+            "performance": None if self.performance is None else self.performance.to_raw(),
         }
 
     @classmethod
@@ -102,6 +108,11 @@ class LabelledWindow:
             n_labelled=int(raw["n_labelled"]),
             delays=np.asarray(raw["delays"], dtype=np.int64),
             final=raw["final"],
+            performance=(
+                None
+                if raw.get("performance") is None
+                else LabelledPerformance.from_raw(raw["performance"])
+            ),
         )
 
     def summary(self) -> dict[str, Any]:

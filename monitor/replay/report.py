@@ -75,6 +75,8 @@ def window_record(verdict: WindowVerdict) -> dict[str, Any]:
         "what_to_do": list(verdict.what_to_do),
         "trend_columns": list(verdict.trend_columns),
         "columns": [column_record(c) for c in verdict.columns],
+        # Issue 14: the estimate at close; realised values join it in `write_report`.
+        **({"performance": verdict.performance.to_record()} if verdict.performance else {}),
     }
 
 
@@ -289,8 +291,10 @@ def write_report(out: BinaryIO, header: Mapping[str, Any], window_lines: Iterabl
     before, after = text.split(json.dumps(_WINDOWS_MARK))
     out.write(before.encode("utf-8") + b"[")
     first = True
+    final = final_performance(header)
     for line in window_lines:
-        out.write((b"\n  " if first else b",\n  ") + line.rstrip(b"\n"))
+        record = with_realised(line, final) if final else line
+        out.write((b"\n  " if first else b",\n  ") + record.rstrip(b"\n"))
         first = False
     out.write((b"]" if first else b"\n ]") + after.encode("utf-8") + b"\n")
 
@@ -478,4 +482,44 @@ def _outcomes(engine: Engine) -> dict[str, Any]:
     assert join is not None
     counts = join.counts.to_dict()
     counts["reconciles"] = join.counts.reconciles()
-    return {"counts": counts, "windows": [w.summary() for w in join.take_final()]}
+    windows = []
+    for window, performance in engine.take_final_labels():
+        summary = window.summary()
+        if performance is not None:
+            summary["performance"] = performance.to_record()
+        windows.append(summary)
+    return {"counts": counts, "windows": windows}
+
+
+def final_performance(header: Mapping[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Issue 14: each window's realised performance record, by (model, window index)."""
+    outcomes = header.get("outcomes") or {}
+    return {
+        (w["model_id"], int(w["window"])): w["performance"]
+        for w in outcomes.get("windows", [])
+        if "performance" in w
+    }
+
+
+def with_realised(line: bytes, final: Mapping[tuple[str, int], Mapping[str, Any]]) -> bytes:
+    """A window record with its realised performance beside the estimate at close.
+
+    `performance.tier` becomes the higher of the two tracks' tiers for this window,
+    `findings` both verdicts' findings.
+    """
+    record = json.loads(line)
+    realised = final.get((record["model_id"], int(record["window_index"])))
+    if realised is None:
+        return line
+    at_close = record.get("performance")
+    merged = dict(realised)
+    if at_close is not None:
+        merged["estimated"] = at_close["estimated"]
+        merged["estimate_reliable"] = at_close["estimate_reliable"]
+        merged["estimate_reasons"] = at_close["estimate_reasons"]
+        merged["findings"] = at_close["findings"] + realised["findings"]
+        merged["tier"] = max(at_close["tier"], realised["tier"], key=Tier.parse)
+    record["performance"] = merged
+    return json.dumps(
+        record, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")

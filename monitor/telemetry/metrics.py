@@ -21,6 +21,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 
 from driftwarden.monitor.telemetry.http_server import DROP_REASONS, DropReason
+from driftwarden.monitor.telemetry.performance_metrics import (
+    PERFORMANCE_METRIC_NAMES,
+    PerformanceMetrics,
+)
 
 AlertOutcome = Literal["success", "retry", "failed", "dropped"]
 
@@ -52,6 +56,7 @@ METRIC_NAMES: Final = (
     "driftwarden_storage_corrupt_total",
     "driftwarden_http_connections_dropped_total",
     "driftwarden_group_role",
+    *PERFORMANCE_METRIC_NAMES,
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
 
@@ -85,6 +90,7 @@ class Metrics:
     def __init__(self, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.performance = PerformanceMetrics(r)  # issue 14: telemetry/performance_metrics.py
         self._build = Info(
             "driftwarden_build", "Build of the running daemon; always 1.", registry=r
         )

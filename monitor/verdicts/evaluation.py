@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,9 +36,10 @@ from driftwarden.detectors.multiple_testing import adjust
 from driftwarden.detectors.proportion import excess_proportion
 from driftwarden.detectors.psi import psi, total_variation
 from driftwarden.detectors.wasserstein import wasserstein_binned
-from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, TierThresholds
+from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, OutcomeSettings, TierThresholds
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
 from driftwarden.monitor.verdicts.narrative import describe_window
+from driftwarden.monitor.verdicts.performance import PerformanceJudge
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 from driftwarden.monitor.verdicts.verdict import (
@@ -83,9 +84,18 @@ class ModelEvaluator:
     `state()` and `restore()` move it through checkpoints.
     """
 
-    def __init__(self, layout: ModelLayout, policy: ModelPolicy) -> None:
+    def __init__(
+        self, layout: ModelLayout, policy: ModelPolicy, outcomes: OutcomeSettings | None = None
+    ) -> None:
         self.layout = layout
         self.policy = policy
+        # Issue 14: performance at close (estimate) and when labels are final (realised).
+        perf = layout.baseline.performance
+        self.performance = (
+            None
+            if perf is None
+            else PerformanceJudge(layout.model_id, perf, policy, outcomes or OutcomeSettings())
+        )
         self._columns = {slot.name: policy.column(slot.name) for slot in layout.columns}
         self._tiers = {slot.name: TierState() for slot in layout.columns}
         self._series: dict[str, deque[float]] = {
@@ -110,6 +120,7 @@ class ModelEvaluator:
             "model_tier": int(self.model_tier),
             "tiers": {name: t.to_list() for name, t in self._tiers.items()},
             "series": {name: list(s) for name, s in self._series.items()},
+            "performance": None if self.performance is None else self.performance.state(),
         }
 
     def restore(self, raw: dict[str, Any]) -> None:
@@ -122,6 +133,8 @@ class ModelEvaluator:
             if name in self._series:
                 self._series[name].clear()
                 self._series[name].extend(float(v) for v in values)
+        if self.performance is not None:
+            self.performance.restore(raw.get("performance"))
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -170,8 +183,15 @@ class ModelEvaluator:
 
         previous = self.model_tier
         self.model_tier = max((v.tier for v in verdicts), default=Tier.NONE)
+        performance = (
+            None
+            if self.performance is None
+            else self.performance.at_close(state.performance, window_index)
+        )
+        if performance is not None:
+            self.model_tier = max(self.model_tier, performance.tier)
         evaluated = state.events >= sig.min_samples
-        return describe_window(
+        verdict = describe_window(
             layout=self.layout,
             policy=policy,
             state=state,
@@ -184,6 +204,7 @@ class ModelEvaluator:
             evaluated=evaluated,
             trend_columns=tuple(trend_columns),
         )
+        return verdict if performance is None else replace(verdict, performance=performance)
 
     def _statistics(self, slot: ColumnSlot, state: WindowState) -> _ColumnWork:
         policy = self.policy

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from driftwarden.monitor.config import CountWindow, TimeWindow
 from driftwarden.monitor.ingest.events import ModelBatch
 from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.windows.performance import count_predictions
 from driftwarden.monitor.windows.window import WindowState
 
 
@@ -73,6 +74,12 @@ def accumulate(
         state.unknown_features += int(unknown.sum())
         state.first_ts = min(state.first_ts, float(ts.min()))
         state.last_ts = max(state.last_ts, float(ts.max()))
+    # Issue 14 hook: predicted classes and scores, for the estimate before labels.
+    count_predictions(
+        layout,
+        batch,
+        [(s.performance, mask) for s, mask in states if s.performance is not None],
+    )
 
     # Finite values can still overflow the moments (a sum of squares past 1e308):
     # they saturate at inf and the window reports no mean, without a warning per batch.
