@@ -97,6 +97,7 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
     columns: tuple[AlertColumn, ...],
     resolution: Resolution | None,
     now_tier: Tier,
+    performance: bool = False,
 ) -> str:
     where = f"{model} ({environment})"
     if status == "resolved":
@@ -109,6 +110,8 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
     shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
     noun = "column" if len(names) == 1 else "columns"
     what = f"drift in {len(names)} {noun}: {shown}" if names else "drift"
+    if performance:  # issue 14: a performance finding raised the tier
+        what = f"performance dropped; {what}" if names else "performance dropped"
     return shorten(f"[{tier.label.upper()}] {where}: {what}", MAX_TITLE)
 
 
@@ -164,6 +167,9 @@ def build_alert(
         lines = [column_line(c) for c in columns[:MAX_COLUMNS_LISTED]]
         if len(columns) > MAX_COLUMNS_LISTED:
             lines.append(f"+{len(columns) - MAX_COLUMNS_LISTED} more drifting columns")
+        performance = verdict.performance
+        if performance is not None and performance.tier > Tier.NONE:  # issue 14
+            lines.insert(0, f"Performance: {performance.what_happened}.")
         happened = (window, *lines)
         why = verdict.why_it_matters or (
             f"About {verdict.traffic_affected * 100:.0f}% of this window's traffic is affected; "
@@ -184,7 +190,14 @@ def build_alert(
         change=change,
         labels=labels,
         title=_title(
-            verdict.model_id, environment, status, tier, columns, resolution, verdict.tier
+            verdict.model_id,
+            environment,
+            status,
+            tier,
+            columns,
+            resolution,
+            verdict.tier,
+            performance=verdict.performance is not None and verdict.performance.tier > Tier.NONE,
         ),
         what_happened=happened,
         why_it_matters=why,

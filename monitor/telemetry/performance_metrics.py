@@ -49,7 +49,7 @@ class PerformanceMetrics:
         self._delay = Gauge(
             "driftwarden_label_delay_seconds",
             "Label delay of the last final window (upper edge of its histogram bin).",
-            ["model", "quantile"],
+            ["model", "percentile"],
             registry=registry,
         )
 
@@ -62,6 +62,6 @@ class PerformanceMetrics:
         self, model: str, coverage: float, delay_p50: float | None, delay_p95: float | None
     ) -> None:
         self._coverage.labels(model=model).set(coverage)
-        for quantile, value in (("0.5", delay_p50), ("0.95", delay_p95)):
+        for percentile, value in (("50", delay_p50), ("95", delay_p95)):
             if value is not None:
-                self._delay.labels(model=model, quantile=quantile).set(value)
+                self._delay.labels(model=model, percentile=percentile).set(value)

@@ -39,7 +39,7 @@ from driftwarden.detectors.wasserstein import wasserstein_binned
 from driftwarden.monitor.config import ColumnPolicy, ModelPolicy, OutcomeSettings, TierThresholds
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
 from driftwarden.monitor.verdicts.narrative import describe_window
-from driftwarden.monitor.verdicts.performance import PerformanceJudge
+from driftwarden.monitor.verdicts.performance import PerformanceJudge, window_words
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 from driftwarden.monitor.verdicts.verdict import (
@@ -94,7 +94,13 @@ class ModelEvaluator:
         self.performance = (
             None
             if perf is None
-            else PerformanceJudge(layout.model_id, perf, policy, outcomes or OutcomeSettings())
+            else PerformanceJudge(
+                layout.model_id,
+                perf,
+                policy,
+                outcomes or OutcomeSettings(),
+                keep_estimates=outcomes is not None,
+            )
         )
         self._columns = {slot.name: policy.column(slot.name) for slot in layout.columns}
         self._tiers = {slot.name: TierState() for slot in layout.columns}
@@ -204,7 +210,18 @@ class ModelEvaluator:
             evaluated=evaluated,
             trend_columns=tuple(trend_columns),
         )
-        return verdict if performance is None else replace(verdict, performance=performance)
+        if performance is None:
+            return verdict
+        what, why, steps = window_words(
+            verdict.what_happened, verdict.why_it_matters, verdict.what_to_do, performance
+        )
+        return replace(
+            verdict,
+            performance=performance,
+            what_happened=what,
+            why_it_matters=why,
+            what_to_do=steps,
+        )
 
     def _statistics(self, slot: ColumnSlot, state: WindowState) -> _ColumnWork:
         policy = self.policy

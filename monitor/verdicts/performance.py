@@ -45,6 +45,8 @@ from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 
 PerformanceKind = Literal["estimated", "realised"]
+MAX_KEPT_ESTIMATES = 10_000
+"""Estimates kept for windows whose labels are not final yet (a week of minute windows)."""
 _SEVERITY = {"info": Tier.INFO, "warning": Tier.WARNING, "critical": Tier.CRITICAL}
 
 
@@ -158,8 +160,13 @@ class PerformanceJudge:
         reference: ReferencePerformance,
         policy: ModelPolicy,
         settings: OutcomeSettings,
+        *,
+        keep_estimates: bool = True,
     ) -> None:
+        """`keep_estimates`: outcomes are joined, so each estimate waits for its window's
+        realised verdict to be shown beside it."""
         self.model_id = model_id
+        self.keep_estimates = keep_estimates
         self.reference = reference
         self.policy = policy
         self.settings = settings
@@ -170,11 +177,18 @@ class PerformanceJudge:
         }
         self.estimates: dict[int, dict[str, float]] = {}
         """Each open label record's estimate at close, shown beside its realised values."""
+        self.close_tier = Tier.NONE
+        """The tier of the last window verdict at close (both tracks)."""
+        self.carried: tuple[int, str] | None = None
+        """The last realised verdict (window, words) while the realised track is raised:
+        each window verdict at close carries it to alerting (see `at_close`)."""
 
     def state(self) -> dict[str, Any]:
         return {
             "tracks": {k: t.to_list() for k, t in self.tracks.items()},
             "estimates": [[k, v] for k, v in sorted(self.estimates.items())],
+            "carried": None if self.carried is None else list(self.carried),
+            "close_tier": int(self.close_tier),
         }
 
     def restore(self, raw: Mapping[str, Any] | None) -> None:
@@ -182,25 +196,45 @@ class PerformanceJudge:
             return
         for kind, values in raw["tracks"].items():
             self.tracks[kind] = TierState.from_list([int(v) for v in values])
+        self.close_tier = Tier(int(raw["close_tier"]))
+        carried = raw.get("carried")
+        self.carried = None if carried is None else (int(carried[0]), str(carried[1]))
         self.estimates = {
             int(k): {str(m): float(x) for m, x in v.items()} for k, v in raw["estimates"]
         }
 
-    def at_close(
-        self, state: ClassificationState | None, window_index: int
-    ) -> PerformanceVerdict | None:
-        """The estimate of a closing window, judged on the `estimated` track."""
+    def at_close(self, state: ClassificationState | None, window_index: int) -> PerformanceVerdict:
+        """The estimate of a closing window, judged on the `estimated` track.
+
+        Without scores (regression, or a baseline without score columns) there is no
+        estimate; the verdict still carries the realised track's tier.
+        """
         calibration = self.reference.calibration
         if state is None or calibration is None:
-            return None
-        estimate = estimate_metrics(state, calibration, min_rows=self.settings.estimate_min_rows)
+            estimate = Estimate({}, reliable=False, reasons=("no scores to estimate from",))
+        else:
+            estimate = estimate_metrics(
+                state, calibration, min_rows=self.settings.estimate_min_rows
+            )
         findings = estimate_findings(
             estimate, self.reference.metrics, thresholds=self.thresholds, alpha=self.settings.alpha
         )
-        if estimate.metrics:
+        if estimate.metrics and self.keep_estimates:
             self.estimates[window_index] = dict(estimate.metrics)
+            while len(self.estimates) > MAX_KEPT_ESTIMATES:  # windows that never get labels
+                del self.estimates[min(self.estimates)]
         condition = _condition(findings)
-        previous, tier = self._step("estimated", condition, evaluated=bool(estimate.n))
+        _, tier = self._step("estimated", condition, evaluated=bool(estimate.n))
+        words = estimate_words(estimate, findings)
+        # A late realised result reaches alerting through the next closing window: the
+        # realised track's tier joins this verdict's, once per window, never re-opening
+        # the window it was measured on (module doc).
+        realised_tier = self.tracks["realised"].tier
+        if realised_tier > tier and self.carried is not None:
+            window, text = self.carried
+            words += f"; realised performance of window {window} (labels final): {text}"
+        previous, tier = self.close_tier, max(tier, realised_tier)
+        self.close_tier = tier
         return PerformanceVerdict(
             model_id=self.model_id,
             window_index=window_index,
@@ -213,7 +247,7 @@ class PerformanceJudge:
             condition=condition,
             tier=tier,
             previous_tier=previous,
-            what_happened=estimate_words(estimate, findings, self.reference),
+            what_happened=words,
         )
 
     def at_final(
@@ -245,6 +279,8 @@ class PerformanceJudge:
         condition = max(_condition(findings), Tier.WARNING if coverage_low else Tier.NONE)
         previous, tier = self._step("realised", condition, evaluated=labelled.n_labelled > 0)
         estimated = self.estimates.pop(window_index, {})
+        words = realised_words(findings, labels, estimated, coverage_low, self.settings)
+        self.carried = (window_index, words) if tier > Tier.NONE else None
         return PerformanceVerdict(
             model_id=self.model_id,
             window_index=window_index,
@@ -260,7 +296,7 @@ class PerformanceJudge:
             labels=labels,
             coverage_low=coverage_low,
             unreadable=unreadable,
-            what_happened=realised_words(findings, labels, estimated, coverage_low, self.settings),
+            what_happened=words,
         )
 
     def _step(
@@ -279,6 +315,39 @@ def _condition(findings: tuple[PerformanceFinding, ...]) -> Tier:
 
 # --- words (to move into verdicts/narrative.py with the rest of the verdict prose) ------
 
+PERFORMANCE_WHY = (
+    "The model's performance is below what it achieved on its reference data: the "
+    "decisions made from its predictions are worse than when it was validated."
+)
+PERFORMANCE_STEP = (
+    "Compare the window's realised and estimated performance with the reference "
+    "('driftwarden replay --outcomes FILE --report'), check the drifting inputs and the "
+    "outcome feed, and consider retraining on recent labelled data."
+)
+
+
+def window_words(
+    what_happened: str, why: str, steps: tuple[str, ...], performance: PerformanceVerdict
+) -> tuple[str, str, tuple[str, ...]]:
+    """A window verdict's words with its performance verdict in them, when it raised a tier."""
+    if performance.tier == Tier.NONE:
+        return what_happened, why, steps
+    what = f"{what_happened}; performance ({performance.tier.label}): {performance.what_happened}"
+    why = PERFORMANCE_WHY if why in {"", "Nothing to act on."} else f"{why} {PERFORMANCE_WHY}"
+    return what, why, (PERFORMANCE_STEP, *steps)
+
+
+_ORDER = ("accuracy", "roc_auc", "f1", "precision", "recall", "brier", "log_loss", "ece")
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _ordered(findings: tuple[PerformanceFinding, ...]) -> list[PerformanceFinding]:
+    """Most severe first; within a severity, the metrics people think in first."""
+    return sorted(
+        findings,
+        key=lambda f: (_RANK[f.severity], _ORDER.index(f.metric) if f.metric in _ORDER else 99),
+    )
+
 
 def _change_words(f: PerformanceFinding) -> str:
     verb = "fell" if f.change < 0 else "rose"
@@ -295,7 +364,7 @@ def realised_words(
     """E.g. "accuracy fell from 0.94 to 0.91 on 4,980 labelled predictions, label
     coverage 100%; estimated from scores at window close: 0.91"."""
     parts = []
-    for f in sorted(findings, key=lambda f: f.change):
+    for f in _ordered(findings):
         text = (
             f"{_change_words(f)} on {labels.n_labelled:,} labelled predictions, "
             f"label coverage {labels.label_coverage:.0%}"
@@ -317,14 +386,12 @@ def realised_words(
     return "; ".join(parts)
 
 
-def estimate_words(
-    estimate: Estimate, findings: tuple[PerformanceFinding, ...], reference: ReferencePerformance
-) -> str:
+def estimate_words(estimate: Estimate, findings: tuple[PerformanceFinding, ...]) -> str:
     if not estimate.reliable:
         return "performance estimate unreliable: " + "; ".join(estimate.reasons)
     if not findings:
         return f"estimated performance as in training on {estimate.n:,} scored predictions"
     return "; ".join(
         f"{_change_words(f)} (estimated from scores, {f.n:,} predictions, no labels yet)"
-        for f in sorted(findings, key=lambda f: f.change)
+        for f in _ordered(findings)
     )

@@ -85,6 +85,12 @@ class Stream:
     joined: dict[int, list[tuple[int, int, float]]] = field(default_factory=dict)
     """Per window: (true class, predicted class, score) of every outcome that should join."""
     expected_rejected: dict[str, int] = field(default_factory=dict)
+    spans: dict[int, tuple[slice, slice]] = field(default_factory=dict)
+    """Per window: its slice of `predictions` and of `outcomes`."""
+
+    def window_payloads(self, window: int) -> tuple[list[bytes], list[bytes]]:
+        predictions, outcomes = self.spans[window]
+        return self.predictions[predictions], self.outcomes[outcomes]
 
     def add_window(
         self,
@@ -100,6 +106,7 @@ class Stream:
         start = window * HOUR
         times = start + np.sort(rng.uniform(0, HOUR - 1, size=n))
         rows = self.joined.setdefault(window, [])
+        first = (len(self.predictions), len(self.outcomes))
         for i in range(n):
             rid = f"w{window}-r{i}"
             self.predictions.append(_prediction(rid, float(times[i]), x[i], float(scores[i])))
@@ -119,6 +126,10 @@ class Stream:
         if messy:
             self.outcomes.append(_outcome(f"ghost-{window}", start + HOUR / 2, "bad"))
             self._reject("unknown_request")
+        self.spans[window] = (
+            slice(first[0], len(self.predictions)),
+            slice(first[1], len(self.outcomes)),
+        )
 
     def _reject(self, reason: str) -> None:
         self.expected_rejected[reason] = self.expected_rejected.get(reason, 0) + 1
