@@ -203,6 +203,7 @@ class Engine:
                     for m, layout in self.layouts.items()
                     if layout.baseline.performance is not None
                 },
+                kafka_outcome_topics=settings.kafka.outcome_topics,
             )
 
     @property

@@ -166,6 +166,7 @@ class OutcomeJoin:
         *,
         reject_sink: RejectSink | None = None,
         references: Mapping[str, ReferencePerformance] | None = None,
+        kafka_outcome_topics: Sequence[str] = (),
     ) -> None:
         """`references`: the baselines' performance sections, by model (issue 14):
         each window of a model with one counts its joined pairs for realised metrics."""
@@ -185,6 +186,10 @@ class OutcomeJoin:
         self.finished: list[LabelledWindow] = []
         """Windows that became final since the caller last took them (`take_final`)."""
         self._last_seq = 0
+        self.outcome_sources = bool(kafka_outcome_topics)
+        """Outcomes come from streams of their own (topics, files): expiry waits for them.
+        False: outcomes come only inside predictions, and the predictions' time drives
+        expiry."""
 
     # -- predictions ---------------------------------------------------------------------
 
@@ -445,7 +450,10 @@ class OutcomeJoin:
         complete).
         """
         active = [t for s, t in self.streams.items() if s not in self.idle]
-        clock = min(active) if active else (prediction_time if not self.streams else None)
+        if self.outcome_sources or self.streams:
+            clock = min(active) if active and min(active) > float("-inf") else None
+        else:
+            clock = prediction_time
         if clock is not None and clock - self.settings.horizon > self.expired_before:
             self.expired_before = clock - self.settings.horizon
             self.store.expire(self.expired_before, self.expired_before - self.settings.horizon)

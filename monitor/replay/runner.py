@@ -103,6 +103,8 @@ def replay(
     result = ReplayResult(on_verdict=on_verdict)
     limit = engine.settings.events.max_event_bytes
     feeder = _Feeder(engine, result, stream=stream, pool=pool, survey=survey)
+    if outcomes and engine.outcomes is not None:
+        engine.outcomes.outcome_sources = True  # expiry waits for the outcome files
     for path in paths:
         summary = InputSummary(path=path)
         result.inputs.append(summary)
