@@ -177,10 +177,16 @@ outcomes:
 
 
 def replay_report(
-    tmp_path: Path, baseline: Path, predictions: Path, outcomes: Path
+    tmp_path: Path,
+    baseline: Path,
+    predictions: Path,
+    outcomes: Path | None,
+    *,
+    extra_config: str = "",
 ) -> dict[str, Any]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "config.yaml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG + extra_config)
     report = tmp_path / "report.json"
     main(
         [
@@ -195,8 +201,7 @@ def replay_report(
             "--dead-letter",
             str(tmp_path / "dead.jsonl"),
             str(predictions),
-            "--outcomes",
-            str(outcomes),
+            *(() if outcomes is None else ("--outcomes", str(outcomes))),
         ]
     )
     doc: dict[str, Any] = json.loads(report.read_text())

@@ -1,0 +1,130 @@
+"""monitor/windows/performance.py: a window's prediction-side and labelled performance state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from driftwarden.baselines.store import load_baseline
+from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.windows.performance import LabelledPerformance
+from driftwarden.monitor.windows.window import WindowState
+from tests.monitor.factories import settings_with
+from tests.monitor.performance_stream import (
+    MODEL,
+    Stream,
+    build_baseline,
+    replay_report,
+)
+
+POLICY = {"window": {"size": "1h", "allowed_lateness": "0s"}, "significance": {"min_samples": 100}}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("baseline")
+    build_baseline(path)
+    return path
+
+
+def _stream(seed: int, windows: int = 2, n: int = 1_000) -> Stream:
+    rng = np.random.default_rng(seed)
+    stream = Stream()
+    for window in range(windows):
+        stream.add_window(rng, window, n, messy=False)
+    return stream
+
+
+def _open_window(store: Path, payloads: list[bytes]) -> WindowState:
+    engine = Engine([load_baseline(store / "store" / MODEL)], settings_with(policy=POLICY))
+    engine.process(payloads, stream="s", close=False)
+    (state,) = engine.streams["s"].windows[MODEL].values()
+    return state
+
+
+def test_every_prediction_is_counted_for_the_estimate_in_its_window(store: Path) -> None:
+    stream = _stream(61, windows=1)
+    state = _open_window(store, stream.window_payloads(0)[0])
+    assert state.performance is not None
+    assert state.performance.n_predicted == 1_000
+    assert state.performance.n_labelled == 0  # labels come through the join
+
+
+def test_the_prediction_state_survives_the_window_checkpoint_and_merges_exactly(
+    store: Path,
+) -> None:
+    payloads = _stream(62, windows=1).window_payloads(0)[0]
+    whole = _open_window(store, payloads)
+    first, second = _open_window(store, payloads[:400]), _open_window(store, payloads[400:])
+    merged = first.merge(second)
+    restored = WindowState.from_bytes(merged.to_bytes())
+    for state in (merged, restored):
+        assert state.performance is not None and whole.performance is not None
+        assert state.performance.to_dict() == whole.performance.to_dict()
+
+
+def test_a_prediction_outside_the_baseline_classes_is_not_counted_for_performance(
+    store: Path,
+) -> None:
+    event = json.loads(_stream(63, windows=1).window_payloads(0)[0][0])
+    event["prediction"] = {"score": None, "label": "maybe"}
+    state = _open_window(store, [json.dumps(event).encode()])
+    assert state.events == 1  # counted for drift
+    assert state.performance is not None
+    assert state.performance.n_predicted == 0
+
+
+def test_decode_workers_count_the_same_performance_as_the_replay_alone(
+    tmp_path: Path, store: Path
+) -> None:
+    stream = _stream(64, windows=3)
+    predictions, outcomes = stream.write(tmp_path, np.random.default_rng(65))
+    baseline = store / f"{MODEL}.baseline.json"
+    alone = replay_report(tmp_path / "a", baseline, predictions, outcomes)
+    workers = replay_report(
+        tmp_path / "b", baseline, predictions, outcomes, extra_config="decode_workers: 2\n"
+    )
+    assert [w["performance"] for w in workers["windows"]] == [
+        w["performance"] for w in alone["windows"]
+    ]
+    assert alone["windows"][0]["performance"]["estimated"]
+
+
+def test_an_outcome_the_prediction_carries_counts_at_once(tmp_path: Path, store: Path) -> None:
+    """Joined upstream: no outcome file, the pair is counted when the prediction is read."""
+    stream = _stream(66, windows=1, n=500)
+    carried = []
+    truths = []
+    for payload, joined in zip(stream.predictions, stream.joined[0], strict=True):
+        event = json.loads(payload)
+        event["outcome"] = "bad" if joined[0] else "good"
+        truths.append(joined[0] == joined[1])
+        carried.append(json.dumps(event).encode())
+    predictions = tmp_path / "carried.jsonl"
+    predictions.write_bytes(b"\n".join(carried) + b"\n")
+    report = replay_report(tmp_path / "r", store / f"{MODEL}.baseline.json", predictions, None)
+    performance = report["windows"][0]["performance"]
+    assert performance["labels"]["n_labelled"] == 500
+    assert performance["labels"]["label_delay_p95"] <= 1.0
+    assert performance["realised"]["accuracy"] == sum(truths) / 500
+
+
+def test_labelled_state_leaves_out_outcomes_that_are_no_class_and_round_trips(
+    store: Path,
+) -> None:
+    reference = load_baseline(store / "store" / MODEL).performance
+    assert reference is not None
+    state = LabelledPerformance.empty(reference)
+    state.add(
+        reference,
+        [{"score": 0.8, "label": "bad"}, {"score": 0.2, "label": "good"}, {"score": 0.4}],
+        ["bad", "perhaps", "good"],
+    )
+    assert state.n_labelled == 2  # the third predicts "good" from its score
+    assert state.unreadable == 1
+    again = LabelledPerformance.from_raw(json.loads(json.dumps(state.to_raw())))
+    assert again.to_raw() == state.to_raw()
+    assert again.merge(state).n_labelled == 2
