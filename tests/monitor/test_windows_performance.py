@@ -62,7 +62,8 @@ def test_the_prediction_state_survives_the_window_checkpoint_and_merges_exactly(
     merged = first.merge(second)
     restored = WindowState.from_bytes(merged.to_bytes())
     for state in (merged, restored):
-        assert state.performance is not None and whole.performance is not None
+        assert state.performance is not None
+        assert whole.performance is not None
         assert state.performance.to_dict() == whole.performance.to_dict()
 
 
@@ -123,8 +124,10 @@ def test_labelled_state_leaves_out_outcomes_that_are_no_class_and_round_trips(
         [{"score": 0.8, "label": "bad"}, {"score": 0.2, "label": "good"}, {"score": 0.4}],
         ["bad", "perhaps", "good"],
     )
-    assert state.n_labelled == 2  # the third predicts "good" from its score
-    assert state.unreadable == 1
+    # The second's outcome is no class; the third lacks the predicted class the
+    # baseline reads from `label`.
+    assert state.n_labelled == 1
+    assert state.unreadable == 2
     again = LabelledPerformance.from_raw(json.loads(json.dumps(state.to_raw())))
     assert again.to_raw() == state.to_raw()
     assert again.merge(state).n_labelled == 2
