@@ -25,6 +25,8 @@ REQUIRED_VIEWS = {
     "per-column statistic over time": "driftwarden_column_statistic",
     "tiers": "driftwarden_model_tier",
     "alert deliveries": "driftwarden_alerts_sent_total",
+    "model performance": "driftwarden_performance{",
+    "label coverage": "driftwarden_label_coverage",
 }
 
 
