@@ -11,6 +11,7 @@ import pytest
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.windows.performance import LabelledPerformance
+from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.windows.window import WindowState
 from tests.monitor.factories import settings_with
 from tests.monitor.performance_stream import (
@@ -131,3 +132,61 @@ def test_labelled_state_leaves_out_outcomes_that_are_no_class_and_round_trips(
     again = LabelledPerformance.from_raw(json.loads(json.dumps(state.to_raw())))
     assert again.to_raw() == state.to_raw()
     assert again.merge(state).n_labelled == 2
+
+
+def test_a_regression_window_counts_errors_and_a_biased_model_is_a_finding(
+    tmp_path: Path,
+) -> None:
+    """No estimate for regression (no scores); realised mae, rmse, mean_error when final."""
+    import csv
+
+    from driftwarden.monitor.cli import main
+
+    rng = np.random.default_rng(71)
+    x = rng.normal(size=3_000)
+    data = tmp_path / "train.csv"
+    with data.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["x1", "pred", "y"])
+        for value, noise in zip(x, rng.normal(size=x.size) * 0.5, strict=True):
+            writer.writerow([f"{value:.6f}", f"{2 * value:.6f}", f"{2 * value + noise:.6f}"])
+    command = ["baseline", "build", "--model", "reg", "--data", str(data), "--output"]
+    command += [str(tmp_path / "store"), "--outputs", "pred", "--target", "y"]
+    assert main([*command, "--created-at", "2026-01-01T00:00:00Z"]) == 0
+    baseline = load_baseline(tmp_path / "store" / "reg")
+    settings = settings_with(policy=POLICY, outcomes={"horizon": "2d", "min_coverage": 0.99})
+    from driftwarden.monitor.outcomes.pending import PendingStore
+
+    store = PendingStore(None)
+    engine = Engine([baseline], settings, wall_clock=None, outcome_store=store)
+    predictions, outcomes, errors = [], [], []
+    for i, value in enumerate(rng.normal(size=1_000)):
+        bias = 0.6 if i >= 500 else 0.0  # the second window over-predicts
+        ts = (i // 500) * 3600.0 + (i % 500) * 7.0
+        truth = 2 * value + rng.normal() * 0.5
+        event = {"model_id": "reg", "request_id": f"r{i}", "timestamp": ts}
+        event |= {"features": {"x1": value}, "prediction": {"pred": 2 * value + bias}}
+        predictions.append(json.dumps(event).encode())
+        outcomes.append(
+            json.dumps(
+                {"model_id": "reg", "request_id": f"r{i}", "timestamp": ts + 60, "outcome": truth}
+            ).encode()
+        )
+        errors.append(2 * value + bias - truth)
+    closed = engine.process(predictions, stream="p")
+    engine.process_outcomes(outcomes, stream="o")
+    closed += engine.close_all()
+    assert len(closed) == 2
+    assert all(v.performance is not None and not v.performance.estimated for v in closed)
+    finals = {p.window_index: p for _, p in engine.take_final_labels() if p is not None}
+    store.close()
+    assert sorted(finals) == [0, 1]
+    for key in (0, 1):
+        chunk = np.asarray(errors[key * 500 : (key + 1) * 500])
+        realised = finals[key].realised
+        assert realised["mae"] == pytest.approx(np.abs(chunk).mean(), rel=1e-12)
+        assert realised["rmse"] == pytest.approx(np.sqrt((chunk**2).mean()), rel=1e-12)
+        assert realised["mean_error"] == pytest.approx(chunk.mean(), rel=1e-12)
+    assert not finals[0].findings
+    assert {f.metric for f in finals[1].findings} >= {"mae", "mean_error"}
+    assert finals[1].condition >= Tier.WARNING
