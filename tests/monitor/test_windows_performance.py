@@ -10,8 +10,8 @@ import pytest
 
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.engine import Engine
-from driftwarden.monitor.windows.performance import LabelledPerformance
 from driftwarden.monitor.verdicts.tier import Tier
+from driftwarden.monitor.windows.performance import LabelledPerformance
 from driftwarden.monitor.windows.window import WindowState
 from tests.monitor.factories import settings_with
 from tests.monitor.performance_stream import (
