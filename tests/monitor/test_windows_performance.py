@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from driftwarden.baselines.store import load_baseline
+from driftwarden.monitor.cli import main
 from driftwarden.monitor.engine import Engine
+from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.windows.performance import LabelledPerformance
 from driftwarden.monitor.windows.window import WindowState
@@ -138,10 +141,6 @@ def test_a_regression_window_counts_errors_and_a_biased_model_is_a_finding(
     tmp_path: Path,
 ) -> None:
     """No estimate for regression (no scores); realised mae, rmse, mean_error when final."""
-    import csv
-
-    from driftwarden.monitor.cli import main
-
     rng = np.random.default_rng(71)
     x = rng.normal(size=3_000)
     data = tmp_path / "train.csv"
@@ -155,8 +154,6 @@ def test_a_regression_window_counts_errors_and_a_biased_model_is_a_finding(
     assert main([*command, "--created-at", "2026-01-01T00:00:00Z"]) == 0
     baseline = load_baseline(tmp_path / "store" / "reg")
     settings = settings_with(policy=POLICY, outcomes={"horizon": "2d", "min_coverage": 0.99})
-    from driftwarden.monitor.outcomes.pending import PendingStore
-
     store = PendingStore(None)
     engine = Engine([baseline], settings, wall_clock=None, outcome_store=store)
     predictions, outcomes, errors = [], [], []
