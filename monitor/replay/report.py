@@ -523,3 +523,19 @@ def with_realised(line: bytes, final: Mapping[tuple[str, int], Mapping[str, Any]
     return json.dumps(
         record, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
     ).encode("utf-8")
+
+
+def performance_reaching(report: Mapping[str, Any], tier: Tier) -> str | None:
+    """Issue 14: the first final window whose realised performance reached `tier`, in words.
+
+    A replay reads its outcome files after the predictions, so realised verdicts come
+    after every window closed; `--fail-on` looks at them here.
+    """
+    for window in (report.get("outcomes") or {}).get("windows", []):
+        performance = window.get("performance")
+        if performance is not None and Tier.parse(performance["tier"]) >= tier:
+            return (
+                f"{window['model_id']} window {window['window']}: realised performance "
+                f"reached {performance['tier']} ({performance['what_happened']})"
+            )
+    return None

@@ -183,12 +183,14 @@ def replay_report(
     outcomes: Path | None,
     *,
     extra_config: str = "",
+    extra_args: tuple[str, ...] = (),
+    exit_code: int = 0,
 ) -> dict[str, Any]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG + extra_config)
     report = tmp_path / "report.json"
-    main(
+    code = main(
         [
             "replay",
             "--quiet",
@@ -202,7 +204,9 @@ def replay_report(
             str(tmp_path / "dead.jsonl"),
             str(predictions),
             *(() if outcomes is None else ("--outcomes", str(outcomes))),
+            *extra_args,
         ]
     )
+    assert code == exit_code
     doc: dict[str, Any] = json.loads(report.read_text())
     return doc

@@ -80,7 +80,7 @@ def test_window_performance_equals_scikit_learn_on_the_rows_that_joined(
 
 
 def test_a_drop_in_accuracy_is_a_performance_finding_that_raises_the_tier(
-    tmp_path: Path, baseline: Path
+    tmp_path: Path, baseline: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Concept drift: the labels change, the scores do not; only outcomes show it."""
     rng = np.random.default_rng(21)
@@ -89,7 +89,13 @@ def test_a_drop_in_accuracy_is_a_performance_finding_that_raises_the_tier(
         stream.add_window(rng, window, 2_000, messy=False)
     for window in range(2, 5):
         stream.add_window(rng, window, 2_000, flip=0.15, messy=False)
-    report = _run(tmp_path, baseline, stream, seed=22)
+    predictions, outcomes = stream.write(tmp_path, np.random.default_rng(22))
+    report = replay_report(
+        tmp_path, baseline, predictions, outcomes, extra_args=("--fail-on", "warning"), exit_code=1
+    )
+    assert report["summary"]["max_tier"] == "none"  # at close: the scores look the same
+    gate = capsys.readouterr().err
+    assert "--fail-on warning: credit-risk window 3: realised performance reached critical" in gate
 
     windows = {w["window_index"]: w["performance"] for w in report["windows"]}
     for key in (0, 1):
