@@ -459,6 +459,7 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
         lines.append("no column drifted")
     else:
         lines.append("no window was evaluated: no drift could be judged")
+    lines.extend(performance_lines(report))  # issue 14
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")
@@ -539,3 +540,26 @@ def performance_reaching(report: Mapping[str, Any], tier: Tier) -> str | None:
                 f"reached {performance['tier']} ({performance['what_happened']})"
             )
     return None
+
+
+def performance_lines(report: Mapping[str, Any]) -> list[str]:
+    """Issue 14: one line per final window whose realised performance raised a tier."""
+    final = [w for w in (report.get("outcomes") or {}).get("windows", []) if w.get("performance")]
+    if not final:
+        return []
+    raised = [w for w in final if w["performance"]["tier"] != "none"]
+    lines = [
+        f"performance: {_plural(len(final), 'window')} with final labels, "
+        f"{len(raised)} with a realised performance tier"
+    ]
+    for w in raised[:10]:
+        performance = w["performance"]
+        lines.append(
+            f"  {w['model_id']:<16} window {w['window']:<8} {performance['tier']:<8} "
+            f"{_shorten(performance['what_happened'], 160)}"
+        )
+    return lines
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

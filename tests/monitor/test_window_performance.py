@@ -25,6 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from driftwarden.monitor.replay.report import summary_text
 from tests.monitor.performance_stream import Stream, build_baseline, replay_report
 
 
@@ -94,6 +95,10 @@ def test_a_drop_in_accuracy_is_a_performance_finding_that_raises_the_tier(
         tmp_path, baseline, predictions, outcomes, extra_args=("--fail-on", "warning"), exit_code=1
     )
     assert report["summary"]["max_tier"] == "none"  # at close: the scores look the same
+    summary = summary_text(report, dead_letter=None)
+    assert "performance: 5 windows with final labels, 3 with a realised performance tier" in (
+        summary
+    )
     gate = capsys.readouterr().err
     assert "--fail-on warning: credit-risk window 3: realised performance reached critical" in gate
 
