@@ -59,17 +59,65 @@ def count_predictions(
     perf = layout.baseline.performance
     if perf is None or not states:
         return
-    columns = decoded_outputs(layout, batch, _named_outputs(perf))
+    fast = decoded_classes(layout, perf, batch)
+    if fast is None:  # a numeric or absent prediction column: the general reader
+        outputs = read_outputs(perf, decoded_outputs(layout, batch, _named_outputs(perf)))
+        fast = (outputs.predicted.astype(np.int64), outputs.scores)
+    all_predicted, all_scores = fast
     for state, mask in states:
-        rows = columns if mask is None else {k: v[mask] for k, v in columns.items()}
-        outputs = read_outputs(perf, rows)
-        known = outputs.predicted >= 0
-        predicted = outputs.predicted.astype(np.int64)
-        scores = outputs.scores
+        predicted = all_predicted if mask is None else all_predicted[mask]
+        scores = all_scores if mask is None or all_scores is None else all_scores[mask]
+        known = predicted >= 0
         if not known.all():
             predicted = predicted[known]
             scores = None if scores is None else scores[known]
         state.add_batch(None, predicted, scores)
+
+
+def decoded_classes(
+    layout: ModelLayout, perf: ReferencePerformance, batch: ModelBatch
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64] | None] | None:
+    """`read_outputs` on decoded columns, without going back to Python values.
+
+    Scores are the numeric columns' values (NaN where not counted); a categorical
+    prediction column's codes map to class indices through its categories once. The
+    result equals `read_outputs(perf, decoded_outputs(...))` (tested); None when the
+    prediction column is numeric or not in the layout, which that path handles.
+    """
+    n = len(batch)
+    position = {slot.name: i for i, slot in enumerate(layout.columns)}
+    scores = None
+    if perf.score_columns:
+        columns = []
+        for name in perf.score_columns:
+            i = position.get(name)
+            if i is None or layout.columns[i].kind != "numeric":
+                columns.append(np.full(n, np.nan))
+            else:
+                columns.append(np.asarray(batch.columns[i].values, dtype=np.float64))
+        scores = np.stack(columns, axis=1)
+    if perf.prediction is None:
+        if scores is None:
+            return None
+        missing = ~np.isfinite(scores).all(axis=1)
+        if perf.task == "binary":
+            threshold = perf.threshold if perf.threshold is not None else 0.5
+            predicted = (np.nan_to_num(scores[:, 0], nan=0.0) >= threshold).astype(np.int64)
+        else:
+            predicted = np.nan_to_num(scores, nan=-1.0).argmax(axis=1).astype(np.int64)
+        predicted[missing] = -1
+        return predicted, scores
+    i = position.get(perf.prediction)
+    if i is None or layout.columns[i].kind != "categorical":
+        return None
+    spec = layout.baseline.columns[layout.columns[i].index]
+    assert isinstance(spec, CategoricalColumn)
+    by_code = np.concatenate(
+        (encode_classes(perf, np.asarray(spec.categories, dtype=object)), [-1, -1, -1])
+    )
+    codes = np.asarray(batch.columns[i].values, dtype=np.int64)
+    # -1 (missing) reads the last slot; other and new codes read -1 slots too.
+    return by_code[np.where(codes < 0, by_code.size - 1, codes)].astype(np.int64), scores
 
 
 def decoded_outputs(

@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from driftwarden.baselines.model_outputs import read_outputs
 from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.verdicts.tier import Tier
-from driftwarden.monitor.windows.performance import LabelledPerformance
+from driftwarden.monitor.windows.performance import (
+    LabelledPerformance,
+    decoded_classes,
+    decoded_outputs,
+)
 from driftwarden.monitor.windows.window import WindowState
 from tests.monitor.factories import settings_with
 from tests.monitor.performance_stream import (
@@ -187,3 +192,29 @@ def test_a_regression_window_counts_errors_and_a_biased_model_is_a_finding(
     assert not finals[0].findings
     assert {f.metric for f in finals[1].findings} >= {"mae", "mean_error"}
     assert finals[1].condition >= Tier.WARNING
+
+
+def test_the_decoded_fast_path_reads_what_read_outputs_reads(store: Path) -> None:
+    """Predicted classes from category codes and scores from numeric values equal the
+    general reader's on the same decoded columns, unknown and missing values included."""
+    baseline = load_baseline(store / "store" / MODEL)
+    engine = Engine([baseline], settings_with(policy=POLICY))
+    events = [json.loads(p) for p in _stream(67, windows=1, n=300).window_payloads(0)[0]]
+    events[0]["prediction"]["label"] = "maybe"  # no class
+    events[1]["prediction"].pop("label")  # missing
+    events[2]["prediction"]["score"] = "high"  # mistyped score
+    events[3]["prediction"].pop("score")
+    decoded = engine.decoder.decode([json.dumps(e).encode() for e in events])
+    (batch,) = decoded.models
+    layout = engine.layouts[MODEL]
+    perf = layout.baseline.performance
+    assert perf is not None
+    fast = decoded_classes(layout, perf, batch)
+    assert fast is not None
+    general = read_outputs(perf, decoded_outputs(layout, batch, (*perf.scores.values(), "label")))
+    np.testing.assert_array_equal(fast[0], general.predicted)
+    assert fast[1] is not None
+    assert general.scores is not None
+    np.testing.assert_array_equal(fast[1], general.scores)
+    assert fast[0][:2].tolist() == [-1, -1]
+    assert np.isnan(fast[1][2:4, 0]).all()
