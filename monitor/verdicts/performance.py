@@ -14,7 +14,7 @@ late label never pages twice:
    `realised` tier track in the order windows become final. Outcomes trickling
    in before that update the window's record (reports, metrics) but judge
    nothing; a window final by horizon with coverage below `outcomes.low_coverage`
-   is a data-quality finding (`label_coverage`) of its own.
+   is a data-quality finding of its own (`coverage_low`, condition warning).
 
 The tracks are separate because they move on different clocks: estimates in
 event-time order of closing windows, realised results days later. Neither
@@ -219,7 +219,7 @@ class PerformanceJudge:
         findings = estimate_findings(
             estimate, self.reference.metrics, thresholds=self.thresholds, alpha=self.settings.alpha
         )
-        if estimate.metrics and self.keep_estimates:
+        if estimate.reliable and self.keep_estimates:  # shown beside realised values
             self.estimates[window_index] = dict(estimate.metrics)
             while len(self.estimates) > MAX_KEPT_ESTIMATES:  # windows that never get labels
                 del self.estimates[min(self.estimates)]
@@ -277,7 +277,9 @@ class PerformanceJudge:
             labels.final == "horizon" and labels.label_coverage < self.settings.low_coverage
         )
         condition = max(_condition(findings), Tier.WARNING if coverage_low else Tier.NONE)
-        previous, tier = self._step("realised", condition, evaluated=labelled.n_labelled > 0)
+        # A window with no label at all is still evidence when its coverage is the finding.
+        evaluated = labelled.n_labelled > 0 or coverage_low
+        previous, tier = self._step("realised", condition, evaluated=evaluated)
         estimated = self.estimates.pop(window_index, {})
         words = realised_words(findings, labels, estimated, coverage_low, self.settings)
         self.carried = (window_index, words) if tier > Tier.NONE else None

@@ -133,7 +133,8 @@ def test_a_window_final_by_horizon_with_few_labels_is_a_data_quality_finding(
     rng = np.random.default_rng(41)
     stream = Stream()
     stream.add_window(rng, 0, 1_000, messy=False, labelled_share=0.2)
-    for window in range(1, 4):
+    stream.add_window(rng, 1, 1_000, messy=False, labelled_share=0.0)  # the feed stopped
+    for window in range(2, 4):
         stream.add_window(rng, window, 1_000, messy=False)
     report = _run(tmp_path, baseline, stream, seed=42)
     windows = {w["window_index"]: w["performance"] for w in report["windows"]}
@@ -141,7 +142,12 @@ def test_a_window_final_by_horizon_with_few_labels_is_a_data_quality_finding(
     assert windows[0]["labels"]["final"] == "horizon"
     assert windows[0]["condition"] == "warning"
     assert "only 20% of 1,000 predictions got an outcome" in windows[0]["what_happened"]
-    assert not any(windows[k]["coverage_low"] for k in (1, 2, 3))
+    assert windows[1]["coverage_low"]
+    assert windows[1]["labels"]["n_labelled"] == 0
+    assert windows[1]["realised"] == {}
+    assert windows[1]["tier"] == "warning"  # sustained over the two windows
+    assert "only 0% of 1,000 predictions got an outcome" in windows[1]["what_happened"]
+    assert not any(windows[k]["coverage_low"] for k in (2, 3))
 
 
 @pytest.mark.slow
