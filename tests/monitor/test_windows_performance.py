@@ -8,9 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from driftwarden.baselines.model_outputs import read_outputs
+from driftwarden.baselines.performance import ReferencePerformance
 from driftwarden.baselines.store import load_baseline
+from driftwarden.detectors.performance import realised_metrics
 from driftwarden.monitor.cli import main
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.outcomes.pending import PendingStore
@@ -37,6 +42,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("baseline")
     build_baseline(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def reference_of_store(store: Path) -> ReferencePerformance:
+    perf = load_baseline(store / "store" / MODEL).performance
+    assert perf is not None
+    return perf
 
 
 def _stream(seed: int, windows: int = 2, n: int = 1_000) -> Stream:
@@ -218,3 +230,35 @@ def test_the_decoded_fast_path_reads_what_read_outputs_reads(store: Path) -> Non
     np.testing.assert_array_equal(fast[1], general.scores)
     assert fast[0][:2].tolist() == [-1, -1]
     assert np.isnan(fast[1][2:4, 0]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.booleans(), st.booleans()), min_size=1, max_size=200
+    ),
+    cut=st.integers(0, 200),
+)
+def test_joined_pairs_in_any_batches_give_scikit_learns_count_metrics(
+    reference_of_store: ReferencePerformance, rows: list[tuple[float, bool, bool]], cut: int
+) -> None:
+    """However the joined pairs are batched (and the batches merged), the counts are exact."""
+    predictions = [{"score": s, "label": "bad" if p else "good"} for s, p, _ in rows]
+    outcomes = ["bad" if t else "good" for _, _, t in rows]
+    at = min(cut, len(rows))
+    first = LabelledPerformance.empty(reference_of_store)
+    first.add(reference_of_store, predictions[:at], outcomes[:at])
+    second = LabelledPerformance.empty(reference_of_store)
+    second.add(reference_of_store, predictions[at:], outcomes[at:])
+    merged = first.merge(second)
+    truth = [int(t) for _, _, t in rows]
+    guess = [int(p) for _, p, _ in rows]
+    metrics = realised_metrics(merged.state)
+    assert metrics["accuracy"] == accuracy_score(truth, guess)
+    assert metrics["precision"] == pytest.approx(
+        precision_score(truth, guess, zero_division=0), abs=1e-12
+    )
+    assert metrics["recall"] == pytest.approx(
+        recall_score(truth, guess, zero_division=0), abs=1e-12
+    )
+    assert metrics["f1"] == pytest.approx(f1_score(truth, guess, zero_division=0), abs=1e-12)
