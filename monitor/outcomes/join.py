@@ -562,7 +562,17 @@ class OutcomeJoin:
     def restore(self, raw: Mapping[str, Any] | None) -> None:
         """Back to a snapshot's state, the store included (None: a checkpoint without one)."""
         if raw is None:
-            self.store.rollback_to(0)
+            if self.store.seq:
+                # No checkpoint to match (none yet, or it was written for other
+                # baselines): what the store holds belongs to no state; start empty.
+                log.warning(
+                    "outcome_store_cleared",
+                    epoch=self.store.seq,
+                    reason="starting without a checkpoint that has outcome state",
+                )
+                self.store.clear()
+            else:
+                self.store.rollback_to(0)
             self._reset()
             return
         self.store.rollback_to(int(raw["store_seq"]))

@@ -343,6 +343,18 @@ class PendingStore:
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")
 
+    def clear(self) -> None:
+        """Empty the store, at epoch 0: for a start without a checkpoint to match."""
+        db = self._db
+        db.execute("ROLLBACK")
+        db.execute("BEGIN")
+        for table in ("pending", "waiting", "gone", "undo", "meta"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+        db.execute("COMMIT")
+        db.execute("BEGIN")
+        self.seq = 0
+        self._saved = 0
+
     def disk_bytes(self) -> int:
         """Bytes of the store's files (database, WAL): what `outcomes.directory` holds."""
         return sum(p.stat().st_size for p in self.directory.glob(f"{FILE_NAME}*"))

@@ -139,6 +139,16 @@ def logged_labels(log: Path) -> dict[int, tuple[Any, ...]]:
     return out
 
 
+def consumed(daemon: DaemonProcess, topic: str) -> float:
+    """Records of `topic` this run read (its /metrics)."""
+    daemon.metrics_port(timeout=60)
+    prefix = f'driftwarden_events_consumed_total{{topic="{topic}"}}'
+    for line in daemon.metrics().splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def caught_up(daemon: DaemonProcess, partitions: int) -> bool:
     """The consumer lag gauge is 0 on every partition of both topics."""
     lags = [
@@ -192,24 +202,38 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     assert len(expected) >= N / RATE / WINDOW_SECONDS
     assert reference["counts"]["joined"] > 0.7 * N
 
+    # Paced, so that the kills fall while both topics still flow.
     producers = [
-        threading.Thread(target=produce, args=(kafka_broker.bootstrap, topic, stream.payloads)),
+        threading.Thread(
+            target=produce,
+            args=(kafka_broker.bootstrap, topic, stream.payloads),
+            kwargs={"pace": 500.0},
+        ),
         threading.Thread(
             target=produce,
             args=(kafka_broker.bootstrap, outcome_topic, outcomes),
-            kwargs={"partitions": 1},
+            kwargs={"partitions": 1, "pace": 500.0},
         ),
     ]
-    for thread in producers:
-        thread.start()
     log = tmp_path / "daemon.log"
-    kills = []
+    kills: list[float] = []
     for run in range(3):
         daemon = DaemonProcess(config, log, name=f"run{run}")
         try:
-            daemon.metrics_port(timeout=60)
-            time.sleep(rng.uniform(1.0, 4.0))
-            kills.append(time.monotonic() - began)
+            if run == 0:  # the topics start flowing once the first member is up
+                daemon.metrics_port(timeout=60)
+                for thread in producers:
+                    thread.start()
+            # Killed in the middle of the join: after this run read some outcomes and
+            # checkpointed (every second), at a random point of an epoch.
+            target = rng.randint(100, 600)
+            daemon.wait_until(
+                f"{target} outcomes consumed",
+                lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
+                timeout=90,
+            )
+            time.sleep(rng.uniform(0.5, 1.5))
+            kills.append(consumed(daemon, outcome_topic))
             daemon.kill()
         finally:
             daemon.ensure_dead()
@@ -248,8 +272,10 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     text = log.read_text(encoding="utf-8", errors="replace")
     restored = text.count('"partitions_restored"')
     rolled_back = text.count('"outcome_store_rolled_back"')
+    assert restored >= 2, "the runs after the first restore checkpoints"
     note_timing(
-        f"outcomes: {len(outcomes)} outcomes for {N} predictions, kill -9 at {kills} s; "
+        f"outcomes: {len(outcomes)} outcomes for {N} predictions, kill -9 after {kills} "
+        "outcomes read by each run; "
         f"{restored} restores from a checkpoint, {rolled_back} store rollbacks; "
         f"{len(expected)} windows equal to replay; {time.monotonic() - began:.1f}s"
     )

@@ -176,3 +176,19 @@ def test_a_temporary_store_leaves_nothing_behind() -> None:
     directory = store.directory
     store.close()
     assert not directory.exists()
+
+
+def test_a_start_without_a_checkpoint_empties_a_store_left_behind(tmp_path: Path) -> None:
+    engine, store = outcome_engine(tmp_path)
+    engine.process([prediction("r1", 10.0)], stream="p")
+    snap = engine.snapshot()
+    assert engine.outcomes is not None
+    engine.outcomes.saved(msgspec_outcomes(snap))
+    engine.snapshot()
+    store.close()
+    fresh, store = outcome_engine(tmp_path)
+    assert fresh.outcomes is not None
+    fresh.outcomes.restore(None)
+    assert store.count("pending") == 0
+    assert store.seq == 0
+    store.close()

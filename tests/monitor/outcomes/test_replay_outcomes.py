@@ -33,7 +33,6 @@ def run_replay(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
     code = main(
         [
             "replay",
-            "--quiet",
             "--baseline",
             str(baseline),
             "--config",
