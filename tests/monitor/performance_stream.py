@@ -193,7 +193,6 @@ def replay_report(
     code = main(
         [
             "replay",
-            "--quiet",
             "--baseline",
             str(baseline),
             "--config",
