@@ -25,6 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from driftwarden.monitor.cli import main
 from driftwarden.monitor.replay.report import summary_text
 from tests.monitor.performance_stream import Stream, build_baseline, replay_report
 
@@ -170,3 +171,30 @@ def test_a_thousand_windows_without_drift_raise_no_performance_warning(
     assert len(finals) == 1_000
     assert all(w["performance"]["labels"]["label_coverage"] == 1.0 for w in finals)
     assert all(w["performance"]["realised"]["accuracy"] > 0 for w in finals)
+
+
+def test_without_outcomes_each_window_still_has_its_estimate_in_the_report(
+    tmp_path: Path, baseline: Path
+) -> None:
+    rng = np.random.default_rng(91)
+    stream = Stream()
+    for window in range(3):
+        stream.add_window(rng, window, 1_000, messy=False)
+    predictions, _ = stream.write(tmp_path, rng)
+    report_path = tmp_path / "report.json"
+    config = tmp_path / "config.yaml"
+    config.write_text("policy:\n  window: {size: 1h, allowed_lateness: 0s}\n")
+    command = ["replay", "--baseline", str(baseline), "--config", str(config)]
+    assert main([*command, "--report", str(report_path), str(predictions)]) == 0
+    report = json.loads(report_path.read_text())
+    assert "outcomes" not in report
+    assert len(report["windows"]) == 3
+    for window in report["windows"]:
+        performance = window["performance"]
+        assert performance["kind"] == "estimated"
+        assert performance["realised"] == {}
+        assert performance["labels"] is None
+        assert performance["estimate_reliable"]
+        assert 0.7 < performance["estimated"]["accuracy"] < 0.82
+    schema = json.loads(Path("docs/replay-report.schema.json").read_text())
+    jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
