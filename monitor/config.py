@@ -389,6 +389,43 @@ class KafkaSettings(Frozen):
         return self
 
 
+PERFORMANCE_METRICS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "brier",
+    "log_loss",
+    "ece",
+    "mae",
+    "rmse",
+    "mean_error",
+)
+
+
+class PerformanceThresholds(Frozen):
+    """A performance drop, in the metric's units, at which it is info, warning, critical."""
+
+    info: float = Field(ge=0.0)
+    warning: float = Field(ge=0.0)
+    critical: float = Field(ge=0.0)
+    relative: bool = Field(
+        default=False,
+        description="thresholds are shares of the reference value (mae, rmse) or of the "
+        "reference rmse (mean_error)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerformanceThresholds:
+        if not self.info <= self.warning <= self.critical:
+            raise ValueError(
+                f"performance thresholds need info <= warning <= critical, got {self.info} / "
+                f"{self.warning} / {self.critical}"
+            )
+        return self
+
+
 class OutcomeSettings(Frozen):
     """Outcomes (ground truth) joined to predictions by (model_id, request_id).
 
@@ -426,6 +463,46 @@ class OutcomeSettings(Frozen):
         description="dotted path of the outcome in outcome events, and of an outcome a "
         "prediction event carries itself (joined upstream)",
     )
+
+    # Issue 14: when a window's performance is a finding (docs/verdicts.md, section 5).
+    alpha: float = Field(
+        default=1e-4,
+        gt=0.0,
+        lt=1.0,
+        description="significance of a performance drop per window, over the metrics tested "
+        "(Bonferroni); also needs the change to reach a threshold",
+    )
+    thresholds: dict[str, PerformanceThresholds] = Field(
+        default_factory=dict,
+        description="change in a metric's units at which a drop is info, warning, critical, "
+        "e.g. {accuracy: {info: 0.01, warning: 0.03, critical: 0.05}}; replaces that "
+        "metric's default",
+    )
+    low_coverage: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="a window final by horizon with label coverage below this is a "
+        "data-quality finding (label_coverage); 0 turns it off",
+    )
+    estimate_min_rows: int = Field(
+        default=300,
+        ge=1,
+        description="scored predictions a window needs before its estimate is reliable",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(
+        cls, v: dict[str, PerformanceThresholds]
+    ) -> dict[str, PerformanceThresholds]:
+        unknown = sorted(set(v) - set(PERFORMANCE_METRICS))
+        if unknown:
+            raise ValueError(
+                f"outcomes.thresholds names unknown metrics {unknown}; use any of "
+                f"{sorted(PERFORMANCE_METRICS)}"
+            )
+        return v
 
     @field_validator("horizon")
     @classmethod

@@ -41,12 +41,14 @@ from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
+from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceVerdict
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
 from driftwarden.monitor.windows.windowing import WindowCounts, accumulate, assign_count, time_keys
 
 if TYPE_CHECKING:  # the join (and sqlite3) loads only when outcomes are configured
     from driftwarden.monitor.outcomes.join import OutcomeJoin
+    from driftwarden.monitor.outcomes.labelled import LabelledWindow
     from driftwarden.monitor.outcomes.pending import PendingStore
 
 log = structlog.get_logger(__name__)
@@ -173,7 +175,8 @@ class Engine:
             self.layouts[baseline.model_id] = ModelLayout.from_baseline(baseline)
         self.policies: dict[str, ModelPolicy] = {m: settings.policy_for(m) for m in self.layouts}
         self.evaluators = {
-            m: ModelEvaluator(layout, self.policies[m]) for m, layout in self.layouts.items()
+            m: ModelEvaluator(layout, self.policies[m], settings.outcomes)
+            for m, layout in self.layouts.items()
         }
         self.decoder = EventDecoder(self.layouts, settings.events)
         self.reject_sink = reject_sink
@@ -195,6 +198,11 @@ class Engine:
                 {m: [s.name for s in layout.outputs] for m, layout in self.layouts.items()},
                 outcome_store,
                 reject_sink=reject_sink,
+                references={
+                    m: layout.baseline.performance
+                    for m, layout in self.layouts.items()
+                    if layout.baseline.performance is not None
+                },
                 kafka_outcome_topics=settings.kafka.outcome_topics,
             )
 
@@ -377,6 +385,29 @@ class Engine:
         """Count an outcome the source could not hand over whole (an over-long line)."""
         if self.outcomes is not None:
             self.outcomes.reject_unread(payload, reason, detail, source)
+
+    def take_final_labels(self) -> list[tuple[LabelledWindow, PerformanceVerdict | None]]:
+        """Windows whose labels became final since the last call, each judged once.
+
+        Issue 14: a window with a performance state gets its realised performance
+        verdict here, stepped on its model's realised tier track (see
+        `monitor.verdicts.performance`); the others come with None.
+        """
+        if self.outcomes is None:
+            return []
+        out: list[tuple[LabelledWindow, PerformanceVerdict | None]] = []
+        for window in self.outcomes.take_final():
+            judge = self.evaluators[window.model_id].performance
+            verdict = None
+            if judge is not None and window.performance is not None:
+                verdict = judge.at_final(
+                    window.window,
+                    window.performance.state,
+                    LabelRecord.of(window.summary()),
+                    window.performance.unreadable,
+                )
+            out.append((window, verdict))
+        return out
 
     def _advance_outcomes(self) -> None:
         if self.outcomes is None:

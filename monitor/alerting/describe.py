@@ -69,6 +69,9 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
     shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
     noun = "column" if len(names) == 1 else "columns"
     what = f"drift in {len(names)} {noun}: {shown}" if names else "drift"
+    performance = verdict.performance
+    if performance is not None and performance.tier > Tier.NONE:  # issue 14
+        what = f"performance dropped; {what}" if names else "performance dropped"
     return shorten(f"[{tier.label.upper()}] {where}: {what}", MAX_TITLE)
 
 
@@ -101,6 +104,9 @@ def _words(
     lines = [column_line(c) for c in drifting[:MAX_COLUMNS_LISTED]]
     if len(drifting) > MAX_COLUMNS_LISTED:
         lines.append(f"+{len(drifting) - MAX_COLUMNS_LISTED} more drifting columns")
+    performance = verdict.performance
+    if performance is not None and performance.tier > Tier.NONE:  # issue 14
+        lines.insert(0, f"Performance: {performance.what_happened}.")
     # The runbook is shown as its own link; it is not repeated as a step.
     steps = what_to_do(verdict, leave_out_runbook=runbook) or DEFAULT_NEXT_STEPS
     return (window, *lines), why_it_matters(verdict), steps

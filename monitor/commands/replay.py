@@ -31,6 +31,7 @@ from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
     ReportBuilder,
     evidence_gaps,
+    performance_reaching,
     summary_text,
     write_report,
 )
@@ -271,6 +272,10 @@ def _verdict(args: argparse.Namespace, report: dict[str, Any], builder: ReportBu
     reached = builder.first_reaching(tier)
     if reached is not None:
         print(f"driftwarden: --fail-on {args.fail_on}: {reached.text()}", file=sys.stderr)
+        return EXIT_GATE
+    performance = performance_reaching(report, tier)  # issue 14: realised, judged at the end
+    if performance is not None:
+        print(f"driftwarden: --fail-on {args.fail_on}: {performance}", file=sys.stderr)
         return EXIT_GATE
     return EXIT_OK
 

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from driftwarden.baselines.performance import ReferencePerformance
 from driftwarden.monitor.config import EventFields, OutcomeSettings
 from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
 from driftwarden.monitor.outcomes.decoding import (
@@ -53,6 +54,7 @@ from driftwarden.monitor.outcomes.decoding import (
 )
 from driftwarden.monitor.outcomes.labelled import JoinedOutcomes, LabelledWindow
 from driftwarden.monitor.outcomes.pending import Pending, PendingStore, Waiting
+from driftwarden.monitor.windows.performance import LabelledPerformance
 
 log = structlog.get_logger(__name__)
 
@@ -164,8 +166,12 @@ class OutcomeJoin:
         store: PendingStore,
         *,
         reject_sink: RejectSink | None = None,
+        references: Mapping[str, ReferencePerformance] | None = None,
         kafka_outcome_topics: Sequence[str] = (),
     ) -> None:
+        """`references`: the baselines' performance sections, by model (issue 14):
+        each window of a model with one counts its joined pairs for realised metrics."""
+        self.references = dict(references or {})
         self.settings = settings
         self.store = store
         self.reject_sink = reject_sink
@@ -314,6 +320,9 @@ class OutcomeJoin:
         window = self.windows.get((model, key))
         if window is None:
             window = self.windows[model, key] = LabelledWindow(model, key, end)
+            reference = self.references.get(model)
+            if reference is not None:
+                window.performance = LabelledPerformance.empty(reference)
         elif end > window.end:
             window.end = end
         return window
@@ -532,6 +541,8 @@ class OutcomeJoin:
             if window is None:  # pragma: no cover - a stored prediction always made one
                 continue
             window.add(batch)
+            if window.performance is not None:
+                window.performance.add(self.references[model], batch.predictions, batch.outcomes)
 
     def _reject(self, rejected: Sequence[tuple[bytes, Rejection, Mapping[str, str | int]]]) -> None:
         for payload, rejection, source in rejected:

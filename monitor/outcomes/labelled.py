@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftwarden.baselines.artifact import category_label
+from driftwarden.monitor.windows.performance import LabelledPerformance
 
 DELAY_EDGES: npt.NDArray[np.float64] = np.concatenate(([0.0], np.geomspace(1.0, 400 * 86400.0, 63)))
 """Label delay histogram edges (seconds): 0, then 1 s to 400 days in 63 log steps
@@ -65,6 +66,9 @@ class LabelledWindow:
         default_factory=lambda: np.zeros(len(DELAY_EDGES), dtype=np.int64)
     )
     final: FinalReason | None = None
+    # Issue 14: the joined pairs' confusion counts and score histograms (realised metrics);
+    # None without a performance section in the baseline. `OutcomeJoin._emit` counts them.
+    performance: LabelledPerformance | None = None
     matches: dict[str, int] = field(default_factory=dict)
     """Stand-in for realised performance until `detectors.performance` is wired: per
     output column, how many joined predictions equal their outcome (spelled as
@@ -105,6 +109,7 @@ class LabelledWindow:
             "n_labelled": self.n_labelled,
             "delays": self.delays.tolist(),
             "final": self.final,
+            "performance": None if self.performance is None else self.performance.to_raw(),
             "matches": dict(sorted(self.matches.items())),
         }
 
@@ -118,6 +123,11 @@ class LabelledWindow:
             n_labelled=int(raw["n_labelled"]),
             delays=np.asarray(raw["delays"], dtype=np.int64),
             final=raw["final"],
+            performance=(
+                None
+                if raw.get("performance") is None
+                else LabelledPerformance.from_raw(raw["performance"])
+            ),
             matches={str(k): int(v) for k, v in raw.get("matches", {}).items()},
         )
 

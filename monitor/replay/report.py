@@ -241,8 +241,10 @@ def write_report(out: BinaryIO, header: Mapping[str, Any], window_lines: Iterabl
     before, after = text.split(json.dumps(_WINDOWS_MARK))
     out.write(before.encode("utf-8") + b"[")
     first = True
+    final = final_performance(header)
     for line in window_lines:
-        out.write((b"\n  " if first else b",\n  ") + line.rstrip(b"\n"))
+        record = with_realised(line, final) if final else line
+        out.write((b"\n  " if first else b",\n  ") + record.rstrip(b"\n"))
         first = False
     out.write((b"]" if first else b"\n ]") + after.encode("utf-8") + b"\n")
 
@@ -412,6 +414,7 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
             f"pass their baselines with --baseline to judge them too"
         )
     lines.extend(_drifted_lines(summary))
+    lines.extend(performance_lines(report))  # issue 14
     alerts = report["alerts"]
     if alerts:
         lines.append(f"alerts that would be sent: {len(alerts)}")
@@ -435,4 +438,83 @@ def _outcomes(engine: Engine) -> dict[str, Any]:
     assert join is not None
     counts = join.counts.to_dict()
     counts["reconciles"] = join.counts.reconciles()
-    return {"counts": counts, "windows": [w.summary() for w in join.take_final()]}
+    windows = []
+    for window, performance in engine.take_final_labels():
+        summary = window.summary()
+        if performance is not None:
+            summary["performance"] = performance.to_record()
+        windows.append(summary)
+    return {"counts": counts, "windows": windows}
+
+
+def final_performance(header: Mapping[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Issue 14: each window's realised performance record, by (model, window index)."""
+    outcomes = header.get("outcomes") or {}
+    return {
+        (w["model_id"], int(w["window"])): w["performance"]
+        for w in outcomes.get("windows", [])
+        if "performance" in w
+    }
+
+
+def with_realised(line: bytes, final: Mapping[tuple[str, int], Mapping[str, Any]]) -> bytes:
+    """A window record with its realised performance beside the estimate at close.
+
+    `performance.tier` becomes the higher of the two tracks' tiers for this window,
+    `findings` both verdicts' findings.
+    """
+    record = json.loads(line)
+    realised = final.get((record["model_id"], int(record["window_index"])))
+    if realised is None:
+        return line
+    at_close = record.get("performance")
+    merged = dict(realised)
+    if at_close is not None:
+        merged["estimated"] = at_close["estimated"]
+        merged["estimate_reliable"] = at_close["estimate_reliable"]
+        merged["estimate_reasons"] = at_close["estimate_reasons"]
+        merged["findings"] = at_close["findings"] + realised["findings"]
+        merged["tier"] = max(at_close["tier"], realised["tier"], key=Tier.parse)
+    record["performance"] = merged
+    return json.dumps(
+        record, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def performance_reaching(report: Mapping[str, Any], tier: Tier) -> str | None:
+    """Issue 14: the first final window whose realised performance reached `tier`, in words.
+
+    A replay reads its outcome files after the predictions, so realised verdicts come
+    after every window closed; `--fail-on` looks at them here.
+    """
+    for window in (report.get("outcomes") or {}).get("windows", []):
+        performance = window.get("performance")
+        if performance is not None and Tier.parse(performance["tier"]) >= tier:
+            return (
+                f"{window['model_id']} window {window['window']}: realised performance "
+                f"reached {performance['tier']} ({performance['what_happened']})"
+            )
+    return None
+
+
+def performance_lines(report: Mapping[str, Any]) -> list[str]:
+    """Issue 14: one line per final window whose realised performance raised a tier."""
+    final = [w for w in (report.get("outcomes") or {}).get("windows", []) if w.get("performance")]
+    if not final:
+        return []
+    raised = [w for w in final if w["performance"]["tier"] != "none"]
+    lines = [
+        f"performance: {_plural(len(final), 'window')} with final labels, "
+        f"{len(raised)} with a realised performance tier"
+    ]
+    for w in raised[:10]:
+        performance = w["performance"]
+        lines.append(
+            f"  {w['model_id']:<16} window {w['window']:<8} {performance['tier']:<8} "
+            f"{_shorten(performance['what_happened'], 160)}"
+        )
+    return lines
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

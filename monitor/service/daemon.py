@@ -60,6 +60,7 @@ from driftwarden.monitor.service.partitioned import (
     PartitionedGroup,
     spreading_assignor,
 )
+from driftwarden.monitor.service.performance_observer import performance_fields, record_performance
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.charts import shares
@@ -112,6 +113,8 @@ class MetricsObserver:
         m = self._metrics
         m.record_window_closed(verdict.model_id)
         m.set_model_tier(verdict.model_id, int(verdict.tier))
+        if verdict.performance is not None:
+            record_performance(m.performance, verdict.performance)
         for column in verdict.columns:
             m.set_column_tier(verdict.model_id, column.column, int(column.tier))
             m.set_bin_shares(verdict.model_id, column.column, "window", shares(column.counts))
@@ -437,11 +440,14 @@ class EngineProcessor:
         for verdict in verdicts:
             for observer in self._observers:
                 observer.observe(verdict)
-        if self.engine.outcomes is not None:
-            # Until realised performance is wired to alerts and metrics, each window's
-            # final labels are a log event (after a crash, the last one per window counts).
-            for window in self.engine.outcomes.take_final():
-                log.info("window_labels_final", **window.summary())
+        # Each window's final labels are a log event (after a crash, the last one per
+        # window counts); its realised performance goes to the observers that take it.
+        for window, performance in self.engine.take_final_labels():
+            log.info("window_labels_final", **window.summary())
+            if performance is not None:
+                log.info("window_performance_final", **performance_fields(performance))
+                if self._metrics is not None:
+                    record_performance(self._metrics.performance, performance)
 
 
 def _record_locator(topic: str, partition: int, records: list[SourceRecord]) -> SourceLocator:

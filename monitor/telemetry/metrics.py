@@ -21,6 +21,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 
 from driftwarden.monitor.telemetry.http_server import DROP_REASONS, DropReason
+from driftwarden.monitor.telemetry.performance_metrics import (
+    PERFORMANCE_METRIC_NAMES,
+    PerformanceMetrics,
+)
 
 AlertOutcome = Literal["success", "retry", "failed", "dropped"]
 
@@ -53,6 +57,7 @@ METRIC_NAMES: Final = (
     "driftwarden_storage_corrupt_total",
     "driftwarden_http_connections_dropped_total",
     "driftwarden_group_role",
+    *PERFORMANCE_METRIC_NAMES,
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
 
@@ -89,6 +94,7 @@ class Metrics:
         self._register_flow(r, version)
         self._register_progress(r)
         self._register_health(r)
+        self.performance = PerformanceMetrics(r)  # issue 14: telemetry/performance_metrics.py
         self._view = _WithoutCreated(r)
 
     def _register_flow(self, r: CollectorRegistry, version: str) -> None:

@@ -37,7 +37,13 @@ from driftwarden.detectors.multiple_testing import adjust
 from driftwarden.detectors.proportion import excess_proportion
 from driftwarden.detectors.psi import psi, total_variation
 from driftwarden.detectors.wasserstein import wasserstein_binned
-from driftwarden.monitor.config import ColumnPolicy, EffectStatistic, ModelPolicy, TierThresholds
+from driftwarden.monitor.config import (
+    ColumnPolicy,
+    EffectStatistic,
+    ModelPolicy,
+    OutcomeSettings,
+    TierThresholds,
+)
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
 from driftwarden.monitor.verdicts.narrative import (
     NO_VALUES_EVIDENCE,
@@ -49,6 +55,7 @@ from driftwarden.monitor.verdicts.narrative import (
     trend_evidence,
     type_error_evidence,
 )
+from driftwarden.monitor.verdicts.performance import PerformanceJudge
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 from driftwarden.monitor.verdicts.verdict import (
@@ -123,9 +130,24 @@ class ModelEvaluator:
     `state()` and `restore()` move it through checkpoints.
     """
 
-    def __init__(self, layout: ModelLayout, policy: ModelPolicy) -> None:
+    def __init__(
+        self, layout: ModelLayout, policy: ModelPolicy, outcomes: OutcomeSettings | None = None
+    ) -> None:
         self.layout = layout
         self.policy = policy
+        # Issue 14: performance at close (estimate) and when labels are final (realised).
+        perf = layout.baseline.performance
+        self.performance = (
+            None
+            if perf is None
+            else PerformanceJudge(
+                layout.model_id,
+                perf,
+                policy,
+                outcomes or OutcomeSettings(),
+                keep_estimates=outcomes is not None,
+            )
+        )
         self._columns = {slot.name: policy.column(slot.name) for slot in layout.columns}
         self._tiers = {slot.name: TierState() for slot in layout.columns}
         self._series: dict[str, deque[float]] = {
@@ -150,6 +172,7 @@ class ModelEvaluator:
             "model_tier": int(self.model_tier),
             "tiers": {name: t.to_list() for name, t in self._tiers.items()},
             "series": {name: list(s) for name, s in self._series.items()},
+            "performance": None if self.performance is None else self.performance.state(),
         }
 
     def restore(self, raw: dict[str, Any]) -> None:
@@ -162,6 +185,8 @@ class ModelEvaluator:
             if name in self._series:
                 self._series[name].clear()
                 self._series[name].extend(float(v) for v in values)
+        if self.performance is not None:
+            self.performance.restore(raw.get("performance"))
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -173,36 +198,18 @@ class ModelEvaluator:
         work = [self._statistics(slot, state) for slot in self.layout.columns]
         significant = self._correct(work)
 
-        verdicts: list[ColumnVerdict] = []
         trend_columns: list[str] = []
-        for w in work:
-            if not w.policy.ignore:
-                self._drift_finding(w, significant.get(w.slot.name, False))
-                self._quality_findings(w, state.events)
-                if self._trend_finding(w):
-                    trend_columns.append(w.slot.name)
-            condition = max((f.condition for f in w.findings), default=Tier.NONE)
-            tier_state = self._tiers[w.slot.name]
-            if w.evaluated or state.events >= sig.min_samples:
-                tier = step(tier_state, condition, policy.sustain, policy.clear_after)
-            else:
-                tier = tier_state.tier
-            verdicts.append(
-                ColumnVerdict(
-                    column=w.slot.name,
-                    role=w.slot.role,
-                    kind=w.slot.kind,
-                    tier=tier,
-                    condition=condition,
-                    statistics=w.stats,
-                    findings=tuple(w.findings),
-                    runbook_url=w.policy.runbook_url,
-                    counts=tuple(w.current_counts.tolist()),
-                )
-            )
+        verdicts = [self._column_verdict(w, state, significant, trend_columns) for w in work]
 
         previous = self.model_tier
         self.model_tier = max((v.tier for v in verdicts), default=Tier.NONE)
+        performance = (
+            None
+            if self.performance is None
+            else self.performance.at_close(state.performance, window_index)
+        )
+        if performance is not None:
+            self.model_tier = max(self.model_tier, performance.tier)
         columns = tuple(verdicts)
         return WindowVerdict(
             model_id=self.layout.model_id,
@@ -224,6 +231,39 @@ class ModelEvaluator:
             unknown_features=state.unknown_features,
             evaluated=state.events >= sig.min_samples,
             trend_columns=tuple(trend_columns),
+            performance=performance,
+        )
+
+    def _column_verdict(
+        self,
+        w: _ColumnWork,
+        state: WindowState,
+        significant: dict[str, bool],
+        trend_columns: list[str],
+    ) -> ColumnVerdict:
+        """One column's findings and tier (its trend noted in `trend_columns`)."""
+        policy = self.policy
+        if not w.policy.ignore:
+            self._drift_finding(w, significant.get(w.slot.name, False))
+            self._quality_findings(w, state.events)
+            if self._trend_finding(w):
+                trend_columns.append(w.slot.name)
+        condition = max((f.condition for f in w.findings), default=Tier.NONE)
+        tier_state = self._tiers[w.slot.name]
+        if w.evaluated or state.events >= policy.significance.min_samples:
+            tier = step(tier_state, condition, policy.sustain, policy.clear_after)
+        else:
+            tier = tier_state.tier
+        return ColumnVerdict(
+            column=w.slot.name,
+            role=w.slot.role,
+            kind=w.slot.kind,
+            tier=tier,
+            condition=condition,
+            statistics=w.stats,
+            findings=tuple(w.findings),
+            runbook_url=w.policy.runbook_url,
+            counts=tuple(w.current_counts.tolist()),
         )
 
     def _correct(self, work: list[_ColumnWork]) -> dict[str, bool]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from driftwarden.monitor.verdicts.performance import PERFORMANCE_STEP, PERFORMANCE_WHY
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
 
@@ -151,7 +152,7 @@ def drifting_columns(verdict: WindowVerdict) -> list[ColumnVerdict]:
     return sorted(verdict.drifting_columns, key=lambda c: (-int(c.tier), c.column))
 
 
-def what_happened(verdict: WindowVerdict) -> str:
+def _drift_what_happened(verdict: WindowVerdict) -> str:
     header = (
         f"{verdict.model_id} window {iso(verdict.window_start)} to {iso(verdict.window_end)} "
         f"({verdict.events:,} events, baseline {verdict.model_id}@{verdict.baseline_version})"
@@ -176,7 +177,7 @@ def what_happened(verdict: WindowVerdict) -> str:
     return f"{header}: {len(drifting)} {noun} drifting: " + "; ".join(parts)
 
 
-def why_it_matters(verdict: WindowVerdict) -> str:
+def _drift_why_it_matters(verdict: WindowVerdict) -> str:
     drifting = drifting_columns(verdict)
     if not drifting:
         return "Nothing to act on."
@@ -196,7 +197,34 @@ def why_it_matters(verdict: WindowVerdict) -> str:
     return why + f" The model's outputs moved too: {outs}."
 
 
+def what_happened(verdict: WindowVerdict) -> str:
+    """The window in one sentence, with its performance verdict when that raised a tier."""
+    text = _drift_what_happened(verdict)
+    perf = verdict.performance
+    if perf is None or perf.tier == Tier.NONE:
+        return text
+    return f"{text}; performance ({perf.tier.label}): {perf.what_happened}"
+
+
+def why_it_matters(verdict: WindowVerdict) -> str:
+    why = _drift_why_it_matters(verdict)
+    perf = verdict.performance
+    if perf is None or perf.tier == Tier.NONE:
+        return why
+    return PERFORMANCE_WHY if why == "Nothing to act on." else f"{why} {PERFORMANCE_WHY}"
+
+
 def what_to_do(verdict: WindowVerdict, *, leave_out_runbook: str | None = None) -> tuple[str, ...]:
+    """What to do about the window: the performance step first when performance raised a
+    tier, then the drift steps (`_drift_steps`)."""
+    steps = _drift_steps(verdict, leave_out_runbook=leave_out_runbook)
+    perf = verdict.performance
+    if perf is None or perf.tier == Tier.NONE:
+        return steps
+    return (PERFORMANCE_STEP, *steps)
+
+
+def _drift_steps(verdict: WindowVerdict, *, leave_out_runbook: str | None) -> tuple[str, ...]:
     """The runbook links first, then one step per column and kind, then the policy's steps.
 
     An alert shows its runbook as a link of its own and passes it as

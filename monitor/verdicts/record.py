@@ -70,4 +70,6 @@ def window_record(verdict: WindowVerdict) -> dict[str, Any]:
         "what_to_do": list(what_to_do(verdict)),
         "trend_columns": list(verdict.trend_columns),
         "columns": [column_record(c) for c in verdict.columns],
+        # Issue 14: the estimate at close; realised values join it in `write_report`.
+        **({"performance": verdict.performance.to_record()} if verdict.performance else {}),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from driftwarden.monitor.verdicts.performance import PerformanceVerdict
 from driftwarden.monitor.verdicts.tier import Tier
 
 FindingKind = Literal["drift", "missing", "type_error", "out_of_range", "new_category", "trend"]
@@ -140,6 +141,9 @@ class WindowVerdict:
     unknown_features: int = 0
     evaluated: bool = True
     trend_columns: tuple[str, ...] = field(default=())
+    # Issue 14: the estimate before labels at close (monitor/verdicts/performance.py);
+    # its tier is part of `tier`. None without a performance section in the baseline.
+    performance: PerformanceVerdict | None = None
 
     @property
     def drifting_columns(self) -> tuple[ColumnVerdict, ...]:

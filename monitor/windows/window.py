@@ -17,8 +17,10 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from driftwarden.detectors.performance import ClassificationState
 from driftwarden.monitor.errors import CheckpointError
 from driftwarden.monitor.ingest.layout import ModelLayout
+from driftwarden.monitor.windows.performance import prediction_state
 
 _FORMAT = 1
 _INT_FIELDS = ("bins", "missing", "type_errors", "counted")
@@ -48,6 +50,9 @@ class WindowState:
     sumsq: npt.NDArray[np.float64]
     mins: npt.NDArray[np.float64]
     maxs: npt.NDArray[np.float64]
+    # Issue 14 hook: predicted classes and scores for the estimate before labels
+    # (monitor/windows/performance.py); None without a classification performance section.
+    performance: ClassificationState | None = None
 
     @classmethod
     def empty(cls, layout: ModelLayout, key: int) -> WindowState:
@@ -67,6 +72,7 @@ class WindowState:
             sumsq=np.zeros(n, dtype=np.float64),
             mins=np.full(n, np.inf, dtype=np.float64),
             maxs=np.full(n, -np.inf, dtype=np.float64),
+            performance=prediction_state(layout),
         )
 
     def merge(self, other: WindowState) -> WindowState:
@@ -92,6 +98,7 @@ class WindowState:
             sumsq=self.sumsq + other.sumsq,
             mins=np.minimum(self.mins, other.mins),
             maxs=np.maximum(self.maxs, other.maxs),
+            performance=_merge_performance(self.performance, other.performance),
         )
 
     def to_bytes(self) -> bytes:
@@ -109,6 +116,8 @@ class WindowState:
             doc[name] = getattr(self, name).astype("<i8").tobytes()
         for name in _FLOAT_FIELDS:
             doc[name] = getattr(self, name).astype("<f8").tobytes()
+        if self.performance is not None:
+            doc["performance"] = self.performance.to_dict()
         return msgspec.msgpack.encode(doc)
 
     @classmethod
@@ -126,6 +135,8 @@ class WindowState:
                 arrays[name] = np.frombuffer(doc[name], dtype="<i8").astype(np.int64)
             for name in _FLOAT_FIELDS:
                 arrays[name] = np.frombuffer(doc[name], dtype="<f8").astype(np.float64)
+            if doc.get("performance") is not None:
+                arrays["performance"] = ClassificationState.from_dict(doc["performance"])
             return cls(
                 model_id=str(doc["model_id"]),
                 key=int(doc["key"]),
@@ -137,3 +148,11 @@ class WindowState:
             )
         except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"window state is unreadable: {exc}") from None
+
+
+def _merge_performance(
+    a: ClassificationState | None, b: ClassificationState | None
+) -> ClassificationState | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a.merge(b)

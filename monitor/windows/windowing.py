@@ -24,6 +24,7 @@ import numpy.typing as npt
 from driftwarden.monitor.config import CountWindow, TimeWindow
 from driftwarden.monitor.ingest.batch import ColumnValues, DecodedBatch, ModelBatch
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
+from driftwarden.monitor.windows.performance import count_predictions
 from driftwarden.monitor.windows.window import WindowState
 
 
@@ -60,6 +61,10 @@ def accumulate(
     if not len(batch):
         return
     states = _open_windows(layout, batch, keys, windows)
+    # Issue 14: predicted classes and scores, for the estimate before labels.
+    count_predictions(
+        layout, batch, [(s.performance, mask) for s, mask in states if s.performance is not None]
+    )
     # Finite values can still overflow the moments (a sum of squares past 1e308):
     # they saturate at inf and the window reports no mean, without a warning per batch.
     with np.errstate(over="ignore", invalid="ignore"):

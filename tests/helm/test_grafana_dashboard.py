@@ -26,6 +26,8 @@ REQUIRED_VIEWS = {
     "tiers": "driftwarden_model_tier",
     "window histogram vs baseline": "driftwarden_column_bin_share",
     "alert deliveries": "driftwarden_alerts_sent_total",
+    "model performance": "driftwarden_performance{",
+    "label coverage": "driftwarden_label_coverage",
 }
 
 

@@ -1,0 +1,209 @@
+"""Window performance on a real broker: a prediction topic and an outcome topic give the
+daemon exactly the realised performance per window that `driftwarden replay --outcomes`
+computes from the same events as files, through three kill -9.
+
+The baseline carries a performance section (multiclass on the synthetic model's
+`label`); outcomes agree with the label 80% of the time, come seconds to a minute
+late, out of order within seconds, some repeated, some after the horizon, some for
+unknown requests. The daemon logs each window's realised performance when its labels
+are final (`window_performance_final`; after a crash a window finalised again from
+the restored state is logged again, and the last line per window counts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.integration.test_daemon_outcomes import caught_up, replay_outcomes, write
+from tests.support.daemon import (
+    START,
+    WINDOW_SECONDS,
+    DaemonProcess,
+    daemon_config,
+    produce,
+    synthetic_stream,
+)
+from tests.support.kafka_broker import KafkaBroker
+
+pytestmark = pytest.mark.kafka
+
+HORIZON = 60.0
+RATE = 200.0
+N = 8_000
+LABELS = ("approve", "review", "decline")
+
+
+def performance_baseline(directory: Path) -> Path:
+    """The calibration baseline with a multiclass performance section on `label`."""
+    from bench.calibration import TRAINING_ROWS, make_baseline
+    from driftwarden.baselines.build_performance import PerformanceSpec, build_performance
+    from driftwarden.baselines.store import BaselineStore
+    from examples import synthetic
+
+    table = synthetic.training_table(TRAINING_ROWS, 1)
+    rng = np.random.default_rng(3)
+    label = np.asarray(table["label"], dtype=object)
+    other = np.asarray(LABELS, dtype=object)[rng.integers(0, 3, size=label.size)]
+    table["outcome"] = np.where(rng.random(label.size) < 0.8, label, other)
+    performance = build_performance(
+        table,
+        PerformanceSpec(target="outcome", task="multiclass", prediction="label"),
+        outputs=synthetic.OUTPUTS,
+        kinds={"score": "numeric", "label": "categorical"},
+    )
+    baseline = dataclasses.replace(make_baseline(), performance=performance)
+    return BaselineStore(directory).write(baseline)
+
+
+def outcome_events(payloads: list[bytes], seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out: list[tuple[float, bytes]] = []
+    last = START
+    for payload in payloads:
+        event = json.loads(payload)
+        rid = event["request_id"]
+        if rid.startswith("sentinel"):
+            continue
+        ts = _epoch(event["timestamp"])
+        last = max(last, ts)
+        if rng.random() < 0.1:
+            continue  # never labelled
+        late = rng.random() < 0.03
+        delay = HORIZON + rng.uniform(5.0, 30.0) if late else rng.uniform(1.0, 50.0)
+        truth = event["prediction"]["label"] if rng.random() < 0.8 else rng.choice(LABELS)
+        body = {"model_id": "credit-risk", "request_id": rid, "timestamp": ts + delay}
+        out.append((ts + delay, json.dumps({**body, "outcome": truth}).encode()))
+        if rng.random() < 0.05:  # re-sent a little later
+            out.append((ts + delay + 2.0, json.dumps({**body, "outcome": truth}).encode()))
+        if rng.random() < 0.02:
+            ghost = {**body, "request_id": f"ghost-{rid}", "outcome": truth}
+            out.append((ts + delay, json.dumps(ghost).encode()))
+    out.sort(key=lambda item: item[0] + rng.uniform(0.0, 3.0))
+    clock = {
+        "model_id": "credit-risk",
+        "request_id": "clock",
+        "timestamp": last + HORIZON + 3 * WINDOW_SECONDS,
+        "outcome": "approve",
+    }
+    return [p for _, p in out] + [json.dumps(clock).encode()]
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def logged_performance(log: Path) -> dict[int, dict[str, Any]]:
+    """The last `window_performance_final` per window over every run's log lines."""
+    out: dict[int, dict[str, Any]] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and '"window_performance_final"' in line:
+            record = json.loads(line)
+            out[int(record["window"])] = record
+    return out
+
+
+@pytest.mark.timeout(400)
+def test_daemon_window_performance_equals_replay_through_three_sigkills(
+    kafka_broker: KafkaBroker,
+    topic: str,
+    group_id: str,
+    tmp_path: Path,
+    note_timing: Callable[[str], None],
+) -> None:
+    began = time.monotonic()
+    outcome_topic = f"{topic}-outcomes"
+    kafka_broker.create_topic(outcome_topic, partitions=1)
+    baseline = performance_baseline(tmp_path / "baselines")
+    stream = synthetic_stream(N, seed=13, rate_per_second=RATE)
+    outcomes = outcome_events(stream.payloads, seed=14)
+    config = daemon_config(
+        tmp_path / "config.yaml",
+        bootstrap=kafka_broker.bootstrap,
+        topic=topic,
+        group=group_id,
+        baseline=baseline,
+        work=tmp_path,
+        overrides={
+            "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
+            "outcomes": {"horizon": f"{HORIZON:g}s", "directory": str(tmp_path / "outcomes")},
+        },
+    )
+    reference = replay_outcomes(
+        baseline,
+        config,
+        write(tmp_path / "predictions.jsonl", stream.payloads),
+        write(tmp_path / "outcomes.jsonl", outcomes),
+        tmp_path / "report.json",
+    )
+    data_windows = {
+        int(_epoch(json.loads(p)["timestamp"]) // WINDOW_SECONDS)
+        for p in stream.payloads
+        if not json.loads(p)["request_id"].startswith("sentinel")
+    }
+    expected = {
+        w["window"]: w["performance"]["realised"]
+        for w in reference["windows"]
+        if w["window"] in data_windows
+    }
+    assert len(expected) >= 3
+    assert all(0.7 < m["accuracy"] < 0.95 for m in expected.values())
+
+    producers = [
+        threading.Thread(target=produce, args=(kafka_broker.bootstrap, topic, stream.payloads)),
+        threading.Thread(
+            target=produce,
+            args=(kafka_broker.bootstrap, outcome_topic, outcomes),
+            kwargs={"partitions": 1},
+        ),
+    ]
+    for thread in producers:
+        thread.start()
+    log = tmp_path / "daemon.log"
+    rng = random.Random(20261206)
+    for run in range(3):
+        daemon = DaemonProcess(config, log, name=f"killed{run}")
+        try:
+            daemon.metrics_port(timeout=60)
+            time.sleep(rng.uniform(1.0, 4.0))
+            daemon.kill()
+        finally:
+            daemon.ensure_dead()
+    for thread in producers:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "producing took over 120s"
+
+    final = DaemonProcess(config, log, name="final")
+    try:
+        final.wait_until(
+            "every data window's realised performance, and no lag on the four partitions",
+            lambda: expected.keys() <= logged_performance(log).keys() and caught_up(final, 4),
+            timeout=180,
+        )
+        metrics = final.metrics()
+        assert final.stop(timeout=30) == 0, final.output()
+    finally:
+        final.ensure_dead()
+
+    got = {k: v["realised"] for k, v in logged_performance(log).items() if k in expected}
+    assert got == expected
+    assert 'driftwarden_performance{kind="realised",metric="accuracy",model="credit-risk"}' in (
+        metrics
+    )
+    assert 'driftwarden_label_coverage{model="credit-risk"}' in metrics
+    note_timing(
+        f"performance: {len(outcomes)} outcomes for {N} predictions, three kill -9; "
+        f"{len(expected)} windows' realised performance equal to replay; "
+        f"{time.monotonic() - began:.1f}s"
+    )
