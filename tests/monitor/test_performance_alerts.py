@@ -17,6 +17,7 @@ from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.alerting.pipeline import replay_pipeline
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.outcomes.pending import PendingStore
+from driftwarden.monitor.verdicts.narrative import what_happened
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import settings_with
@@ -84,7 +85,7 @@ def test_realised_drop_reaches_the_next_window_verdicts_and_pages_once(
     assert "realised performance of window 3 (labels final): accuracy fell from" in (
         performance.what_happened
     )
-    assert "performance (critical)" in later[0].what_happened
+    assert "performance (critical)" in what_happened(later[0])
     firing = [t for t in titles if t.startswith("[CRITICAL]")]
     assert firing, titles
     assert all("performance dropped" in t for t in firing)
