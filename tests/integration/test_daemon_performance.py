@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.integration.test_daemon_outcomes import caught_up, replay_outcomes, write
+from tests.integration.test_daemon_outcomes import caught_up, consumed, replay_outcomes, write
 from tests.support.daemon import (
     START,
     WINDOW_SECONDS,
@@ -160,23 +160,39 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     assert len(expected) >= 3
     assert all(0.7 < m["accuracy"] < 0.95 for m in expected.values())
 
+    # Paced, so that the kills fall while both topics still flow, and the final run still
+    # has windows to finalise (its own /metrics must show their realised performance).
     producers = [
-        threading.Thread(target=produce, args=(kafka_broker.bootstrap, topic, stream.payloads)),
+        threading.Thread(
+            target=produce,
+            args=(kafka_broker.bootstrap, topic, stream.payloads),
+            kwargs={"pace": 500.0},
+        ),
         threading.Thread(
             target=produce,
             args=(kafka_broker.bootstrap, outcome_topic, outcomes),
-            kwargs={"partitions": 1},
+            kwargs={"partitions": 1, "pace": 500.0},
         ),
     ]
-    for thread in producers:
-        thread.start()
     log = tmp_path / "daemon.log"
     rng = random.Random(20261206)
+    kills: list[float] = []
     for run in range(3):
         daemon = DaemonProcess(config, log, name=f"killed{run}")
         try:
             daemon.metrics_port(timeout=60)
-            time.sleep(rng.uniform(1.0, 4.0))
+            if run == 0:  # the topics start flowing once the first member is up
+                for thread in producers:
+                    thread.start()
+            # Killed in the middle of the join, after this run read some outcomes.
+            target = rng.randint(100, 400)
+            daemon.wait_until(
+                f"{target} outcomes consumed",
+                lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
+                timeout=90,
+            )
+            time.sleep(rng.uniform(0.5, 1.5))
+            kills.append(consumed(daemon, outcome_topic))
             daemon.kill()
         finally:
             daemon.ensure_dead()
@@ -192,6 +208,7 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
             timeout=180,
         )
         metrics = final.metrics()
+        assert final.find("window_performance_final") is not None, "the kills came too late"
         assert final.stop(timeout=30) == 0, final.output()
     finally:
         final.ensure_dead()
@@ -203,7 +220,8 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     )
     assert 'driftwarden_label_coverage{model="credit-risk"}' in metrics
     note_timing(
-        f"performance: {len(outcomes)} outcomes for {N} predictions, three kill -9; "
+        f"performance: {len(outcomes)} outcomes for {N} predictions, kill -9 after {kills} "
+        "outcomes read by each run; "
         f"{len(expected)} windows' realised performance equal to replay; "
         f"{time.monotonic() - began:.1f}s"
     )
