@@ -14,7 +14,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,57 @@ def replay_outcomes(
 ) -> dict[str, Any]:
     report_ = replay_report(baseline, config, predictions, report, "--outcomes", str(outcomes))
     return report_["outcomes"]  # type: ignore[no-any-return]
+
+
+def kill_three_times_during_the_join(
+    bootstrap: str,
+    config: Path,
+    log: Path,
+    *,
+    topics: tuple[str, str],
+    events: tuple[Sequence[bytes], Sequence[bytes]],
+    rng: random.Random,
+    most: int,
+) -> list[float]:
+    """Three daemon runs, each killed by SIGKILL after it read 100 to `most` outcomes and
+    checkpointed (every second), at a random point of an epoch. Both topics (predictions on
+    3 partitions, outcomes on 1) are produced at 500 records/s from the first run's start,
+    so the kills fall while they still flow. The outcomes each run had read; producing has
+    finished when it returns."""
+    (topic, outcome_topic), (predictions, outcomes) = topics, events
+    producers = [
+        threading.Thread(
+            target=produce, args=(bootstrap, topic, predictions), kwargs={"pace": 500.0}
+        ),
+        threading.Thread(
+            target=produce,
+            args=(bootstrap, outcome_topic, outcomes),
+            kwargs={"partitions": 1, "pace": 500.0},
+        ),
+    ]
+    kills: list[float] = []
+    for run in range(3):
+        daemon = DaemonProcess(config, log, name=f"run{run}")
+        try:
+            daemon.metrics_port(timeout=60)
+            if run == 0:  # the topics start flowing once the first member is up
+                for thread in producers:
+                    thread.start()
+            target = rng.randint(100, most)
+            daemon.wait_until(
+                f"{target} outcomes consumed",
+                lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
+                timeout=90,
+            )
+            time.sleep(rng.uniform(0.5, 1.5))
+            kills.append(consumed(daemon, outcome_topic))
+            daemon.kill()
+        finally:
+            daemon.ensure_dead()
+    for thread in producers:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "producing took over 120s"
+    return kills
 
 
 def labels(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -175,44 +226,16 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     assert len(expected) >= N / RATE / WINDOW_SECONDS
     assert reference["counts"]["joined"] > 0.7 * N
 
-    # Paced, so that the kills fall while both topics still flow.
-    producers = [
-        threading.Thread(
-            target=produce,
-            args=(kafka_broker.bootstrap, topic, stream.payloads),
-            kwargs={"pace": 500.0},
-        ),
-        threading.Thread(
-            target=produce,
-            args=(kafka_broker.bootstrap, outcome_topic, outcomes),
-            kwargs={"partitions": 1, "pace": 500.0},
-        ),
-    ]
     log = tmp_path / "daemon.log"
-    kills: list[float] = []
-    for run in range(3):
-        daemon = DaemonProcess(config, log, name=f"run{run}")
-        try:
-            if run == 0:  # the topics start flowing once the first member is up
-                daemon.metrics_port(timeout=60)
-                for thread in producers:
-                    thread.start()
-            # Killed in the middle of the join: after this run read some outcomes and
-            # checkpointed (every second), at a random point of an epoch.
-            target = rng.randint(100, 600)
-            daemon.wait_until(
-                f"{target} outcomes consumed",
-                lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
-                timeout=90,
-            )
-            time.sleep(rng.uniform(0.5, 1.5))
-            kills.append(consumed(daemon, outcome_topic))
-            daemon.kill()
-        finally:
-            daemon.ensure_dead()
-    for thread in producers:
-        thread.join(timeout=120)
-        assert not thread.is_alive(), "producing took over 120s"
+    kills = kill_three_times_during_the_join(
+        kafka_broker.bootstrap,
+        config,
+        log,
+        topics=(topic, outcome_topic),
+        events=(stream.payloads, outcomes),
+        rng=rng,
+        most=600,
+    )
 
     final = DaemonProcess(config, log, name="final")
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +23,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.integration.test_daemon_outcomes import caught_up, consumed, replay_outcomes, write
+from tests.integration.test_daemon_outcomes import (
+    caught_up,
+    kill_three_times_during_the_join,
+    replay_outcomes,
+    write,
+)
 from tests.support.daemon import (
     START,
     WINDOW_SECONDS,
     DaemonProcess,
     daemon_config,
-    produce,
     synthetic_stream,
 )
 from tests.support.kafka_broker import KafkaBroker
@@ -160,45 +163,17 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     assert len(expected) >= 3
     assert all(0.7 < m["accuracy"] < 0.95 for m in expected.values())
 
-    # Paced, so that the kills fall while both topics still flow, and the final run still
-    # has windows to finalise (its own /metrics must show their realised performance).
-    producers = [
-        threading.Thread(
-            target=produce,
-            args=(kafka_broker.bootstrap, topic, stream.payloads),
-            kwargs={"pace": 500.0},
-        ),
-        threading.Thread(
-            target=produce,
-            args=(kafka_broker.bootstrap, outcome_topic, outcomes),
-            kwargs={"partitions": 1, "pace": 500.0},
-        ),
-    ]
+    # The final run still has windows to finalise: its own /metrics must show them.
     log = tmp_path / "daemon.log"
-    rng = random.Random(20261206)
-    kills: list[float] = []
-    for run in range(3):
-        daemon = DaemonProcess(config, log, name=f"killed{run}")
-        try:
-            daemon.metrics_port(timeout=60)
-            if run == 0:  # the topics start flowing once the first member is up
-                for thread in producers:
-                    thread.start()
-            # Killed in the middle of the join, after this run read some outcomes.
-            target = rng.randint(100, 400)
-            daemon.wait_until(
-                f"{target} outcomes consumed",
-                lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
-                timeout=90,
-            )
-            time.sleep(rng.uniform(0.5, 1.5))
-            kills.append(consumed(daemon, outcome_topic))
-            daemon.kill()
-        finally:
-            daemon.ensure_dead()
-    for thread in producers:
-        thread.join(timeout=120)
-        assert not thread.is_alive(), "producing took over 120s"
+    kills = kill_three_times_during_the_join(
+        kafka_broker.bootstrap,
+        config,
+        log,
+        topics=(topic, outcome_topic),
+        events=(stream.payloads, outcomes),
+        rng=random.Random(20261206),
+        most=400,
+    )
 
     final = DaemonProcess(config, log, name="final")
     try:
