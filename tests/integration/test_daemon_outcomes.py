@@ -92,6 +92,31 @@ def replay_outcomes(
     return report_["outcomes"]  # type: ignore[no-any-return]
 
 
+def outcomes_config(
+    bootstrap: str,
+    work: Path,
+    *,
+    topics: tuple[str, str],
+    group: str,
+    baseline: Path,
+    horizon: float,
+) -> Path:
+    """One member reading a prediction topic and an outcome topic, its store under `work`."""
+    topic, outcome_topic = topics
+    return daemon_config(
+        work / "config.yaml",
+        bootstrap=bootstrap,
+        topic=topic,
+        group=group,
+        baseline=baseline,
+        work=work,
+        overrides={
+            "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
+            "outcomes": {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")},
+        },
+    )
+
+
 def kill_three_times_during_the_join(
     bootstrap: str,
     config: Path,
@@ -203,17 +228,13 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     baseline = write_baseline(tmp_path / "baselines")
     stream = synthetic_stream(N, seed=11, rate_per_second=RATE)
     outcomes, last_window = outcome_events(stream.payloads, seed=12)
-    config = daemon_config(
-        tmp_path / "config.yaml",
-        bootstrap=kafka_broker.bootstrap,
-        topic=topic,
+    config = outcomes_config(
+        kafka_broker.bootstrap,
+        tmp_path,
+        topics=(topic, outcome_topic),
         group=group_id,
         baseline=baseline,
-        work=tmp_path,
-        overrides={
-            "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
-            "outcomes": {"horizon": f"{HORIZON:g}s", "directory": str(tmp_path / "outcomes")},
-        },
+        horizon=HORIZON,
     )
     reference = replay_outcomes(
         baseline,

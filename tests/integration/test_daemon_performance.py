@@ -26,6 +26,7 @@ import pytest
 from tests.integration.test_daemon_outcomes import (
     caught_up,
     kill_three_times_during_the_join,
+    outcomes_config,
     replay_outcomes,
     write,
 )
@@ -33,7 +34,6 @@ from tests.support.daemon import (
     START,
     WINDOW_SECONDS,
     DaemonProcess,
-    daemon_config,
     synthetic_stream,
 )
 from tests.support.kafka_broker import KafkaBroker
@@ -131,17 +131,13 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     baseline = performance_baseline(tmp_path / "baselines")
     stream = synthetic_stream(N, seed=13, rate_per_second=RATE)
     outcomes = outcome_events(stream.payloads, seed=14)
-    config = daemon_config(
-        tmp_path / "config.yaml",
-        bootstrap=kafka_broker.bootstrap,
-        topic=topic,
+    config = outcomes_config(
+        kafka_broker.bootstrap,
+        tmp_path,
+        topics=(topic, outcome_topic),
         group=group_id,
         baseline=baseline,
-        work=tmp_path,
-        overrides={
-            "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
-            "outcomes": {"horizon": f"{HORIZON:g}s", "directory": str(tmp_path / "outcomes")},
-        },
+        horizon=HORIZON,
     )
     reference = replay_outcomes(
         baseline,
