@@ -114,6 +114,8 @@ def _sent(daemon: DaemonProcess) -> float:
 
 @pytest.mark.timeout(300)
 def test_sigkill_mid_incident_neither_repages_nor_forgets_the_silence_or_the_resolve(
+    *,
+    kafka_client: str,
     kafka_broker: KafkaBroker,
     topic: str,
     group_id: str,
@@ -123,6 +125,7 @@ def test_sigkill_mid_incident_neither_repages_nor_forgets_the_silence_or_the_res
     hook = LocalServer(Answer(status=200, body=b"ok"))
     try:
         _run(
+            kafka_client=kafka_client,
             kafka_broker=kafka_broker,
             topic=topic,
             group_id=group_id,
@@ -136,6 +139,7 @@ def test_sigkill_mid_incident_neither_repages_nor_forgets_the_silence_or_the_res
 
 def _run(
     *,
+    kafka_client: str,
     kafka_broker: KafkaBroker,
     topic: str,
     group_id: str,
@@ -152,6 +156,7 @@ def _run(
         group=group_id,
         baseline=baselines[0],
         work=tmp_path,
+        client=kafka_client,
         overrides={
             "baselines": [str(b) for b in baselines],
             "decode_workers": 0,
@@ -260,6 +265,7 @@ def _run(
     assert "topic" in loaded[0]["where"]
     assert not UNWRITABLE.parent.exists()
     note_timing(
-        f"alert state in the checkpoint topic: one page, one resolve, silence kept across a "
-        f"SIGKILL; {len(hook.requests)} webhook posts; {time.monotonic() - began:.1f}s"
+        f"alert state in the checkpoint topic ({kafka_client}): one page, one resolve, "
+        f"silence kept across a SIGKILL; {len(hook.requests)} webhook posts; "
+        f"{time.monotonic() - began:.1f}s"
     )

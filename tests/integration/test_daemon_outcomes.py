@@ -100,8 +100,10 @@ def outcomes_config(
     group: str,
     baseline: Path,
     horizon: float,
+    client: str = "kafka-python",
 ) -> Path:
-    """One member reading a prediction topic and an outcome topic, its store under `work`."""
+    """One member reading a prediction topic and an outcome topic, its store under `work`,
+    with `client` as `kafka.client`."""
     topic, outcome_topic = topics
     return daemon_config(
         work / "config.yaml",
@@ -110,6 +112,7 @@ def outcomes_config(
         group=group,
         baseline=baseline,
         work=work,
+        client=client,
         overrides={
             "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
             "outcomes": {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")},
@@ -215,6 +218,8 @@ def write(path: Path, payloads: list[bytes]) -> Path:
 
 @pytest.mark.timeout(400)
 def test_daemon_joins_like_replay_through_three_sigkills(
+    *,
+    kafka_client: str,
     kafka_broker: KafkaBroker,
     topic: str,
     group_id: str,
@@ -235,6 +240,7 @@ def test_daemon_joins_like_replay_through_three_sigkills(
         group=group_id,
         baseline=baseline,
         horizon=HORIZON,
+        client=kafka_client,
     )
     reference = replay_outcomes(
         baseline,
@@ -291,8 +297,8 @@ def test_daemon_joins_like_replay_through_three_sigkills(
     rolled_back = text.count('"outcome_store_rolled_back"')
     assert restored >= 2, "the runs after the first restore checkpoints"
     note_timing(
-        f"outcomes: {len(outcomes)} outcomes for {N} predictions, kill -9 after {kills} "
-        "outcomes read by each run; "
+        f"outcomes ({kafka_client}): {len(outcomes)} outcomes for {N} predictions, "
+        f"kill -9 after {kills} outcomes read by each run; "
         f"{restored} restores from a checkpoint, {rolled_back} store rollbacks; "
         f"{len(expected)} windows equal to replay; {time.monotonic() - began:.1f}s"
     )

@@ -119,6 +119,8 @@ def logged_performance(log: Path) -> dict[int, dict[str, Any]]:
 
 @pytest.mark.timeout(400)
 def test_daemon_window_performance_equals_replay_through_three_sigkills(
+    *,
+    kafka_client: str,
     kafka_broker: KafkaBroker,
     topic: str,
     group_id: str,
@@ -138,6 +140,7 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
         group=group_id,
         baseline=baseline,
         horizon=HORIZON,
+        client=kafka_client,
     )
     reference = replay_outcomes(
         baseline,
@@ -191,8 +194,8 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     )
     assert 'driftwarden_label_coverage{model="credit-risk"}' in metrics
     note_timing(
-        f"performance: {len(outcomes)} outcomes for {N} predictions, kill -9 after {kills} "
-        "outcomes read by each run; "
+        f"performance ({kafka_client}): {len(outcomes)} outcomes for {N} predictions, "
+        f"kill -9 after {kills} outcomes read by each run; "
         f"{len(expected)} windows' realised performance equal to replay; "
         f"{time.monotonic() - began:.1f}s"
     )
