@@ -26,6 +26,7 @@ OPEN_OBJECTS = frozenset(
         "/config/models/*",
         "/config/events",
         "/config/dead_letter",
+        "/config/outcomes",
         "/config/kafka",
         "/config/kafka/sasl",
         "/config/kafka/tls",

@@ -69,6 +69,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "driftwarden.configFile" -}}driftwarden.yaml{{- end }}
 {{- define "driftwarden.secretsDir" -}}/run/secrets/driftwarden{{- end }}
 {{- define "driftwarden.checkpointDir" -}}/var/lib/driftwarden/checkpoints{{- end }}
+{{- define "driftwarden.outcomesDir" -}}/var/lib/driftwarden/outcomes{{- end }}
+
+{{/*
+The outcome join (docs/outcomes.md) is on when config.outcomes is a mapping (`{}` keeps
+the daemon's defaults), as the daemon reads it. Its SQLite store lives on one claim.
+*/}}
+{{- define "driftwarden.outcomes" -}}
+{{- $cfg := .Values.config | default dict }}
+{{- if kindIs "map" (get $cfg "outcomes") }}true{{ end }}
+{{- end }}
+
+{{- define "driftwarden.outcomesClaim" -}}
+{{- .Values.outcomes.persistence.existingClaim | default (printf "%s-outcomes" (include "driftwarden.fullname" .)) }}
+{{- end }}
 
 {{/*
 Receiver type -> the config field that reads its secret from a file.
@@ -202,6 +216,7 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- else }}
 {{- $_ := set $cfg "checkpoint" (dict "backend" "kafka" "topic" .Values.checkpoint.topic "interval" .Values.checkpoint.interval) }}
 {{- end }}
+{{- include "driftwarden.outcomesConfig" (dict "root" . "cfg" $cfg) }}
 {{- /* How the group shares the work (issue 17): the partials topic's settings as values. */}}
 {{- $_ := set $cfg "group" (dict "mode" .Values.group.mode "partials_topic" .Values.group.partials.topic "partials_partitions" (int .Values.group.partials.partitions) "partials_retention" .Values.group.partials.retention "merge_timeout" .Values.group.mergeTimeout) }}
 {{- /* Baselines: file names under the mounted directory. */}}
@@ -219,4 +234,35 @@ the pod spec must agree with them. Fails with a message naming the value to fix.
 {{- $_ := set $cfg "metrics" (dict "enabled" true "host" "0.0.0.0" "port" (int .Values.metrics.port)) }}
 {{- $_ := set $cfg "shutdown" (dict "grace_period" (int .Values.shutdown.gracePeriodSeconds)) }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/*
+Outcomes (issue 14): point config.outcomes.directory at the store's volume, and refuse
+what would start a member without the store. The store is one pod's SQLite file and is
+part of the checkpointed state: a member that takes over without it is refused at start
+("store behind its checkpoint"), and two members must never open it.
+*/}}
+{{- define "driftwarden.outcomesConfig" -}}
+{{- $ := .root }}
+{{- $cfg := .cfg }}
+{{- $topics := dig "kafka" "outcome_topics" list $cfg }}
+{{- if include "driftwarden.outcomes" $ }}
+{{- if gt (int $.Values.replicaCount) 1 }}
+{{- fail (printf "config.outcomes is set and replicaCount is %d: the outcome join's store is one pod's volume (outcomes.persistence), so a standby would take over without it and a second pod must not open it; set replicaCount 1 (failover then is the pod's restart with its volume), or remove config.outcomes and config.kafka.outcome_topics for hot standbys" (int $.Values.replicaCount)) }}
+{{- end }}
+{{- if eq $.Values.group.mode "partitioned" }}
+{{- fail "config.outcomes is set and group.mode is partitioned: the outcome join's store is one pod's volume and cannot move with the partitions; set group.mode active-standby with replicaCount 1, or remove config.outcomes and config.kafka.outcome_topics" }}
+{{- end }}
+{{- if and (not (include "driftwarden.stateful" $)) (eq (toString (dig "type" "" $.Values.deploymentStrategy)) "RollingUpdate") }}
+{{- fail "config.outcomes is set and deploymentStrategy.type is RollingUpdate: the new pod would start beside the old one on the same outcome store; set deploymentStrategy.type Recreate" }}
+{{- end }}
+{{- $outcomes := deepCopy (get $cfg "outcomes") }}
+{{- $_ := set $outcomes "directory" (include "driftwarden.outcomesDir" $) }}
+{{- $_ := set $cfg "outcomes" $outcomes }}
+{{- else }}
+{{- $_ := unset $cfg "outcomes" }}
+{{- if $topics }}
+{{- fail "config.kafka.outcome_topics is set but config.outcomes is not: add config.outcomes (e.g. {horizon: 7d}, docs/outcomes.md) or remove config.kafka.outcome_topics" }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -3,7 +3,8 @@ The pod template shared by the Deployment and the StatefulSet.
 
 Security: the pod meets the Pod Security "restricted" profile and the fields below are
 not overridable (only the UID/GID/fsGroup numbers are, for platforms that assign them).
-The root filesystem is read-only; /tmp is an emptyDir with a size limit.
+The root filesystem is read-only; /tmp is an emptyDir with a size limit. The writable
+volumes are the checkpoints' (StatefulSet) and the outcome store's (config.outcomes).
 */}}
 {{- define "driftwarden.podTemplate" -}}
 {{- $secretItems := (include "driftwarden.secretItems" . | fromYaml).items | default list -}}
@@ -116,6 +117,10 @@ spec:
         - name: checkpoints
           mountPath: {{ include "driftwarden.checkpointDir" . }}
         {{- end }}
+        {{- if include "driftwarden.outcomes" . }}
+        - name: outcomes
+          mountPath: {{ include "driftwarden.outcomesDir" . }}
+        {{- end }}
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -148,6 +153,11 @@ spec:
     {{- else if .Values.baselines.volume }}
     - name: baselines
       {{- toYaml .Values.baselines.volume | nindent 6 }}
+    {{- end }}
+    {{- if include "driftwarden.outcomes" . }}
+    - name: outcomes
+      persistentVolumeClaim:
+        claimName: {{ include "driftwarden.outcomesClaim" . }}
     {{- end }}
     {{- with .Values.extraVolumes }}
     {{- toYaml . | nindent 4 }}
