@@ -214,6 +214,12 @@ def _replay(
         )
         if sink is not None:
             sink.flush()
+        # Issue 14: windows whose labels became final alert as in the daemon (the
+        # realised-performance and label-coverage incidents), then go in the report.
+        finals = engine.take_final_labels()
+        for _, performance in finals:
+            if performance is not None:
+                alerts.extend(document(n) for n in pipeline.observe_performance(performance))
         pipeline.drain(deadline=time.time() + (30.0 if args.send_alerts else 5.0))
         header = builder.header(
             engine,
@@ -223,6 +229,7 @@ def _replay(
             driftwarden_version=package_version(),
             warnings=[m.message() for m in survey.misplaced],
             unknown_models=survey.unknown_models,
+            finals=finals,
         )
         if args.report and spool is not None:
             spool.seek(0)

@@ -32,5 +32,6 @@ def performance_fields(verdict: PerformanceVerdict) -> dict[str, Any]:
         "realised": verdict.realised,
         "findings": [f"{f.metric}:{f.severity}" for f in verdict.findings],
         "coverage_low": verdict.coverage_low,
+        "coverage_tier": verdict.coverage_tier.label,
         "what_happened": verdict.what_happened,
     }

@@ -15,7 +15,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from driftwarden.monitor.verdicts.performance import PERFORMANCE_STEP, PERFORMANCE_WHY
+from driftwarden.monitor.verdicts.performance import (
+    PERFORMANCE_STEP,
+    PERFORMANCE_WHY,
+    PerformanceVerdict,
+)
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
 
@@ -248,3 +252,75 @@ def _drift_steps(verdict: WindowVerdict, *, leave_out_runbook: str | None) -> tu
     if drifting:
         steps.extend(verdict.next_steps)
     return tuple(steps)
+
+
+# -- a window's labels, final (issue 14) -------------------------------------------------
+
+COVERAGE_WHY = (
+    "Too few predictions got an outcome before outcomes.horizon passed: the window's "
+    "realised performance rests on a small, possibly biased sample. This is about the "
+    "outcome feed, not the model."
+)
+COVERAGE_STEP = (
+    "Check the outcome feed: is the producer of outcome events running, are request ids "
+    "the ones the predictions carry, and does outcomes.horizon cover the real label delay?"
+)
+
+
+def final_window_line(verdict: PerformanceVerdict) -> str:
+    """Which prediction window, and its labels (the alerts' window line)."""
+    labels = verdict.labels
+    coverage = (
+        ""
+        if labels is None
+        else f", {labels.n_labelled:,} of {labels.n_predictions:,} predictions labelled"
+    )
+    return (
+        f"Prediction window {iso(verdict.window_start)} to {iso(verdict.window_end)}"
+        f"{coverage}, labels final, baseline version {verdict.baseline_version}."
+    )
+
+
+def realised_performance_words(verdict: PerformanceVerdict) -> tuple[str, str, tuple[str, ...]]:
+    """What happened, why it matters, what to do: a window's realised performance."""
+    happened = f"Realised performance: {verdict.performance_words}."
+    if verdict.condition == Tier.NONE and verdict.tier > Tier.NONE:
+        happened += " The drop of earlier windows is not cleared yet (policy.clear_after)."
+    return happened, PERFORMANCE_WHY, (PERFORMANCE_STEP,)
+
+
+def label_coverage_words(verdict: PerformanceVerdict) -> tuple[str, str, tuple[str, ...]]:
+    """What happened, why it matters, what to do: too few labels in a final window."""
+    if verdict.coverage_words:
+        happened = f"Label coverage: {verdict.coverage_words}."
+    else:
+        happened = (
+            "Label coverage: back above outcomes.low_coverage in this window; the "
+            "finding of earlier windows is not cleared yet (policy.clear_after)."
+        )
+    return happened, COVERAGE_WHY, (COVERAGE_STEP,)
+
+
+def coverage_title(verdict: PerformanceVerdict) -> str:
+    """E.g. "label coverage 42% below outcomes.low_coverage 50% on window 2026-01-06T09:00:00Z"."""
+    labels = verdict.labels
+    coverage = 0.0 if labels is None else labels.label_coverage
+    if not verdict.coverage_low:
+        return (
+            f"label coverage below outcomes.low_coverage {verdict.coverage_floor:.0%} in "
+            f"earlier windows ({coverage:.0%} on window {iso(verdict.window_start)})"
+        )
+    return (
+        f"label coverage {coverage:.0%} below outcomes.low_coverage "
+        f"{verdict.coverage_floor:.0%} on window {iso(verdict.window_start)}"
+    )
+
+
+def performance_title(verdict: PerformanceVerdict) -> str:
+    """E.g. "realised performance dropped on window 2026-01-06T09:00:00Z"."""
+    if verdict.condition == Tier.NONE:
+        return (
+            "realised performance dropped in earlier windows (as in training on window "
+            f"{iso(verdict.window_start)})"
+        )
+    return f"realised performance dropped on window {iso(verdict.window_start)}"

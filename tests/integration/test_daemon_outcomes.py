@@ -174,7 +174,7 @@ def labels(record: dict[str, Any]) -> tuple[Any, ...]:
         record["n_labelled"],
         record["label_delay_p50"],
         record["label_delay_p95"],
-        tuple(sorted(record["match_rate"].items())),
+        record["label_coverage"],
     )
 
 
