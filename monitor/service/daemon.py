@@ -60,7 +60,11 @@ from driftwarden.monitor.service.partitioned import (
     PartitionedGroup,
     spreading_assignor,
 )
-from driftwarden.monitor.service.performance_observer import performance_fields, record_performance
+from driftwarden.monitor.service.performance_observer import (
+    performance_fields,
+    record_performance,
+    republish_performance,
+)
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.charts import shares
@@ -412,9 +416,20 @@ class EngineProcessor:
         shared = not self._adopted_shared and not (set(self.engine.streams) - set(names))
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
+        self._republish()
         for name in outcome_names:
             self._outcome_stream(name)
         log.info("partitions_restored", partitions=names + outcome_names, shared_state=shared)
+
+    def _republish(self) -> None:
+        """Issue 14: the realised gauges come back with the checkpoint, not with the next
+        final window (which may be hours of label delay away)."""
+        if self._metrics is None:
+            return
+        for model, evaluator in sorted(self.engine.evaluators.items()):
+            judge = evaluator.performance
+            if judge is not None and republish_performance(self._metrics.performance, judge):
+                log.info("performance_gauges_restored", model=model)
 
     def _outcome_stream(self, name: str) -> None:
         if self.engine.outcomes is not None:

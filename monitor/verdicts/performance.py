@@ -207,12 +207,16 @@ class PerformanceJudge:
         """Each open label record's estimate at close, shown beside its realised values."""
         self.close_tier = Tier.NONE
         """The tier of the last window verdict at close (the `estimated` track)."""
+        self.last_final: dict[str, Any] | None = None
+        """The last realised verdict's gauges (window, metrics, tier, labels): checkpointed,
+        so a restarted daemon shows them before the next window is final."""
 
     def state(self) -> dict[str, Any]:
         return {
             "tracks": {k: t.to_list() for k, t in self.tracks.items()},
             "estimates": [[k, v] for k, v in sorted(self.estimates.items())],
             "close_tier": int(self.close_tier),
+            "last_final": self.last_final,
         }
 
     def restore(self, raw: Mapping[str, Any] | None) -> None:
@@ -222,6 +226,7 @@ class PerformanceJudge:
             self.tracks[kind] = TierState.from_list([int(v) for v in values])
         # Checkpoints before the coverage track (and their `carried`) restore without it.
         self.close_tier = Tier(int(raw["close_tier"]))
+        self.last_final = raw.get("last_final")
         self.estimates = {
             int(k): {str(m): float(x) for m, x in v.items()} for k, v in raw["estimates"]
         }
@@ -294,6 +299,12 @@ class PerformanceJudge:
         performance = realised_words(findings, labels, estimated)
         coverage = coverage_words(labels, self.settings) if coverage_low else ""
         place = place or WindowPlace()
+        self.last_final = {
+            "window": window_index,
+            "realised": dict(sorted(metrics.items())),
+            "tier": int(tier),
+            "labels": _labels_record(labels),
+        }
         return PerformanceVerdict(
             model_id=self.model_id,
             window_index=window_index,

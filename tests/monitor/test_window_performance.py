@@ -152,8 +152,9 @@ def test_a_window_final_by_horizon_with_few_labels_is_a_data_quality_finding(
     assert windows[0]["coverage_low"]
     assert windows[0]["labels"]["final"] == "horizon"
     assert windows[0]["condition"] == "none"  # too few labels is not a performance drop
-    assert "label coverage 20% below outcomes.low_coverage 50% (200 of 1,000" in (
-        windows[0]["what_happened"]
+    assert (
+        "label coverage 20% below outcomes.low_coverage 50% (200 of 1,000"
+        in (windows[0]["what_happened"])
     )
     assert windows[1]["coverage_low"]
     assert windows[1]["labels"]["n_labelled"] == 0
