@@ -211,11 +211,8 @@ def build_final_alert(
     monitor: str | None = None,
     report_url: str | None = None,
 ) -> Alert:
-    """The realised-performance or label-coverage alert of a window whose labels are final.
-
-    Its own incident (`ALERTNAME_OF`), apart from the model's drift incident: a
-    performance drop found days later neither re-opens nor resolves the drift one.
-    """
+    """The realised-performance or label-coverage alert of a window whose labels are final:
+    an incident of its own (`ALERTNAME_OF`; see `fingerprint`)."""
     labels = alert_labels(
         model_id=verdict.model_id,
         environment=environment,
@@ -224,6 +221,7 @@ def build_final_alert(
         monitor=monitor,
         alertname=ALERTNAME_OF[finding],
     )
+    labelled = verdict.labels
     words = realised_performance_words if finding == "performance" else label_coverage_words
     happened, why, steps = words(verdict)
     title = _final_title(verdict, finding, environment, status, tier, resolution)
@@ -252,7 +250,7 @@ def build_final_alert(
         window_start=verdict.window_start,
         window_end=verdict.window_end,
         window_index=verdict.window_index,
-        events=0 if verdict.labels is None else verdict.labels.n_predictions,
+        events=0 if labelled is None else labelled.n_predictions,
         tiers_seen=tiers_seen,
         resolution=resolution,
         report_url=report_url,

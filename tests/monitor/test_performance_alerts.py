@@ -107,8 +107,7 @@ def test_a_realised_drop_pages_its_own_incident_once_and_resolves_apart_from_dri
     assert "DriftwardenModelPerformance:credit-risk" not in pipeline.state.lifecycle.incidents
     held = [a for g in pipeline.state.groups.groups.values() for a in g.alerts.values()]
     assert [a.title for a in held if a.status == "resolved"] == [
-        "[RESOLVED] credit-risk (production): realised performance finding cleared "
-        "(was critical)"
+        "[RESOLVED] credit-risk (production): realised performance finding cleared (was critical)"
     ]
     # The drift incident never opened: nothing of it was resolved either.
     assert "credit-risk" not in pipeline.state.lifecycle.incidents
