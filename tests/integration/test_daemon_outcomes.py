@@ -100,9 +100,16 @@ def outcomes_config(
     group: str,
     baseline: Path,
     horizon: float,
+    low_coverage: float | None = None,
 ) -> Path:
-    """One member reading a prediction topic and an outcome topic, its store under `work`."""
+    """One member reading a prediction topic and an outcome topic, its store under `work`
+    (`low_coverage`: outcomes.low_coverage, and environment `it` for replay and daemon)."""
     topic, outcome_topic = topics
+    outcomes: dict[str, Any] = {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")}
+    extra: dict[str, Any] = {}
+    if low_coverage is not None:
+        outcomes["low_coverage"] = low_coverage
+        extra["environment"] = "it"  # replay's alerts are for `replay` unless configured
     return daemon_config(
         work / "config.yaml",
         bootstrap=bootstrap,
@@ -112,7 +119,8 @@ def outcomes_config(
         work=work,
         overrides={
             "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
-            "outcomes": {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")},
+            "outcomes": outcomes,
+            **extra,
         },
     )
 
