@@ -397,6 +397,8 @@ def realised_words(
 ) -> str:
     """E.g. "accuracy fell from 0.94 to 0.91 on 4,980 labelled predictions, label
     coverage 100%; estimated from scores at window close: 0.91"."""
+    if not labels.n_labelled:
+        return "no realised performance: no prediction of the window got an outcome"
     parts = []
     for f in _ordered(findings):
         text = (
