@@ -44,6 +44,7 @@ from driftwarden.detectors.performance import (
     realised_metrics,
 )
 from driftwarden.monitor.config import ModelPolicy, OutcomeSettings
+from driftwarden.monitor.verdicts.narrative import coverage_words, estimate_words, realised_words
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 
@@ -358,82 +359,3 @@ class PerformanceJudge:
 
 def _condition(findings: tuple[PerformanceFinding, ...]) -> Tier:
     return max((_SEVERITY[f.severity] for f in findings), default=Tier.NONE)
-
-
-# --- words (to move into verdicts/narrative.py with the rest of the verdict prose) ------
-
-PERFORMANCE_WHY = (
-    "The model's performance is below what it achieved on its reference data: the "
-    "decisions made from its predictions are worse than when it was validated."
-)
-PERFORMANCE_STEP = (
-    "Compare the window's realised and estimated performance with the reference "
-    "('driftwarden replay --outcomes FILE --report'), check the drifting inputs and the "
-    "outcome feed, and consider retraining on recent labelled data."
-)
-
-
-_ORDER = ("accuracy", "roc_auc", "f1", "precision", "recall", "brier", "log_loss", "ece")
-_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def _ordered(findings: tuple[PerformanceFinding, ...]) -> list[PerformanceFinding]:
-    """Most severe first; within a severity, the metrics people think in first."""
-    return sorted(
-        findings,
-        key=lambda f: (_RANK[f.severity], _ORDER.index(f.metric) if f.metric in _ORDER else 99),
-    )
-
-
-def _change_words(f: PerformanceFinding) -> str:
-    verb = "fell" if f.change < 0 else "rose"
-    return f"{f.metric} {verb} from {f.reference:.2f} to {f.current:.2f}"
-
-
-def realised_words(
-    findings: tuple[PerformanceFinding, ...],
-    labels: LabelRecord,
-    estimated: Mapping[str, float],
-) -> str:
-    """E.g. "accuracy fell from 0.94 to 0.91 on 4,980 labelled predictions, label
-    coverage 100%; estimated from scores at window close: 0.91"."""
-    if not labels.n_labelled:
-        return "no realised performance: no prediction of the window got an outcome"
-    parts = []
-    for f in _ordered(findings):
-        text = (
-            f"{_change_words(f)} on {labels.n_labelled:,} labelled predictions, "
-            f"label coverage {labels.label_coverage:.0%}"
-        )
-        if f.metric in estimated:
-            text += f"; estimated from scores at window close: {estimated[f.metric]:.2f}"
-        parts.append(text)
-    if not parts:
-        return (
-            f"performance as in training on {labels.n_labelled:,} labelled predictions, "
-            f"label coverage {labels.label_coverage:.0%}"
-        )
-    return "; ".join(parts)
-
-
-def coverage_words(labels: LabelRecord, settings: OutcomeSettings) -> str:
-    """The data-quality finding: e.g. "label coverage 42% below outcomes.low_coverage 50%
-    (420 of 1,000 predictions got an outcome within outcomes.horizon 604800s): check the
-    outcome feed"."""
-    return (
-        f"label coverage {labels.label_coverage:.0%} below outcomes.low_coverage "
-        f"{settings.low_coverage:.0%} ({labels.n_labelled:,} of {labels.n_predictions:,} "
-        f"predictions got an outcome within outcomes.horizon {settings.horizon:g}s): "
-        f"check the outcome feed"
-    )
-
-
-def estimate_words(estimate: Estimate, findings: tuple[PerformanceFinding, ...]) -> str:
-    if not estimate.reliable:
-        return "performance estimate unreliable: " + "; ".join(estimate.reasons)
-    if not findings:
-        return f"estimated performance as in training on {estimate.n:,} scored predictions"
-    return "; ".join(
-        f"{_change_words(f)} (estimated from scores, {f.n:,} predictions, no labels yet)"
-        for f in _ordered(findings)
-    )
