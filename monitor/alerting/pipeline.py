@@ -346,19 +346,15 @@ class AlertPipeline:
 
         return hidden
 
-    def _fingerprint(self, verdict: WindowVerdict) -> str:
-        """One incident per (model, environment, monitor), whatever the tier."""
-        identity = {
-            "alertname": ALERTNAME,
-            "model": verdict.model_id,
-            "environment": self._environment,
-        }
+    def _fingerprint(self, model_id: str, alertname: str = ALERTNAME) -> str:
+        """One incident per (alert name, model, environment, monitor), whatever the tier."""
+        identity = {"alertname": alertname, "model": model_id, "environment": self._environment}
         if self._monitor is not None:
             identity["monitor"] = self._monitor
         return fingerprint(identity)
 
     def _place(self, verdict: WindowVerdict) -> None:
-        fp = self._fingerprint(verdict)
+        fp = self._fingerprint(verdict.model_id)
         step = advance(self.state.lifecycle, verdict, fingerprint=fp)
         if step is None:
             return
@@ -381,11 +377,7 @@ class AlertPipeline:
     def _place_final(self, verdict: PerformanceVerdict, finding: FinalFinding) -> None:
         """Issue 14: one of the two incidents a window's final labels step (`fingerprint`)."""
         alertname = ALERTNAME_OF[finding]
-        identity = {"alertname": alertname, "model": verdict.model_id}
-        identity["environment"] = self._environment
-        if self._monitor is not None:
-            identity["monitor"] = self._monitor
-        fp = fingerprint(identity)
+        fp = self._fingerprint(verdict.model_id, alertname)
         performance = finding == "performance"
         step = advance_incident(
             self.state.lifecycle,

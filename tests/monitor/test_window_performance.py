@@ -203,6 +203,8 @@ def test_a_thousand_windows_without_drift_raise_no_performance_warning(
     assert len(finals) == 1_000
     assert all(w["performance"]["labels"]["label_coverage"] == 1.0 for w in finals)
     assert all(w["performance"]["realised"]["accuracy"] > 0 for w in finals)
+    # Nor any alert of warning or above, realised performance and label coverage included.
+    assert not [a for a in _alerts(report) if a["tier"] in {"warning", "critical"}]
 
 
 def test_without_outcomes_each_window_still_has_its_estimate_in_the_report(
