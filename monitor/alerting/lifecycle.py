@@ -53,7 +53,9 @@ class LifecycleState(msgspec.Struct, kw_only=True):
     `MAX_FINALS_KEPT`): a verdict re-emitted after a restart is applied once."""
 
 
-MAX_FINALS_KEPT = 10_000
+MAX_FINALS_KEPT = 1_000
+"""A restart re-emits only the windows made final since the engine's last checkpoint
+(seconds of input): a thousand per model is ample and keeps the saved state small."""
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
