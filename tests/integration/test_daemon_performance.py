@@ -123,20 +123,25 @@ def final_alert(alert: dict[str, Any]) -> FinalAlert | None:
     return (str(alert["fingerprint"]), str(alert["status"]), str(alert["tier"]), title)
 
 
-def logged_final_alerts(log: Path) -> set[FinalAlert]:
-    """Every final-labels alert the daemon's log receiver sent, over every run."""
-    out: set[FinalAlert] = set()
+def logged_final_alerts(log: Path) -> list[FinalAlert]:
+    """Every final-labels alert the daemon's log receiver sent, over every run, in order."""
+    out: list[FinalAlert] = []
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.startswith("{") and '"alert_notified"' in line:
             alert = final_alert(json.loads(line))
             if alert is not None:
-                out.add(alert)
+                out.append(alert)
     return out
 
 
-def replay_final_alerts(report: dict[str, Any]) -> set[FinalAlert]:
+def replay_final_alerts(report: dict[str, Any]) -> list[FinalAlert]:
     found = (final_alert(a) for note in report["alerts"] for a in note.get("alerts", []))
-    return {a for a in found if a is not None}
+    return [a for a in found if a is not None]
+
+
+def last_per_incident(alerts: list[FinalAlert]) -> dict[str, FinalAlert]:
+    """Each incident's last alert: what its receivers were told last."""
+    return {a[0]: a for a in alerts}
 
 
 def logged_performance(log: Path) -> dict[int, dict[str, Any]]:
@@ -182,7 +187,7 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     )
     reference = report["outcomes"]
     expected_alerts = replay_final_alerts(report)
-    assert {a[2] for a in expected_alerts} == {"info", "warning"}, expected_alerts
+    assert [a[2] for a in expected_alerts] == ["info", "warning"], expected_alerts
     assert all("label coverage" in a[3] for a in expected_alerts), "coverage is no drop"
     data_windows = {
         int(_epoch(json.loads(p)["timestamp"]) // WINDOW_SECONDS)
@@ -229,7 +234,12 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     assert {k: v["coverage_tier"] for k, v in logged.items() if k in expected} == {
         k: tiers[k] for k in expected
     }
-    assert logged_final_alerts(log) == expected_alerts
+    # The daemon's outbox replaces an incident's undelivered notification with its newer one
+    # (the receiver needs the latest state), so an alert the replay lists may not be sent;
+    # every one sent is the replay's, and each incident ends where the replay's does.
+    sent = logged_final_alerts(log)
+    assert set(sent) <= set(expected_alerts)
+    assert last_per_incident(sent) == last_per_incident(expected_alerts)
     assert 'driftwarden_performance{kind="realised",metric="accuracy",model="credit-risk"}' in (
         metrics
     )
