@@ -41,7 +41,7 @@ from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.rejection import Rejection, RejectReason
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
-from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceVerdict
+from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceVerdict, WindowPlace
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.windows.window import WindowState
 from driftwarden.monitor.windows.windowing import WindowCounts, accumulate, assign_count, time_keys
@@ -405,9 +405,19 @@ class Engine:
                     window.performance.state,
                     LabelRecord.of(window.summary()),
                     window.performance.unreadable,
+                    place=self._place(window),
                 )
             out.append((window, verdict))
         return out
+
+    def _place(self, window: LabelledWindow) -> WindowPlace:
+        """Where a labelled prediction window is, for its performance alert."""
+        size = self.policies[window.model_id].window
+        version = self.layouts[window.model_id].baseline.version
+        if isinstance(size, TimeWindow):
+            start = window.window * size.size
+            return WindowPlace(start, start + size.size, version)
+        return WindowPlace(window.end, window.end, version)
 
     def _advance_outcomes(self) -> None:
         if self.outcomes is None:

@@ -283,6 +283,15 @@ first steps).
   is PagerDuty's `dedup_key`: warning -> critical is another trigger on the same key, i.e. an
   update of the open incident, never a second page; the resolve closes it. After a resolve, the
   next episode's first trigger opens a new incident (PagerDuty's documented behaviour).
+- **Three incidents per model** (issue 14), told apart by `alertname`, so each has its own
+  fingerprint, PagerDuty `dedup_key` and Alertmanager label set, and resolving one never
+  resolves another: `DriftwardenModelDrift` (the window verdict at close: drifting inputs and
+  outputs, and performance estimated from scores), `DriftwardenModelPerformance` (realised
+  performance, judged when a window's labels are final, days after it closed) and
+  `DriftwardenLabelCoverage` (a window final with too few labels: the outcome feed, not the
+  model; its title says "label coverage 42% below outcomes.low_coverage 50% on window ...",
+  never "performance dropped"). Routes and silences can match `alertname` to send coverage to
+  a data team rather than the pager. Notifications of the last two carry no columns.
 - **`monitor`** is the daemon's `kafka.group_id` (a label on every alert, so routes and silences
   can match it). Two separately deployed monitors of one model (a canary and the main one, two
   teams) have different consumer groups, hence different incidents: one never resolves the

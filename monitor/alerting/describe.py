@@ -9,18 +9,38 @@ column in Slack, `custom_details` in PagerDuty).
 
 from __future__ import annotations
 
-from driftwarden.monitor.alerting.fingerprint import alert_labels, fingerprint
+from typing import Literal
+
+from driftwarden.monitor.alerting.fingerprint import (
+    COVERAGE_ALERTNAME,
+    PERFORMANCE_ALERTNAME,
+    alert_labels,
+    fingerprint,
+)
 from driftwarden.monitor.alerting.model import Alert, AlertColumn, Change, Resolution, Status
 from driftwarden.monitor.config import DEFAULT_NEXT_STEPS
 from driftwarden.monitor.verdicts.narrative import (
     column_line,
+    coverage_title,
     drifting_columns,
+    final_window_line,
     iso,
+    label_coverage_words,
+    performance_title,
+    realised_performance_words,
     what_to_do,
     why_it_matters,
 )
+from driftwarden.monitor.verdicts.performance import PerformanceVerdict
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import ColumnVerdict, WindowVerdict
+
+FinalFinding = Literal["performance", "label_coverage"]
+"""The two incidents a window's final labels can open (issue 14; see `fingerprint`)."""
+ALERTNAME_OF: dict[FinalFinding, str] = {
+    "performance": PERFORMANCE_ALERTNAME,
+    "label_coverage": COVERAGE_ALERTNAME,
+}
 
 MAX_TITLE = 150  # a Slack header block holds 150 characters
 MAX_COLUMNS_LISTED = 8
@@ -71,7 +91,9 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
     what = f"drift in {len(names)} {noun}: {shown}" if names else "drift"
     performance = verdict.performance
     if performance is not None and performance.tier > Tier.NONE:  # issue 14
-        what = f"performance dropped; {what}" if names else "performance dropped"
+        what = (
+            f"estimated performance dropped; {what}" if names else "estimated performance dropped"
+        )
     return shorten(f"[{tier.label.upper()}] {where}: {what}", MAX_TITLE)
 
 
@@ -172,3 +194,82 @@ def build_alert(
         resolution=resolution,
         report_url=report_url,
     )
+
+
+def build_final_alert(
+    verdict: PerformanceVerdict,
+    finding: FinalFinding,
+    *,
+    environment: str,
+    status: Status,
+    tier: Tier,
+    previous_tier: Tier,
+    started_at: float,
+    tiers_seen: tuple[Tier, ...],
+    change: Change,
+    resolution: Resolution | None = None,
+    monitor: str | None = None,
+    report_url: str | None = None,
+) -> Alert:
+    """The realised-performance or label-coverage alert of a window whose labels are final:
+    an incident of its own (`ALERTNAME_OF`; see `fingerprint`)."""
+    labels = alert_labels(
+        model_id=verdict.model_id,
+        environment=environment,
+        tier=tier,
+        baseline_version=verdict.baseline_version,
+        monitor=monitor,
+        alertname=ALERTNAME_OF[finding],
+    )
+    labelled = verdict.labels
+    words = realised_performance_words if finding == "performance" else label_coverage_words
+    happened, why, steps = words(verdict)
+    title = _final_title(verdict, finding, environment, status, tier, resolution)
+    if status == "resolved" and resolution != "below_route":
+        why, steps = "No action needed; the finding is no longer sustained.", ()
+    return Alert(
+        fingerprint=fingerprint(labels),
+        model_id=verdict.model_id,
+        environment=environment,
+        status=status,
+        tier=tier,
+        previous_tier=previous_tier,
+        change=change,
+        labels=labels,
+        title=title,
+        what_happened=(final_window_line(verdict), happened),
+        why_it_matters=why,
+        what_to_do=steps,
+        runbook_url=None,
+        columns=(),
+        traffic_affected=0.0,
+        outputs_moved=False,
+        baseline_version=verdict.baseline_version,
+        starts_at=started_at,
+        ends_at=verdict.window_end if status == "resolved" else None,
+        window_start=verdict.window_start,
+        window_end=verdict.window_end,
+        window_index=verdict.window_index,
+        events=0 if labelled is None else labelled.n_predictions,
+        tiers_seen=tiers_seen,
+        resolution=resolution,
+        report_url=report_url,
+    )
+
+
+def _final_title(  # noqa: PLR0917 - private, called once with every part of the title
+    verdict: PerformanceVerdict,
+    finding: FinalFinding,
+    environment: str,
+    status: Status,
+    tier: Tier,
+    resolution: Resolution | None,
+) -> str:
+    where = f"{verdict.model_id} ({environment})"
+    if status == "resolved":
+        what = "realised performance" if finding == "performance" else "label coverage"
+        if resolution == "below_route":
+            return shorten(f"[RESOLVED] {where}: {what} no longer {tier.label}", MAX_TITLE)
+        return shorten(f"[RESOLVED] {where}: {what} finding cleared (was {tier.label})", MAX_TITLE)
+    what = performance_title(verdict) if finding == "performance" else coverage_title(verdict)
+    return shorten(f"[{tier.label.upper()}] {where}: {what}", MAX_TITLE)

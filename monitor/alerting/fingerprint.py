@@ -19,6 +19,12 @@ changes while the incident is open:
   closes it. After a resolve, PagerDuty opens a fresh incident for the next
   trigger on the same key, so one key per model serves every episode and survives
   a lost state file (a re-trigger updates the open incident instead of leaking it).
+- A model has up to three incidents, one per `alertname` (issue 14), each opened,
+  escalated and resolved on its own, so resolving one never resolves another:
+  `DriftwardenModelDrift` (the window verdict at close: input and output drift,
+  and the performance estimated from scores), `DriftwardenModelPerformance`
+  (realised performance, judged when a window's labels are final) and
+  `DriftwardenLabelCoverage` (too few labels: the outcome feed, not the model).
 - Alertmanager identifies an alert by its whole label set, so its receiver sends
   `severity` as a label (for Alertmanager inhibition) and treats an escalation as
   "resolve the old severity, fire the new one"; see `receivers/alertmanager.py`.
@@ -32,6 +38,8 @@ from collections.abc import Mapping
 from driftwarden.monitor.verdicts.tier import Tier
 
 ALERTNAME = "DriftwardenModelDrift"
+PERFORMANCE_ALERTNAME = "DriftwardenModelPerformance"
+COVERAGE_ALERTNAME = "DriftwardenLabelCoverage"
 IDENTITY_LABELS: tuple[str, ...] = ("alertname", "environment", "model")
 OPTIONAL_IDENTITY_LABELS: tuple[str, ...] = ("monitor",)
 """Part of the identity when present; absent, the fingerprint is the one of earlier releases."""
@@ -44,6 +52,7 @@ def alert_labels(
     tier: Tier,
     baseline_version: int,
     monitor: str | None = None,
+    alertname: str = ALERTNAME,
 ) -> dict[str, str]:
     """Labels routes, silences and inhibition rules match on.
 
@@ -51,7 +60,7 @@ def alert_labels(
     `severity` the one Alertmanager configs and runbooks already use.
     """
     labels = {
-        "alertname": ALERTNAME,
+        "alertname": alertname,
         "model": model_id,
         "environment": environment,
         "tier": tier.label,

@@ -3,10 +3,13 @@
 Alertmanager's rule (`inhibit/inhibit.go`): a target is muted while some firing
 alert matches `source_matchers` and has the same value for every `equal` label
 (a label missing on both sides counts as equal). An alert never inhibits itself.
-The shipped rule, critical mutes warning with `equal: [model, environment]`,
-only bites across alerts: driftwarden keeps one alert per model, so it matters
-for custom alerts, rules with a wider `equal` (e.g. `[environment]`), and it is
-the rule to copy into Alertmanager when that is the receiver.
+The shipped rule, critical mutes warning with `equal: [alertname, model,
+environment]`, only bites across alerts: driftwarden keeps one alert per model
+and incident kind (drift, realised performance, label coverage: `fingerprint`),
+and `alertname` in `equal` keeps a critical drift from muting a warning about
+label coverage. It matters for custom alerts, rules with a wider `equal` (e.g.
+`[environment]`), and it is the rule to copy into Alertmanager when that is the
+receiver.
 """
 
 from __future__ import annotations

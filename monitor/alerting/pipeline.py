@@ -50,13 +50,24 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import (
+    ALERTNAME_OF,
+    FinalFinding,
+    build_alert,
+    build_final_alert,
+)
 from driftwarden.monitor.alerting.digest import add_verdict
 from driftwarden.monitor.alerting.dispatcher import Dispatcher
 from driftwarden.monitor.alerting.fingerprint import ALERTNAME, fingerprint
 from driftwarden.monitor.alerting.groups import flush_due, place
 from driftwarden.monitor.alerting.inhibition import compile_rules, inhibited_by
-from driftwarden.monitor.alerting.lifecycle import advance, already_seen
+from driftwarden.monitor.alerting.lifecycle import (
+    Step,
+    advance,
+    advance_incident,
+    already_seen,
+    judged_before,
+)
 from driftwarden.monitor.alerting.metrics import AlertMetrics, NullMetrics
 from driftwarden.monitor.alerting.model import Alert, Change, Notification
 from driftwarden.monitor.alerting.mute import MuteCalendar
@@ -85,6 +96,7 @@ from driftwarden.monitor.alerting.store import (
 )
 from driftwarden.monitor.config import AlertingSettings, Settings
 from driftwarden.monitor.errors import ConfigError
+from driftwarden.monitor.verdicts.performance import PerformanceVerdict
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 if TYPE_CHECKING:  # httpx loads with the first HTTP receiver (receivers/http.py)
@@ -334,71 +346,126 @@ class AlertPipeline:
 
         return hidden
 
-    def _fingerprint(self, verdict: WindowVerdict) -> str:
-        """One incident per (model, environment, monitor), whatever the tier."""
-        identity = {
-            "alertname": ALERTNAME,
-            "model": verdict.model_id,
-            "environment": self._environment,
-        }
+    def _fingerprint(self, model_id: str, alertname: str = ALERTNAME) -> str:
+        """One incident per (alert name, model, environment, monitor), whatever the tier."""
+        identity = {"alertname": alertname, "model": model_id, "environment": self._environment}
         if self._monitor is not None:
             identity["monitor"] = self._monitor
         return fingerprint(identity)
 
     def _place(self, verdict: WindowVerdict) -> None:
-        fp = self._fingerprint(verdict)
+        fp = self._fingerprint(verdict.model_id)
         step = advance(self.state.lifecycle, verdict, fingerprint=fp)
         if step is None:
             return
         incident = step.incident
-        common: dict[str, Any] = {
-            "environment": self._environment,
-            "monitor": self._monitor,
-            "started_at": incident.started_at,
-            "tiers_seen": tuple(incident.tiers_seen),
-            "report_url": report_link(
-                self._settings.report_url, verdict, environment=self._environment
-            ),
-        }
-        now = verdict.window_end
-        if step.transition == "resolved":
-            alert = build_alert(
+        report_url = report_link(self._settings.report_url, verdict, environment=self._environment)
+
+        def build(**parts: Any) -> Alert:
+            return build_alert(
                 verdict,
+                environment=self._environment,
+                monitor=self._monitor,
+                started_at=incident.started_at,
+                tiers_seen=tuple(incident.tiers_seen),
+                report_url=report_url,
+                **parts,
+            )
+
+        self._apply(step, fp, build, now=verdict.window_end)
+
+    def _place_final(self, verdict: PerformanceVerdict, finding: FinalFinding) -> None:
+        """Issue 14: one of the two incidents a window's final labels step (`fingerprint`)."""
+        alertname = ALERTNAME_OF[finding]
+        fp = self._fingerprint(verdict.model_id, alertname)
+        performance = finding == "performance"
+        step = advance_incident(
+            self.state.lifecycle,
+            f"{alertname}:{verdict.model_id}",
+            model_id=verdict.model_id,
+            tier=verdict.tier if performance else verdict.coverage_tier,
+            started_at=verdict.window_start,
+            fingerprint=fp,
+        )
+        if step is None:
+            return
+        incident = step.incident
+        report_url = report_link(self._settings.report_url, verdict, environment=self._environment)
+
+        def build(**parts: Any) -> Alert:
+            return build_final_alert(
+                verdict,
+                finding,
+                environment=self._environment,
+                monitor=self._monitor,
+                started_at=incident.started_at,
+                tiers_seen=tuple(incident.tiers_seen),
+                report_url=report_url,
+                **parts,
+            )
+
+        self._apply(step, fp, build, now=verdict.window_end)
+
+    def _apply(self, step: Step, fp: str, build: Callable[..., Alert], *, now: float) -> None:
+        """An incident's step into the groups: resolved, or firing at the incident's tier."""
+        if step.transition == "resolved":
+            alert = build(
                 status="resolved",
                 tier=step.previous_tier,
                 previous_tier=step.previous_tier,
                 change="resolved",
                 resolution="cleared",
-                **common,
             )
             self.state.active.pop(fp, None)
             place(self.state.groups, alert, [], now=now, demote=lambda a: a)
             return
         change: Change = _CHANGE_FOR.get(step.transition, "unchanged")
-        alert = build_alert(
-            verdict,
+        alert = build(
             status="firing",
-            tier=incident.tier,
+            tier=step.incident.tier,
             previous_tier=step.previous_tier,
             change=change,
-            **common,
         )
         self.state.active[fp] = alert
 
         def demote(member: Alert) -> Alert:
-            return build_alert(
-                verdict,
+            return build(
                 status="resolved",
                 tier=member.tier,
                 previous_tier=member.tier,
                 change="resolved",
                 resolution="below_route",
-                **common,
             )
 
         place(
             self.state.groups, alert, match_routes(self._root, alert.labels), now=now, demote=demote
         )
+
+    def observe_performance(self, verdict: PerformanceVerdict) -> list[Notification]:
+        """Feed one window whose labels became final (`Engine.take_final_labels`).
+
+        Its realised performance and its label coverage each step an incident of
+        their own (`fingerprint`), the same way in the daemon and in replay. A
+        window judged before (re-emitted after a restart) is ignored.
+        """
+        if verdict.kind != "realised":
+            return []
+        with self._lock:
+            if self._suspended:
+                self._log.warning(
+                    "alert_performance_while_suspended",
+                    model=verdict.model_id,
+                    window=verdict.window_index,
+                    consequence="not alerted here; the member that owns alerting judges it",
+                )
+                return []
+            if judged_before(self.state.lifecycle, verdict.model_id, verdict.window_index):
+                return []
+            at = max(self.state.event_now or verdict.window_end, verdict.window_end)
+            self.state.event_now = at
+            self._place_final(verdict, "performance")
+            self._place_final(verdict, "label_coverage")
+            return self._flush(at, [])
 
     def observe(self, verdict: WindowVerdict) -> list[Notification]:
         """Feed one closed window; returns the notifications it causes (deterministic).
@@ -423,39 +490,48 @@ class AlertPipeline:
             at = max(self.state.event_now or verdict.window_end, verdict.window_end)
             self.state.event_now = at
             self._place(verdict)
-            notes = flush_due(
-                self.state.groups,
-                now=at,
-                routes=self._routes,
-                hidden=self._hidden(at),
-                route_muted=lambda node: self._calendar.muted(node.mute_time_intervals, at),
+            return self._flush(at, self._digest(verdict, at))
+
+    def _digest(self, verdict: WindowVerdict, at: float) -> list[Notification]:
+        digest_to = self._settings.digest.receiver
+        if digest_to is None:
+            return []
+        digest = add_verdict(
+            self.state.digest,
+            verdict,
+            interval=self._settings.digest.interval,
+            environment=self._environment,
+        )
+        if digest is None:
+            return []
+        return [
+            Notification(
+                id=f"{digest_to}.digest.{int(digest.period_start)}",
+                receiver=digest_to,
+                kind="digest",
+                route_id="digest",
+                group_key=f"digest:{int(digest.period_start)}",
+                group_labels={"environment": self._environment},
+                created_at=at,
+                digest=digest,
             )
-            digest_to = self._settings.digest.receiver
-            if digest_to is not None:
-                digest = add_verdict(
-                    self.state.digest,
-                    verdict,
-                    interval=self._settings.digest.interval,
-                    environment=self._environment,
-                )
-                if digest is not None:
-                    notes.append(
-                        Notification(
-                            id=f"{digest_to}.digest.{int(digest.period_start)}",
-                            receiver=digest_to,
-                            kind="digest",
-                            route_id="digest",
-                            group_key=f"digest:{int(digest.period_start)}",
-                            group_labels={"environment": self._environment},
-                            created_at=at,
-                            digest=digest,
-                        )
-                    )
-            for note in notes:
-                self._enqueue(note)
-            self._save()
-            self._dispatcher.report_pending()
-            return notes
+        ]
+
+    def _flush(self, at: float, extra: list[Notification]) -> list[Notification]:
+        """The groups due at event time `at` (and `extra`), queued and saved."""
+        notes = flush_due(
+            self.state.groups,
+            now=at,
+            routes=self._routes,
+            hidden=self._hidden(at),
+            route_muted=lambda node: self._calendar.muted(node.mute_time_intervals, at),
+        )
+        notes.extend(extra)
+        for note in notes:
+            self._enqueue(note)
+        self._save()
+        self._dispatcher.report_pending()
+        return notes
 
     def _enqueue(self, note: Notification) -> None:
         if not self._real and self._types.get(note.receiver) not in LOCAL_TYPES:

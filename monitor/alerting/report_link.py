@@ -11,10 +11,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from driftwarden.monitor.verdicts.narrative import iso
+from driftwarden.monitor.verdicts.performance import PerformanceVerdict
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
 
-def report_link(template: str | None, verdict: WindowVerdict, *, environment: str) -> str | None:
+def report_link(
+    template: str | None, verdict: WindowVerdict | PerformanceVerdict, *, environment: str
+) -> str | None:
     """`template` filled for `verdict`'s window; None when no template is configured.
 
     The placeholders (`REPORT_URL_FIELDS` in the config) are checked when the

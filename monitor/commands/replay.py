@@ -12,14 +12,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import structlog
 
 from driftwarden.baselines.artifact import Baseline
 from driftwarden.baselines.signing import read_key_file
 from driftwarden.baselines.store import load_baseline
-from driftwarden.monitor.alerting import replay_pipeline
+from driftwarden.monitor.alerting import AlertPipeline, replay_pipeline
 from driftwarden.monitor.alerting.render import document
 from driftwarden.monitor.config import OutcomeSettings, Settings, load_settings
 from driftwarden.monitor.engine import Engine
@@ -29,6 +29,7 @@ from driftwarden.monitor.ingest.decode_pool import DecodePool, replay_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
 from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.report import (
+    FinalLabels,
     ReportBuilder,
     evidence_gaps,
     performance_reaching,
@@ -214,6 +215,7 @@ def _replay(
         )
         if sink is not None:
             sink.flush()
+        finals = _alert_final_labels(engine, pipeline, alerts)
         pipeline.drain(deadline=time.time() + (30.0 if args.send_alerts else 5.0))
         header = builder.header(
             engine,
@@ -223,18 +225,37 @@ def _replay(
             driftwarden_version=package_version(),
             warnings=[m.message() for m in survey.misplaced],
             unknown_models=survey.unknown_models,
+            finals=finals,
         )
-        if args.report and spool is not None:
-            spool.seek(0)
-            with args.report.open("wb") as out:
-                write_report(out, header, spool)
-        if args.html and spool is not None:
-            # Imported here: the page's assets and charts load only when --html asks.
-            from driftwarden.monitor.page.render import write_page  # noqa: PLC0415
-
-            spool.seek(0)
-            write_page(args.html, header, (json.loads(line) for line in spool))
+        if spool is not None:
+            _write_outputs(args, header, spool)
     return header, builder
+
+
+def _write_outputs(args: argparse.Namespace, header: dict[str, Any], spool: BinaryIO) -> None:
+    """The --report document and the --html page, from the spooled window records."""
+    if args.report:
+        spool.seek(0)
+        with args.report.open("wb") as out:
+            write_report(out, header, spool)
+    if args.html:
+        # Imported here: the page's assets and charts load only when --html asks.
+        from driftwarden.monitor.page.render import write_page  # noqa: PLC0415
+
+        spool.seek(0)
+        write_page(args.html, header, (json.loads(line) for line in spool))
+
+
+def _alert_final_labels(
+    engine: Engine, pipeline: AlertPipeline, alerts: list[dict[str, Any]]
+) -> list[FinalLabels]:
+    """Issue 14: windows whose labels became final alert as in the daemon (the
+    realised-performance and label-coverage incidents); the report shows them next."""
+    finals = engine.take_final_labels()
+    for _, performance in finals:
+        if performance is not None:
+            alerts.extend(document(n) for n in pipeline.observe_performance(performance))
+    return finals
 
 
 def _dead_letter_sink(

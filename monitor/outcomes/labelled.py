@@ -21,7 +21,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from driftwarden.baselines.artifact import category_label
 from driftwarden.monitor.windows.performance import LabelledPerformance
 
 DELAY_EDGES: npt.NDArray[np.float64] = np.concatenate(([0.0], np.geomspace(1.0, 400 * 86400.0, 63)))
@@ -69,10 +68,6 @@ class LabelledWindow:
     # Issue 14: the joined pairs' confusion counts and score histograms (realised metrics);
     # None without a performance section in the baseline. `OutcomeJoin._emit` counts them.
     performance: LabelledPerformance | None = None
-    matches: dict[str, int] = field(default_factory=dict)
-    """Stand-in for realised performance until `detectors.performance` is wired: per
-    output column, how many joined predictions equal their outcome (spelled as
-    categories are), i.e. accuracy's numerator for a label output."""
 
     @property
     def label_coverage(self) -> float:
@@ -81,15 +76,6 @@ class LabelledWindow:
     def add(self, joined: JoinedOutcomes) -> None:
         """The integration point: realised performance state consumes `joined` here."""
         self.n_labelled += len(joined)
-        truth = [category_label(o) for o in joined.outcomes]
-        for name in joined.predictions[0] if joined.predictions else ():
-            said = [p.get(name) for p in joined.predictions]
-            hits = sum(
-                1
-                for s, t in zip(said, truth, strict=True)
-                if s is not None and category_label(s) == t
-            )
-            self.matches[name] = self.matches.get(name, 0) + hits
         bins = np.searchsorted(DELAY_EDGES, np.maximum(joined.delays, 0.0), side="right") - 1
         self.delays += np.bincount(bins, minlength=len(DELAY_EDGES))
 
@@ -110,7 +96,6 @@ class LabelledWindow:
             "delays": self.delays.tolist(),
             "final": self.final,
             "performance": None if self.performance is None else self.performance.to_raw(),
-            "matches": dict(sorted(self.matches.items())),
         }
 
     @classmethod
@@ -128,7 +113,6 @@ class LabelledWindow:
                 if raw.get("performance") is None
                 else LabelledPerformance.from_raw(raw["performance"])
             ),
-            matches={str(k): int(v) for k, v in raw.get("matches", {}).items()},
         )
 
     def summary(self) -> dict[str, Any]:
@@ -142,8 +126,4 @@ class LabelledWindow:
             "label_delay_p50": self.delay_quantile(0.5),
             "label_delay_p95": self.delay_quantile(0.95),
             "final": self.final,
-            "match_rate": {
-                name: hits / self.n_labelled if self.n_labelled else None
-                for name, hits in sorted(self.matches.items())
-            },
         }

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.replay.runner import ReplayResult
@@ -22,7 +22,13 @@ from driftwarden.monitor.verdicts.record import json_ready, window_record
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 
+if TYPE_CHECKING:  # the join loads only when outcomes are configured
+    from driftwarden.monitor.outcomes.labelled import LabelledWindow
+    from driftwarden.monitor.verdicts.performance import PerformanceVerdict
+
 SCHEMA_ID = "driftwarden.replay-report/1"
+FinalLabels = tuple["LabelledWindow", "PerformanceVerdict | None"]
+"""A window whose labels became final and its realised verdict (`Engine.take_final_labels`)."""
 
 
 class DriftedColumns:
@@ -175,8 +181,13 @@ class ReportBuilder:
         driftwarden_version: str,
         warnings: Sequence[str] = (),
         unknown_models: Sequence[str] = (),
+        finals: Sequence[FinalLabels] | None = None,
     ) -> dict[str, Any]:
-        """The report without its `windows` (which `write_report` streams in)."""
+        """The report without its `windows` (which `write_report` streams in).
+
+        `finals`: the windows whose labels became final, already taken from the engine
+        (replay hands them to alerting first); None takes them here.
+        """
         counts = engine.counts
         return {
             "schema": SCHEMA_ID,
@@ -212,7 +223,7 @@ class ReportBuilder:
                 "unknown_models_seen": list(unknown_models),
             },
             "alerts": [json_ready(dict(a)) for a in alerts],
-            **({"outcomes": _outcomes(engine)} if engine.outcomes is not None else {}),
+            **({"outcomes": _outcomes(engine, finals)} if engine.outcomes is not None else {}),
         }
 
     def _by_model(self, engine: Engine) -> list[dict[str, Any]]:
@@ -432,14 +443,14 @@ def summary_text(report: Mapping[str, Any], *, dead_letter: str | None) -> str:
     return "\n".join(lines)
 
 
-def _outcomes(engine: Engine) -> dict[str, Any]:
+def _outcomes(engine: Engine, finals: Sequence[FinalLabels] | None) -> dict[str, Any]:
     """The join's accounting and each prediction window's labels (see monitor.outcomes)."""
     join = engine.outcomes
     assert join is not None
     counts = join.counts.to_dict()
     counts["reconciles"] = join.counts.reconciles()
     windows = []
-    for window, performance in engine.take_final_labels():
+    for window, performance in engine.take_final_labels() if finals is None else finals:
         summary = window.summary()
         if performance is not None:
             summary["performance"] = performance.to_record()
@@ -489,11 +500,17 @@ def performance_reaching(report: Mapping[str, Any], tier: Tier) -> str | None:
     """
     for window in (report.get("outcomes") or {}).get("windows", []):
         performance = window.get("performance")
-        if performance is not None and Tier.parse(performance["tier"]) >= tier:
+        if performance is None:
+            continue
+        where = f"{window['model_id']} window {window['window']}"
+        if Tier.parse(performance["tier"]) >= tier:
             return (
-                f"{window['model_id']} window {window['window']}: realised performance "
-                f"reached {performance['tier']} ({performance['what_happened']})"
+                f"{where}: realised performance reached {performance['tier']} "
+                f"({performance['what_happened']})"
             )
+        coverage = performance.get("coverage_tier", "none")
+        if Tier.parse(coverage) >= tier:  # the data-quality finding, in its own words
+            return f"{where}: label coverage reached {coverage} ({performance['what_happened']})"
     return None
 
 
@@ -503,14 +520,17 @@ def performance_lines(report: Mapping[str, Any]) -> list[str]:
     if not final:
         return []
     raised = [w for w in final if w["performance"]["tier"] != "none"]
+    low = [w for w in final if w["performance"].get("coverage_tier", "none") != "none"]
     lines = [
         f"performance: {_plural(len(final), 'window')} with final labels, "
-        f"{len(raised)} with a realised performance tier"
+        f"{len(raised)} with a realised performance tier, {len(low)} with a label coverage tier"
     ]
-    for w in raised[:10]:
+    shown = {(w["model_id"], w["window"]): w for w in [*raised, *low]}
+    for _, w in sorted(shown.items())[:10]:
         performance = w["performance"]
+        tier = max(performance["tier"], performance.get("coverage_tier", "none"), key=Tier.parse)
         lines.append(
-            f"  {w['model_id']:<16} window {w['window']:<8} {performance['tier']:<8} "
+            f"  {w['model_id']:<16} window {w['window']:<8} {tier:<8} "
             f"{_shorten(performance['what_happened'], 160)}"
         )
     return lines

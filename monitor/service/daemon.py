@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from kafka import KafkaAdminClient
@@ -60,10 +60,15 @@ from driftwarden.monitor.service.partitioned import (
     PartitionedGroup,
     spreading_assignor,
 )
-from driftwarden.monitor.service.performance_observer import performance_fields, record_performance
+from driftwarden.monitor.service.performance_observer import (
+    performance_fields,
+    record_performance,
+    republish_performance,
+)
 from driftwarden.monitor.telemetry.health import HealthServer, HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.charts import shares
+from driftwarden.monitor.verdicts.performance import PerformanceVerdict
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from driftwarden.monitor.version import package_version
@@ -97,6 +102,13 @@ class VerdictObserver(Protocol):
     """Something that acts on closed windows: metrics, logs, alerting."""
 
     def observe(self, verdict: WindowVerdict) -> None: ...
+
+
+@runtime_checkable
+class FinalLabelsObserver(Protocol):
+    """A verdict observer that also acts on windows whose labels became final (issue 14)."""
+
+    def observe_performance(self, verdict: PerformanceVerdict) -> None: ...
 
 
 def stream_name(topic: str, partition: int) -> str:
@@ -184,6 +196,11 @@ class AlertObserver:
 
     def observe(self, verdict: WindowVerdict) -> None:
         if self._pipeline.observe(verdict):
+            self._notified()
+
+    def observe_performance(self, verdict: PerformanceVerdict) -> None:
+        """Realised performance and label coverage: incidents of their own, as in replay."""
+        if self._pipeline.observe_performance(verdict):
             self._notified()
 
 
@@ -399,9 +416,20 @@ class EngineProcessor:
         shared = not self._adopted_shared and not (set(self.engine.streams) - set(names))
         self.engine.restore_streams(state, names, shared=shared)
         self._adopted_shared = True
+        self._republish()
         for name in outcome_names:
             self._outcome_stream(name)
         log.info("partitions_restored", partitions=names + outcome_names, shared_state=shared)
+
+    def _republish(self) -> None:
+        """Issue 14: the realised gauges come back with the checkpoint, not with the next
+        final window (which may be hours of label delay away)."""
+        if self._metrics is None:
+            return
+        for model, evaluator in sorted(self.engine.evaluators.items()):
+            judge = evaluator.performance
+            if judge is not None and republish_performance(self._metrics.performance, judge):
+                log.info("performance_gauges_restored", model=model)
 
     def _outcome_stream(self, name: str) -> None:
         if self.engine.outcomes is not None:
@@ -448,6 +476,9 @@ class EngineProcessor:
                 log.info("window_performance_final", **performance_fields(performance))
                 if self._metrics is not None:
                     record_performance(self._metrics.performance, performance)
+                for observer in self._observers:
+                    if isinstance(observer, FinalLabelsObserver):
+                        observer.observe_performance(performance)
 
 
 def _record_locator(topic: str, partition: int, records: list[SourceRecord]) -> SourceLocator:

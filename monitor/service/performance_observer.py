@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from driftwarden.monitor.telemetry.performance_metrics import PerformanceMetrics
-from driftwarden.monitor.verdicts.performance import PerformanceVerdict
+from driftwarden.monitor.verdicts.performance import PerformanceJudge, PerformanceVerdict
 
 
 def record_performance(metrics: PerformanceMetrics, verdict: PerformanceVerdict) -> None:
@@ -22,6 +22,23 @@ def record_performance(metrics: PerformanceMetrics, verdict: PerformanceVerdict)
         )
 
 
+def republish_performance(metrics: PerformanceMetrics, judge: PerformanceJudge) -> bool:
+    """The last final window's realised gauges from restored state (a restart); False
+    when the model has had no final window yet."""
+    last = judge.last_final
+    if last is None:
+        return False
+    metrics.set_metrics(judge.model_id, "realised", last["realised"], int(last["tier"]))
+    labels = last["labels"]
+    metrics.set_labels(
+        judge.model_id,
+        labels["label_coverage"],
+        labels["label_delay_p50"],
+        labels["label_delay_p95"],
+    )
+    return True
+
+
 def performance_fields(verdict: PerformanceVerdict) -> dict[str, Any]:
     """A final window's realised performance as structured log fields."""
     return {
@@ -32,5 +49,6 @@ def performance_fields(verdict: PerformanceVerdict) -> dict[str, Any]:
         "realised": verdict.realised,
         "findings": [f"{f.metric}:{f.severity}" for f in verdict.findings],
         "coverage_low": verdict.coverage_low,
+        "coverage_tier": verdict.coverage_tier.label,
         "what_happened": verdict.what_happened,
     }

@@ -13,11 +13,17 @@ take their words from here, so nothing ever parses prose back.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from driftwarden.monitor.verdicts.performance import PERFORMANCE_STEP, PERFORMANCE_WHY
 from driftwarden.monitor.verdicts.tier import Tier
-from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
+
+if TYPE_CHECKING:  # `verdicts.performance` takes its words from here: types only, no cycle
+    from driftwarden.detectors.performance import Estimate, PerformanceFinding
+    from driftwarden.monitor.config import OutcomeSettings
+    from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceVerdict
+    from driftwarden.monitor.verdicts.verdict import ColumnVerdict, Finding, WindowVerdict
 
 _STEP_FOR_KIND = {
     "drift": "Compare recent values of {col} with the baseline (replay the logs with "
@@ -248,3 +254,154 @@ def _drift_steps(verdict: WindowVerdict, *, leave_out_runbook: str | None) -> tu
     if drifting:
         steps.extend(verdict.next_steps)
     return tuple(steps)
+
+
+# -- performance (issue 14) --------------------------------------------------------------
+
+PERFORMANCE_WHY = (
+    "The model's performance is below what it achieved on its reference data: the "
+    "decisions made from its predictions are worse than when it was validated."
+)
+PERFORMANCE_STEP = (
+    "Compare the window's realised and estimated performance with the reference "
+    "('driftwarden replay --outcomes FILE --report'), check the drifting inputs and the "
+    "outcome feed, and consider retraining on recent labelled data."
+)
+
+
+_ORDER = ("accuracy", "roc_auc", "f1", "precision", "recall", "brier", "log_loss", "ece")
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _ordered(findings: tuple[PerformanceFinding, ...]) -> list[PerformanceFinding]:
+    """Most severe first; within a severity, the metrics people think in first."""
+    return sorted(
+        findings,
+        key=lambda f: (_RANK[f.severity], _ORDER.index(f.metric) if f.metric in _ORDER else 99),
+    )
+
+
+def _change_words(f: PerformanceFinding) -> str:
+    verb = "fell" if f.change < 0 else "rose"
+    return f"{f.metric} {verb} from {f.reference:.2f} to {f.current:.2f}"
+
+
+def realised_words(
+    findings: tuple[PerformanceFinding, ...],
+    labels: LabelRecord,
+    estimated: Mapping[str, float],
+) -> str:
+    """E.g. "accuracy fell from 0.94 to 0.91 on 4,980 labelled predictions, label
+    coverage 100%; estimated from scores at window close: 0.91"."""
+    if not labels.n_labelled:
+        return "no realised performance: no prediction of the window got an outcome"
+    parts = []
+    for f in _ordered(findings):
+        text = (
+            f"{_change_words(f)} on {labels.n_labelled:,} labelled predictions, "
+            f"label coverage {labels.label_coverage:.0%}"
+        )
+        if f.metric in estimated:
+            text += f"; estimated from scores at window close: {estimated[f.metric]:.2f}"
+        parts.append(text)
+    if not parts:
+        return (
+            f"performance as in training on {labels.n_labelled:,} labelled predictions, "
+            f"label coverage {labels.label_coverage:.0%}"
+        )
+    return "; ".join(parts)
+
+
+def coverage_words(labels: LabelRecord, settings: OutcomeSettings) -> str:
+    """The data-quality finding: e.g. "label coverage 42% below outcomes.low_coverage 50%
+    (420 of 1,000 predictions got an outcome within outcomes.horizon 604800s): check the
+    outcome feed"."""
+    return (
+        f"label coverage {labels.label_coverage:.0%} below outcomes.low_coverage "
+        f"{settings.low_coverage:.0%} ({labels.n_labelled:,} of {labels.n_predictions:,} "
+        f"predictions got an outcome within outcomes.horizon {settings.horizon:g}s): "
+        f"check the outcome feed"
+    )
+
+
+def estimate_words(estimate: Estimate, findings: tuple[PerformanceFinding, ...]) -> str:
+    if not estimate.reliable:
+        return "performance estimate unreliable: " + "; ".join(estimate.reasons)
+    if not findings:
+        return f"estimated performance as in training on {estimate.n:,} scored predictions"
+    return "; ".join(
+        f"{_change_words(f)} (estimated from scores, {f.n:,} predictions, no labels yet)"
+        for f in _ordered(findings)
+    )
+
+
+# -- a window's labels, final (issue 14) -------------------------------------------------
+
+COVERAGE_WHY = (
+    "Too few predictions got an outcome before outcomes.horizon passed: the window's "
+    "realised performance rests on a small, possibly biased sample. This is about the "
+    "outcome feed, not the model."
+)
+COVERAGE_STEP = (
+    "Check the outcome feed: is the producer of outcome events running, are request ids "
+    "the ones the predictions carry, and does outcomes.horizon cover the real label delay?"
+)
+
+
+def final_window_line(verdict: PerformanceVerdict) -> str:
+    """Which prediction window, and its labels (the alerts' window line)."""
+    labels = verdict.labels
+    coverage = (
+        ""
+        if labels is None
+        else f", {labels.n_labelled:,} of {labels.n_predictions:,} predictions labelled"
+    )
+    return (
+        f"Prediction window {iso(verdict.window_start)} to {iso(verdict.window_end)}"
+        f"{coverage}, labels final, baseline version {verdict.baseline_version}."
+    )
+
+
+def realised_performance_words(verdict: PerformanceVerdict) -> tuple[str, str, tuple[str, ...]]:
+    """What happened, why it matters, what to do: a window's realised performance."""
+    happened = f"Realised performance: {verdict.performance_words}."
+    if verdict.condition == Tier.NONE and verdict.tier > Tier.NONE:
+        happened += " The drop of earlier windows is not cleared yet (policy.clear_after)."
+    return happened, PERFORMANCE_WHY, (PERFORMANCE_STEP,)
+
+
+def label_coverage_words(verdict: PerformanceVerdict) -> tuple[str, str, tuple[str, ...]]:
+    """What happened, why it matters, what to do: too few labels in a final window."""
+    if verdict.coverage_words:
+        happened = f"Label coverage: {verdict.coverage_words}."
+    else:
+        happened = (
+            "Label coverage: back above outcomes.low_coverage in this window; the "
+            "finding of earlier windows is not cleared yet (policy.clear_after)."
+        )
+    return happened, COVERAGE_WHY, (COVERAGE_STEP,)
+
+
+def coverage_title(verdict: PerformanceVerdict) -> str:
+    """E.g. "label coverage 42% below outcomes.low_coverage 50% on window 2026-01-06T09:00:00Z"."""
+    labels = verdict.labels
+    coverage = 0.0 if labels is None else labels.label_coverage
+    if not verdict.coverage_low:
+        return (
+            f"label coverage below outcomes.low_coverage {verdict.coverage_floor:.0%} in "
+            f"earlier windows ({coverage:.0%} on window {iso(verdict.window_start)})"
+        )
+    return (
+        f"label coverage {coverage:.0%} below outcomes.low_coverage "
+        f"{verdict.coverage_floor:.0%} on window {iso(verdict.window_start)}"
+    )
+
+
+def performance_title(verdict: PerformanceVerdict) -> str:
+    """E.g. "realised performance dropped on window 2026-01-06T09:00:00Z"."""
+    if verdict.condition == Tier.NONE:
+        return (
+            "realised performance dropped in earlier windows (as in training on window "
+            f"{iso(verdict.window_start)})"
+        )
+    return f"realised performance dropped on window {iso(verdict.window_start)}"

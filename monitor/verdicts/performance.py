@@ -14,11 +14,14 @@ late label never pages twice:
    `realised` tier track in the order windows become final. Outcomes trickling
    in before that update the window's record (reports, metrics) but judge
    nothing; a window final by horizon with coverage below `outcomes.low_coverage`
-   is a data-quality finding of its own (`coverage_low`, condition warning).
+   is a data-quality finding of its own (`coverage_low`), stepped on a third
+   track, `coverage`, never on `realised`: too few labels is not a drop.
 
 The tracks are separate because they move on different clocks: estimates in
 event-time order of closing windows, realised results days later. Neither
-re-opens the other's windows.
+re-opens the other's windows. The estimate's tier is part of its window's verdict
+(the model's drift incident); the realised and coverage tracks are incidents of
+their own, alerted when a window's labels are final (`AlertPipeline.observe_performance`).
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ from driftwarden.detectors.performance import (
     realised_metrics,
 )
 from driftwarden.monitor.config import ModelPolicy, OutcomeSettings
+from driftwarden.monitor.verdicts.narrative import coverage_words, estimate_words, realised_words
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.tiering import TierState, step
 
 PerformanceKind = Literal["estimated", "realised"]
+TrackKind = Literal["estimated", "realised", "coverage"]
 MAX_KEPT_ESTIMATES = 10_000
 """Estimates kept for windows whose labels are not final yet (a week of minute windows)."""
 _SEVERITY = {"info": Tier.INFO, "warning": Tier.WARNING, "critical": Tier.CRITICAL}
@@ -74,6 +79,15 @@ class LabelRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowPlace:
+    """Where a prediction window is (event time) and which baseline judged it."""
+
+    start: float = 0.0
+    end: float = 0.0
+    baseline_version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PerformanceVerdict:
     """One model's performance in one prediction window, at close or when final.
 
@@ -81,7 +95,12 @@ class PerformanceVerdict:
     known); `findings` are the performance findings this verdict judged (the
     estimate's at close, the realised ones when final); `coverage_low` is the
     data-quality finding of too few labels. `tier` is the track's tier after
-    this verdict, `condition` what this verdict alone supports.
+    this verdict, `condition` what this verdict alone supports; `coverage_tier`
+    is the `coverage` track's after a realised verdict (`coverage_floor` is
+    `outcomes.low_coverage`). `performance_words` and `coverage_words` are the two
+    findings' words apart (each incident's alert shows its own); `what_happened`
+    joins them. `window_start`/`window_end`/`baseline_version` place the window
+    for its alert.
     """
 
     model_id: str
@@ -99,6 +118,14 @@ class PerformanceVerdict:
     coverage_low: bool = False
     unreadable: int = 0
     what_happened: str = ""
+    coverage_tier: Tier = Tier.NONE
+    coverage_previous_tier: Tier = Tier.NONE
+    coverage_floor: float = 0.0
+    performance_words: str = ""
+    coverage_words: str = ""
+    window_start: float = 0.0
+    window_end: float = 0.0
+    baseline_version: int = 0
 
     def to_record(self) -> dict[str, Any]:
         """The report's `windows[].performance` object (docs/replay-report.schema.json)."""
@@ -109,6 +136,7 @@ class PerformanceVerdict:
             "estimate_reliable": self.estimate_reliable,
             "estimate_reasons": list(self.estimate_reasons),
             "tier": self.tier.label,
+            "coverage_tier": self.coverage_tier.label,
             "condition": self.condition.label,
             "findings": [finding_record(f) for f in self.findings],
             "labels": None if self.labels is None else _labels_record(self.labels),
@@ -171,24 +199,25 @@ class PerformanceJudge:
         self.policy = policy
         self.settings = settings
         self.thresholds = thresholds_of(settings)
-        self.tracks: dict[PerformanceKind, TierState] = {
+        self.tracks: dict[TrackKind, TierState] = {
             "estimated": TierState(),
             "realised": TierState(),
+            "coverage": TierState(),
         }
         self.estimates: dict[int, dict[str, float]] = {}
         """Each open label record's estimate at close, shown beside its realised values."""
         self.close_tier = Tier.NONE
-        """The tier of the last window verdict at close (both tracks)."""
-        self.carried: tuple[int, str] | None = None
-        """The last realised verdict (window, words) while the realised track is raised:
-        each window verdict at close carries it to alerting (see `at_close`)."""
+        """The tier of the last window verdict at close (the `estimated` track)."""
+        self.last_final: dict[str, Any] | None = None
+        """The last realised verdict's gauges (window, metrics, tier, labels): checkpointed,
+        so a restarted daemon shows them before the next window is final."""
 
     def state(self) -> dict[str, Any]:
         return {
             "tracks": {k: t.to_list() for k, t in self.tracks.items()},
             "estimates": [[k, v] for k, v in sorted(self.estimates.items())],
-            "carried": None if self.carried is None else list(self.carried),
             "close_tier": int(self.close_tier),
+            "last_final": self.last_final,
         }
 
     def restore(self, raw: Mapping[str, Any] | None) -> None:
@@ -196,9 +225,9 @@ class PerformanceJudge:
             return
         for kind, values in raw["tracks"].items():
             self.tracks[kind] = TierState.from_list([int(v) for v in values])
+        # Checkpoints before the coverage track (and their `carried`) restore without it.
         self.close_tier = Tier(int(raw["close_tier"]))
-        carried = raw.get("carried")
-        self.carried = None if carried is None else (int(carried[0]), str(carried[1]))
+        self.last_final = raw.get("last_final")
         self.estimates = {
             int(k): {str(m): float(x) for m, x in v.items()} for k, v in raw["estimates"]
         }
@@ -226,15 +255,7 @@ class PerformanceJudge:
         condition = _condition(findings)
         _, tier = self._step("estimated", condition, evaluated=bool(estimate.n))
         words = estimate_words(estimate, findings)
-        # A late realised result reaches alerting through the next closing window: the
-        # realised track's tier joins this verdict's, once per window, never re-opening
-        # the window it was measured on (module doc).
-        realised_tier = self.tracks["realised"].tier
-        if realised_tier > tier and self.carried is not None:
-            window, text = self.carried
-            words += f"; realised performance of window {window} (labels final): {text}"
-        previous, tier = self.close_tier, max(tier, realised_tier)
-        self.close_tier = tier
+        previous, self.close_tier = self.close_tier, tier
         return PerformanceVerdict(
             model_id=self.model_id,
             window_index=window_index,
@@ -256,33 +277,35 @@ class PerformanceJudge:
         labelled: ClassificationState | RegressionState,
         labels: LabelRecord,
         unreadable: int = 0,
+        *,
+        place: WindowPlace | None = None,
     ) -> PerformanceVerdict:
-        """A window whose labels are final, judged once on the `realised` track.
+        """A window whose labels are final, judged once on the `realised` track (its
+        performance findings) and the `coverage` track (too few labels), apart.
 
-        `labelled` is the window's `ClassificationState` or `RegressionState` of joined pairs.
+        `labelled` is the window's `ClassificationState` or `RegressionState` of joined
+        pairs; `place` says where the window is, for its alert.
         """
-        metrics = realised_metrics(labelled)
-        n_scored = int(metrics.pop("n_scored", 0))
-        metrics.pop("n_labelled", None)
-        findings = performance_findings(
-            metrics,
-            self.reference.metrics,
-            n_labelled=labelled.n_labelled,
-            n_scored=n_scored if isinstance(labelled, ClassificationState) else None,
-            kind="realised",
-            thresholds=self.thresholds,
-            alpha=self.settings.alpha,
-        )
+        metrics, findings = self._realised_findings(labelled)
         coverage_low = (
             labels.final == "horizon" and labels.label_coverage < self.settings.low_coverage
         )
-        condition = max(_condition(findings), Tier.WARNING if coverage_low else Tier.NONE)
-        # A window with no label at all is still evidence when its coverage is the finding.
-        evaluated = labelled.n_labelled > 0 or coverage_low
-        previous, tier = self._step("realised", condition, evaluated=evaluated)
+        condition = _condition(findings)
+        previous, tier = self._step("realised", condition, evaluated=labelled.n_labelled > 0)
+        coverage_condition = Tier.WARNING if coverage_low else Tier.NONE
+        coverage_previous, coverage_tier = self._step(
+            "coverage", coverage_condition, evaluated=True
+        )
         estimated = self.estimates.pop(window_index, {})
-        words = realised_words(findings, labels, estimated, coverage_low, self.settings)
-        self.carried = (window_index, words) if tier > Tier.NONE else None
+        performance = realised_words(findings, labels, estimated)
+        coverage = coverage_words(labels, self.settings) if coverage_low else ""
+        place = place or WindowPlace()
+        self.last_final = {
+            "window": window_index,
+            "realised": dict(sorted(metrics.items())),
+            "tier": int(tier),
+            "labels": _labels_record(labels),
+        }
         return PerformanceVerdict(
             model_id=self.model_id,
             window_index=window_index,
@@ -298,12 +321,35 @@ class PerformanceJudge:
             labels=labels,
             coverage_low=coverage_low,
             unreadable=unreadable,
-            what_happened=words,
+            what_happened="; ".join(w for w in (performance, coverage) if w),
+            coverage_tier=coverage_tier,
+            coverage_previous_tier=coverage_previous,
+            coverage_floor=self.settings.low_coverage,
+            performance_words=performance,
+            coverage_words=coverage,
+            window_start=place.start,
+            window_end=place.end,
+            baseline_version=place.baseline_version,
         )
 
-    def _step(
-        self, kind: PerformanceKind, condition: Tier, *, evaluated: bool
-    ) -> tuple[Tier, Tier]:
+    def _realised_findings(
+        self, labelled: ClassificationState | RegressionState
+    ) -> tuple[dict[str, float], tuple[PerformanceFinding, ...]]:
+        metrics = realised_metrics(labelled)
+        n_scored = int(metrics.pop("n_scored", 0))
+        metrics.pop("n_labelled", None)
+        findings = performance_findings(
+            metrics,
+            self.reference.metrics,
+            n_labelled=labelled.n_labelled,
+            n_scored=n_scored if isinstance(labelled, ClassificationState) else None,
+            kind="realised",
+            thresholds=self.thresholds,
+            alpha=self.settings.alpha,
+        )
+        return metrics, findings
+
+    def _step(self, kind: TrackKind, condition: Tier, *, evaluated: bool) -> tuple[Tier, Tier]:
         track = self.tracks[kind]
         previous = track.tier
         if not evaluated:
@@ -313,76 +359,3 @@ class PerformanceJudge:
 
 def _condition(findings: tuple[PerformanceFinding, ...]) -> Tier:
     return max((_SEVERITY[f.severity] for f in findings), default=Tier.NONE)
-
-
-# --- words (to move into verdicts/narrative.py with the rest of the verdict prose) ------
-
-PERFORMANCE_WHY = (
-    "The model's performance is below what it achieved on its reference data: the "
-    "decisions made from its predictions are worse than when it was validated."
-)
-PERFORMANCE_STEP = (
-    "Compare the window's realised and estimated performance with the reference "
-    "('driftwarden replay --outcomes FILE --report'), check the drifting inputs and the "
-    "outcome feed, and consider retraining on recent labelled data."
-)
-
-
-_ORDER = ("accuracy", "roc_auc", "f1", "precision", "recall", "brier", "log_loss", "ece")
-_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def _ordered(findings: tuple[PerformanceFinding, ...]) -> list[PerformanceFinding]:
-    """Most severe first; within a severity, the metrics people think in first."""
-    return sorted(
-        findings,
-        key=lambda f: (_RANK[f.severity], _ORDER.index(f.metric) if f.metric in _ORDER else 99),
-    )
-
-
-def _change_words(f: PerformanceFinding) -> str:
-    verb = "fell" if f.change < 0 else "rose"
-    return f"{f.metric} {verb} from {f.reference:.2f} to {f.current:.2f}"
-
-
-def realised_words(
-    findings: tuple[PerformanceFinding, ...],
-    labels: LabelRecord,
-    estimated: Mapping[str, float],
-    coverage_low: bool,
-    settings: OutcomeSettings,
-) -> str:
-    """E.g. "accuracy fell from 0.94 to 0.91 on 4,980 labelled predictions, label
-    coverage 100%; estimated from scores at window close: 0.91"."""
-    parts = []
-    for f in _ordered(findings):
-        text = (
-            f"{_change_words(f)} on {labels.n_labelled:,} labelled predictions, "
-            f"label coverage {labels.label_coverage:.0%}"
-        )
-        if f.metric in estimated:
-            text += f"; estimated from scores at window close: {estimated[f.metric]:.2f}"
-        parts.append(text)
-    if coverage_low:
-        parts.append(
-            f"only {labels.label_coverage:.0%} of {labels.n_predictions:,} predictions got an "
-            f"outcome within outcomes.horizon ({settings.horizon:g}s), below "
-            f"outcomes.low_coverage ({settings.low_coverage:.0%}): check the outcome feed"
-        )
-    if not parts:
-        return (
-            f"performance as in training on {labels.n_labelled:,} labelled predictions, "
-            f"label coverage {labels.label_coverage:.0%}"
-        )
-    return "; ".join(parts)
-
-
-def estimate_words(estimate: Estimate, findings: tuple[PerformanceFinding, ...]) -> str:
-    if not estimate.reliable:
-        return "performance estimate unreliable: " + "; ".join(estimate.reasons)
-    if not findings:
-        return f"estimated performance as in training on {estimate.n:,} scored predictions"
-    return "; ".join(
-        f"{_change_words(f)} (estimated from scores, {f.n:,} predictions, no labels yet)"
-        for f in _ordered(findings)
-    )

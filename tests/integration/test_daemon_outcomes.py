@@ -100,11 +100,18 @@ def outcomes_config(
     group: str,
     baseline: Path,
     horizon: float,
+    low_coverage: float | None = None,
     client: str = "kafka-python",
 ) -> Path:
     """One member reading a prediction topic and an outcome topic, its store under `work`,
-    with `client` as `kafka.client`."""
+    with `client` as `kafka.client` (`low_coverage`: outcomes.low_coverage, and environment
+    `it` for replay and daemon)."""
     topic, outcome_topic = topics
+    outcomes: dict[str, Any] = {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")}
+    extra: dict[str, Any] = {}
+    if low_coverage is not None:
+        outcomes["low_coverage"] = low_coverage
+        extra["environment"] = "it"  # replay's alerts are for `replay` unless configured
     return daemon_config(
         work / "config.yaml",
         bootstrap=bootstrap,
@@ -115,7 +122,8 @@ def outcomes_config(
         client=client,
         overrides={
             "kafka": {"group_instance_id": "member-0", "outcome_topics": [outcome_topic]},
-            "outcomes": {"horizon": f"{horizon:g}s", "directory": str(work / "outcomes")},
+            "outcomes": outcomes,
+            **extra,
         },
     )
 
@@ -177,7 +185,7 @@ def labels(record: dict[str, Any]) -> tuple[Any, ...]:
         record["n_labelled"],
         record["label_delay_p50"],
         record["label_delay_p95"],
-        tuple(sorted(record["match_rate"].items())),
+        record["label_coverage"],
     )
 
 

@@ -8,6 +8,10 @@ late, out of order within seconds, some repeated, some after the horizon, some f
 unknown requests. The daemon logs each window's realised performance when its labels
 are final (`window_performance_final`; after a crash a window finalised again from
 the restored state is logged again, and the last line per window counts).
+
+`outcomes.low_coverage` is set above the coverage the stream reaches (about 87%), so
+every window final by horizon is a label-coverage finding: the alerts its incident
+sends (`alert_notified` from the log receiver) must be the replay's, title for title.
 """
 
 from __future__ import annotations
@@ -27,13 +31,13 @@ from tests.integration.test_daemon_outcomes import (
     caught_up,
     kill_three_times_during_the_join,
     outcomes_config,
-    replay_outcomes,
     write,
 )
 from tests.support.daemon import (
     START,
     WINDOW_SECONDS,
     DaemonProcess,
+    replay_report,
     synthetic_stream,
 )
 from tests.support.kafka_broker import KafkaBroker
@@ -41,6 +45,7 @@ from tests.support.kafka_broker import KafkaBroker
 pytestmark = pytest.mark.kafka
 
 HORIZON = 60.0
+LOW_COVERAGE = 0.95  # above the ~87% the stream reaches: every window is a finding
 RATE = 200.0
 N = 8_000
 LABELS = ("approve", "review", "decline")
@@ -107,6 +112,38 @@ def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+FinalAlert = tuple[str, str, str, str]
+"""(fingerprint, status, tier, title) of a realised-performance or label-coverage alert."""
+
+
+def final_alert(alert: dict[str, Any]) -> FinalAlert | None:
+    title = str(alert["title"])
+    if "label coverage" not in title and "realised performance" not in title:
+        return None  # a drift alert
+    return (str(alert["fingerprint"]), str(alert["status"]), str(alert["tier"]), title)
+
+
+def logged_final_alerts(log: Path) -> list[FinalAlert]:
+    """Every final-labels alert the daemon's log receiver sent, over every run, in order."""
+    out: list[FinalAlert] = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and '"alert_notified"' in line:
+            alert = final_alert(json.loads(line))
+            if alert is not None:
+                out.append(alert)
+    return out
+
+
+def replay_final_alerts(report: dict[str, Any]) -> list[FinalAlert]:
+    found = (final_alert(a) for note in report["alerts"] for a in note.get("alerts", []))
+    return [a for a in found if a is not None]
+
+
+def last_per_incident(alerts: list[FinalAlert]) -> dict[str, FinalAlert]:
+    """Each incident's last alert: what its receivers were told last."""
+    return {a[0]: a for a in alerts}
+
+
 def logged_performance(log: Path) -> dict[int, dict[str, Any]]:
     """The last `window_performance_final` per window over every run's log lines."""
     out: dict[int, dict[str, Any]] = {}
@@ -140,15 +177,21 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
         group=group_id,
         baseline=baseline,
         horizon=HORIZON,
+        low_coverage=LOW_COVERAGE,
         client=kafka_client,
     )
-    reference = replay_outcomes(
+    report = replay_report(
         baseline,
         config,
         write(tmp_path / "predictions.jsonl", stream.payloads),
-        write(tmp_path / "outcomes.jsonl", outcomes),
         tmp_path / "report.json",
+        "--outcomes",
+        str(write(tmp_path / "outcomes.jsonl", outcomes)),
     )
+    reference = report["outcomes"]
+    expected_alerts = replay_final_alerts(report)
+    assert [a[2] for a in expected_alerts] == ["info", "warning"], expected_alerts
+    assert all("label coverage" in a[3] for a in expected_alerts), "coverage is no drop"
     data_windows = {
         int(_epoch(json.loads(p)["timestamp"]) // WINDOW_SECONDS)
         for p in stream.payloads
@@ -187,8 +230,19 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     finally:
         final.ensure_dead()
 
-    got = {k: v["realised"] for k, v in logged_performance(log).items() if k in expected}
+    logged = logged_performance(log)
+    got = {k: v["realised"] for k, v in logged.items() if k in expected}
     assert got == expected
+    tiers = {w["window"]: w["performance"]["coverage_tier"] for w in reference["windows"]}
+    assert {k: v["coverage_tier"] for k, v in logged.items() if k in expected} == {
+        k: tiers[k] for k in expected
+    }
+    # The daemon's outbox replaces an incident's undelivered notification with its newer one
+    # (the receiver needs the latest state), so an alert the replay lists may not be sent;
+    # every one sent is the replay's, and each incident ends where the replay's does.
+    sent = logged_final_alerts(log)
+    assert set(sent) <= set(expected_alerts)
+    assert last_per_incident(sent) == last_per_incident(expected_alerts)
     assert 'driftwarden_performance{kind="realised",metric="accuracy",model="credit-risk"}' in (
         metrics
     )
@@ -196,6 +250,7 @@ def test_daemon_window_performance_equals_replay_through_three_sigkills(
     note_timing(
         f"performance ({kafka_client}): {len(outcomes)} outcomes for {N} predictions, "
         f"kill -9 after {kills} outcomes read by each run; "
-        f"{len(expected)} windows' realised performance equal to replay; "
+        f"{len(expected)} windows' realised performance and {len(expected_alerts)} "
+        "label-coverage alerts equal to replay; "
         f"{time.monotonic() - began:.1f}s"
     )

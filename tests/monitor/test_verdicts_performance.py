@@ -9,7 +9,7 @@ from driftwarden.baselines.performance import ReferencePerformance
 from driftwarden.baselines.store import load_baseline
 from driftwarden.detectors.performance import ClassificationState
 from driftwarden.monitor.config import ModelPolicy, OutcomeSettings
-from driftwarden.monitor.verdicts.performance import PerformanceJudge
+from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceJudge
 from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.performance_stream import MODEL, build_baseline
 
@@ -96,3 +96,35 @@ def test_configured_thresholds_replace_the_default_row(reference: ReferencePerfo
     window = _window(reference, np.random.default_rng(84).uniform(0.42, 0.58, 3_000))
     verdict = judge.at_close(window, 0)
     assert "accuracy" not in {f.metric for f in verdict.findings}  # a 0.26 drop < 0.3
+
+
+def test_low_coverage_steps_its_own_track_and_is_never_a_performance_drop(
+    reference: ReferencePerformance,
+) -> None:
+    """Too few labels is a data-quality finding: its own track, tier and words."""
+    judge = _judge(reference, low_coverage=0.5, horizon="7d")
+    empty = reference.empty_state()
+    labels = LabelRecord(
+        n_predictions=1_000,
+        n_labelled=0,
+        label_coverage=0.0,
+        label_delay_p50=None,
+        label_delay_p95=None,
+        final="horizon",
+    )
+    verdicts = [judge.at_final(key, empty, labels) for key in range(3)]
+    assert all(v.coverage_low for v in verdicts)
+    assert all(v.condition == Tier.NONE and v.tier == Tier.NONE for v in verdicts)
+    assert [v.coverage_tier for v in verdicts][-1] == Tier.WARNING
+    assert verdicts[0].performance_words == (
+        "no realised performance: no prediction of the window got an outcome"
+    )
+    assert verdicts[0].coverage_words == (
+        "label coverage 0% below outcomes.low_coverage 50% (0 of 1,000 predictions got an "
+        "outcome within outcomes.horizon 604800s): check the outcome feed"
+    )
+    assert judge.tracks["realised"].tier == Tier.NONE
+    again = _judge(reference)
+    again.restore(judge.state())
+    assert again.tracks["coverage"].tier == Tier.WARNING
+    assert again.last_final == judge.last_final

@@ -126,6 +126,16 @@ def test_a_drop_in_accuracy_is_a_performance_finding_that_raises_the_tier(
     # the replay, when every prediction expires at once (so it is final by horizon).
     assert [p["labels"]["final"] for p in finals] == ["coverage"] * 4 + ["horizon"]
     assert all(p["labels"]["label_coverage"] == 1.0 for p in finals)
+    # The replay's alerts: the realised drop is its own incident, as in the daemon.
+    alerts = _alerts(report)
+    assert alerts, "the realised drop must alert in replay"
+    assert {a["labels"]["alertname"] for a in alerts} == {"DriftwardenModelPerformance"}
+    firing = [a for a in alerts if a["status"] == "firing"]
+    assert firing[-1]["tier"] == "critical"
+    assert firing[-1]["title"].startswith(
+        "[CRITICAL] credit-risk (replay): realised performance dropped on window "
+    )
+    assert any("accuracy fell from" in line for line in firing[-1]["what_happened"])
 
 
 def test_a_window_final_by_horizon_with_few_labels_is_a_data_quality_finding(
@@ -141,14 +151,36 @@ def test_a_window_final_by_horizon_with_few_labels_is_a_data_quality_finding(
     windows = {w["window_index"]: w["performance"] for w in report["windows"]}
     assert windows[0]["coverage_low"]
     assert windows[0]["labels"]["final"] == "horizon"
-    assert windows[0]["condition"] == "warning"
-    assert "only 20% of 1,000 predictions got an outcome" in windows[0]["what_happened"]
+    assert windows[0]["condition"] == "none"  # too few labels is not a performance drop
+    assert (
+        "label coverage 20% below outcomes.low_coverage 50% (200 of 1,000"
+        in (windows[0]["what_happened"])
+    )
     assert windows[1]["coverage_low"]
     assert windows[1]["labels"]["n_labelled"] == 0
     assert windows[1]["realised"] == {}
-    assert windows[1]["tier"] == "warning"  # sustained over the two windows
-    assert "only 0% of 1,000 predictions got an outcome" in windows[1]["what_happened"]
+    assert windows[1]["coverage_tier"] == "warning"  # sustained over the two windows
+    assert all(windows[k]["tier"] == "none" for k in windows)
+    assert "label coverage 0% below outcomes.low_coverage 50%" in windows[1]["what_happened"]
     assert not any(windows[k]["coverage_low"] for k in (2, 3))
+    # Its own alert, in its own words: never a "performance dropped" page.
+    alerts = _alerts(report)
+    assert {a["labels"]["alertname"] for a in alerts} == {"DriftwardenLabelCoverage"}
+    firing = [a["title"] for a in alerts if a["status"] == "firing"]
+    assert firing[0] == (  # sustain: warning needs two windows, info opens the incident
+        "[INFO] credit-risk (replay): label coverage 20% below outcomes.low_coverage 50% "
+        "on window 1970-01-01T00:00:00Z"
+    )
+    assert firing[-1] == (
+        "[WARNING] credit-risk (replay): label coverage 0% below outcomes.low_coverage 50% "
+        "on window 1970-01-01T01:00:00Z"
+    )
+    assert not any("performance dropped" in a["title"] for a in alerts)
+
+
+def _alerts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every alert the replay's notifications carried, in order."""
+    return [a for note in report["alerts"] for a in note.get("alerts", [])]
 
 
 @pytest.mark.slow
@@ -171,6 +203,8 @@ def test_a_thousand_windows_without_drift_raise_no_performance_warning(
     assert len(finals) == 1_000
     assert all(w["performance"]["labels"]["label_coverage"] == 1.0 for w in finals)
     assert all(w["performance"]["realised"]["accuracy"] > 0 for w in finals)
+    # Nor any alert of warning or above, realised performance and label coverage included.
+    assert not [a for a in _alerts(report) if a["tier"] in {"warning", "critical"}]
 
 
 def test_without_outcomes_each_window_still_has_its_estimate_in_the_report(

@@ -1,7 +1,15 @@
 from __future__ import annotations
 
-from driftwarden.monitor.alerting.describe import MAX_TITLE, build_alert
+import dataclasses
+
+from driftwarden.monitor.alerting.describe import (
+    MAX_TITLE,
+    FinalFinding,
+    build_alert,
+    build_final_alert,
+)
 from driftwarden.monitor.alerting.model import Alert
+from driftwarden.monitor.verdicts.performance import LabelRecord, PerformanceVerdict
 from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
@@ -68,3 +76,102 @@ def test_resolved_alert_says_it_cleared_and_what_it_peaked_at() -> None:
     assert a.title == "[RESOLVED] credit-risk (prod): drift cleared (was warning)"
     assert "peaked at critical" in a.what_happened[0]
     assert a.ends_at == verdict(9, Tier.NONE).window_end
+
+
+def _final(*, condition: Tier, tier: Tier, coverage_tier: Tier, low: bool) -> PerformanceVerdict:
+    labels = LabelRecord(
+        n_predictions=1_000,
+        n_labelled=420,
+        label_coverage=0.42,
+        label_delay_p50=60.0,
+        label_delay_p95=600.0,
+        final="horizon",
+    )
+    return PerformanceVerdict(
+        model_id="credit-risk",
+        window_index=7,
+        kind="realised",
+        realised={"accuracy": 0.91},
+        estimated={},
+        estimate_reliable=False,
+        estimate_reasons=(),
+        findings=(),
+        condition=condition,
+        tier=tier,
+        previous_tier=Tier.NONE,
+        labels=labels,
+        coverage_low=low,
+        what_happened="",
+        coverage_tier=coverage_tier,
+        coverage_floor=0.8,
+        performance_words="accuracy fell from 0.94 to 0.91 on 420 labelled predictions",
+        coverage_words="label coverage 42% below outcomes.low_coverage 80% (...)" if low else "",
+        window_start=1_767_690_000.0,
+        window_end=1_767_690_300.0,
+        baseline_version=3,
+    )
+
+
+def _final_alert(verdict: PerformanceVerdict, finding: FinalFinding, tier: Tier) -> Alert:
+    return build_final_alert(
+        verdict,
+        finding,
+        environment="prod",
+        status="firing",
+        tier=tier,
+        previous_tier=Tier.NONE,
+        started_at=verdict.window_start,
+        tiers_seen=(tier,),
+        change="new",
+    )
+
+
+def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop() -> None:
+    verdict = _final(condition=Tier.NONE, tier=Tier.NONE, coverage_tier=Tier.WARNING, low=True)
+    a = _final_alert(verdict, "label_coverage", Tier.WARNING)
+    assert a.title == (
+        "[WARNING] credit-risk (prod): label coverage 42% below outcomes.low_coverage 80% "
+        "on window 2026-01-06T09:00:00Z"
+    )
+    assert a.labels["alertname"] == "DriftwardenLabelCoverage"
+    assert "performance" not in a.title
+    assert a.what_happened[0].startswith("Prediction window 2026-01-06T09:00:00Z to ")
+    assert a.what_happened[1].startswith("Label coverage: label coverage 42% below")
+    assert a.what_to_do[0].startswith("Check the outcome feed")
+
+
+def test_a_realised_drop_alerts_under_its_own_identity() -> None:
+    verdict = _final(
+        condition=Tier.CRITICAL, tier=Tier.CRITICAL, coverage_tier=Tier.NONE, low=False
+    )
+    perf = _final_alert(verdict, "performance", Tier.CRITICAL)
+    coverage = _final_alert(verdict, "label_coverage", Tier.CRITICAL)
+    drift = firing(Tier.CRITICAL)
+    assert perf.title == (
+        "[CRITICAL] credit-risk (prod): realised performance dropped on window 2026-01-06T09:00:00Z"
+    )
+    assert perf.labels["alertname"] == "DriftwardenModelPerformance"
+    assert len({perf.fingerprint, coverage.fingerprint, drift.fingerprint}) == 3
+    assert perf.columns == ()
+    assert "accuracy fell from 0.94 to 0.91" in perf.what_happened[1]
+
+
+def test_the_drift_incident_names_an_estimated_drop_as_estimated() -> None:
+    estimate = dataclasses.replace(
+        _final(condition=Tier.WARNING, tier=Tier.WARNING, coverage_tier=Tier.NONE, low=False),
+        kind="estimated",
+        labels=None,
+    )
+    held = dataclasses.replace(verdict(3, Tier.WARNING), performance=estimate)
+    a = build_alert(
+        held,
+        environment="prod",
+        status="firing",
+        tier=Tier.WARNING,
+        previous_tier=Tier.NONE,
+        started_at=0.0,
+        tiers_seen=(Tier.WARNING,),
+        change="new",
+    )
+    assert a.title.startswith("[WARNING] credit-risk (prod): estimated performance dropped; drift")
+    assert a.labels["alertname"] == "DriftwardenModelDrift"
