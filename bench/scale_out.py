@@ -45,12 +45,14 @@ import itertools
 import json
 import os
 import shlex
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,12 @@ PARTITIONS = 12
 WINDOW_SECONDS = 10.0  # bench.daemon_throughput.WINDOW
 TICKS = os.sysconf("SC_CLK_TCK")
 RUN_TIMEOUT = 1200.0
+STALL_SECONDS = 60.0  # every event read and no window merged for this long: a stalled merger
+RETRIES = 2  # fresh groups tried after a stalled one, per run
+
+
+class StalledError(RuntimeError):
+    """Every event was read but merging stopped: no member merges (see `Group.merger_events`)."""
 
 
 # --- the topic -----------------------------------------------------------------------------
@@ -214,6 +222,37 @@ class Group:
     def merged_by(self) -> list[int]:
         return [i for i, d in enumerate(self.dirs) if (d / "verdicts.jsonl").exists()]
 
+    def merger_events(self) -> dict[str, int]:
+        """How often each merger lifecycle event was logged, over all members."""
+        seen: dict[str, int] = {}
+        for member in self.members:
+            for line in member.log.read_text(errors="replace").splitlines():
+                if '"merger_' in line and line.startswith("{"):
+                    event = str(json.loads(line).get("event"))
+                    seen[event] = seen.get(event, 0) + 1
+        return seen
+
+    def watch(self, events: int, merged: int, state: list[float]) -> None:
+        """Raise StalledError when every event was read and `merged` has not moved for
+        STALL_SECONDS; `state` is [last merged, since when]."""
+        for member in self.members:
+            if member.proc.poll() is not None:
+                tail = member.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"a member exited ({member.proc.returncode}):\n{tail}")
+        now = time.monotonic()
+        if merged != state[0]:
+            state[:] = [merged, now]
+        elif sum(self.consumed()) >= events + PARTITIONS and now - state[1] > STALL_SECONDS:
+            kept = Path("bench/results")
+            kept.mkdir(parents=True, exist_ok=True)
+            for m, member in enumerate(self.members):  # for whoever looks into it
+                shutil.copy(member.log, kept / f"stalled-{member.log.parent.parent.name}-{m}.log")
+            raise StalledError(
+                f"{len(self.members)} members read every event but merged {merged} events "
+                f"in {STALL_SECONDS:.0f} s; merger events logged: {self.merger_events()}; "
+                f"logs kept in {kept}/stalled-*"
+            )
+
     def stop(self) -> list[int]:
         for member in self.members:
             member.proc.terminate()
@@ -270,10 +309,12 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
             member.consumed()  # each one up and listening
         first: tuple[float, list[float], float] | None = None
         deadline = time.monotonic() + RUN_TIMEOUT
+        progress = [0.0, time.monotonic()]
         while time.monotonic() < deadline:
             if first is None and sum(group.consumed()) > 0:
                 first = (time.monotonic(), _cpu(group), _broker_cpu(setup))
             total = group.verdicts.total() if first is not None else 0
+            group.watch(setup.events, total, progress)
             if total >= setup.events:
                 end = (time.monotonic(), _cpu(group), _broker_cpu(setup))
                 break
@@ -310,12 +351,28 @@ def _broker_cpu(setup: Setup) -> float:
     return cpu_seconds([setup.broker_pid])
 
 
-def throughput(setup: Setup, counts: Sequence[int], repeats: int) -> list[dict[str, Any]]:
+def retried(
+    measure: Callable[..., dict[str, Any]], setup: Setup, count: int, run: int,
+    stalls: list[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    """`measure` in a fresh group, again (up to RETRIES times) when its merging stalls."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return measure(setup, count, run * 10 + attempt)
+        except StalledError as exc:
+            stalls.append({"members": count, "repeat": run, "attempt": attempt, "why": str(exc)})
+            print(f"STALLED: {exc}", file=sys.stderr)
+    raise RuntimeError(f"{count} members: merging stalled {RETRIES + 1} times in a row")
+
+
+def throughput(
+    setup: Setup, counts: Sequence[int], repeats: int, stalls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     runs = []
     for run in range(repeats):
         shift = run % len(counts)
         for count in [*counts[shift:], *counts[:shift]]:
-            runs.append(timed_run(setup, count, run))
+            runs.append(retried(timed_run, setup, count, run, stalls))
             r = runs[-1]
             print(
                 f"repeat {run}, {count} member(s): {r['rate']:,.0f} events/s in "
@@ -329,9 +386,10 @@ def throughput(setup: Setup, counts: Sequence[int], repeats: int) -> list[dict[s
 # --- RSS -----------------------------------------------------------------------------------
 
 
-def rss_run(setup: Setup, count: int) -> dict[str, Any]:
+def rss_run(setup: Setup, count: int, run: int = 0) -> dict[str, Any]:
     """`count` members read the whole topic; RSS and records consumed every second."""
-    group = setup.group(f"rss-{count}-{os.getpid()}", count)
+    group = setup.group(f"rss-{count}-{run}-{os.getpid()}", count)
+    progress = [0.0, time.monotonic()]
     samples: list[dict[str, Any]] = []
     began = time.monotonic()
     try:
@@ -349,6 +407,7 @@ def rss_run(setup: Setup, count: int) -> dict[str, Any]:
             )
             if samples[-1]["merged"] >= setup.events:
                 break
+            group.watch(setup.events, samples[-1]["merged"], progress)
             if len(samples) % 15 == 0:
                 print(json.dumps(samples[-1]), file=sys.stderr)
             time.sleep(1.0)
@@ -424,8 +483,25 @@ def render_throughput(result: dict[str, Any]) -> str:
         "counted twice). Member CPU is the daemon's process tree (daemon and decode worker); "
         "the per-event column sums the members' CPU over the events; CPU used / wall adds the "
         "broker's. `bench/results/scale_out-*.json` keeps every run.",
+        *_stall_lines(result),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _stall_lines(result: dict[str, Any]) -> list[str]:
+    """Runs in which every event was read but merging stopped (retried in a fresh group)."""
+    if not result["stalls"]:
+        return []
+    return [
+        "",
+        f"Merging stalled in {len(result['stalls'])} run(s), each retried in a fresh group "
+        "(not in the table):",
+        "",
+        *(
+            f"- {s['members']} member(s), repeat {s['repeat']}, attempt {s['attempt']}: {s['why']}"
+            for s in result["stalls"]
+        ),
+    ]
 
 
 def render_rss(result: dict[str, Any]) -> str:
@@ -451,7 +527,7 @@ def render_rss(result: dict[str, Any]) -> str:
                 f"| {run['members']} | {m} | {at['10%']:.1f} | {at['50%']:.1f} | "
                 f"{at['90%']:.1f} | {at['100%']:.1f} | {s['max']:.1f} | {s['slope']:+.2f} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_stall_lines(result)]) + "\n"
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -485,6 +561,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
+    # SIGTERM (and SIGINT, which a shell's background job ignores) unwind through the
+    # `finally` blocks, so members and broker are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from bench.calibration import make_baseline
     from driftwarden.baselines.store import BaselineStore
     from tests.support.kafka_broker import KAFKA_VERSION, KafkaBroker, ensure_libs
@@ -506,10 +585,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup = Setup(
                 work, broker.bootstrap, baseline, broker.proc.pid, topic, args.events, sentinel
             )
+            stalls: list[dict[str, Any]] = []
             if args.rss:
-                runs = [rss_run(setup, count) for count in args.counts]
+                runs = [retried(rss_run, setup, count, 0, stalls) for count in args.counts]
             else:
-                runs = throughput(setup, args.counts, args.repeats)
+                runs = throughput(setup, args.counts, args.repeats, stalls)
             with broker.admin() as admin:
                 admin.delete_topics([topic])
         finally:
@@ -526,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeats": args.repeats,
         "counts": args.counts,
         "runs": runs,
+        "stalls": stalls,
     }
     kind = "rss" if args.rss else "throughput"
     out = Path("bench/results") / f"scale_out-{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
