@@ -185,6 +185,7 @@ class MergedVerdicts:
     below: int  # windows at or after this index (the sentinels') are left out
     events: dict[tuple[str, int], int] = field(default_factory=dict)
     records: int = 0
+    by_path: dict[Path, int] = field(default_factory=dict)  # records each log held
     _offsets: dict[Path, int] = field(default_factory=dict)
 
     def total(self) -> int:
@@ -201,6 +202,7 @@ class MergedVerdicts:
                 if record["window_index"] < self.below:
                     self.events[(record["model_id"], record["window_index"])] = record["events"]
                     self.records += 1
+                    self.by_path[path] = self.by_path.get(path, 0) + 1
         return sum(self.events.values())
 
 
@@ -220,7 +222,10 @@ class Group:
         return [trees[m.proc.pid] for m in self.members]
 
     def merged_by(self) -> list[int]:
-        return [i for i, d in enumerate(self.dirs) if (d / "verdicts.jsonl").exists()]
+        """The members that logged verdicts, i.e. merged (the merger can move at a rebalance)."""
+        return [
+            i for i, d in enumerate(self.dirs) if self.verdicts.by_path.get(d / "verdicts.jsonl")
+        ]
 
     def merger_events(self) -> dict[str, int]:
         """How often each merger lifecycle event was logged, over all members."""
