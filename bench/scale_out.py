@@ -574,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests.support.kafka_broker import KAFKA_VERSION, KafkaBroker, ensure_libs
 
     ensure_libs()
-    load_before = _load()
+    load_before, commit = _load(), _commit()  # the code that runs, whatever is committed later
     with tempfile.TemporaryDirectory(prefix="dw-scale-") as tmp:
         work = Path(tmp)
         baseline = BaselineStore(work / "baselines").write(make_baseline())
@@ -602,7 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {
         "command": " ".join(["uv run python -m bench.scale_out", shlex.join(argv)]).strip(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": commit,
         "machine": machine(),
         "kafka": KAFKA_VERSION,
         "load_before": load_before,
