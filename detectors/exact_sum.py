@@ -9,17 +9,20 @@ ints hold it whatever its size, two of them add exactly, and
 `exact_mean` divides it by the count with one correct rounding
 (CPython's int true division rounds correctly).
 
-`exact_sum` extracts a batch's sum in vectorised passes (Rump, Ogita and
-Oishi's ExtractVector, "Accurate floating-point summation part I", SIAM J. Sci.
-Comput. 31, 2008): with sigma = 2**k well above the batch's largest magnitude,
-q = (sigma + x) - sigma is x rounded to a multiple of 2**(k-53), x - q is
-exact, and the sum of the q's is exact in float64 when k leaves log2(n) + 1 bits
-of headroom. Each pass takes about 52 - log2(n) of the values' bits; a column
-of floats of one scale needs two, integers one. Values beyond the passes'
-reach (magnitudes near the float range's ends, or spread over more exponents
-than a few passes cover) are summed per binary exponent instead: each value's
-53-bit integer significand is split in two 27-bit halves, which
-`np.bincount` adds per exponent exactly (float64 sums of integers below 2**53).
+`exact_sum` works in vectorised float64 passes (Rump, Ogita and Oishi's
+ExtractVector, "Accurate floating-point summation part I", SIAM J. Sci.
+Comput. 31, 2008). Every value is a multiple of the float spacing at the
+smallest magnitude among them; when the largest magnitude times the count is
+within 53 bits of that spacing, every partial sum is a float and the plain sum
+is exact. Otherwise a pass with sigma = 2**k above the largest magnitude
+(log2(n) + 1 bits of headroom) splits each x into q = (sigma + x) - sigma, a
+multiple of 2**(k-53) whose sum is exact, and x - q, exact and below
+2**(k-53); each pass takes 52 - log2(n) bits off the range. A column of
+floats of one scale takes one pass and a final sum. Values beyond the passes'
+reach (magnitudes near the float range's ends, or more exponents than a few
+passes cover) are summed per binary exponent instead: each value's 53-bit
+integer significand is split at bit 26, and `np.bincount` adds the halves per
+exponent exactly (float64 sums of integers below 2**53).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ UNIT_EXPONENT: Final = -1074
 _UNITS: Final = -UNIT_EXPONENT
 _PASSES: Final = 6
 """Extraction passes before the per-exponent sum takes the rest; a column of
-floats of one scale needs two."""
+floats of one scale needs one."""
 _CHUNK: Final = 1 << 24
 """Values summed at once: the per-exponent sums stay below 2**53 (2**24 * 2**27)."""
 _HALF: Final = 26
