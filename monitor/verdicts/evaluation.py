@@ -587,7 +587,7 @@ def _numeric_tests(
         ks_p_value=ks.p_value,
         wasserstein=wasserstein.statistic,
         out_of_range_rate=(int(cur[0]) + int(cur[-1])) / n_cur,
-        mean=_significant(float(state.sums[i]) / n_cur),
+        mean=_significant(state.mean(i)),
     )
 
 
@@ -622,10 +622,9 @@ def _effect(stats: ColumnStatistics, effect: EffectStatistic) -> float | None:
 def _significant(value: float, digits: int = 12) -> float:
     """Round to `digits` significant digits.
 
-    Window sums are floats added in whatever order batches and partitions
-    arrive, so a mean can differ in its last bit between a live run and a
-    replay; rounding keeps reports diffable. Counts and every statistic
-    computed from them are exact and need no rounding.
+    A window's mean is exact (the correctly rounded mean of its exact sum,
+    the same float live, in replay and merged across partitions); 12 digits
+    are what a reader of a report can use, and keep its numbers short.
     """
     if value == 0 or not math.isfinite(value):
         return value

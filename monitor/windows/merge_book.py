@@ -92,9 +92,9 @@ def _disjoint_newest(partials: Sequence[Partial]) -> list[Partial]:
 
 
 def merge_states(partials: Iterable[Partial]) -> WindowState:
-    """The partials' states added up, in the order of their sources (deterministic)."""
+    """The partials' states added up (in any order: every field adds exactly)."""
     merged: WindowState | None = None
-    for p in sorted(partials, key=lambda p: sorted(p.sources)):
+    for p in partials:
         assert p.state is not None
         merged = p.state if merged is None else merged.merge(p.state)
     if merged is None:

@@ -40,7 +40,8 @@ from driftwarden.monitor.windows.window import WindowState
 Source = tuple[str, int]
 """(topic, partition) of the input topics."""
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2
+"""2: window states with exact integer sums (window state format 2)."""
 
 
 @dataclass(frozen=True, slots=True)

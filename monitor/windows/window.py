@@ -1,11 +1,12 @@
 """A window's state: fixed-size counts that can be merged, saved and restored.
 
 This is the one structure that checkpoints, replay, partition scale-out and
-tests all build on. It holds counts and moments per column, never events, so
-its size is columns x bins whatever the traffic. `merge` is exact for every
-count (integers add); the float moments (sum, sum of squares) add in a
-different order when partitions are merged, which can move the last bits of a
-reported mean but never a count, a histogram or a statistic computed from it.
+tests all build on. It holds counts and sums per column, never events, so its
+size is columns x bins whatever the traffic. `merge` is exact for every field:
+counts are integers, and each numeric column's sum is the exact sum of its
+values as an integer (`detectors.exact_sum`), so a window's mean is the same
+float however its events were cut into batches and partitions, and merged in
+whatever order.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from driftwarden.detectors.exact_sum import exact_mean
 from driftwarden.detectors.performance import ClassificationState
 from driftwarden.monitor.errors import CheckpointError
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.performance import prediction_state
 
-_FORMAT = 1
+_FORMAT = 2  # 2: exact integer sums, no sums of squares
 _INT_FIELDS = ("bins", "missing", "type_errors", "counted")
-_FLOAT_FIELDS = ("sums", "sumsq", "mins", "maxs")
+_FLOAT_FIELDS = ("mins", "maxs")
+_MAX_SHIFT = 2200  # a sum's low zero bits: below 1024 + 1074 for any sum of floats
 
 
 @dataclass(slots=True)
@@ -33,7 +36,9 @@ class WindowState:
 
     `bins` concatenates every column's bin counts (see `ModelLayout`);
     `counted` is the per-column number of values that landed in a bin, i.e.
-    neither missing nor a type error. Moments cover numeric values only.
+    neither missing nor a type error. `sums[i]` is the exact sum of numeric
+    column i's counted values in units of 2**-1074 (`detectors.exact_sum`; 0
+    for a categorical column); `mins` and `maxs` cover numeric values only.
     """
 
     model_id: str
@@ -46,8 +51,7 @@ class WindowState:
     missing: npt.NDArray[np.int64]
     type_errors: npt.NDArray[np.int64]
     counted: npt.NDArray[np.int64]
-    sums: npt.NDArray[np.float64]
-    sumsq: npt.NDArray[np.float64]
+    sums: list[int]
     mins: npt.NDArray[np.float64]
     maxs: npt.NDArray[np.float64]
     # Issue 14 hook: predicted classes and scores for the estimate before labels
@@ -68,8 +72,7 @@ class WindowState:
             missing=np.zeros(n, dtype=np.int64),
             type_errors=np.zeros(n, dtype=np.int64),
             counted=np.zeros(n, dtype=np.int64),
-            sums=np.zeros(n, dtype=np.float64),
-            sumsq=np.zeros(n, dtype=np.float64),
+            sums=[0] * n,
             mins=np.full(n, np.inf, dtype=np.float64),
             maxs=np.full(n, -np.inf, dtype=np.float64),
             performance=prediction_state(layout),
@@ -94,12 +97,18 @@ class WindowState:
             missing=self.missing + other.missing,
             type_errors=self.type_errors + other.type_errors,
             counted=self.counted + other.counted,
-            sums=self.sums + other.sums,
-            sumsq=self.sumsq + other.sumsq,
+            sums=[a + b for a, b in zip(self.sums, other.sums, strict=True)],
             mins=np.minimum(self.mins, other.mins),
             maxs=np.maximum(self.maxs, other.maxs),
             performance=_merge_performance(self.performance, other.performance),
         )
+
+    def mean(self, column: int) -> float:
+        """Column `column`'s mean: its exact sum over its count, correctly rounded.
+
+        Needs at least one counted value.
+        """
+        return exact_mean(self.sums[column], int(self.counted[column]))
 
     def to_bytes(self) -> bytes:
         """A compact, versioned, pickle-free encoding (msgpack + raw little-endian arrays)."""
@@ -116,6 +125,7 @@ class WindowState:
             doc[name] = getattr(self, name).astype("<i8").tobytes()
         for name in _FLOAT_FIELDS:
             doc[name] = getattr(self, name).astype("<f8").tobytes()
+        doc["sums"] = [_encode_sum(total) for total in self.sums]
         if self.performance is not None:
             doc["performance"] = self.performance.to_dict()
         return msgspec.msgpack.encode(doc)
@@ -135,6 +145,7 @@ class WindowState:
                 arrays[name] = np.frombuffer(doc[name], dtype="<i8").astype(np.int64)
             for name in _FLOAT_FIELDS:
                 arrays[name] = np.frombuffer(doc[name], dtype="<f8").astype(np.float64)
+            arrays["sums"] = [_decode_sum(raw) for raw in doc["sums"]]
             if doc.get("performance") is not None:
                 arrays["performance"] = ClassificationState.from_dict(doc["performance"])
             return cls(
@@ -148,6 +159,22 @@ class WindowState:
             )
         except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"window state is unreadable: {exc}") from None
+
+
+def _encode_sum(total: int) -> list[Any]:
+    """An exact sum as [shift, signed big-endian bytes of total >> shift]: msgpack
+    integers stop at 64 bits, and the low bits of a sum in units of 2**-1074 are
+    mostly zero (a sum near 1 is about 2**1074 units), so they are shifted out."""
+    shift = (total & -total).bit_length() - 1 if total else 0
+    significand = total >> shift
+    return [shift, significand.to_bytes(significand.bit_length() // 8 + 1, "big", signed=True)]
+
+
+def _decode_sum(raw: Any) -> int:
+    shift, significand = raw
+    if not isinstance(shift, int) or not 0 <= shift <= _MAX_SHIFT:
+        raise ValueError(f"a sum's shift {shift!r} is not an integer in 0..{_MAX_SHIFT}")
+    return int.from_bytes(significand, "big", signed=True) << shift
 
 
 def _merge_performance(

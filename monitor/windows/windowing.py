@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from driftwarden.detectors.exact_sum import exact_sum
 from driftwarden.monitor.config import CountWindow, TimeWindow
 from driftwarden.monitor.ingest.batch import ColumnValues, DecodedBatch, ModelBatch
 from driftwarden.monitor.ingest.layout import ColumnSlot, ModelLayout
@@ -65,12 +66,9 @@ def accumulate(
     count_predictions(
         layout, batch, [(s.performance, mask) for s, mask in states if s.performance is not None]
     )
-    # Finite values can still overflow the moments (a sum of squares past 1e308):
-    # they saturate at inf and the window reports no mean, without a warning per batch.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for slot, column in zip(layout.columns, batch.columns, strict=True):
-            for state, mask in states:
-                _count_column(state, slot, column, mask)
+    for slot, column in zip(layout.columns, batch.columns, strict=True):
+        for state, mask in states:
+            _count_column(state, slot, column, mask)
 
 
 WindowCounts = dict[str, dict[int, WindowState]]
@@ -84,9 +82,9 @@ class AheadCounter:
     A decode worker runs it right after decoding (`DecodePool(after=...)`), so
     the counting is done off the engine's process; the engine adds the windows to
     its own when it keeps every event of the batch (adding is exact: integer
-    counts, and each float sum is the same one added once), or counts the batch's
-    columns itself when lateness or deduplication drops some. Count windows depend
-    on the events seen before, so they are always counted by the engine.
+    counts and exact integer sums), or counts the batch's columns itself when
+    lateness or deduplication drops some. Count windows depend on the events seen
+    before, so they are always counted by the engine.
     """
 
     layouts: Mapping[str, ModelLayout]
@@ -166,7 +164,6 @@ def _count_column(
     below[1:-1] = np.searchsorted(ordered, slot.count_edges, side="left")
     bins += below[1:] - below[:-1]
     values = ordered[:counted]
-    state.sums[i] += float(values.sum())
-    state.sumsq[i] += float(np.dot(values, values))
+    state.sums[i] += exact_sum(values, ascending=True)
     state.mins[i] = min(state.mins[i], float(values[0]))
     state.maxs[i] = max(state.maxs[i], float(values[-1]))

@@ -20,7 +20,6 @@ import pytest
 from tests.support.daemon import (
     DaemonProcess,
     assert_counts_equal,
-    comparable,
     daemon_config,
     produce,
     read_verdicts,
@@ -154,8 +153,8 @@ def test_three_sigkills_during_200k_events_lose_nothing_and_count_nothing_twice(
     first_seen: dict[tuple[str, int], dict[str, object]] = {}
     for line in lines:
         key = (line["model_id"], line["window_index"])
-        first = first_seen.setdefault(key, comparable(line))
-        assert comparable(line) == first, f"window {key} logged twice with different content"
+        first = first_seen.setdefault(key, line)
+        assert line == first, f"window {key} logged twice with different content"
     note_timing(
         f"crash safety ({kafka_client}): SIGKILLs after {kills} records consumed by each run; "
         f"{len(reference)} windows, {lines_before_final} logged before the final run, "

@@ -34,7 +34,7 @@ from tests.integration.test_daemon_group import (
     _wait_windows,
     pager,  # noqa: F401 - the fixture
 )
-from tests.support.daemon import DaemonProcess, comparable, verdict_lines
+from tests.support.daemon import DaemonProcess, verdict_lines
 from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = pytest.mark.kafka
@@ -70,15 +70,16 @@ def _topic_bytes(bootstrap: str, topic: str) -> dict[str, int]:
 
 
 def _assert_records_are_replays(logs: list[Path], group: _GroupOfThree) -> int:
-    """Every window record, statistics and tiers included, is replay's record (but for
-    the means' last bits: float sums add in another order); returns how many there were."""
+    """Every window record, statistics, means and tiers included, is replay's record
+    byte for byte (window sums are exact, so merging shares in any order changes
+    nothing); returns how many there were."""
     n = 0
     for path in logs:
         for record in verdict_lines(path):
             key = (record["model_id"], record["window_index"])
             if record["window_index"] in group.stream.sentinel_windows:
                 continue
-            assert comparable(record) == comparable(group.reference[key]), key
+            assert record == group.reference[key], key
             n += 1
     return n
 

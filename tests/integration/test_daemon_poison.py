@@ -22,7 +22,6 @@ from driftwarden.monitor.ingest.dead_letter import TOPIC_HEADROOM
 from tests.support.daemon import (
     DaemonProcess,
     assert_counts_equal,
-    comparable,
     daemon_config,
     read_verdicts,
     replay_windows,
@@ -204,5 +203,5 @@ def test_poison_messages_are_dead_lettered_and_the_rest_windowed_as_replay_windo
     live = {k: v for k, v in live.items() if k[1] not in stream.sentinel_windows}
     assert_counts_equal(live, reference)
     for key in sorted(reference):
-        assert comparable(live[key]) == comparable(reference[key]), f"window {key} differs"
+        assert live[key] == reference[key], f"window {key} differs"
     note_timing(f"poison: {len(poison)} kinds dead-lettered, {time.monotonic() - began:.1f}s")

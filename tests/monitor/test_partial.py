@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from driftwarden.monitor.errors import CheckpointError
@@ -12,7 +13,7 @@ from driftwarden.monitor.windows.partial import (
     marker_key,
     partition_for,
 )
-from tests.monitor.test_merge_book import same_counts
+from tests.monitor.test_merge_book import same_state
 from tests.monitor.test_window import random_state
 
 
@@ -35,7 +36,7 @@ def test_a_partial_round_trips_with_its_state_sources_and_progress() -> None:
     assert isinstance(back, Partial)
     assert back.state is not None
     assert original.state is not None
-    assert same_counts(back.state, original.state)
+    assert same_state(back.state, original.state)
     assert (back.sources, dict(back.progress), dict(back.watermarks)) == (
         original.sources,
         dict(original.progress),
@@ -83,3 +84,20 @@ def test_every_record_of_a_model_lands_in_one_partition_in_range() -> None:
 
 def _as_dict(p: Partial) -> dict[str, object]:
     return {name: getattr(p, name) for name in Partial.__slots__}
+
+
+def test_a_partial_keeps_its_windows_exact_sums() -> None:
+    original = _partial()
+    back = decode_record(original.to_bytes())
+    assert isinstance(back, Partial)
+    assert back.state is not None
+    assert original.state is not None
+    assert back.state.sums == original.state.sums
+
+
+def test_a_record_of_the_float_sums_format_asks_for_a_partials_topic_of_its_own() -> None:
+    """Format 1 partials carried float sums; merging them with exact ones would not be exact."""
+    doc = msgspec.msgpack.decode(_partial().to_bytes())
+    doc["format"] = 1
+    with pytest.raises(CheckpointError, match=r"its own group\.partials_topic"):
+        decode_record(msgspec.msgpack.encode(doc))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftwarden.detectors.exact_sum import units
 from driftwarden.monitor.errors import CheckpointError
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.window import WindowState
@@ -16,7 +18,7 @@ LAYOUT = ModelLayout.from_baseline(make_baseline())
 
 
 def same_counts(a: WindowState, b: WindowState) -> bool:
-    """Every integer count matches (the float moments may differ in the last bits)."""
+    """Every count matches (sums, minima and maxima are checked where they matter)."""
     return (a.model_id, a.key, a.events, a.unknown_features) == (
         b.model_id,
         b.key,
@@ -37,8 +39,11 @@ def random_state(seed: int, key: int = 7) -> WindowState:
     state.bins[:] = rng.integers(0, 100, LAYOUT.total_bins)
     for name in ("missing", "type_errors", "counted"):
         getattr(state, name)[:] = rng.integers(0, 50, len(LAYOUT.columns))
-    state.sums[:] = rng.normal(size=len(LAYOUT.columns))
-    state.sumsq[:] = rng.uniform(0, 5, len(LAYOUT.columns))
+    # Sums of any size and sign, from a few units to far past float range.
+    state.sums[:] = [
+        units(float(x)) * int(rng.integers(-(2**40), 2**40))
+        for x in rng.normal(size=len(LAYOUT.columns)) * 10.0 ** rng.integers(-320, 300)
+    ]
     state.mins[:] = rng.uniform(-5, 0, len(LAYOUT.columns))
     state.maxs[:] = rng.uniform(0, 5, len(LAYOUT.columns))
     return state
@@ -50,7 +55,7 @@ def test_to_bytes_round_trips_exactly(seed: int) -> None:
     state = random_state(seed)
     back = WindowState.from_bytes(state.to_bytes())
     assert same_counts(back, state)
-    assert np.array_equal(back.sums, state.sums)
+    assert back.sums == state.sums
     assert np.array_equal(back.maxs, state.maxs)
     assert (back.first_ts, back.last_ts) == (state.first_ts, state.last_ts)
 
@@ -64,6 +69,8 @@ def test_merge_is_commutative_and_associative_on_counts(a: int, b: int, c: int) 
     merged = x.merge(y)
     assert merged.events == x.events + y.events
     assert np.array_equal(merged.mins, np.minimum(x.mins, y.mins))
+    assert merged.sums == [a + b for a, b in zip(x.sums, y.sums, strict=True)]
+    assert x.merge(y).merge(z).sums == x.merge(y.merge(z)).sums == z.merge(x).merge(y).sums
 
 
 def test_merge_with_an_empty_window_changes_nothing() -> None:
@@ -79,9 +86,41 @@ def test_merging_different_windows_is_refused() -> None:
 def test_size_depends_on_columns_and_bins_only() -> None:
     small, large = WindowState.empty(LAYOUT, 0), random_state(3)
     large.events = 10**12
-    # Only the integer headers' varint widths may differ; arrays are fixed-size.
-    assert abs(len(small.to_bytes()) - len(large.to_bytes())) <= 32
+    # The largest sum there can be: 10**12 values of the largest float, all but the
+    # lowest unit bit set (no low zero bits to shift out), about 2**2138 units.
+    large.sums[:] = [units(1.7976931348623157e308) * 10**12 + 1] * len(LAYOUT.columns)
+    # Only the integer headers' varint widths and the sums' lengths may differ; the
+    # arrays are fixed-size and a sum is at most 2**(1024 + 1074 + 40) units.
+    widest_sum = (1024 + 1074 + 40) // 8 + 8
+    assert abs(len(small.to_bytes()) - len(large.to_bytes())) <= 32 + widest_sum * len(
+        LAYOUT.columns
+    )
     assert len(large.to_bytes()) < 100 * (LAYOUT.total_bins + 8 * len(LAYOUT.columns))
+
+
+def test_a_sum_is_stored_without_its_low_zero_bits() -> None:
+    """A sum of floats near 1 is about 2**1074 units; its stored form is bytes, not hundreds."""
+    state = WindowState.empty(LAYOUT, 0)
+    empty_size = len(state.to_bytes())
+    state.sums[:] = [units(0.1) * 10_000] * len(LAYOUT.columns)
+    assert len(state.to_bytes()) - empty_size <= 12 * len(LAYOUT.columns)
+    assert WindowState.from_bytes(state.to_bytes()).sums == state.sums
+
+
+def test_an_earlier_format_is_a_checkpoint_error_that_says_to_delete_the_checkpoint() -> None:
+    """Format 1 held float sums that depended on batch order; such a state is not read as exact."""
+    doc = msgspec.msgpack.decode(random_state(4).to_bytes())
+    doc["format"] = 1
+    with pytest.raises(CheckpointError, match=r"format 1 is not 2.*delete the checkpoint"):
+        WindowState.from_bytes(msgspec.msgpack.encode(doc))
+
+
+@pytest.mark.parametrize("bad", [[-1, b"\x01"], [5000, b"\x01"], "12", [1, 2, 3]])
+def test_a_malformed_sum_is_a_checkpoint_error(bad: object) -> None:
+    doc = msgspec.msgpack.decode(random_state(5).to_bytes())
+    doc["sums"][0] = bad
+    with pytest.raises(CheckpointError, match="unreadable"):
+        WindowState.from_bytes(msgspec.msgpack.encode(doc))
 
 
 def test_garbage_bytes_are_a_checkpoint_error_not_a_crash() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 from hypothesis import given, settings
@@ -15,6 +18,7 @@ from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.window import WindowState
 from driftwarden.monitor.windows.windowing import accumulate
 from tests.monitor.factories import make_baseline
+from tests.monitor.test_window import same_counts
 
 LAYOUT = ModelLayout.from_baseline(make_baseline())  # x, c, score (numeric 0..10), label
 X, C, SCORE, LABEL = LAYOUT.columns
@@ -87,12 +91,68 @@ def test_window_counts_are_the_builders_bin_counts_value_for_value(
             if len(values):
                 assert state.mins[slot.index] == values.min()
                 assert state.maxs[slot.index] == values.max()
-                if np.abs(values).max() < 1e150:  # beyond, the moments may saturate at inf
-                    expected_sum = math.fsum(values)
-                    assert math.isclose(
-                        state.sums[slot.index], expected_sum, rel_tol=1e-9, abs_tol=1e-6
-                    )
+                exact = sum(map(Fraction, values.tolist()), Fraction(0))
+                assert Fraction(state.sums[slot.index], 2**1074) == exact
+                assert state.mean(slot.index) == float(exact / len(values))
         label = batch.columns[LABEL.index]
         codes = label.values[mask & (label.values >= 0)]
         expected = np.bincount(codes, minlength=LABEL.n_bins)
         assert state.bins[LABEL.offset : LABEL.stop].tolist() == expected.tolist()
+
+
+finite = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),  # the whole range, signs mixed
+    st.floats(min_value=-1e-300, max_value=1e-300),  # tiny, subnormals included
+    st.sampled_from([5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308]),
+    st.floats(min_value=-1e6, max_value=1e6),
+    st.integers(min_value=-(2**60), max_value=2**60),
+)
+
+
+def count_shares(
+    values: list[float], partition_of: list[int], cuts: set[int], order: list[int]
+) -> WindowState:
+    """Count each partition's values in batches cut at `cuts`, then merge the partitions
+    in `order`: how a consumer group's members count one window."""
+    shares = []
+    for p in order:  # each partition's events get times 0, 1, ...: one window, key 0
+        mine = [v for v, q in zip(values, partition_of, strict=True) if q == p]
+        windows: dict[int, WindowState] = {}
+        bounds = [0, *sorted(c for c in cuts if 0 < c < len(mine)), len(mine)]
+        for start, stop in itertools.pairwise(bounds):
+            piece = mine[start:stop]
+            n = len(piece)
+            batch = batch_of(piece, [None] * n, [None] * n)
+            accumulate(LAYOUT, batch, np.zeros(n, dtype=np.int64), windows)
+        shares.append(windows.get(0, WindowState.empty(LAYOUT, 0)))
+    return functools.reduce(WindowState.merge, shares)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(finite, min_size=1, max_size=300),
+    data=st.data(),
+)
+def test_a_windows_sum_and_mean_are_exact_however_its_values_are_batched_partitioned_and_merged(
+    values: list[float], data: st.DataObject
+) -> None:
+    """Issue 17: 3 members on 12 partitions must report the window 1 member and replay do."""
+    values = [float(v) for v in values]
+    partitions = data.draw(st.integers(1, 12))
+    partition_of = data.draw(
+        st.lists(st.integers(0, partitions - 1), min_size=len(values), max_size=len(values))
+    )
+    cuts = data.draw(st.sets(st.integers(1, max(1, len(values) - 1)), max_size=20))
+    order = data.draw(st.permutations(range(partitions)))
+
+    split = count_shares(values, partition_of, cuts, order)
+    whole = count_shares(values, [0] * len(values), set(), [0])
+
+    exact = sum(map(Fraction, values), Fraction(0))
+    assert Fraction(split.sums[X.index], 2**1074) == exact
+    assert split.sums == whole.sums
+    mean = split.mean(X.index)
+    assert mean == float(exact / len(values))
+    assert math.copysign(1.0, mean) == math.copysign(1.0, whole.mean(X.index))
+    assert same_counts(split, whole)
+    assert (split.mins[X.index], split.maxs[X.index]) == (min(values), max(values))

@@ -371,18 +371,6 @@ def counts(window: Window) -> dict[str, Any]:
     return {"events": window["events"], "columns": columns}
 
 
-def comparable(window: Window) -> Window:
-    """A window without `mean`s (float summation order may differ in the last digit)."""
-    out: Window = json.loads(json.dumps(window))
-    for column in out["columns"]:
-        column["statistics"].pop("mean", None)
-    return out
-
-
-def means(window: Window) -> dict[str, float | None]:
-    return {c["column"]: c["statistics"].get("mean") for c in window["columns"]}
-
-
 def assert_counts_equal(
     live: Mapping[WindowKey, Window], reference: Mapping[WindowKey, Window]
 ) -> None:
