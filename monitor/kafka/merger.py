@@ -32,6 +32,10 @@ the topic) and checks the generation again, under the same lock, before it
 takes ownership after a blocking call. A member thus never owns alerting for
 an assignment it lost, and a partition revoked in the middle of the catch-up
 (kafka-python raises for its position) does not end the merger's thread.
+Nor does any other error: it ends that consumer, and a new one joins the
+merge group after a short delay (a member whose merging stopped for good
+was no longer a candidate, and with every member's merger gone nothing was
+merged while every member still read).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from driftwarden.monitor.windows.partial import MergedMarker, Partial, Source, d
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 0.2
+RESTART_MAX_SECONDS = 30.0
 
 
 def merge_group(group_id: str) -> str:
@@ -88,6 +93,7 @@ class MergerLoop:
         on_reset: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         consumer_factory: Callable[..., Any] = KafkaConsumer,
+        restart_after: float = 1.0,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -99,6 +105,7 @@ class MergerLoop:
         self._on_reset = on_reset
         self._clock = clock
         self._consumer_factory = consumer_factory
+        self._restart_after = restart_after
         self._assignor = ActiveStandbyAssignor()
         self.book = MergeBook(timeout=settings.merge_timeout)
         self._lock = threading.Lock()  # generation, assignment and ownership
@@ -117,20 +124,34 @@ class MergerLoop:
         return self._owns
 
     def run(self, stop: threading.Event) -> None:
+        """Merge until `stop`; an error ends one consumer, not the merging: after
+        `restart_after` seconds (doubling to `RESTART_MAX_SECONDS`) a new consumer joins
+        the merge group again, which reads the topic from its start like any owner."""
+        delay = self._restart_after
+        while not stop.is_set():
+            try:
+                self._session(stop)
+            except Exception as exc:
+                self.error = exc
+                log.exception("merger_failed", restart_in=delay)
+                stop.wait(delay)
+                delay = min(max(delay, 0.1) * 2, RESTART_MAX_SECONDS)
+
+    def _session(self, stop: threading.Event) -> None:
+        """One consumer in the merge group, until `stop` or an error."""
         kwargs = self._client.consumer_kwargs(client_suffix="merger", assignor=self._assignor)
         kwargs.update(group_id=merge_group(self._client.settings.group_id))
         kwargs["auto_offset_reset"] = "earliest"
         consumer = self._consumer_factory(**kwargs)
+        self._assigned, self._ends, self._merging = [], None, False
         try:
             consumer.subscribe(topics=[self._settings.partials_topic], listener=_Listener(self))
             while not stop.is_set():
                 self._turn(consumer)
-        except BaseException as exc:
-            self.error = exc
-            log.exception("merger_failed")
-            raise
         finally:
             with self._lock:
+                self._generation += 1  # whatever this consumer held: the next starts over
+                self._assignment = []
                 self._hand_over(False)
             try:
                 consumer.close(autocommit=False, timeout_ms=5000)

@@ -7,6 +7,7 @@ fed back as a new merger would read it from the start of the topic.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka import TopicPartition
-from kafka.errors import IllegalStateError
+from kafka.errors import IllegalStateError, KafkaError
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.kafka.client import KafkaClientConfig
@@ -240,3 +241,32 @@ def test_whatever_the_rebalances_each_window_is_judged_once_and_alerting_follows
     assert (True, False) not in seen
     assert seen[-1] == (True, True)
     assert [k for k, _ in judge.judged] == [7, 8, 9, 10, 11]
+
+
+class _Failing(_Consumer):
+    """A consumer whose client fails (as a metadata refresh cancelled under load does)."""
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        raise KafkaError("Metadata refresh: failed Cancelled")
+
+
+def test_an_error_in_the_merger_ends_its_consumer_but_a_new_one_merges_every_window() -> None:
+    """A client error used to end the merger's thread for good: that member never merged
+    again, and when every member's merger had failed nothing was merged at all."""
+    topic, judge, stop = _windows(range(7, 10)), _Judge(), threading.Event()
+    consumers = iter([_Failing(topic, [True]), _Consumer(topic, [True])])
+    loop = MergerLoop(
+        client=KafkaClientConfig.from_settings(settings_with().kafka),
+        settings=GroupSettings(mode="partitioned"),
+        input_topics=["events"],
+        publisher=topic,  # type: ignore[arg-type]
+        on_merged=lambda w: (stop.set() if w.key == 9 else None, judge.judge(w))[1],
+        on_marker=judge.restore,
+        on_ownership=lambda owns: None,
+        consumer_factory=lambda **kwargs: next(consumers),
+        restart_after=0.0,
+    )
+    loop.run(stop)
+    assert isinstance(loop.error, KafkaError)
+    assert [k for k, _ in judge.judged] == [7, 8, 9]
+    assert not loop.owns
