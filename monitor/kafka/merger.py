@@ -22,20 +22,21 @@ the alert pipeline's incident state (handed over with alerting) keeps it one
 incident.
 
 One thread of its own. kafka-python runs the rebalance callbacks on the
-consumer's IO thread, during whichever blocking call this thread is in: not
-only `poll()` but also the end offsets, the positions and the metadata of the
-catch-up. So the callbacks only give up ownership (alerting must be handed
-over before another member can be assigned) and count a generation, under a
-lock; everything else belongs to this thread, which starts over at its next
-turn when the generation moved (fresh book, fresh judge, from the start of
-the topic) and checks the generation again, under the same lock, before it
-takes ownership after a blocking call. A member thus never owns alerting for
-an assignment it lost, and a partition revoked in the middle of the catch-up
-(kafka-python raises for its position) does not end the merger's thread.
-Nor does any other error: it ends that consumer, and a new one joins the
-merge group after a short delay (a member whose merging stopped for good
-was no longer a candidate, and with every member's merger gone nothing was
-merged while every member still read).
+consumer's IO thread, not on this one (3.0 runs a group join's callbacks while
+this thread waits in `poll()`; nothing in its API promises that they cannot
+run during the catch-up's other calls: end offsets, positions, metadata). So
+the callbacks only give up ownership (alerting must be handed over before
+another member can be assigned) and count a generation, under a lock;
+everything else belongs to this thread, which starts over at its next turn
+when the generation moved (fresh book, fresh judge, from the start of the
+topic) and checks the generation again, under the same lock, before it takes
+ownership after a blocking call. A member thus never owns alerting for an
+assignment it lost, and a partition revoked during the catch-up (kafka-python
+raises for its position) does not end the merger's thread. Nor does any other
+error: it ends that consumer, and a new one joins the merge group after a
+short delay (a member whose merging had stopped for good was no longer a
+candidate; with every member's merger gone, nothing would be merged while
+every member still read).
 """
 
 from __future__ import annotations
