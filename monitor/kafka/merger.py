@@ -21,13 +21,27 @@ marker evaluates that window again on the next merger: at least once, and
 the alert pipeline's incident state (handed over with alerting) keeps it one
 incident.
 
-One thread of its own; kafka-python runs the rebalance callbacks on the
-consumer's IO thread while this thread waits in `poll()`, so callbacks only
-set flags and seek (local calls).
+One thread of its own. kafka-python runs the rebalance callbacks on the
+consumer's IO thread, not on this one (3.0 runs a group join's callbacks while
+this thread waits in `poll()`; nothing in its API promises that they cannot
+run during the catch-up's other calls: end offsets, positions, metadata). So
+the callbacks only give up ownership (alerting must be handed over before
+another member can be assigned) and count a generation, under a lock;
+everything else belongs to this thread, which starts over at its next turn
+when the generation moved (fresh book, fresh judge, from the start of the
+topic) and checks the generation again, under the same lock, before it takes
+ownership after a blocking call. A member thus never owns alerting for an
+assignment it lost, and a partition revoked during the catch-up (kafka-python
+raises for its position) does not end the merger's thread. Nor does any other
+error: it ends that consumer, and a new one joins the merge group after a
+short delay (a member whose merging had stopped for good was no longer a
+candidate; with every member's merger gone, nothing would be merged while
+every member still read).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +51,7 @@ import msgspec
 import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import IllegalStateError
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.errors import CheckpointError
@@ -49,6 +64,7 @@ from driftwarden.monitor.windows.partial import MergedMarker, Partial, Source, d
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 0.2
+RESTART_MAX_SECONDS = 30.0
 
 
 def merge_group(group_id: str) -> str:
@@ -78,6 +94,7 @@ class MergerLoop:
         on_reset: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         consumer_factory: Callable[..., Any] = KafkaConsumer,
+        restart_after: float = 1.0,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -89,13 +106,17 @@ class MergerLoop:
         self._on_reset = on_reset
         self._clock = clock
         self._consumer_factory = consumer_factory
+        self._restart_after = restart_after
         self._assignor = ActiveStandbyAssignor()
         self.book = MergeBook(timeout=settings.merge_timeout)
-        self._assigned: list[Any] = []
-        self._catch_up: dict[Any, int] | None = None  # end offsets to reach; None: caught up
-        self._needs_catch_up = False
-        self._owns = False
+        self._lock = threading.Lock()  # generation, assignment and ownership
         self._generation = 0  # +1 at every revoke and assignment (callbacks, IO thread)
+        self._assignment: list[Any] = []  # as the callbacks last set it
+        self._applied = 0  # the generation this thread's state below belongs to
+        self._assigned: list[Any] = []
+        self._ends: dict[Any, int] | None = None  # end offsets to reach; None: not taken yet
+        self._merging = False  # caught up with `_ends`
+        self._owns = False
         self.windows_merged = 0
         self.error: BaseException | None = None
 
@@ -104,22 +125,35 @@ class MergerLoop:
         return self._owns
 
     def run(self, stop: threading.Event) -> None:
+        """Merge until `stop`; an error ends one consumer, not the merging: after
+        `restart_after` seconds (doubling to `RESTART_MAX_SECONDS`) a new consumer joins
+        the merge group again, which reads the topic from its start like any owner."""
+        delay = self._restart_after
+        while not stop.is_set():
+            try:
+                self._session(stop)
+            except Exception as exc:
+                self.error = exc
+                log.exception("merger_failed", restart_in=delay)
+                stop.wait(delay)
+                delay = min(max(delay, 0.1) * 2, RESTART_MAX_SECONDS)
+
+    def _session(self, stop: threading.Event) -> None:
+        """One consumer in the merge group, until `stop` or an error."""
         kwargs = self._client.consumer_kwargs(client_suffix="merger", assignor=self._assignor)
         kwargs.update(group_id=merge_group(self._client.settings.group_id))
         kwargs["auto_offset_reset"] = "earliest"
         consumer = self._consumer_factory(**kwargs)
+        self._assigned, self._ends, self._merging = [], None, False
         try:
-            consumer.subscribe(
-                topics=[self._settings.partials_topic], listener=_Listener(self, consumer)
-            )
+            consumer.subscribe(topics=[self._settings.partials_topic], listener=_Listener(self))
             while not stop.is_set():
                 self._turn(consumer)
-        except BaseException as exc:
-            self.error = exc
-            log.exception("merger_failed")
-            raise
         finally:
-            self._hand_over(False)
+            with self._lock:
+                self._generation += 1  # whatever this consumer held: the next starts over
+                self._assignment = []
+                self._hand_over(False)
             try:
                 consumer.close(autocommit=False, timeout_ms=5000)
             except Exception as exc:
@@ -128,37 +162,72 @@ class MergerLoop:
     def _turn(self, consumer: Any) -> None:
         batches = consumer.poll(timeout_ms=millis(POLL_SECONDS))
         now = self._clock()
+        if self._start_over(consumer):
+            return  # this poll's records may predate the seek: they are read again
         for records in batches.values():
             for record in records:
                 self._read(record, now)
         if not self._assigned:
             return
-        if self._needs_catch_up:
-            self._needs_catch_up = False
-            self._start_catch_up(consumer)
+        if self._ends is None:
+            self._take_over(consumer)
+            return
         if not self.book.partitions:
             self._learn_input_partitions(consumer)
-        if self._catch_up is not None:
-            if any(consumer.position(tp) < end for tp, end in self._catch_up.items()):
-                return
-            self._catch_up = None
-            log.info("merger_caught_up", models=self.book.models())
-        self._merge_ready(now)
+        if self._caught_up(consumer):
+            self._merge_ready(now)
 
-    def _start_catch_up(self, consumer: Any) -> None:
-        generation = self._generation
+    def _start_over(self, consumer: Any) -> bool:
+        """After a rebalance (the generation moved): a fresh book and judge, and the
+        assigned partition read again from its start. True when one ran."""
+        with self._lock:
+            generation, assignment = self._generation, list(self._assignment)
+        if generation == self._applied:
+            return False
+        self._applied = generation
+        self.book = MergeBook(timeout=self._settings.merge_timeout)
+        self._on_reset()
+        self._assigned, self._ends, self._merging = assignment, None, False
+        if assignment:
+            # revoked again meanwhile: the next turn starts over once more
+            with contextlib.suppress(ValueError, IllegalStateError):
+                consumer.seek_to_beginning(*assignment)
+        return True
+
+    def _take_over(self, consumer: Any) -> None:
+        """End offsets to catch up with, then ownership, unless a rebalance ran in
+        the meantime (its callbacks run inside these blocking calls)."""
+        generation = self._applied
         ends = consumer.end_offsets(self._assigned)
-        if generation != self._generation:
-            return  # a rebalance ran meanwhile; its assignment starts the catch-up again
-        self._catch_up = {tp: int(o) for tp, o in ends.items()}
         self._learn_input_partitions(consumer)
+        with self._lock:
+            if generation != self._generation:
+                return  # the next turn starts over
+            self._ends = {tp: int(o) for tp, o in ends.items()}
+            self._hand_over(True)
         log.info(
             "merger_assigned",
             partials_partitions=len(self._assigned),
             input_partitions=len(self.book.partitions),
-            catch_up=sum(self._catch_up.values()),
+            catch_up=sum(self._ends.values()),
         )
-        self._hand_over(True)
+
+    def _caught_up(self, consumer: Any) -> bool:
+        """Read up to the end offsets seen at assignment (markers included): only then
+        is it known which windows were already evaluated."""
+        if self._merging:
+            return True
+        assert self._ends is not None
+        try:
+            for tp, end in self._ends.items():
+                position = consumer.position(tp)
+                if position is None or position < end:
+                    return False
+        except IllegalStateError:
+            return False  # revoked while looking: the next turn starts over
+        self._merging = True
+        log.info("merger_caught_up", models=self.book.models())
+        return True
 
     def _learn_input_partitions(self, consumer: Any) -> None:
         """Every partition of the input topics: what a window must be covered by. Until
@@ -197,6 +266,8 @@ class MergerLoop:
     def _merge_ready(self, now: float) -> None:
         ready = self.book.ready(now)
         for window in ready:
+            if self._generation != self._applied:
+                break  # revoked: the next owner merges the rest (this book is dropped)
             if not window.complete:
                 log.warning(
                     "window_merged_incomplete",
@@ -224,21 +295,18 @@ class MergerLoop:
     # --- rebalance callbacks (IO thread) ----------------------------------------------
 
     def _on_revoked(self) -> None:
-        self._generation += 1
-        self._hand_over(False)
-        self._assigned = []
-        self._catch_up = None
-        self.book = MergeBook(timeout=self._settings.merge_timeout)
-        self._on_reset()
+        with self._lock:
+            self._generation += 1
+            self._assignment = []
+            self._hand_over(False)
 
-    def _on_assigned(self, consumer: Any, assigned: list[Any]) -> None:
-        self._generation += 1
-        self._assigned = sorted(assigned)
-        if assigned:
-            consumer.seek_to_beginning(*assigned)
-            self._needs_catch_up = True
+    def _on_assigned(self, assigned: list[Any]) -> None:
+        with self._lock:
+            self._generation += 1
+            self._assignment = sorted(assigned)
 
     def _hand_over(self, owns: bool) -> None:
+        """With `_lock` held: ownership follows the generation it was decided in."""
         if owns == self._owns:
             return
         self._owns = owns
@@ -247,9 +315,8 @@ class MergerLoop:
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: MergerLoop, consumer: Any) -> None:
+    def __init__(self, loop: MergerLoop) -> None:
         self._loop = loop
-        self._consumer = consumer
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         if revoked:
@@ -261,6 +328,6 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_assigned(self, assigned: Any) -> None:
         tps = [TopicPartition(tp.topic, tp.partition) for tp in assigned]
         try:
-            self._loop._on_assigned(self._consumer, tps)
+            self._loop._on_assigned(tps)
         except Exception:
             log.exception("merger_assign_failed")
