@@ -18,13 +18,15 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from driftwarden.detectors.exact_sum import exact_mean
+from driftwarden.detectors.exact_sum import exact_mean, units
 from driftwarden.detectors.performance import ClassificationState
 from driftwarden.monitor.errors import CheckpointError
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.windows.performance import prediction_state
 
 _FORMAT = 2  # 2: exact integer sums, no sums of squares
+_READABLE_FORMATS = (1, 2)
+"""Format 1 (float sums) is read so that an upgrade keeps its open windows; see `_float_sums`."""
 _INT_FIELDS = ("bins", "missing", "type_errors", "counted")
 _FLOAT_FIELDS = ("mins", "maxs")
 _MAX_SHIFT = 2200  # a sum's low zero bits: below 1024 + 1074 for any sum of floats
@@ -134,18 +136,22 @@ class WindowState:
     def from_bytes(cls, data: bytes) -> WindowState:
         try:
             doc = msgspec.msgpack.decode(data)
-            if doc.get("format") != _FORMAT:
+            if doc.get("format") not in _READABLE_FORMATS:
                 raise CheckpointError(
-                    f"window state format {doc.get('format')!r} is not {_FORMAT}; "
-                    "it was written by another driftwarden version: delete the checkpoint "
-                    "to start from the committed offsets"
+                    f"window state format {doc.get('format')!r} is not one of "
+                    f"{_READABLE_FORMATS}; it was written by another driftwarden version: "
+                    "delete the checkpoint to start from the committed offsets"
                 )
             arrays: dict[str, Any] = {}
             for name in _INT_FIELDS:
                 arrays[name] = np.frombuffer(doc[name], dtype="<i8").astype(np.int64)
             for name in _FLOAT_FIELDS:
                 arrays[name] = np.frombuffer(doc[name], dtype="<f8").astype(np.float64)
-            arrays["sums"] = [_decode_sum(raw) for raw in doc["sums"]]
+            arrays["sums"] = (
+                [_decode_sum(raw) for raw in doc["sums"]]
+                if doc["format"] == _FORMAT
+                else _float_sums(doc["sums"])
+            )
             if doc.get("performance") is not None:
                 arrays["performance"] = ClassificationState.from_dict(doc["performance"])
             return cls(
@@ -175,6 +181,17 @@ def _decode_sum(raw: Any) -> int:
     if not isinstance(shift, int) or not 0 <= shift <= _MAX_SHIFT:
         raise ValueError(f"a sum's shift {shift!r} is not an integer in 0..{_MAX_SHIFT}")
     return int.from_bytes(significand, "big", signed=True) << shift
+
+
+def _float_sums(raw: bytes) -> list[int]:
+    """Format 1's float sums as exact sums of what they hold: an open window carried
+    across an upgrade keeps every count, and its mean keeps the last-bit order
+    dependence the old sum already had. A sum that had saturated at infinity has no
+    exact value, so that checkpoint is refused as before."""
+    sums = np.frombuffer(raw, dtype="<f8")
+    if not np.isfinite(sums).all():
+        raise ValueError("a format-1 window sum overflowed to infinity")
+    return [units(float(total)) for total in sums]
 
 
 def _merge_performance(

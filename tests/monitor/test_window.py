@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import msgspec
 import numpy as np
 import pytest
@@ -107,11 +110,37 @@ def test_a_sum_is_stored_without_its_low_zero_bits() -> None:
     assert WindowState.from_bytes(state.to_bytes()).sums == state.sums
 
 
-def test_an_earlier_format_is_a_checkpoint_error_that_says_to_delete_the_checkpoint() -> None:
-    """Format 1 held float sums that depended on batch order; such a state is not read as exact."""
-    doc = msgspec.msgpack.decode(random_state(4).to_bytes())
+def _format_1(state: WindowState, sums: list[float]) -> bytes:
+    """`state` as the previous version wrote it: float sums and sums of squares."""
+    doc = msgspec.msgpack.decode(state.to_bytes())
     doc["format"] = 1
-    with pytest.raises(CheckpointError, match=r"format 1 is not 2.*delete the checkpoint"):
+    doc["sums"] = np.asarray(sums, dtype="<f8").tobytes()
+    doc["sumsq"] = np.zeros(len(sums), dtype="<f8").tobytes()
+    return msgspec.msgpack.encode(doc)
+
+
+def test_a_format_1_state_is_read_with_every_count_so_an_upgrade_keeps_its_open_windows() -> None:
+    state = random_state(4)
+    rng = np.random.default_rng(5)
+    floats = [float(x) for x in rng.normal(size=len(state.sums)) * 10.0 ** rng.integers(-300, 300)]
+    old = WindowState.from_bytes(_format_1(state, floats))
+    assert np.array_equal(old.bins, state.bins)
+    assert np.array_equal(old.counted, state.counted)
+    assert old.events == state.events
+    assert [Fraction(s, 2**1074) for s in old.sums] == [Fraction(f) for f in floats]
+
+
+def test_a_format_1_sum_saturated_at_infinity_is_refused() -> None:
+    state = random_state(4)
+    floats = [math.inf] + [0.0] * (len(state.sums) - 1)
+    with pytest.raises(CheckpointError, match=r"unreadable.*infinity"):
+        WindowState.from_bytes(_format_1(state, floats))
+
+
+def test_an_unknown_format_is_a_checkpoint_error_that_says_to_delete_the_checkpoint() -> None:
+    doc = msgspec.msgpack.decode(random_state(4).to_bytes())
+    doc["format"] = 3
+    with pytest.raises(CheckpointError, match=r"format 3 is not one of.*delete the checkpoint"):
         WindowState.from_bytes(msgspec.msgpack.encode(doc))
 
 
