@@ -39,7 +39,7 @@ class PolledRecords(Sequence[R]):
 
     __slots__ = ("_ends", "runs")
 
-    def __init__(self, runs: list[Sequence[R]]) -> None:
+    def __init__(self, runs: Sequence[Sequence[R]]) -> None:
         self.runs = runs
         self._ends = list(itertools.accumulate(map(len, runs)))
 

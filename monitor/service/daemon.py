@@ -319,7 +319,7 @@ class EngineProcessor:
         """A poll's records as one batch per partition (an engine stream), in order,
         each with its topic."""
         if isinstance(records, PolledRecords):
-            polled: list[Sequence[SourceRecord]] = records.runs  # the loop's, per partition
+            polled: Sequence[Sequence[SourceRecord]] = records.runs  # the loop's, per partition
         else:
             polled = [list(run) for _, run in groupby(records, key=_PARTITION_KEY)]
         return [self._batch(run) for run in polled]
