@@ -135,9 +135,9 @@ class RdRun(Sequence[RdRecord]):
     """One partition's messages from one poll, in offset order (a `WholeRun`).
 
     The daemon takes a run whole: its values and timestamps, one C-level call per
-    message each (`values`, `timestamps`), with no Python object per record; a
-    tuple per record cost 1.2 µs of the daemon's ~17 µs per event
-    (docs/benchmarks.md, "Kafka client libraries"). Indexing builds an `RdRecord`.
+    message each (`values`, `timestamps`), with no Python object per record (a
+    tuple per record cost 1.2 µs; docs/benchmarks.md, "Kafka client libraries").
+    Indexing builds an `RdRecord`.
     """
 
     __slots__ = ("_messages", "partition", "topic")
