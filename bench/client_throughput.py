@@ -265,7 +265,9 @@ def render(result: dict[str, Any]) -> str:
             "path in one process) under cProfile, reading the same topic from the start: own "
             "time per event of each part, a C function's time counted in the part that called "
             "it. cProfile's cost per call inflates parts made of many small calls (the "
-            "per-record ones) more than the batch-wise ones (decoding, counting).",
+            "per-record ones) more than the batch-wise ones (decoding, counting), and its "
+            "times are wall-clock: on a busy machine they include waiting for a CPU "
+            "(`bench.client_cpu` measures CPU time).",
             "",
             "| part | µs per event |",
             "|---|---|",
