@@ -183,12 +183,12 @@ def _part(path: str, name: str) -> str:
     if "'consume' of 'cimpl.Consumer'" in name:
         return "librdkafka `consume()`: fetching, C"
     if "confluent_kafka.cimpl.Message" in name or path.endswith("kafka/rdkafka_consumer.py"):
-        return "records from messages (`monitor/kafka/rdkafka_consumer.py`)"
+        return "runs per partition from messages (`monitor/kafka/rdkafka_consumer.py`)"
     if path == "~":
         return ""
     for folder, label in (
         ("/monitor/kafka/", "consumer loop, checkpoints, commits (`monitor/kafka/`)"),
-        ("/monitor/service/", "records into runs per partition (`monitor/service/daemon.py`)"),
+        ("/monitor/service/", "runs into batches (`monitor/service/daemon.py`)"),
         ("/monitor/ingest/", "JSON decoding into columns (`monitor/ingest/`)"),
         ("/monitor/windows/", "counting into windows (`monitor/windows/`)"),
         ("/monitor/", "closing windows, evaluating, verdicts, metrics (rest of `monitor/`)"),
@@ -265,7 +265,9 @@ def render(result: dict[str, Any]) -> str:
             "path in one process) under cProfile, reading the same topic from the start: own "
             "time per event of each part, a C function's time counted in the part that called "
             "it. cProfile's cost per call inflates parts made of many small calls (the "
-            "per-record ones) more than the batch-wise ones (decoding, counting).",
+            "per-record ones) more than the batch-wise ones (decoding, counting), and its "
+            "times are wall-clock: on a busy machine they include waiting for a CPU "
+            "(`bench.client_cpu` measures CPU time).",
             "",
             "| part | µs per event |",
             "|---|---|",
@@ -276,30 +278,34 @@ def render(result: dict[str, Any]) -> str:
             return sum(us for label, us in profiled.items() if label.startswith(prefix))
 
         bare_us = 1e6 / m(crd)
-        own = part("records from") + part("JSON decoding") + part("counting") + part("closing")
+        own = part("runs per") + part("JSON decoding") + part("counting") + part("closing")
         lines += [
             "",
             "Reading it: a bare confluent-kafka consumer spends "
             f"{bare_us:.1f} µs per record here (its median), almost all in librdkafka's C "
             "code. The daemon spends, besides librdkafka's fetching "
             f"({part('librdkafka'):.1f} µs per event in this profile), "
-            f"{part('records from'):.1f} µs building one Python record per message (a "
-            "tuple by C-level `map` calls; confluent-kafka hands out one object per message, "
-            f"so this cannot be batched further), {part('JSON decoding'):.1f} µs decoding "
-            f"JSON into columns and {part('counting') + part('closing'):.1f} µs on windows "
+            f"{part('runs per'):.1f} µs turning a poll's messages into one run per "
+            "partition (a C-level call per message for its partition and one for its value; "
+            "no Python object per record), "
+            f"{part('JSON decoding'):.1f} µs decoding JSON into columns (each run's values "
+            "joined into one block of lines, `LineBlock.joined`, decoded with msgspec's "
+            "`decode_lines`) and "
+            f"{part('counting') + part('closing'):.1f} µs on windows "
             f"and verdicts: {own:.1f} µs of its own per event, {own / bare_us:.1f}x the bare "
             "consumer's whole cost per record. In one process that bounds the ratio near "
             f"{bare_us / (bare_us + own):.2f}x (the profile's per-record figures are inflated "
             "by cProfile, so the bound is looser than this). By default the decoding and "
             "counting run in a forked worker "
-            "(`decode_workers: auto` = 1 here) while the daemon fetches and builds records, "
+            "(`decode_workers: auto` = 1 here) while the daemon fetches and frames runs, "
             "but on 2 cores that worker shares them with the daemon and the broker. With more "
             "cores `decode_workers` can be raised and the daemon's process keeps only "
-            "fetching, records and runs, where librdkafka's lead over kafka-python counts. "
+            "fetching and framing runs, where librdkafka's lead over kafka-python counts. "
             "Found and fixed with this profile: the end offsets the loop "
             "reads twice per partition and turn (lag, idle check) are asked of librdkafka "
-            "once per poll (each call retakes the GIL), and records carry no per-record "
-            "list.",
+            "once per poll (each call retakes the GIL); the record built per message (1.2 "
+            "µs) and the daemon's regrouping of records by partition are gone: the loop "
+            "hands the runs over as they came (`monitor/kafka/polled.py`).",
         ]
     return "\n".join(lines) + "\n"
 

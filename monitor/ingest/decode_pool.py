@@ -180,8 +180,12 @@ class DecodePool(Generic[T]):
             raise DecodeWorkerError("the decode pool has failed")
         if not payloads:
             raise ValueError("submit at least one payload")
-        if isinstance(payloads, LineBlock) and source_timestamps is None:
-            self._send(_LINES, payloads.buffer())  # already one newline-joined buffer
+        if isinstance(payloads, LineBlock):  # already one newline-joined buffer
+            if source_timestamps is None:
+                self._send(_LINES, payloads.buffer())
+            else:
+                framed = (bytes(payloads.buffer()), None, list(source_timestamps))
+                self._send(_FRAMED, pickle.dumps(framed, protocol=5))
             return
         joined = b"\n".join(payloads)
         lines = joined.count(b"\n") == len(payloads) - 1  # no payload holds a newline itself

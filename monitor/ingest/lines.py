@@ -71,6 +71,23 @@ class LineBlock(Sequence[bytes]):
             return None
         return cls(data, starts + start, ends + start, first)
 
+    @classmethod
+    def joined(cls, payloads: list[bytes]) -> LineBlock | None:
+        """The payloads joined into one newline-delimited block, if each is a regular line.
+
+        For payloads that arrive one object each (Kafka records): one join, then the
+        same scan a replayed file gets, so decoding takes the fast path over one
+        buffer and a decode worker receives that buffer as is. None when any payload
+        is not a regular line or holds a newline itself (it would make two lines):
+        the caller keeps the payloads as they are, and the decoder applies every
+        rule to them one by one.
+        """
+        if not payloads:
+            return None
+        data = b"\n".join(payloads) + b"\n"
+        block = cls.scan(data, 0, len(data) - 1, first=0, max_length=len(data))
+        return block if block is not None and len(block) == len(payloads) else None
+
     def __len__(self) -> int:
         return len(self._starts)
 
@@ -99,8 +116,9 @@ class LineBlock(Sequence[bytes]):
         return int((self._ends - self._starts).max()) if len(self) else 0
 
     def detached(self) -> LineBlock:
-        """The same lines over their own copy of the bytes, to keep past the next read."""
-        if not len(self):
+        """The same lines over their own copy of the bytes, to keep past the next read
+        (itself when its buffer is immutable `bytes`, which no read can reuse)."""
+        if not len(self) or isinstance(self._data, bytes):
             return self
         start = int(self._starts[0])
         return LineBlock(bytes(self.buffer()), self._starts - start, self._ends - start, self.first)

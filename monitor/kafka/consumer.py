@@ -67,6 +67,7 @@ from driftwarden.monitor.kafka.checkpoint import (
     superseded,
 )
 from driftwarden.monitor.kafka.client import KafkaClientConfig, millis
+from driftwarden.monitor.kafka.polled import PolledRecords
 from driftwarden.monitor.telemetry.health import HealthState, StorageFaults
 from driftwarden.monitor.telemetry.metrics import Metrics
 
@@ -130,8 +131,10 @@ class BatchProcessor(Protocol):
 
     def process(self, records: Sequence[SourceRecord]) -> None:
         """Count a batch. Records of one partition come in offset order; a batch may
-        mix partitions. Must not block for long: the group evicts a member that
-        does not poll within `kafka.max_poll_interval`."""
+        mix partitions. The loop passes a `PolledRecords` (one run per partition,
+        `monitor.kafka.polled`), which a processor may take run by run. Must not
+        block for long: the group evicts a member that does not poll within
+        `kafka.max_poll_interval`."""
 
     def close_due(self, now: float, idle: frozenset[Partition]) -> None:
         """Called every turn, also when nothing arrived. `now` is wall-clock unix
@@ -339,7 +342,7 @@ class ConsumerLoop:
                 self._checkpoint_and_commit(consumer, reason="interval")
 
     def _process(self, batches: Mapping[Any, Sequence[Any]]) -> None:
-        records: list[Any] = []
+        runs: list[Sequence[Any]] = []
         per_topic: Counter[str] = Counter()
         now = self._clock()
         for tp, batch in batches.items():
@@ -365,16 +368,16 @@ class ConsumerLoop:
                     expected=owned.next_offset,
                     got=first,
                 )
-            records.extend(batch)
+            runs.append(batch)
             last = batch[-1]
             owned.next_offset = last.offset + 1
             epoch = getattr(last, "leader_epoch", None)
             owned.leader_epoch = epoch if isinstance(epoch, int) else -1
             owned.last_activity = now
             per_topic[partition[0]] += len(batch)
-        if not records:
+        if not runs:
             return
-        self._processor.process(records)
+        self._processor.process(PolledRecords(runs))
         self._dirty = True
         if self._metrics is not None:
             for topic, count in per_topic.items():

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import structlog
 from kafka import KafkaAdminClient
@@ -48,11 +48,13 @@ from driftwarden.monitor.ingest.dead_letter import (
 )
 from driftwarden.monitor.ingest.decode_pool import DecodePool, decode_workers
 from driftwarden.monitor.ingest.event_survey import EventSurvey
+from driftwarden.monitor.ingest.lines import LineBlock
 from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.backend import check_client, consumer_factory, dead_letter_producer
 from driftwarden.monitor.kafka.checkpoint import Partition, open_store
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import ConsumerLoop, SourceRecord
+from driftwarden.monitor.kafka.polled import PolledRecords, WholeRun
 from driftwarden.monitor.outcomes.pending import PendingStore
 from driftwarden.monitor.pipeline import Pipeline, SourceBatch, start_decode_pool
 from driftwarden.monitor.service.partitioned import (
@@ -333,22 +335,37 @@ class EngineProcessor:
     def _runs(self, records: Sequence[SourceRecord]) -> list[tuple[str, SourceBatch]]:
         """A poll's records as one batch per partition (an engine stream), in order,
         each with its topic."""
-        # The loop hands records over in runs per partition; groupby and attrgetter
-        # keep the per-record work in C.
-        runs: list[tuple[str, SourceBatch]] = []
-        for (topic, partition), run in groupby(records, key=_PARTITION_KEY):
-            group = list(run)
-            payloads: list[bytes] = list(map(_VALUE, group))
-            if None in payloads:  # a tombstone: counted as invalid JSON, never dropped
-                payloads = [v if v is not None else b"" for v in payloads]
-            timestamps = (
-                [ts / 1000.0 for ts in map(_TIMESTAMP, group)] if self._record_timestamps else None
-            )
-            locate = _record_locator(topic, partition, group)
-            runs.append(
-                (topic, SourceBatch(payloads, stream_name(topic, partition), locate, timestamps))
-            )
-        return runs
+        if isinstance(records, PolledRecords):
+            polled: Sequence[Sequence[SourceRecord]] = records.runs  # the loop's, per partition
+        else:
+            polled = [list(run) for _, run in groupby(records, key=_PARTITION_KEY)]
+        return [self._batch(run) for run in polled]
+
+    def _batch(self, run: Sequence[SourceRecord]) -> tuple[str, SourceBatch]:
+        """One partition's run as a batch: its values framed into one block of lines
+        when they allow it (`LineBlock.joined`), Kafka timestamps only when used.
+
+        A run that gives its values whole (`WholeRun`, librdkafka's) builds no
+        object per record; other runs are read with C-level `map` calls."""
+        first = run[0]
+        topic, partition = first.topic, first.partition
+        values: list[bytes | None]
+        millis: Callable[[], list[int]]
+        if isinstance(run, WholeRun):
+            values, millis = run.values(), run.timestamps
+        else:
+            values = list(map(_VALUE, run))
+            millis = lambda: list(map(_TIMESTAMP, run))  # noqa: E731 - read only when used
+        payloads: Sequence[bytes]
+        if None in values:  # a tombstone: counted as invalid JSON, never dropped
+            payloads = [v if v is not None else b"" for v in values]
+        else:
+            present = cast(list[bytes], values)
+            block = LineBlock.joined(present)
+            payloads = present if block is None else block
+        timestamps = [ms / 1000.0 for ms in millis()] if self._record_timestamps else None
+        locate = _record_locator(topic, partition, run)
+        return topic, SourceBatch(payloads, stream_name(topic, partition), locate, timestamps)
 
     def _count(self, *, leave: int) -> None:
         """Count in-flight batches down to `leave`; every partition of a poll counts
@@ -481,7 +498,7 @@ class EngineProcessor:
                         observer.observe_performance(performance)
 
 
-def _record_locator(topic: str, partition: int, records: list[SourceRecord]) -> SourceLocator:
+def _record_locator(topic: str, partition: int, records: Sequence[SourceRecord]) -> SourceLocator:
     """Where payload i of a partition's run came from, for the dead-letter sink."""
 
     def locate(i: int) -> dict[str, str | int]:

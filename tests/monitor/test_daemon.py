@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import Record
+from driftwarden.monitor.kafka.polled import PolledRecords
 from driftwarden.monitor.service.daemon import (
     AlertDispatcher,
     AlertObserver,
@@ -195,6 +197,66 @@ def test_record_timestamps_stand_in_when_events_carry_none() -> None:
     proc.process([Record("t", 0, 0, timestamp=120_500, value=payload)])
     (verdict,) = engine.close_all()
     assert verdict.window_index == 2  # 120.5 s falls in [120, 180)
+
+
+class WholeRecords(list[Record]):
+    """One partition's run that gives its values and timestamps whole (a `WholeRun`, as
+    the librdkafka client's runs do)."""
+
+    def values(self) -> list[bytes | None]:
+        return [r.value for r in self]
+
+    def timestamps(self) -> list[int]:
+        return [r.timestamp for r in self]
+
+
+ODD: list[bytes | None] = [
+    None,  # a tombstone
+    b"",
+    b"\n",
+    b'{"model_id": "m", "timestamp": 5}\n{"model_id": "m", "timestamp": 6}',  # two in one
+    json.dumps({"model_id": "m", "timestamp": 7.0, "features": {"x": 1.0}}, indent=1).encode(),
+    b"{oops",
+]
+
+
+def _by_partition(data: list[Record]) -> list[list[Record]]:
+    return [[r for r in data if r.partition == p] for p in sorted({r.partition for r in data})]
+
+
+@pytest.mark.parametrize("timestamp_field", ["timestamp", None], ids=["event-time", "kafka-time"])
+def test_runs_handed_over_whole_count_exactly_as_the_same_records_one_by_one(
+    timestamp_field: str | None,
+) -> None:
+    """Mixed partitions, framed blocks and runs holding tombstones, blank and multi-line
+    values: the same counts, rejections (reason, partition, offset) and state."""
+    data = records(calm(1200))
+    for k, odd in enumerate(ODD):
+        at = 150 * k + 40
+        data[at] = Record(data[at].topic, data[at].partition, data[at].offset, 0, value=odd)
+    data = [Record(r.topic, r.partition, r.offset, 1000 * r.offset, value=r.value) for r in data]
+    settings = settings_with(policy=POLICY, events={"timestamp": timestamp_field})
+    results = []
+    for whole in (False, True):
+        sink = Sink()
+        engine = Engine([make_baseline()], settings, reject_sink=sink)
+        proc = EngineProcessor(engine, dead_letter=sink)
+        for i in range(0, len(data), 300):
+            poll = _by_partition(data[i : i + 300])
+            if whole:
+                proc.process(PolledRecords([WholeRecords(run) for run in poll]))
+            else:
+                proc.process([r for run in poll for r in run])
+        results.append((engine.counts.to_dict(), sink.items, proc.snapshot()))
+    assert results[0] == results[1]
+    counts, rejected, _ = results[1]
+    assert counts["read"] == len(data)
+    assert len(rejected) == len(ODD) - 1  # the pretty-printed event is accepted
+    assert {(s["partition"], s["offset"]) for _, s in rejected} == {
+        (data[150 * k + 40].partition, data[150 * k + 40].offset)
+        for k, odd in enumerate(ODD)
+        if odd is None or not odd.startswith(b'{\n "model_id"')
+    }
 
 
 def test_metrics_observer_exports_statistics_and_tiers() -> None:

@@ -149,3 +149,50 @@ def test_an_engine_given_line_blocks_ends_as_one_given_the_lines(
     as_blocks = [block[i : i + cut] for i in range(0, len(block), cut)]
     as_lines = [payloads[i : i + cut] for i in range(0, len(payloads), cut)]
     assert run(as_blocks) == run(as_lines)
+
+
+# --- payloads that arrive one object each (Kafka records) -------------------------------
+
+NEWLINED = [
+    b'{"model_id": "m",\n"timestamp": 12, "features": {"x": 1}}',  # one valid event, two lines
+    b'{"model_id": "m", "timestamp": 13}\n{"model_id": "m", "timestamp": 14}',  # two in one
+    b"\n",
+    b'{"model_id": "m", "timestamp": 15}\n',
+]
+
+
+def test_regular_payloads_join_into_one_block_of_exactly_those_lines() -> None:
+    payloads = [*uniform_events(np.random.default_rng(2), 50, t0=0.0), b"{}"]
+    block = LineBlock.joined(payloads)
+    assert block is not None
+    assert list(block) == payloads
+    assert block.detached() is block  # its own immutable bytes: nothing to copy
+
+
+def test_a_payload_that_is_not_one_regular_line_keeps_the_batch_unjoined() -> None:
+    good = uniform_events(np.random.default_rng(3), 20, t0=0.0)
+    assert LineBlock.joined([]) is None
+    # A long braced line is regular here: events.max_event_bytes is the decoder's rule.
+    odd_ones = [p for p in IRREGULAR if not (p.startswith(b"{") and p.endswith(b"}"))]
+    assert len(odd_ones) == len(IRREGULAR) - 2
+    for odd in [*odd_ones, *NEWLINED]:
+        assert LineBlock.joined([*good[:7], odd, *good[7:]]) is None, odd
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    inserts=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=300), st.sampled_from(BRACED + NEWLINED)),
+        max_size=6,
+    ),
+    cut=st.integers(min_value=1, max_value=500),
+)
+def test_an_engine_given_joined_payloads_ends_as_one_given_them_one_by_one(
+    inserts: list[tuple[int, bytes]], cut: int
+) -> None:
+    payloads = uniform_events(np.random.default_rng(6), 300, t0=0.0)
+    for position, line in inserts:
+        payloads.insert(position, line)
+    batches = [payloads[i : i + cut] for i in range(0, len(payloads), cut)]
+    joined = [LineBlock.joined(batch) or batch for batch in batches]
+    assert run(joined) == run(batches)

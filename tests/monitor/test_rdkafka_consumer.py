@@ -16,6 +16,7 @@ from kafka.errors import InconsistentGroupProtocolError
 from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.client import KafkaClientConfig
+from driftwarden.monitor.kafka.polled import WholeRun
 from driftwarden.monitor.kafka.rdkafka_consumer import OFFSET_UNSET, RdKafkaConsumer, RdRecord
 
 TOPIC = "predictions"
@@ -280,3 +281,38 @@ def test_the_cached_end_offset_is_asked_for_once_per_partition_and_poll() -> Non
     assert fake.watermark_calls == 1
     consumer.poll(timeout_ms=10)
     assert consumer.highwater(tp) == 102  # what librdkafka learnt since
+
+
+def test_a_run_gives_its_values_and_kafka_timestamps_whole_and_records_on_demand() -> None:
+    fake = FakeConsumer()
+    fake.batches = [
+        [
+            FakeMessage(TOPIC, 2, 10, b'{"a": 1}'),
+            FakeMessage(TOPIC, 2, 11, b""),
+            FakeMessage(TOPIC, 0, 3, b"{}"),
+            FakeMessage(TOPIC, 2, 12, b"x\ny"),
+        ]
+    ]
+    consumer, _ = _consumer(fake)
+    runs = {(tp.topic, tp.partition): run for tp, run in consumer.poll(timeout_ms=100).items()}
+    run = runs[(TOPIC, 2)]
+    assert isinstance(run, WholeRun)
+    assert run.values() == [b'{"a": 1}', b"", b"x\ny"]
+    assert run.timestamps() == [1_700_000_000_010, 1_700_000_000_011, 1_700_000_000_012]
+    assert (len(run), run[-1].offset, run[1].value) == (3, 12, b"")
+    assert [r.offset for r in run[1:]] == [11, 12]
+    assert [r.offset for r in runs[(TOPIC, 0)]] == [3]
+
+
+def test_with_several_topics_the_runs_are_per_topic_and_partition() -> None:
+    fake = FakeConsumer()
+    fake.batches = [
+        [FakeMessage(TOPIC, 0, 1), FakeMessage("outcomes", 0, 7), FakeMessage(TOPIC, 0, 2)]
+    ]
+    consumer, listener = _consumer(fake)
+    consumer.subscribe(topics=[TOPIC, "outcomes"], listener=listener)
+    batches = consumer.poll(timeout_ms=100)
+    assert {(tp.topic, tp.partition): [r.offset for r in b] for tp, b in batches.items()} == {
+        (TOPIC, 0): [1, 2],
+        ("outcomes", 0): [7],
+    }
