@@ -28,7 +28,7 @@ os.fork = lambda: forks.append(1) or fork()
 code = main(sys.argv[1:])
 deferred = ("scipy", "river", "httpx", "sqlite3")
 deferred += ("driftwarden.monitor.page", "driftwarden.monitor.outcomes")
-deferred += ("pydantic_settings", "dotenv")
+deferred += ("pydantic_settings", "dotenv", "multiprocessing")
 loaded = sorted(m for m in sys.modules if m.startswith(deferred))
 print(json.dumps({"code": code, "loaded": loaded, "forks": len(forks)}))
 """
