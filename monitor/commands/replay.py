@@ -10,7 +10,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -186,10 +186,7 @@ def _replay(
     with contextlib.ExitStack() as stack:
         engine = _engine(stack, baselines, settings)
         survey = EventSurvey(engine.layouts, settings.events)
-        # Forked first, while this process has no threads (alert delivery starts some).
-        pool = _decode_pool(engine, replay_workers(settings.decode_workers))
-        if pool is not None:
-            stack.callback(pool.close)
+        start_pool = _pool_starter(stack, engine, replay_workers(settings.decode_workers))
         sink = _dead_letter_sink(stack, dead_letter, fresh=fresh, settings=settings)
         engine.reject_sink = sink
         pipeline = replay_pipeline(settings, real_receivers=args.send_alerts)
@@ -209,7 +206,7 @@ def _replay(
             args.files,
             batch_size=args.batch_size,
             on_verdict=on_verdict,
-            pool=pool,
+            start_pool=start_pool,
             survey=survey,
             outcomes=args.outcomes,
         )
@@ -400,6 +397,22 @@ def _with_outcomes(settings: Settings) -> Settings:
             "is null: set it to the field path of the request id (e.g. request_id)"
         )
     return settings.model_copy(update={"outcomes": OutcomeSettings()})
+
+
+def _pool_starter(
+    stack: contextlib.ExitStack, engine: Engine, workers: int
+) -> Callable[[], DecodePool[WindowCounts] | None]:
+    """Starts the decode workers when the replay reads its first batch: an input without
+    events forks none. That is before the first verdict, so before any alert is delivered,
+    and this process still has no other thread to fork with."""
+
+    def start() -> DecodePool[WindowCounts] | None:
+        pool = _decode_pool(engine, workers)
+        if pool is not None:
+            stack.callback(pool.close)
+        return pool
+
+    return start
 
 
 def _decode_pool(engine: Engine, workers: int) -> DecodePool[WindowCounts] | None:

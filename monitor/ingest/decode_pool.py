@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import multiprocessing
 import os
 import pickle
 import queue
@@ -27,8 +26,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from multiprocessing.connection import Connection
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -38,6 +36,9 @@ from driftwarden.monitor.ingest.batch import DecodedBatch
 from driftwarden.monitor.ingest.events import EventDecoder
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.ingest.lines import LineBlock
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 _READY = b"ready"
 _FAILED = b"failed:"
@@ -118,6 +119,8 @@ class DecodePool(Generic[T]):
             "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
         )
         self.start_method = method
+        import multiprocessing  # noqa: PLC0415 - when workers start: an empty replay starts none
+
         context: Any = multiprocessing.get_context(method)
         self._connections: list[Connection] = []
         self._processes: list[Any] = []

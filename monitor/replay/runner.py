@@ -85,6 +85,7 @@ def replay(
     stream: str = "replay",
     on_verdict: Callable[[WindowVerdict], None] | None = None,
     pool: DecodePool[WindowCounts] | None = None,
+    start_pool: Callable[[], DecodePool[WindowCounts] | None] | None = None,
     survey: EventSurvey | None = None,
     outcomes: Sequence[str] = (),
 ) -> ReplayResult:
@@ -95,6 +96,8 @@ def replay(
     decodes on other cores, up to
     `_IN_FLIGHT` batches per worker ahead of the counting (see
     `monitor.pipeline`); the caller owns it. The result is the same either way.
+    `start_pool`, instead of `pool`, is called at the first batch read and may return
+    one: an input without events forks no workers. The caller owns what it returns.
     `survey` looks at the first events read (see `monitor.ingest.event_survey`).
     `outcomes` are files of outcome events, read after the predictions and
     joined to them (`monitor.outcomes`): the engine must have the join on.
@@ -108,6 +111,7 @@ def replay(
         batch_size=batch_size,
         stream=stream,
         ahead=_IN_FLIGHT * pool.workers if pool is not None else 0,
+        start_pool=start_pool if pool is None else None,
     )
     for path in paths:
         summary = InputSummary(path=path)
@@ -182,10 +186,18 @@ class _Reader:
     """
 
     def __init__(
-        self, pipeline: Pipeline, result: ReplayResult, *, batch_size: int, stream: str, ahead: int
+        self,
+        pipeline: Pipeline,
+        result: ReplayResult,
+        *,
+        batch_size: int,
+        stream: str,
+        ahead: int,
+        start_pool: Callable[[], DecodePool[WindowCounts] | None] | None = None,
     ) -> None:
         self._pipeline, self._engine, self._result = pipeline, pipeline.engine, result
         self._batch_size, self._stream, self._ahead = batch_size, stream, ahead
+        self._start_pool = start_pool
         self._path = ""
         self._batch: list[bytes] = []  # lines of the current input not fed yet
         self._lines: list[int] = []  # and their line numbers
@@ -261,6 +273,12 @@ class _Reader:
         self._lines.clear()
 
     def _feed(self, payloads: Sequence[bytes], locate: SourceLocator) -> None:
+        start, self._start_pool = self._start_pool, None
+        if start is not None:  # the first batch: nothing is pending, the pool can change
+            pool = start()
+            if pool is not None:
+                self._pipeline.use_pool(pool)
+                self._ahead = _IN_FLIGHT * pool.workers
         self._pipeline.submit(SourceBatch(payloads, self._stream, locate))
         self._result.add(self._pipeline.count(leave=self._ahead))
 
