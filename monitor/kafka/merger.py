@@ -151,8 +151,7 @@ class MergerLoop:
             except Exception as exc:
                 self.error = exc
                 log.exception("merger_failed", restart_in=delay)
-                self._beat()  # a delay below the watchdog's limit is no stall
-                stop.wait(delay)
+                self._wait(stop, delay)
                 delay = min(max(delay, 0.1) * 2, RESTART_MAX_SECONDS)
 
     def _session(self, stop: threading.Event) -> None:
@@ -160,6 +159,7 @@ class MergerLoop:
         kwargs = self._client.consumer_kwargs(client_suffix="merger", assignor=self._assignor)
         kwargs.update(group_id=merge_group(self._client.settings.group_id))
         kwargs["auto_offset_reset"] = "earliest"
+        self._beat()  # the bootstrap below may take up to kafka.bootstrap_timeout
         consumer = self._consumer_factory(**kwargs)
         self._assigned, self._ends, self._merging = [], None, False
         try:
@@ -188,6 +188,15 @@ class MergerLoop:
                 return
             log.info("merger_waiting_for_topic_metadata", topic=topic)
             stop.wait(POLL_SECONDS)
+
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
+        """`stop.wait(seconds)`, beating each second: waiting to restart is no stall."""
+        deadline = self._progress_clock() + seconds
+        while not stop.is_set() and not self._abandoned:
+            self._beat()
+            left = deadline - self.progressed_at
+            if left <= 0 or stop.wait(min(left, 1.0)):
+                return
 
     def _beat(self) -> None:
         self.progressed_at = self._progress_clock()

@@ -24,12 +24,19 @@ from collections.abc import Callable
 
 import structlog
 
-from driftwarden.monitor.kafka.merger import RESTART_MAX_SECONDS, MergerLoop
+from driftwarden.monitor.kafka.merger import MergerLoop
 
 log = structlog.get_logger(__name__)
 
-STALL_SECONDS = 2 * RESTART_MAX_SECONDS + 15.0
-"""Above the longest wait a healthy loop makes between beats (its restart delay)."""
+STALL_SECONDS = 40.0
+"""Above the longest call a healthy loop makes between beats: one bounded by
+`CALL_TIMEOUT_SECONDS`, or a new consumer's bootstrap (`kafka.bootstrap_timeout`,
+30 s by default: see `stall_limit`); the loop beats while it waits to restart."""
+
+
+def stall_limit(bootstrap_timeout: float) -> float:
+    """How long a loop may go without a beat before it counts as stalled."""
+    return max(STALL_SECONDS, bootstrap_timeout + 10.0)
 
 
 class MergerWatchdog:

@@ -29,7 +29,7 @@ from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.merger import MergerLoop
-from driftwarden.monitor.kafka.merger_watchdog import MergerWatchdog
+from driftwarden.monitor.kafka.merger_watchdog import MergerWatchdog, stall_limit
 from driftwarden.monitor.kafka.partials_topic import PartialPublisher, ensure_partials_topic
 from driftwarden.monitor.service.partial_close import close_partials, require_time_windows
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
@@ -189,6 +189,7 @@ class PartitionedGroup:
                 on_reset=self.judge.reset,
                 clock=clock,
             ),
+            stall_after=stall_limit(client.settings.bootstrap_timeout),
             on_restarted=on_merger_restarted,
         )
         self._stop = threading.Event()

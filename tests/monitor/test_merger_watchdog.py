@@ -41,11 +41,13 @@ class _Hanging(_Consumer):
 
 
 class _Quick(_Consumer):
-    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
-        self.release_cpu.wait(0.001)  # a real poll waits; this one only yields the CPU
-        return super().poll(timeout_ms)
+    """A healthy consumer: its poll waits a moment, as a real one does when idle."""
 
-    release_cpu = threading.Event()
+    _idle = threading.Event()  # never set
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        self._idle.wait(0.001)
+        return super().poll(timeout_ms)
 
     def close(self, **kwargs: Any) -> None:
         pass
@@ -78,7 +80,9 @@ def _watchdog(
             progress_clock=clock,
         )
 
-    return MergerWatchdog(new_loop, stall_after=60.0, clock=clock, on_restarted=restarted.append), restarted
+    return MergerWatchdog(
+        new_loop, stall_after=60.0, clock=clock, on_restarted=restarted.append
+    ), restarted
 
 
 def _wait_for(condition: Any) -> bool:
