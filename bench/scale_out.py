@@ -228,11 +228,12 @@ class Group:
         ]
 
     def merger_events(self) -> dict[str, int]:
-        """How often each merger lifecycle event was logged, over all members."""
+        """How often each merger lifecycle event (and the merge group's assignor's
+        `topic_metadata_missing`) was logged, over all members."""
         seen: dict[str, int] = {}
         for member in self.members:
             for line in member.log.read_text(errors="replace").splitlines():
-                if '"merger_' in line and line.startswith("{"):
+                if ('"merger_' in line or "topic_metadata_missing" in line) and line[:1] == "{":
                     event = str(json.loads(line).get("event"))
                     seen[event] = seen.get(event, 0) + 1
         return seen
@@ -329,6 +330,7 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
         assert first is not None
         consumed = group.consumed()
         merged_by = group.merged_by()
+        merger_events = group.merger_events()
     finally:
         codes = group.stop()
     if total != setup.events:
@@ -344,6 +346,7 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
         "windows": len(group.verdicts.events),
         "verdict_records": group.verdicts.records,
         "merged_by": merged_by,
+        "merger_events": merger_events,  # restarts and metadata races, for the record
         "exit_codes": codes,
     }
 
