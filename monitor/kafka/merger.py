@@ -62,6 +62,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import IllegalStateError
+from kafka.structs import MemberState
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.errors import CheckpointError
@@ -210,8 +211,9 @@ class MergerLoop:
             self._generation += 1
 
     def _turn(self, consumer: Any) -> None:
-        self._beat()
         batches = consumer.poll(timeout_ms=millis(POLL_SECONDS))
+        if consumer.group_metadata().state == MemberState.STABLE:
+            self._beat()  # in the group: turning outside it (never rejoined) is no progress
         now = self._clock()
         if self._start_over(consumer):
             return  # this poll's records may predate the seek: they are read again

@@ -4,7 +4,8 @@ A hang raises nothing, so the merger's own restart-after-error cannot see it:
 a bench run's merger sat for minutes in kafka-python's coordinator lookup,
 out of the merge group, while the member read and published every partial and
 nothing was merged. The watchdog reads the loop's `progressed_at` (set on every
-turn, every merged window and every wait) and, when it is older than
+turn made as a settled group member, every merged window and every wait) and,
+when it is older than
 `stall_after`, abandons that loop (it gives up alerting at once and can do
 nothing more should its thread wake: `MergerLoop.abandon`) and starts a new
 loop with a new consumer on a new thread. A thread stuck inside kafka-python
@@ -29,14 +30,15 @@ from driftwarden.monitor.kafka.merger import MergerLoop
 log = structlog.get_logger(__name__)
 
 STALL_SECONDS = 40.0
-"""Above the longest call a healthy loop makes between beats: one bounded by
-`CALL_TIMEOUT_SECONDS`, or a new consumer's bootstrap (`kafka.bootstrap_timeout`,
-30 s by default: see `stall_limit`); the loop beats while it waits to restart."""
+"""Above the longest call a healthy loop makes between beats (one bounded by
+`CALL_TIMEOUT_SECONDS`); the loop beats while it waits to restart."""
 
 
-def stall_limit(bootstrap_timeout: float) -> float:
-    """How long a loop may go without a beat before it counts as stalled."""
-    return max(STALL_SECONDS, bootstrap_timeout + 10.0)
+def stall_limit(*, bootstrap_timeout: float, session_timeout: float) -> float:
+    """How long a loop may go without progress before it counts as stalled: a new
+    consumer's bootstrap, or a join that waits for a dead member's session to expire,
+    take longer than any call."""
+    return max(STALL_SECONDS, bootstrap_timeout + 10.0, session_timeout + 30.0)
 
 
 class MergerWatchdog:

@@ -189,7 +189,10 @@ class PartitionedGroup:
                 on_reset=self.judge.reset,
                 clock=clock,
             ),
-            stall_after=stall_limit(client.settings.bootstrap_timeout),
+            stall_after=stall_limit(
+                bootstrap_timeout=client.settings.bootstrap_timeout,
+                session_timeout=client.settings.session_timeout,
+            ),
             on_restarted=on_merger_restarted,
         )
         self._stop = threading.Event()

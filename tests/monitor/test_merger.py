@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka import TopicPartition
 from kafka.errors import IllegalStateError, KafkaError
+from kafka.structs import ConsumerGroupMetadata, MemberState
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.kafka.client import KafkaClientConfig
@@ -146,6 +147,10 @@ class _Consumer:
 
     def subscribe(self, topics: list[str], listener: Any) -> None:
         self.listener = listener
+
+    def group_metadata(self) -> ConsumerGroupMetadata:
+        joined = self.listener is not None
+        return ConsumerGroupMetadata(state=MemberState.STABLE if joined else MemberState.UNJOINED)
 
     def _call(self) -> None:
         if self.listener is None:

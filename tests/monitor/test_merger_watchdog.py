@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from kafka import TopicPartition
+from kafka.structs import ConsumerGroupMetadata, MemberState
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.kafka.client import KafkaClientConfig
@@ -51,6 +52,21 @@ class _Quick(_Consumer):
 
     def close(self, **kwargs: Any) -> None:
         pass
+
+
+class _Outside(_Quick):
+    """Polls return, but the consumer never gets back into the group (the bench's stall:
+    kafka-python's coordinator lookup never succeeding after a rejoin was needed)."""
+
+    def group_metadata(self) -> ConsumerGroupMetadata:
+        return ConsumerGroupMetadata(state=MemberState.REBALANCING)
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        self._idle.wait(0.001)
+        self.turned = True
+        return {}
+
+    turned = False
 
 
 class _Clock:
@@ -131,3 +147,19 @@ def test_a_merger_that_keeps_turning_is_never_restarted() -> None:
     finally:
         watchdog.stop(_WAIT)
     assert restarted == []
+
+
+def test_a_merger_that_turns_but_never_gets_back_into_the_group_is_replaced() -> None:
+    topic, judge, clock, owns = _windows(range(7, 9)), _Judge(), _Clock(), []
+    outside = _Outside(topic, [])
+    watchdog, restarted = _watchdog([outside, _Quick(topic, [True])], judge, topic, clock, owns)
+    watchdog.start()
+    try:
+        assert _wait_for(lambda: outside.turned)
+        clock.now += 61.0
+        assert watchdog.check()
+        assert _wait_for(lambda: len(judge.judged) == 2)
+    finally:
+        watchdog.stop(_WAIT)
+    assert restarted == ["stalled"]
+    assert [k for k, _ in judge.judged] == [7, 8]
