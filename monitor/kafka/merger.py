@@ -38,14 +38,17 @@ short delay (a member whose merging had stopped for good was no longer a
 candidate; with every member's merger gone, nothing would be merged while
 every member still read).
 
-A hang is not an error, and kafka-python 3.0 has calls that can block for good:
-`position()` and `partitions_for_topic()` wait without a deadline by default
-(the coordinator lookup inside `position()` loops while the coordinator is
-unknown; a bench run stalled there after the first assignment raced the
-partials topic's creation). So every call here that takes a timeout gets one,
-the loop waits for the partials topic's metadata before it subscribes (no
-assignment is computed without it), and each turn records `progressed_at`:
-`MergerWatchdog` (`merger_watchdog`) abandons a loop that stops turning and
+A hang is not an error. A bench run's merger, whose first (empty) assignment
+came before the just-created partials topic was in its metadata, never got
+back into the merge group: its 200 ms polls kept returning from kafka-python
+3.0's coordinator lookup (`ensure_coordinator_ready`) with the coordinator
+still unknown, for minutes, while the member read and published everything.
+And `position()` and `partitions_for_topic()` wait without any deadline by
+default. So the loop waits for the partials topic's partitions before it
+subscribes (the first join then sees them), every call that takes a timeout
+gets one, and `progressed_at` moves only on a turn made as a settled (STABLE)
+member of the merge group, and while the loop waits on purpose:
+`MergerWatchdog` (`merger_watchdog`) abandons a loop without progress and
 starts a new one; `abandon()` makes the old thread harmless if it ever wakes.
 """
 
