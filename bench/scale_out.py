@@ -239,6 +239,14 @@ class Group:
                     seen[event] = seen.get(event, 0) + 1
         return seen
 
+    def keep_logs(self, why: str) -> Path:
+        """Copy the members' logs to bench/results/<why>-*.log, for whoever looks into it."""
+        kept = Path("bench/results")
+        kept.mkdir(parents=True, exist_ok=True)
+        for m, member in enumerate(self.members):
+            shutil.copy(member.log, kept / f"{why}-{member.log.parent.parent.name}-{m}.log")
+        return kept
+
     def watch(self, events: int, merged: int, state: list[float]) -> None:
         """Raise StalledError when every event was read and `merged` has not moved for
         STALL_SECONDS; `state` is [last merged, since when]."""
@@ -250,10 +258,7 @@ class Group:
         if merged != state[0]:
             state[:] = [merged, now]
         elif sum(self.consumed()) >= events + PARTITIONS and now - state[1] > STALL_SECONDS:
-            kept = Path("bench/results")
-            kept.mkdir(parents=True, exist_ok=True)
-            for m, member in enumerate(self.members):  # for whoever looks into it
-                shutil.copy(member.log, kept / f"stalled-{member.log.parent.parent.name}-{m}.log")
+            kept = self.keep_logs("stalled")
             raise StalledError(
                 f"{len(self.members)} members read every event but merged {merged} events "
                 f"in {STALL_SECONDS:.0f} s; merger events logged: {self.merger_events()}; "
@@ -332,6 +337,8 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
         consumed = group.consumed()
         merged_by = group.merged_by()
         merger_events = group.merger_events()
+        if merger_events.get("merger_restarted"):
+            group.keep_logs("restarted")  # where the watchdog found the merger stuck
     finally:
         codes = group.stop()
     if total != setup.events:
