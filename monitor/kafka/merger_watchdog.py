@@ -129,9 +129,17 @@ def _run(loop: MergerLoop, stop: threading.Event) -> None:
 
 
 def _where(thread: threading.Thread) -> list[str]:
-    """The innermost frames of a thread: where a stalled merger was stuck."""
+    """The innermost frames of a thread (threading's own left out): where a stalled
+    merger was stuck."""
     frame = sys._current_frames().get(thread.ident or -1)
     if frame is None:
         return []
-    stack = traceback.extract_stack(frame)[-4:]
-    return [f"{f.filename.rsplit('site-packages/', 1)[-1]}:{f.lineno}:{f.name}" for f in stack]
+    stack = [f for f in traceback.extract_stack(frame) if not f.filename.endswith("threading.py")]
+    return [f"{_short(f.filename)}:{f.lineno}:{f.name}" for f in stack[-8:]]
+
+
+def _short(path: str) -> str:
+    for root in ("site-packages/", "src/"):
+        if root in path:
+            return path.rsplit(root, 1)[-1]
+    return path
