@@ -76,7 +76,8 @@ WINDOW_SECONDS = 10.0  # bench.daemon_throughput.WINDOW
 TICKS = os.sysconf("SC_CLK_TCK")
 RUN_TIMEOUT = 1200.0
 STALL_SECONDS = 120.0  # every event read, nothing merged for this long: stalled (the
-# merger watchdog replaces a stalled merger after 75 s: a run it rescues is slow, not stalled)
+# merger watchdog replaces a stalled merger after 40 s here, 10 s sessions: a run it rescues
+# is slow, not stalled)
 RETRIES = 2  # fresh groups tried after a stalled one, per run
 
 
