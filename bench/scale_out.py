@@ -75,7 +75,9 @@ PARTITIONS = 12
 WINDOW_SECONDS = 10.0  # bench.daemon_throughput.WINDOW
 TICKS = os.sysconf("SC_CLK_TCK")
 RUN_TIMEOUT = 1200.0
-STALL_SECONDS = 60.0  # every event read and no window merged for this long: a stalled merger
+STALL_SECONDS = 120.0  # every event read, nothing merged for this long: stalled (the
+# merger watchdog replaces a stalled merger after 40 s here, 10 s sessions: a run it rescues
+# is slow, not stalled)
 RETRIES = 2  # fresh groups tried after a stalled one, per run
 
 
@@ -228,14 +230,23 @@ class Group:
         ]
 
     def merger_events(self) -> dict[str, int]:
-        """How often each merger lifecycle event was logged, over all members."""
+        """How often each merger lifecycle event (and the merge group's assignor's
+        `topic_metadata_missing`) was logged, over all members."""
         seen: dict[str, int] = {}
         for member in self.members:
             for line in member.log.read_text(errors="replace").splitlines():
-                if '"merger_' in line and line.startswith("{"):
+                if ('"merger_' in line or "topic_metadata_missing" in line) and line[:1] == "{":
                     event = str(json.loads(line).get("event"))
                     seen[event] = seen.get(event, 0) + 1
         return seen
+
+    def keep_logs(self, why: str) -> Path:
+        """Copy the members' logs to bench/results/<why>-*.log, for whoever looks into it."""
+        kept = Path("bench/results")
+        kept.mkdir(parents=True, exist_ok=True)
+        for m, member in enumerate(self.members):
+            shutil.copy(member.log, kept / f"{why}-{member.log.parent.parent.name}-{m}.log")
+        return kept
 
     def watch(self, events: int, merged: int, state: list[float]) -> None:
         """Raise StalledError when every event was read and `merged` has not moved for
@@ -248,10 +259,7 @@ class Group:
         if merged != state[0]:
             state[:] = [merged, now]
         elif sum(self.consumed()) >= events + PARTITIONS and now - state[1] > STALL_SECONDS:
-            kept = Path("bench/results")
-            kept.mkdir(parents=True, exist_ok=True)
-            for m, member in enumerate(self.members):  # for whoever looks into it
-                shutil.copy(member.log, kept / f"stalled-{member.log.parent.parent.name}-{m}.log")
+            kept = self.keep_logs("stalled")
             raise StalledError(
                 f"{len(self.members)} members read every event but merged {merged} events "
                 f"in {STALL_SECONDS:.0f} s; merger events logged: {self.merger_events()}; "
@@ -329,6 +337,9 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
         assert first is not None
         consumed = group.consumed()
         merged_by = group.merged_by()
+        merger_events = group.merger_events()
+        if merger_events.get("merger_restarted"):
+            group.keep_logs("restarted")  # where the watchdog found the merger stuck
     finally:
         codes = group.stop()
     if total != setup.events:
@@ -344,6 +355,7 @@ def timed_run(setup: Setup, count: int, run: int) -> dict[str, Any]:
         "windows": len(group.verdicts.events),
         "verdict_records": group.verdicts.records,
         "merged_by": merged_by,
+        "merger_events": merger_events,  # restarts and metadata races, for the record
         "exit_codes": codes,
     }
 

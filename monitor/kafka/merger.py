@@ -37,6 +37,19 @@ error: it ends that consumer, and a new one joins the merge group after a
 short delay (a member whose merging had stopped for good was no longer a
 candidate; with every member's merger gone, nothing would be merged while
 every member still read).
+
+A hang is not an error. A bench run's merger, whose first (empty) assignment
+came before the just-created partials topic was in its metadata, never got
+back into the merge group: its 200 ms polls kept returning from kafka-python
+3.0's coordinator lookup (`ensure_coordinator_ready`) with the coordinator
+still unknown, for minutes, while the member read and published everything.
+And `position()` and `partitions_for_topic()` wait without any deadline by
+default. So the loop waits for the partials topic's partitions before it
+subscribes (the first join then sees them), every call that takes a timeout
+gets one, and `progressed_at` moves only on a turn made as a settled (STABLE)
+member of the merge group, and while the loop waits on purpose:
+`MergerWatchdog` (`merger_watchdog`) abandons a loop without progress and
+starts a new one; `abandon()` makes the old thread harmless if it ever wakes.
 """
 
 from __future__ import annotations
@@ -52,6 +65,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import IllegalStateError
+from kafka.structs import MemberState
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.errors import CheckpointError
@@ -65,6 +79,8 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 0.2
 RESTART_MAX_SECONDS = 30.0
+CALL_TIMEOUT_SECONDS = 10.0
+"""Deadline of each blocking call that takes one (end offsets, positions)."""
 
 
 def merge_group(group_id: str) -> str:
@@ -95,6 +111,7 @@ class MergerLoop:
         clock: Callable[[], float] = time.time,
         consumer_factory: Callable[..., Any] = KafkaConsumer,
         restart_after: float = 1.0,
+        progress_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -119,6 +136,9 @@ class MergerLoop:
         self._owns = False
         self.windows_merged = 0
         self.error: BaseException | None = None
+        self._progress_clock = progress_clock
+        self.progressed_at = progress_clock()  # the watchdog's liveness signal
+        self._abandoned = False  # set by the watchdog: this loop must act no more
 
     @property
     def owns(self) -> bool:
@@ -129,13 +149,13 @@ class MergerLoop:
         `restart_after` seconds (doubling to `RESTART_MAX_SECONDS`) a new consumer joins
         the merge group again, which reads the topic from its start like any owner."""
         delay = self._restart_after
-        while not stop.is_set():
+        while not stop.is_set() and not self._abandoned:
             try:
                 self._session(stop)
             except Exception as exc:
                 self.error = exc
                 log.exception("merger_failed", restart_in=delay)
-                stop.wait(delay)
+                self._wait(stop, delay)
                 delay = min(max(delay, 0.1) * 2, RESTART_MAX_SECONDS)
 
     def _session(self, stop: threading.Event) -> None:
@@ -143,11 +163,13 @@ class MergerLoop:
         kwargs = self._client.consumer_kwargs(client_suffix="merger", assignor=self._assignor)
         kwargs.update(group_id=merge_group(self._client.settings.group_id))
         kwargs["auto_offset_reset"] = "earliest"
+        self._beat()  # the bootstrap below may take up to kafka.bootstrap_timeout
         consumer = self._consumer_factory(**kwargs)
         self._assigned, self._ends, self._merging = [], None, False
         try:
+            self._await_partials_topic(consumer, stop)
             consumer.subscribe(topics=[self._settings.partials_topic], listener=_Listener(self))
-            while not stop.is_set():
+            while not stop.is_set() and not self._abandoned:
                 self._turn(consumer)
         finally:
             with self._lock:
@@ -159,8 +181,42 @@ class MergerLoop:
             except Exception as exc:
                 log.warning("merger_consumer_close_failed", error=f"{type(exc).__name__}: {exc}")
 
+    def _await_partials_topic(self, consumer: Any, stop: threading.Event) -> None:
+        """Until the partials topic's partitions are visible to this consumer: a group
+        joined before that is assigned nothing (the assignor sees no partitions) and
+        must rejoin, the path that once hung in kafka-python's coordinator lookup."""
+        topic = self._settings.partials_topic
+        while not stop.is_set() and not self._abandoned:
+            self._beat()
+            if consumer.partitions_for_topic(topic):
+                return
+            log.info("merger_waiting_for_topic_metadata", topic=topic)
+            stop.wait(POLL_SECONDS)
+
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
+        """`stop.wait(seconds)`, beating each second: waiting to restart is no stall."""
+        deadline = self._progress_clock() + seconds
+        while not stop.is_set() and not self._abandoned:
+            self._beat()
+            left = deadline - self.progressed_at
+            if left <= 0 or stop.wait(min(left, 1.0)):
+                return
+
+    def _beat(self) -> None:
+        self.progressed_at = self._progress_clock()
+
+    def abandon(self) -> None:
+        """The watchdog gave up on this loop (its thread is stuck in a call): it gives
+        up alerting now and, should its thread wake, merges and owns nothing again."""
+        with self._lock:
+            self._hand_over(False)
+            self._abandoned = True
+            self._generation += 1
+
     def _turn(self, consumer: Any) -> None:
         batches = consumer.poll(timeout_ms=millis(POLL_SECONDS))
+        if consumer.group_metadata().state == MemberState.STABLE:
+            self._beat()  # in the group: turning outside it (never rejoined) is no progress
         now = self._clock()
         if self._start_over(consumer):
             return  # this poll's records may predate the seek: they are read again
@@ -184,6 +240,8 @@ class MergerLoop:
             generation, assignment = self._generation, list(self._assignment)
         if generation == self._applied:
             return False
+        if self._abandoned:
+            return True  # the judge belongs to the loop that replaced this one
         self._applied = generation
         self.book = MergeBook(timeout=self._settings.merge_timeout)
         self._on_reset()
@@ -198,7 +256,7 @@ class MergerLoop:
         """End offsets to catch up with, then ownership, unless a rebalance ran in
         the meantime (its callbacks run inside these blocking calls)."""
         generation = self._applied
-        ends = consumer.end_offsets(self._assigned)
+        ends = consumer.end_offsets(self._assigned, timeout_ms=millis(CALL_TIMEOUT_SECONDS))
         self._learn_input_partitions(consumer)
         with self._lock:
             if generation != self._generation:
@@ -220,7 +278,7 @@ class MergerLoop:
         assert self._ends is not None
         try:
             for tp, end in self._ends.items():
-                position = consumer.position(tp)
+                position = consumer.position(tp, timeout_ms=millis(CALL_TIMEOUT_SECONDS))
                 if position is None or position < end:
                     return False
         except IllegalStateError:
@@ -268,6 +326,7 @@ class MergerLoop:
         for window in ready:
             if self._generation != self._applied:
                 break  # revoked: the next owner merges the rest (this book is dropped)
+            self._beat()
             if not window.complete:
                 log.warning(
                     "window_merged_incomplete",
@@ -307,7 +366,7 @@ class MergerLoop:
 
     def _hand_over(self, owns: bool) -> None:
         """With `_lock` held: ownership follows the generation it was decided in."""
-        if owns == self._owns:
+        if owns == self._owns or self._abandoned:
             return
         self._owns = owns
         log.info("merger_became_owner" if owns else "merger_gave_up_ownership")

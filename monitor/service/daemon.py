@@ -650,6 +650,7 @@ class Daemon:
             client=self.client,
             observers=observers,
             on_ownership=self.on_alerting,
+            on_merger_restarted=self.metrics.record_merger_restart,
             member=settings.kafka.group_instance_id or f"{socket.gethostname()}:{os.getpid()}",
         )
 

@@ -29,6 +29,7 @@ from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.layout import ModelLayout
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.merger import MergerLoop
+from driftwarden.monitor.kafka.merger_watchdog import MergerWatchdog, stall_limit
 from driftwarden.monitor.kafka.partials_topic import PartialPublisher, ensure_partials_topic
 from driftwarden.monitor.service.partial_close import close_partials, require_time_windows
 from driftwarden.monitor.verdicts.evaluation import ModelEvaluator
@@ -162,6 +163,7 @@ class PartitionedGroup:
         on_ownership: Callable[[bool], None],
         member: str,
         clock: Callable[[], float] = time.time,
+        on_merger_restarted: Callable[[str], None] = lambda reason: None,
     ) -> None:
         require_time_windows(engine)
         self.settings = settings
@@ -175,26 +177,31 @@ class PartitionedGroup:
         self._marker_publisher = PartialPublisher(
             client, settings.partials_topic, partitions, client_suffix="merger-out"
         )
-        self.merger = MergerLoop(
-            client=client,
-            settings=settings,
-            input_topics=client.settings.topics,
-            publisher=self._marker_publisher,
-            on_merged=self.judge.judge,
-            on_marker=self.judge.restore,
-            on_ownership=on_ownership,
-            on_reset=self.judge.reset,
-            clock=clock,
+        self.merger = MergerWatchdog(
+            lambda: MergerLoop(
+                client=client,
+                settings=settings,
+                input_topics=client.settings.topics,
+                publisher=self._marker_publisher,
+                on_merged=self.judge.judge,
+                on_marker=self.judge.restore,
+                on_ownership=on_ownership,
+                on_reset=self.judge.reset,
+                clock=clock,
+            ),
+            stall_after=stall_limit(
+                bootstrap_timeout=client.settings.bootstrap_timeout,
+                session_timeout=client.settings.session_timeout,
+            ),
+            on_restarted=on_merger_restarted,
         )
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="merger", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="merger-watchdog", daemon=True)
 
     def _run(self) -> None:
         self.judge.warm_up()  # before joining the merge group: merging starts warm
-        try:
-            self.merger.run(self._stop)
-        except BaseException:  # logged by the loop; the member keeps reading
-            return
+        self.merger.start()
+        self.merger.supervise(self._stop)
 
     def start(self) -> None:
         self._thread.start()
@@ -202,6 +209,7 @@ class PartitionedGroup:
     def stop(self, timeout: float) -> None:
         """After the reading loop stopped: leave the merge group (alerting handed over)."""
         self._stop.set()
+        self.merger.stop(timeout)
         self._thread.join(timeout=timeout)
         self._marker_publisher.close()
         self.outlet.close()

@@ -57,6 +57,7 @@ METRIC_NAMES: Final = (
     "driftwarden_storage_corrupt_total",
     "driftwarden_http_connections_dropped_total",
     "driftwarden_group_role",
+    "driftwarden_merger_restarts_total",
     *PERFORMANCE_METRIC_NAMES,
 )
 """Every name docs/metrics.md lists, as it appears in the exposition."""
@@ -226,6 +227,13 @@ class Metrics:
         )
         for role in ("active", "standby"):
             self._role.labels(role=role)
+        self._merger_restarts = Counter(
+            "driftwarden_merger_restarts",
+            "Merger loops replaced by the watchdog (group.mode partitioned), by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self._merger_restarts.labels(reason="stalled")
 
     def prime(
         self,
@@ -271,6 +279,9 @@ class Metrics:
 
     def set_partitions_assigned(self, count: int) -> None:
         self._assigned.set(count)
+
+    def record_merger_restart(self, reason: str) -> None:
+        self._merger_restarts.labels(reason=reason).inc()
 
     def set_group_role(self, role: str | None) -> None:
         """`active`, `standby`, or None (not in the group): one series is 1, or none."""

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka import TopicPartition
 from kafka.errors import IllegalStateError, KafkaError
+from kafka.structs import ConsumerGroupMetadata, MemberState
 
 from driftwarden.monitor.config import GroupSettings
 from driftwarden.monitor.kafka.client import KafkaClientConfig
@@ -147,7 +148,13 @@ class _Consumer:
     def subscribe(self, topics: list[str], listener: Any) -> None:
         self.listener = listener
 
+    def group_metadata(self) -> ConsumerGroupMetadata:
+        joined = self.listener is not None
+        return ConsumerGroupMetadata(state=MemberState.STABLE if joined else MemberState.UNJOINED)
+
     def _call(self) -> None:
+        if self.listener is None:
+            return  # not subscribed yet (the loop awaits the topic's metadata first)
         mine = self.rebalances.pop(0) if self.rebalances else None
         if mine is None:
             return
@@ -166,11 +173,13 @@ class _Consumer:
         self.next += len(batch)
         return {_TP: batch} if batch else {}
 
-    def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    def end_offsets(
+        self, tps: list[TopicPartition], timeout_ms: int | None = None
+    ) -> dict[TopicPartition, int]:
         self._call()
         return dict.fromkeys(tps, len(self.topic.records))
 
-    def position(self, tp: TopicPartition) -> int:
+    def position(self, tp: TopicPartition, timeout_ms: int | None = None) -> int:
         self._call()
         if tp not in self.assigned:
             raise IllegalStateError("Partition is not assigned")  # as kafka-python does
