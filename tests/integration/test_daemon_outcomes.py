@@ -139,7 +139,7 @@ def kill_three_times_during_the_join(
     most: int,
 ) -> list[float]:
     """Three daemon runs, each killed by SIGKILL after it read 100 to `most` outcomes and
-    checkpointed (every second), at a random point of an epoch. Both topics (predictions on
+    checkpointed them (every second), at a random point of an epoch. Both topics (predictions on
     3 partitions, outcomes on 1) are produced at 500 records/s from the first run's start,
     so the kills fall while they still flow. The outcomes each run had read; producing has
     finished when it returns."""
@@ -167,6 +167,14 @@ def kill_three_times_during_the_join(
                 f"{target} outcomes consumed",
                 lambda: consumed(daemon, outcome_topic) >= target or caught_up(daemon, 4),  # noqa: B023
                 timeout=90,
+            )
+            # A checkpoint of what was read, so the next run restores one (a fast client
+            # reads the target before the run's first checkpoint).
+            saved = checkpoints(daemon)
+            daemon.wait_until(
+                "a checkpoint after the target",
+                lambda: checkpoints(daemon) > saved,  # noqa: B023
+                timeout=60,
             )
             time.sleep(rng.uniform(0.5, 1.5))
             kills.append(consumed(daemon, outcome_topic))
@@ -205,6 +213,14 @@ def consumed(daemon: DaemonProcess, topic: str) -> float:
     prefix = f'driftwarden_events_consumed_total{{topic="{topic}"}}'
     for line in daemon.metrics().splitlines():
         if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def checkpoints(daemon: DaemonProcess) -> float:
+    """Checkpoints this run wrote and committed (its /metrics)."""
+    for line in daemon.metrics().splitlines():
+        if line.startswith("driftwarden_checkpoint_duration_seconds_count"):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
