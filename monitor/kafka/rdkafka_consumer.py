@@ -247,6 +247,8 @@ class RdKafkaConsumer:
         self._seeks: dict[Partition, int] = {}
         self._group_error: BaseException | None = None
         self._highwaters: dict[Partition, int | None] = {}  # until the next poll()
+        # Topic partitions as last read outside a callback (`_check_whole`).
+        self._known_partitions: dict[str, set[int]] = {}
         try:
             # kafka-python connects in its constructor; fail the start the same way.
             self._consumer.list_topics(timeout=self._settings.bootstrap_timeout)
@@ -325,10 +327,16 @@ class RdKafkaConsumer:
         self._given = assigned
 
     def _check_whole(self, assigned: set[Partition]) -> None:
-        """Refuse a share of the topics (module docstring, point 2)."""
+        """Refuse a share of the topics (module docstring, point 2).
+
+        The partitions expected are the ones last read outside any callback (the loop
+        reads every topic's metadata before its first poll): confluent-kafka's
+        `list_topics` ends its own call state, so called from this callback it clears
+        that of the `consume()` running it, and the next callback of that `consume()`
+        aborts the process (`CallState_get: Assertion cs != NULL`)."""
         expected: set[Partition] = set()
         for topic in self._topics:
-            expected.update((topic, p) for p in self.partitions_for_topic(topic) or ())
+            expected.update((topic, p) for p in self._known_partitions.get(topic, ()))
         missing = expected - assigned
         if missing:
             raise ConfigError(
@@ -496,7 +504,8 @@ class RdKafkaConsumer:
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
             return None
-        return {int(p) for p in found.partitions}
+        partitions = self._known_partitions[topic] = {int(p) for p in found.partitions}
+        return partitions
 
     def close(self, autocommit: bool = False, timeout_ms: int | None = None) -> None:
         """Leave the group; the revocation callback runs first (loop's checkpoint path).

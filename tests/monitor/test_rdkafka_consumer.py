@@ -207,12 +207,24 @@ def test_seeks_in_the_assignment_callback_become_the_start_offsets_of_the_assign
 def test_a_share_of_the_partitions_is_refused_before_the_loop_is_told() -> None:
     """Two members started at once: neither may judge part of a model's traffic."""
     fake = FakeConsumer()
-    _, listener = _consumer(fake)
+    consumer, listener = _consumer(fake)
+    consumer.partitions_for_topic(TOPIC)  # the loop reads the metadata before its first poll
     with pytest.raises(ConfigError, match=r"assigned 2 of 3 partitions.*one member per group"):
         fake.callbacks["on_assign"](fake, _tps(0, 2))
     assert listener.calls == []
     fake.callbacks["on_revoke"](fake, _tps(0, 2))
     assert listener.calls == []  # never given, so never revoked either
+
+
+def test_the_assign_callback_asks_the_broker_nothing() -> None:
+    """confluent-kafka's `list_topics` ends its own call state: called from a rebalance
+    callback, it leaves the `consume()` that runs the callback without one, and that
+    call's next callback aborts the process (CallState_get assertion)."""
+    fake = FakeConsumer()
+    consumer, _ = _consumer(fake)
+    consumer.partitions_for_topic(TOPIC)
+    fake.list_topics = None  # type: ignore[assignment]  # any call now fails
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
 
 
 def test_revocation_runs_the_loops_checkpoint_and_commits_with_known_leader_epochs() -> None:
