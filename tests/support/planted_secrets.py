@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -152,13 +153,20 @@ class EchoServer:
         self.httpd.server_close()
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    import socket
+_REFUSING: list[socket.socket] = []
+"""The sockets that keep `closed_port`'s ports taken for the rest of the session."""
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+def closed_port() -> int:
+    """A loopback port that refuses connections: bound and kept bound, never listening.
+
+    A port merely bound and released could be handed to the next socket bound to port
+    0, and the daemon's own metrics listener got one in CI: the "refused" receiver then
+    posted to it and never saw a ConnectError."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _REFUSING.append(sock)
+    return int(sock.getsockname()[1])
 
 
 # --- configuration -----------------------------------------------------------------------
