@@ -35,13 +35,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.daemon_throughput import (
-    EVENTS_START,
     MAX_POLL_RECORDS,
-    SCRAPE_INTERVAL,
     Daemon,
-    _templates,
-    payloads,
-    produce,
+    consuming_span,
+    loaded_broker,
     write_config,
 )
 
@@ -73,24 +70,11 @@ def daemon_cost(
     path.write_text(json.dumps(config, indent=1))
     daemon = Daemon(path, work / f"{group}.log")
     try:
-        first: tuple[float, float, float] | None = None
-        last: tuple[float, float, float] | None = None
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            seen = daemon.consumed()
-            reading = (time.monotonic(), seen, _cpu_seconds(daemon.proc.pid))
-            if seen >= n:
-                if first is None or last is None or last[1] == first[1]:
-                    raise RuntimeError("too few readings while consuming; use more --events")
-                events = last[1] - first[1]
-                return events / (last[0] - first[0]), (last[2] - first[2]) / events * 1e6
-            if seen > 0:
-                first = first or reading
-                last = reading
-            time.sleep(SCRAPE_INTERVAL)
-        raise RuntimeError("daemon did not consume every record within 600s")
+        first, last = consuming_span(daemon, n, lambda: _cpu_seconds(daemon.proc.pid))
     finally:
         daemon.stop()
+    events = last[1] - first[1]
+    return events / (last[0] - first[0]), (last[2] - first[2]) / events * 1e6
 
 
 def bare_cost(bootstrap: str, topic: str, n: int, run: int) -> tuple[float, float]:
@@ -156,31 +140,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from bench.calibration import make_baseline
-    from driftwarden.baselines.store import BaselineStore
-    from tests.support.kafka_broker import KafkaBroker, ensure_libs
-
-    ensure_libs()
     results: dict[str, list[tuple[float, float]]] = {"auto": [], "0": [], "bare": []}
     loads = [os.getloadavg()]
-    with tempfile.TemporaryDirectory(prefix="dw-cpu-") as tmp:
-        work = Path(tmp)
-        baseline = BaselineStore(work / "baselines").write(make_baseline())
-        broker = KafkaBroker(work / "broker")
-        broker.start()
-        try:
-            topic = "bench-clients"
-            broker.create_topic(topic, partitions=3)
-            templates = _templates(min(args.events, 100_000))
-            produce(broker.bootstrap, topic, payloads(templates, EVENTS_START), args.events)
-            common = (work, broker.bootstrap, baseline, topic, args.events)
-            for run in range(args.repeats):
-                results["auto"].append(daemon_cost(*common, workers="auto", run=run))
-                results["0"].append(daemon_cost(*common, workers=0, run=run))
-                results["bare"].append(bare_cost(broker.bootstrap, topic, args.events, run))
-                print(f"repeat {run}: {[(k, v[-1]) for k, v in results.items()]}", file=sys.stderr)
-        finally:
-            broker.stop()
+    topic = "bench-clients"
+    with (
+        tempfile.TemporaryDirectory(prefix="dw-cpu-") as tmp,
+        loaded_broker(Path(tmp), topic, args.events) as (broker, baseline),
+    ):
+        common = (Path(tmp), broker.bootstrap, baseline, topic, args.events)
+        for run in range(args.repeats):
+            results["auto"].append(daemon_cost(*common, workers="auto", run=run))
+            results["0"].append(daemon_cost(*common, workers=0, run=run))
+            results["bare"].append(bare_cost(broker.bootstrap, topic, args.events, run))
+            print(f"repeat {run}: {[(k, v[-1]) for k, v in results.items()]}", file=sys.stderr)
     loads.append(os.getloadavg())
     print(f"load average (1, 5, 15 min) at start {loads[0]}, at end {loads[1]}")
     print("| consumer | CPU µs per event, per repeat | median | events/s per repeat |")

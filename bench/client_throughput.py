@@ -12,10 +12,13 @@ events). Per repeat, interleaved so a busy machine slows all alike:
    last /metrics scrape taken while consuming (bench.daemon_throughput's method);
 2. a bare confluent-kafka consumer (child process): group subscribe, raw bytes,
    the daemon's librdkafka settings (`monitor/kafka/rdkafka_config.py`: manual
-   commits, read_committed, range assignor), `consume(num_messages=
-   max_poll_records)`; timed from its first record to its last, nothing else done;
-3. `driftwarden run` with `kafka.client: kafka-python`, the same way;
-4. a bare kafka-python consumer with the daemon's client settings
+   commits, read_committed, range assignor, `fetch.queue.backoff.ms` 10),
+   `consume(num_messages=max_poll_records)`; timed from its first record to its
+   last, nothing else done;
+3. the same bare consumer with librdkafka's own `fetch.queue.backoff.ms` (1 s),
+   the consumer a user writes without tuning it, which the issue measured;
+4. `driftwarden run` with `kafka.client: kafka-python`, the same way;
+5. a bare kafka-python consumer with the daemon's client settings
    (bench.daemon_throughput's reader).
 
 With `--profile` the librdkafka daemon runs once more under cProfile
@@ -41,15 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.daemon_throughput import (
-    EVENTS_START,
     MAX_POLL_RECORDS,
-    SCRAPE_INTERVAL,
     Daemon,
-    _templates,
     bare_rate,
+    consuming_span,
+    loaded_broker,
     machine,
-    payloads,
-    produce,
+    span_rate,
     write_config,
 )
 from bench.docs import DOCS, update_section
@@ -101,28 +102,17 @@ def daemon_rate(
                 stdin=subprocess.DEVNULL,
             )
     try:
-        first: tuple[float, float] | None = None
-        last: tuple[float, float] | None = None
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            seen = daemon.consumed()
-            now = time.monotonic()
-            if seen >= n:
-                if first is None or last is None or last[0] == first[0]:
-                    raise RuntimeError("too few scrapes while consuming; use more --events")
-                return (last[1] - first[1]) / (last[0] - first[0])
-            if seen > 0:
-                if first is None:
-                    first = (now, seen)
-                last = (now, seen)
-            time.sleep(SCRAPE_INTERVAL)
-        raise RuntimeError("daemon did not consume every record within 600s")
+        return span_rate(consuming_span(daemon, n))
     finally:
         daemon.stop()
 
 
-def confluent_rate(bootstrap: str, topic: str, n: int, run: int) -> float:
-    group = f"bench-bare-librdkafka-{run}-{os.getpid()}"
+def confluent_rate(
+    bootstrap: str, topic: str, n: int, run: int, *, library_backoff: bool = False
+) -> float:
+    """A bare confluent-kafka consumer's rate; `library_backoff`: with librdkafka's own
+    `fetch.queue.backoff.ms` instead of the daemon's."""
+    group = f"bench-bare-librdkafka-{int(library_backoff)}-{run}-{os.getpid()}"
     done = subprocess.run(
         [
             sys.executable,
@@ -133,6 +123,7 @@ def confluent_rate(bootstrap: str, topic: str, n: int, run: int) -> float:
             topic,
             group,
             str(n),
+            "library-backoff" if library_backoff else "daemon-settings",
         ],
         capture_output=True,
         text=True,
@@ -142,9 +133,9 @@ def confluent_rate(bootstrap: str, topic: str, n: int, run: int) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["rate"])
 
 
-def bare_confluent(bootstrap: str, topic: str, group: str, n: int) -> int:
+def bare_confluent(bootstrap: str, topic: str, group: str, n: int, library_backoff: bool) -> int:
     """The child side of `confluent_rate`: read n records with the daemon's librdkafka
-    settings, print the rate as JSON."""
+    settings (or librdkafka's own fetch backoff), print the rate as JSON."""
     from confluent_kafka import Consumer
 
     from driftwarden.monitor.config import KafkaSettings
@@ -154,7 +145,10 @@ def bare_confluent(bootstrap: str, topic: str, group: str, n: int) -> int:
     settings = KafkaSettings(
         client="librdkafka", bootstrap_servers=[bootstrap], topics=[topic], group_id=group
     )
-    consumer = Consumer(consumer_config(KafkaClientConfig.from_settings(settings)))
+    config = consumer_config(KafkaClientConfig.from_settings(settings))
+    if library_backoff:
+        del config["fetch.queue.backoff.ms"]
+    consumer = Consumer(config)
     consumer.subscribe([topic])
     seen = 0
     first: tuple[float, int] | None = None
@@ -224,6 +218,7 @@ def _cells(rates: Sequence[float]) -> str:
 
 def render(result: dict[str, Any]) -> str:
     rd, crd = result["daemon_librdkafka"], result["bare_librdkafka"]
+    lib = result.get("bare_librdkafka_library_backoff") or []
     kp, ckp = result["daemon_kafka_python"], result["bare_kafka_python"]
     m = statistics.median
     ratio = m(rd) / m(crd)
@@ -246,6 +241,14 @@ def render(result: dict[str, Any]) -> str:
         f"verdicts, checkpoints, commits) | {_cells(rd)} |",
         "| bare confluent-kafka consumer, the daemon's librdkafka settings, "
         f"`consume(num_messages={MAX_POLL_RECORDS})`, no processing | {_cells(crd)} |",
+        *(
+            [
+                "| the same bare consumer with librdkafka's own `fetch.queue.backoff.ms` "
+                f"(1 s) | {_cells(lib)} |"
+            ]
+            if lib
+            else []
+        ),
         f"| `driftwarden run`, `kafka.client: kafka-python` (defaults) | {_cells(kp)} |",
         f"| bare kafka-python consumer, the daemon's settings, no processing | {_cells(ckp)} |",
         "",
@@ -253,7 +256,13 @@ def render(result: dict[str, Any]) -> str:
         f"(target >= {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'}); "
         f"daemon with librdkafka / daemon with kafka-python **{m(rd) / m(kp):.2f}x**; "
         f"daemon with kafka-python / bare kafka-python **{m(kp) / m(ckp):.2f}x**; "
-        f"bare confluent-kafka / bare kafka-python **{m(crd) / m(ckp):.2f}x**.",
+        f"bare confluent-kafka / bare kafka-python **{m(crd) / m(ckp):.2f}x**"
+        + (
+            f"; daemon with librdkafka / bare confluent-kafka with librdkafka's own fetch "
+            f"backoff **{m(rd) / m(lib):.2f}x**."
+            if lib
+            else "."
+        ),
     ]
     profiled = result.get("profile_us_per_event") or {}
     if profiled:
@@ -310,11 +319,42 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+Common = tuple[Path, str, Path, str, int]  # work, bootstrap, baseline, topic, events
+
+
+def _repeat(common: Common, run: int, rates: dict[str, list[float]]) -> None:
+    """One repeat of every consumer, interleaved, each appended to its list in `rates`."""
+    _, bootstrap, _, topic, n = common
+    rates["daemon_librdkafka"].append(daemon_rate(*common, client="librdkafka", run=run))
+    rates["bare_librdkafka"].append(confluent_rate(bootstrap, topic, n, run))
+    rates["bare_librdkafka_library_backoff"].append(
+        confluent_rate(bootstrap, topic, n, run, library_backoff=True)
+    )
+    rates["daemon_kafka_python"].append(daemon_rate(*common, client="kafka-python", run=run))
+    rates["bare_kafka_python"].append(bare_rate(bootstrap, topic, n, run, "read_committed"))
+    print(
+        f"repeat {run}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in rates.items()),
+        file=sys.stderr,
+    )
+
+
+def _profile(common: Common) -> dict[str, float]:
+    """The librdkafka daemon once more, in one process under cProfile: µs per event by part."""
+    import pstats
+
+    profile = common[0] / "daemon.prof"
+    daemon_rate(*common, client="librdkafka", run=99, decode_workers=0, profile=profile)
+    stats = pstats.Stats(str(profile))
+    stats.dump_stats(Path("bench/results") / "client_throughput-daemon.prof")
+    stats.sort_stats("cumulative").print_stats(40)
+    return profile_split(stats, common[4])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--bare-confluent"]:
-        bootstrap, topic, group, n = argv[1:5]
-        return bare_confluent(bootstrap, topic, group, int(n))
+        bootstrap, topic, group, n, which = argv[1:6]
+        return bare_confluent(bootstrap, topic, group, int(n), which == "library-backoff")
     parser = argparse.ArgumentParser(prog="bench.client_throughput")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -329,59 +369,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     import confluent_kafka
     import kafka
 
-    from bench.calibration import make_baseline
-    from driftwarden.baselines.store import BaselineStore
-    from tests.support.kafka_broker import KafkaBroker, ensure_libs
-
-    ensure_libs()
-    profiled: dict[str, float] = {}
     rates: dict[str, list[float]] = {
         "daemon_librdkafka": [],
         "bare_librdkafka": [],
+        "bare_librdkafka_library_backoff": [],
         "daemon_kafka_python": [],
         "bare_kafka_python": [],
     }
-    with tempfile.TemporaryDirectory(prefix="dw-bench-") as tmp:
-        work = Path(tmp)
-        baseline = BaselineStore(work / "baselines").write(make_baseline())
-        broker = KafkaBroker(work / "broker")
-        broker.start()
-        try:
-            topic = "bench-clients"
-            broker.create_topic(topic, partitions=3)
-            templates = _templates(min(args.events, 100_000))
-            began = time.monotonic()
-            produce(broker.bootstrap, topic, payloads(templates, EVENTS_START), args.events)
-            print(f"produced {args.events} in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            common = (work, broker.bootstrap, baseline, topic, args.events)
-            for run in range(args.repeats):
-                rates["daemon_librdkafka"].append(
-                    daemon_rate(*common, client="librdkafka", run=run)
-                )
-                rates["bare_librdkafka"].append(
-                    confluent_rate(broker.bootstrap, topic, args.events, run)
-                )
-                rates["daemon_kafka_python"].append(
-                    daemon_rate(*common, client="kafka-python", run=run)
-                )
-                rates["bare_kafka_python"].append(
-                    bare_rate(broker.bootstrap, topic, args.events, run, "read_committed")
-                )
-                print(
-                    f"repeat {run}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in rates.items()),
-                    file=sys.stderr,
-                )
-            if args.profile:
-                profile = work / "daemon.prof"
-                daemon_rate(*common, client="librdkafka", run=99, decode_workers=0, profile=profile)
-                import pstats
-
-                stats = pstats.Stats(str(profile))
-                stats.dump_stats(Path("bench/results") / "client_throughput-daemon.prof")
-                stats.sort_stats("cumulative").print_stats(40)
-                profiled = profile_split(stats, args.events)
-        finally:
-            broker.stop()
+    topic = "bench-clients"
+    with (
+        tempfile.TemporaryDirectory(prefix="dw-bench-") as tmp,
+        loaded_broker(Path(tmp), topic, args.events) as (broker, baseline),
+    ):
+        common = (Path(tmp), broker.bootstrap, baseline, topic, args.events)
+        for run in range(args.repeats):
+            _repeat(common, run, rates)
+        profiled = _profile(common) if args.profile else {}
     result: dict[str, Any] = {
         "command": " ".join(["uv run python -m bench.client_throughput", shlex.join(argv)]).strip(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -29,6 +29,7 @@ its decode worker is sampled from /proc with the records consumed so far.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,6 +120,33 @@ def produce(
     if progress is not None:
         progress[0] = sent
     return sent
+
+
+@contextlib.contextmanager
+def loaded_broker(work: Path, topic: str, events: int) -> Iterator[tuple[Any, Path]]:
+    """A started broker (the test harness's) whose 3-partition `topic` holds `events`
+    synthetic events, and a baseline for them: (broker, baseline path)."""
+    from bench.calibration import make_baseline
+    from driftwarden.baselines.store import BaselineStore
+    from tests.support.kafka_broker import KafkaBroker, ensure_libs
+
+    ensure_libs()
+    baseline = BaselineStore(work / "baselines").write(make_baseline())
+    broker = KafkaBroker(work / "broker")
+    broker.start()
+    try:
+        broker.create_topic(topic, partitions=3)
+        began = time.monotonic()
+        produce(
+            broker.bootstrap,
+            topic,
+            payloads(_templates(min(events, 100_000)), EVENTS_START),
+            events,
+        )
+        print(f"produced {events} in {time.monotonic() - began:.1f}s", file=sys.stderr)
+        yield broker, baseline
+    finally:
+        broker.stop()
 
 
 # --- the daemon ----------------------------------------------------------------------------
@@ -251,35 +279,49 @@ class Setup:
         return Daemon(config, self.work / f"{group}.log")
 
 
-def daemon_rate(
-    setup: Setup, topic: str, n: int, run: int, decode_workers: int | str = "auto"
-) -> float:
-    """Records per second between the first and the last scrape taken while consuming.
+Reading = tuple[float, float, float]  # (monotonic time, records consumed, extra reading)
+
+
+def consuming_span(
+    daemon: Daemon, n: int, extra: Callable[[], float] = lambda: 0.0
+) -> tuple[Reading, Reading]:
+    """The first and the last scrape taken while the daemon consumed its n records.
 
     Both ends are scrapes with exact counts, so the scrape interval adds no
     rounding at either end; scraping every `SCRAPE_INTERVAL` (each scrape costs
     the daemon ~3.5 ms of CPU) keeps the observer's share of the daemon's CPU
-    near 1%.
+    near 1%. `extra` is read beside each scrape (the daemon's CPU seconds, say).
     """
+    first: Reading | None = None
+    last: Reading | None = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        seen = daemon.consumed()
+        reading = (time.monotonic(), seen, extra())
+        if seen >= n:
+            if first is None or last is None or last[0] == first[0]:
+                raise RuntimeError("too few scrapes while consuming; use more --events")
+            return first, last
+        if seen > 0:
+            first = first or reading
+            last = reading
+        time.sleep(SCRAPE_INTERVAL)
+    raise RuntimeError("daemon did not consume every record within 600s")
+
+
+def span_rate(span: tuple[Reading, Reading]) -> float:
+    first, last = span
+    return (last[1] - first[1]) / (last[0] - first[0])
+
+
+def daemon_rate(
+    setup: Setup, topic: str, n: int, run: int, decode_workers: int | str = "auto"
+) -> float:
+    """Records per second between the first and the last scrape taken while consuming."""
     group = f"bench-daemon-{decode_workers}-{run}-{os.getpid()}"
     daemon = setup.daemon(topic, group, decode_workers)
     try:
-        first: tuple[float, float] | None = None
-        last: tuple[float, float] | None = None
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            seen = daemon.consumed()
-            now = time.monotonic()
-            if seen >= n:
-                if first is None or last is None or last[0] == first[0]:
-                    raise RuntimeError("too few scrapes while consuming; use more --events")
-                return (last[1] - first[1]) / (last[0] - first[0])
-            if seen > 0:
-                if first is None:
-                    first = (now, seen)
-                last = (now, seen)
-            time.sleep(SCRAPE_INTERVAL)
-        raise RuntimeError("daemon did not consume every record within 600s")
+        return span_rate(consuming_span(daemon, n))
     finally:
         daemon.stop()
 
