@@ -172,6 +172,8 @@ def test_two_librdkafka_members_started_at_once_leave_one_counting_every_window_
         (counting,) = running
         work = tmp_path / counting.name
         wait_for_windows([counting], [work / "verdicts.jsonl"], reference, timeout=120)
+        # Offered a share when the other joined, it must get every partition back.
+        counting.wait_until("every partition back", lambda: _whole(counting), timeout=60)
         assigned = [e for e in counting.events() if e.get("event") == "partitions_assigned"]
         assert assigned[-1]["partitions"] == [[topic, p] for p in range(3)], assigned
         assert counting.stop(timeout=30) == 0, counting.output()
@@ -181,6 +183,15 @@ def test_two_librdkafka_members_started_at_once_leave_one_counting_every_window_
     live = read_verdicts(work / "verdicts.jsonl")
     live = {k: v for k, v in live.items() if k[1] not in stream.sentinel_windows}
     assert_counts_equal(live, reference)
+
+
+def _whole(member: DaemonProcess) -> bool:
+    """Assigned partitions, and not offered a share since the last assignment."""
+    events = [e.get("event") for e in member.events()]
+    if "partitions_assigned" not in events:
+        return False
+    last = len(events) - events[::-1].index("partitions_assigned")
+    return "partition_share_declined" not in events[last:]
 
 
 def _race(members: list[DaemonProcess]) -> list[DaemonProcess]:
