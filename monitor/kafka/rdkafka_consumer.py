@@ -346,7 +346,8 @@ class RdKafkaConsumer:
         tp_class = self._ck.TopicPartition
         start = [tp_class(t, p, self._seeks.get((t, p), OFFSET_UNSET)) for t, p in sorted(assigned)]
         self._consumer.assign(start)
-        held = [tp_class(t, p) for t, p in sorted(assigned & self._paused)]
+        self._paused &= assigned
+        held = [tp_class(t, p) for t, p in sorted(self._paused)]
         if held:
             self._consumer.pause(held)
         self._given = assigned
@@ -481,7 +482,10 @@ class RdKafkaConsumer:
         self._consumer.resume([self._ck.TopicPartition(t, p) for t, p in sorted(partitions)])
 
     def paused(self) -> set[TopicPartitionKey]:
-        return {TopicPartitionKey(t, p) for t, p in self._paused if (t, p) in self._given}
+        """Every partition the loop paused and has not resumed, assigned at the moment
+        or not: while a share is declined nothing is assigned, and a resume the loop
+        could not make then would leave the partitions paused at the next assignment."""
+        return {TopicPartitionKey(t, p) for t, p in self._paused}
 
     # --- offsets ----------------------------------------------------------------------
 

@@ -335,6 +335,24 @@ def test_paused_partitions_stay_paused_across_an_assignment() -> None:
     assert consumer.paused() == set()
 
 
+def test_a_resume_while_a_share_is_declined_leaves_nothing_paused_when_whole_again() -> None:
+    """Back-pressure may end while the member waits for a newcomer to leave."""
+    fake = FakeConsumer()
+    paused: list[list[tuple[str, int]]] = []
+    fake.pause = lambda tps: paused.append([(tp.topic, tp.partition) for tp in tps])  # type: ignore[method-assign]
+    consumer, _ = _consumer(fake)
+    consumer.partitions_for_topic(TOPIC)
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    consumer.pause(KpTopicPartition(TOPIC, 0), KpTopicPartition(TOPIC, 1))
+    fake.callbacks["on_revoke"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_assign"](fake, _tps(2))
+    consumer.resume(*consumer.paused())
+    paused.clear()
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    assert paused == []
+    assert consumer.paused() == set()
+
+
 def test_the_cached_end_offset_is_asked_for_once_per_partition_and_poll() -> None:
     fake = FakeConsumer()
     consumer, _ = _consumer(fake)
