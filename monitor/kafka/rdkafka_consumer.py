@@ -43,9 +43,10 @@ librdkafka member runs alone in its group, and makes that safe:
    and waits up to `SHARE_WAIT_SESSIONS` session timeouts for the newcomer to
    leave; the next rebalance gives it every partition back and it goes on from its
    in-memory positions, exactly. Refusing it instead (as before) lost events: its
-   revocation had committed offsets whose counts lived only in its own checkpoint
-   directory, and the member left running, with another directory, started after
-   them. Only a member that stays past the wait (not a driftwarden member, which
+   revocation (or a checkpoint interval) had committed offsets whose counts lived
+   only in its own checkpoint directory, and the member left counting, with another
+   directory, started after them (windows it had read but not closed were never
+   closed by anyone). Only a member that stays past the wait (not a driftwarden member, which
    refuses at once) makes it refuse too; its commits then match its own last
    checkpoint, as at any stop, and a restart with its work directory (or a
    `checkpoint.backend: kafka` successor) resumes exactly.
