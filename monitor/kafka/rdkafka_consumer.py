@@ -35,9 +35,21 @@ librdkafka member runs alone in its group, and makes that safe:
    stay, it refuses to start, naming the fix, and the running member is never
    disturbed;
 2. if it is assigned less than every partition of its topics anyway (two
-   members started at the same instant), it refuses at once, before counting a
-   record, and leaves the group. The other member finds itself alone at the next
-   rebalance and takes every partition from the last checkpoint.
+   members passed that check at the same instant), the member that never held
+   every partition refuses at once, before the loop is told of a partition (so it
+   counted, checkpointed, committed and published nothing), and leaves the group.
+   A member that held every partition before this rebalance is the one that may
+   have counted: it keeps its state, fetches nothing of the share (`assign([])`)
+   and waits up to `SHARE_WAIT_SESSIONS` session timeouts for the newcomer to
+   leave; the next rebalance gives it every partition back and it goes on from its
+   in-memory positions, exactly. Refusing it instead (as before) lost events: its
+   revocation (or a checkpoint interval) had committed offsets whose counts lived
+   only in its own checkpoint directory, and the member left counting, with another
+   directory, started after them (windows it had read but not closed were never
+   closed by anyone). Only a member that stays past the wait (not a driftwarden member, which
+   refuses at once) makes it refuse too; its commits then match its own last
+   checkpoint, as at any stop, and a restart with its work directory (or a
+   `checkpoint.backend: kafka` successor) resumes exactly.
 
 The checkpoint topic and the alert-state store keep their kafka-python clients:
 they read and write a few records per interval, where the library's speed does
@@ -74,6 +86,11 @@ OFFSET_UNSET: Final = -1001
 
 GROUP_CHECK_POLL: Final = 0.5
 """Seconds between two looks at the group's members while waiting for them to go."""
+
+SHARE_WAIT_SESSIONS: Final = 2
+"""Session timeouts a member that held every partition waits, offered a share, for the
+member that joined to leave: a refusing driftwarden member leaves within seconds, and
+one that crashed instead is expelled after one session timeout."""
 
 
 class TopicPartitionKey(NamedTuple):
@@ -242,12 +259,17 @@ class RdKafkaConsumer:
         self._listener: Any = None
         self._topics: list[str] = []
         self._given: set[Partition] = set()  # what the loop was told it owns
+        # The loop holds the state of every partition: it was given a whole
+        # assignment and lost none since (module docstring, point 2).
+        self._holds_all = False
+        self._share_since: float | None = None  # offered a share while holding all
+        self._share = 0  # partitions in that share
         self._paused: set[Partition] = set()
         self._in_assign = False
         self._seeks: dict[Partition, int] = {}
         self._group_error: BaseException | None = None
         self._highwaters: dict[Partition, int | None] = {}  # until the next poll()
-        # Topic partitions as last read outside a callback (`_check_whole`).
+        # Topic partitions as last read outside a callback (`_expected`).
         self._known_partitions: dict[str, set[int]] = {}
         try:
             # kafka-python connects in its constructor; fail the start the same way.
@@ -311,7 +333,11 @@ class RdKafkaConsumer:
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         assigned = {(str(tp.topic), int(tp.partition)) for tp in partitions}
-        self._check_whole(assigned)
+        expected = self._expected()
+        if not expected <= assigned:
+            self._decline_share(len(assigned), len(expected))
+            return
+        self._share_since = None
         self._seeks = {}
         self._in_assign = True
         try:
@@ -321,31 +347,60 @@ class RdKafkaConsumer:
         tp_class = self._ck.TopicPartition
         start = [tp_class(t, p, self._seeks.get((t, p), OFFSET_UNSET)) for t, p in sorted(assigned)]
         self._consumer.assign(start)
-        held = [tp_class(t, p) for t, p in sorted(assigned & self._paused)]
+        self._paused &= assigned
+        held = [tp_class(t, p) for t, p in sorted(self._paused)]
         if held:
             self._consumer.pause(held)
         self._given = assigned
+        self._holds_all = True
 
-    def _check_whole(self, assigned: set[Partition]) -> None:
-        """Refuse a share of the topics (module docstring, point 2).
+    def _expected(self) -> set[Partition]:
+        """Every partition of the topics, as last read outside any callback.
 
-        The partitions expected are the ones last read outside any callback (the loop
-        reads every topic's metadata before its first poll): confluent-kafka's
-        `list_topics` ends its own call state, so called from this callback it clears
-        that of the `consume()` running it, and the next callback of that `consume()`
-        aborts the process (`CallState_get: Assertion cs != NULL`)."""
+        The loop reads every topic's metadata before its first poll. Never asked of
+        the broker here: confluent-kafka's `list_topics` ends its own call state, so
+        called from this callback it clears that of the `consume()` running it, and
+        the next callback of that `consume()` aborts the process
+        (`CallState_get: Assertion cs != NULL`)."""
         expected: set[Partition] = set()
         for topic in self._topics:
             expected.update((topic, p) for p in self._known_partitions.get(topic, ()))
-        missing = expected - assigned
-        if missing:
-            raise ConfigError(
-                f"consumer group {self._settings.group_id!r} has another member: this one "
-                f"was assigned {len(assigned)} of {len(expected)} partitions; "
-                "kafka.client librdkafka runs one member per group (librdkafka cannot run "
-                "the active/standby assignor): run one replica (chart: replicaCount 1) or "
-                "use kafka.client: kafka-python for hot standbys"
+        return expected
+
+    def _decline_share(self, assigned: int, expected: int) -> None:
+        """A share of the topics (module docstring, point 2): refuse it at once if the
+        loop holds no state, else fetch none of it and wait for the newcomer to go."""
+        if not self._holds_all:
+            raise self._refusal(assigned, expected)
+        self._consumer.assign([])
+        self._share = assigned
+        if self._share_since is None:
+            self._share_since = self._clock()
+            log.warning(
+                "partition_share_declined",
+                group=self._settings.group_id,
+                assigned=assigned,
+                partitions=expected,
+                waiting=SHARE_WAIT_SESSIONS * self._settings.session_timeout,
             )
+
+    def _refusal(self, assigned: int, expected: int, waited: float | None = None) -> ConfigError:
+        after = "" if waited is None else f" and the other member stayed {waited:.0f}s"
+        return ConfigError(
+            f"consumer group {self._settings.group_id!r} has another member: this one "
+            f"was assigned {assigned} of {expected} partitions{after}; "
+            "kafka.client librdkafka runs one member per group (librdkafka cannot run "
+            "the active/standby assignor): run one replica (chart: replicaCount 1) or "
+            "use kafka.client: kafka-python for hot standbys"
+        )
+
+    def _check_share_wait(self) -> None:
+        """Refuse once a member offered a share waited out `SHARE_WAIT_SESSIONS`."""
+        if self._share_since is None:
+            return
+        waited = self._clock() - self._share_since
+        if waited >= SHARE_WAIT_SESSIONS * self._settings.session_timeout:
+            raise self._refusal(self._share, len(self._expected()), waited)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         revoked = [tp for tp in partitions if (tp.topic, tp.partition) in self._given]
@@ -359,6 +414,8 @@ class RdKafkaConsumer:
         if lost:
             run_to_completion(self._listener.on_partitions_lost(lost))
         self._given -= {(tp.topic, tp.partition) for tp in partitions}
+        # Out of the group: a member may have joined and counted meanwhile.
+        self._holds_all = False
 
     def _on_error(self, error: Any) -> None:
         """librdkafka's error callback: most errors are retried inside librdkafka."""
@@ -380,6 +437,7 @@ class RdKafkaConsumer:
             num_messages=self._max_records, timeout=max(0.0, timeout_ms / 1000)
         )
         self._raise_group_error()
+        self._check_share_wait()
         self._highwaters.clear()
         if any(map(_error, messages)):
             good = []
@@ -413,17 +471,22 @@ class RdKafkaConsumer:
     def pause(self, *tps: Any) -> None:
         partitions = {(str(tp.topic), int(tp.partition)) for tp in tps}
         self._paused |= partitions
-        if self._in_assign:
-            return  # paused right after the assign() that ends the callback
+        if self._in_assign or self._share_since is not None:
+            return  # paused right after the assign() that ends the (next) callback
         self._consumer.pause([self._ck.TopicPartition(t, p) for t, p in sorted(partitions)])
 
     def resume(self, *tps: Any) -> None:
         partitions = {(str(tp.topic), int(tp.partition)) for tp in tps}
         self._paused -= partitions
+        if self._share_since is not None:
+            return  # nothing assigned to resume: the next whole assignment is not paused
         self._consumer.resume([self._ck.TopicPartition(t, p) for t, p in sorted(partitions)])
 
     def paused(self) -> set[TopicPartitionKey]:
-        return {TopicPartitionKey(t, p) for t, p in self._paused if (t, p) in self._given}
+        """Every partition the loop paused and has not resumed, assigned at the moment
+        or not: while a share is declined nothing is assigned, and a resume the loop
+        could not make then would leave the partitions paused at the next assignment."""
+        return {TopicPartitionKey(t, p) for t, p in self._paused}
 
     # --- offsets ----------------------------------------------------------------------
 

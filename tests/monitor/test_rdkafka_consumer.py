@@ -145,12 +145,13 @@ def _consumer(
     *,
     members: list[list[tuple[str, str | None]]] | None = None,
     listener: Listener | None = None,
+    now: list[float] | None = None,
     **settings: Any,
 ) -> tuple[RdKafkaConsumer, Listener]:
     kafka = KafkaSettings.model_validate(
         {"client": "librdkafka", "topics": [TOPIC], "session_timeout": "6s", **settings}
     )
-    now = [0.0]
+    now = now if now is not None else [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
@@ -214,6 +215,55 @@ def test_a_share_of_the_partitions_is_refused_before_the_loop_is_told() -> None:
     assert listener.calls == []
     fake.callbacks["on_revoke"](fake, _tps(0, 2))
     assert listener.calls == []  # never given, so never revoked either
+
+
+def test_a_member_that_held_every_partition_fetches_none_of_a_share_and_goes_on_when_whole() -> (
+    None
+):
+    """The first of two members started at once held everything for a moment and may
+    have counted: it keeps its state and waits for the newcomer, which refuses, to go."""
+    fake = FakeConsumer()
+    consumer, listener = _consumer(fake, listener=Listener(seeks={(TOPIC, 1): 9}))
+    consumer.partitions_for_topic(TOPIC)
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_revoke"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_assign"](fake, _tps(0, 2))
+    assert fake.assigned == []  # fetches nothing of the share
+    assert [c[0] for c in listener.calls] == ["assigned", "revoked"]  # never told of it
+    consumer.poll(timeout_ms=10)
+    fake.callbacks["on_revoke"](fake, [])
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    assert listener.calls[-1] == ("assigned", [(TOPIC, 0), (TOPIC, 1), (TOPIC, 2)])
+    assert fake.assigned == [(TOPIC, 0, OFFSET_UNSET), (TOPIC, 1, 9), (TOPIC, 2, OFFSET_UNSET)]
+
+
+def test_a_member_offered_a_share_refuses_when_the_other_member_stays_two_sessions() -> None:
+    fake = FakeConsumer()
+    now = [0.0]
+    consumer, _ = _consumer(fake, now=now)
+    consumer.partitions_for_topic(TOPIC)
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_revoke"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_assign"](fake, _tps(1))
+    now[0] += 11.9
+    consumer.poll(timeout_ms=10)
+    now[0] += 0.1
+    with pytest.raises(
+        ConfigError,
+        match=r"assigned 1 of 3 partitions and the other member stayed 12s.*one member per group",
+    ):
+        consumer.poll(timeout_ms=10)
+
+
+def test_a_member_that_lost_its_membership_refuses_a_share_at_once() -> None:
+    """Out of the group, another member may have joined and counted: no state to keep."""
+    fake = FakeConsumer()
+    consumer, _ = _consumer(fake)
+    consumer.partitions_for_topic(TOPIC)
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_lost"](fake, _tps(0, 1, 2))
+    with pytest.raises(ConfigError, match=r"assigned 2 of 3 partitions;"):
+        fake.callbacks["on_assign"](fake, _tps(0, 1))
 
 
 def test_the_assign_callback_asks_the_broker_nothing() -> None:
@@ -282,6 +332,24 @@ def test_paused_partitions_stay_paused_across_an_assignment() -> None:
     consumer.pause(KpTopicPartition(TOPIC, 1))
     assert {(tp.topic, tp.partition) for tp in consumer.paused()} == {(TOPIC, 1)}
     consumer.resume(*consumer.paused())
+    assert consumer.paused() == set()
+
+
+def test_a_resume_while_a_share_is_declined_leaves_nothing_paused_when_whole_again() -> None:
+    """Back-pressure may end while the member waits for a newcomer to leave."""
+    fake = FakeConsumer()
+    paused: list[list[tuple[str, int]]] = []
+    fake.pause = lambda tps: paused.append([(tp.topic, tp.partition) for tp in tps])  # type: ignore[method-assign]
+    consumer, _ = _consumer(fake)
+    consumer.partitions_for_topic(TOPIC)
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    consumer.pause(KpTopicPartition(TOPIC, 0), KpTopicPartition(TOPIC, 1))
+    fake.callbacks["on_revoke"](fake, _tps(0, 1, 2))
+    fake.callbacks["on_assign"](fake, _tps(2))
+    consumer.resume(*consumer.paused())
+    paused.clear()
+    fake.callbacks["on_assign"](fake, _tps(0, 1, 2))
+    assert paused == []
     assert consumer.paused() == set()
 
 
