@@ -17,16 +17,10 @@ from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.client import KafkaClientConfig
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.kafka.polled import PolledRecords
-from driftwarden.monitor.service.daemon import (
-    AlertDispatcher,
-    AlertObserver,
-    Daemon,
-    EngineProcessor,
-    MetricsObserver,
-    check_topic_exists,
-    config_fingerprint,
-    stream_name,
-)
+from driftwarden.monitor.service.alert_dispatch import AlertDispatcher
+from driftwarden.monitor.service.daemon import Daemon, check_topic_exists, config_fingerprint
+from driftwarden.monitor.service.observers import AlertObserver, MetricsObserver
+from driftwarden.monitor.service.processor import EngineProcessor, stream_name
 from driftwarden.monitor.telemetry.metrics import Metrics
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import event, make_baseline, settings_with, uniform_events
