@@ -182,7 +182,7 @@ def _part(path: str, name: str) -> str:
         return ""
     for folder, label in (
         ("/monitor/kafka/", "consumer loop, checkpoints, commits (`monitor/kafka/`)"),
-        ("/monitor/service/", "runs into batches (`monitor/service/daemon.py`)"),
+        ("/monitor/service/", "runs into batches (`monitor/service/processor.py`)"),
         ("/monitor/ingest/", "JSON decoding into columns (`monitor/ingest/`)"),
         ("/monitor/windows/", "counting into windows (`monitor/windows/`)"),
         ("/monitor/", "closing windows, evaluating, verdicts, metrics (rest of `monitor/`)"),

@@ -2,7 +2,7 @@
 
     source batch -> DecodeStage (in-process or worker processes) -> Engine.count
 
-Replay (`monitor.replay.runner`) and the daemon (`monitor.service.daemon`) both
+Replay (`monitor.replay.runner`) and the daemon (`monitor.service.processor`) both
 feed their batches through one `Pipeline`. Only decoding runs ahead: with a
 `DecodePool` (`start_decode_pool`), up to `leave` batches stay in flight, decoded
 by the workers, which also count each into fresh windows (the windows stage's

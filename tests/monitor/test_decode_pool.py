@@ -14,7 +14,7 @@ from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.ingest.decode_pool import DecodePool
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.pipeline import start_decode_pool
-from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.service.processor import EngineProcessor
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.verdict import WindowVerdict
 from tests.monitor.factories import (

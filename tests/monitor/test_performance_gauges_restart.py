@@ -18,7 +18,7 @@ from driftwarden.baselines.store import load_baseline
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.outcomes.pending import PendingStore
-from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.service.processor import EngineProcessor
 from driftwarden.monitor.telemetry.metrics import Metrics
 from tests.monitor.factories import settings_with
 from tests.monitor.performance_stream import MODEL, Stream, build_baseline

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from driftwarden.monitor.service.daemon import VerdictLogObserver
+from driftwarden.monitor.service.observers import VerdictLogObserver
 from driftwarden.monitor.verdicts.narrative import what_happened, what_to_do, why_it_matters
 from driftwarden.monitor.verdicts.record import window_record
 from driftwarden.monitor.verdicts.tier import Tier

@@ -25,7 +25,7 @@ from driftwarden.monitor.ingest.rejection import RejectReason
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.pipeline import start_decode_pool
 from driftwarden.monitor.replay.runner import replay
-from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.service.processor import EngineProcessor
 from driftwarden.monitor.verdicts.record import window_record
 from tests.monitor import hostile
 from tests.monitor.factories import RecordingSink, event, make_baseline, settings_with

@@ -9,7 +9,7 @@ import msgspec
 from driftwarden.monitor.engine import Engine
 from driftwarden.monitor.kafka.consumer import Record
 from driftwarden.monitor.outcomes.pending import PendingStore
-from driftwarden.monitor.service.daemon import EngineProcessor
+from driftwarden.monitor.service.processor import EngineProcessor
 from tests.monitor.factories import make_baseline, settings_with
 from tests.monitor.outcomes.outcome_factories import HOUR, WINDOW, outcome, prediction
 
