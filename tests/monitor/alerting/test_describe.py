@@ -5,6 +5,7 @@ import dataclasses
 from driftwarden.monitor.alerting.describe import (
     MAX_TITLE,
     FinalFinding,
+    IncidentMoment,
     build_alert,
     build_final_alert,
 )
@@ -18,13 +19,15 @@ def firing(tier: Tier, n_columns: int = 1) -> Alert:
     cols = [column(f"feature_{i:02d}_" + "x" * 30, tier) for i in range(n_columns)]
     return build_alert(
         verdict(3, tier, columns=cols),
-        environment="prod",
-        status="firing",
-        tier=tier,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(tier,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status="firing",
+            tier=tier,
+            previous_tier=Tier.NONE,
+            started_at=0.0,
+            tiers_seen=(tier,),
+            change="new",
+        ),
     )
 
 
@@ -64,14 +67,16 @@ def test_titles_fit_a_slack_header_and_long_column_lists_are_cut() -> None:
 def test_resolved_alert_says_it_cleared_and_what_it_peaked_at() -> None:
     a = build_alert(
         verdict(9, Tier.NONE),
-        environment="prod",
-        status="resolved",
-        tier=Tier.WARNING,
-        previous_tier=Tier.WARNING,
-        started_at=0.0,
-        tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-        change="resolved",
-        resolution="cleared",
+        IncidentMoment(
+            environment="prod",
+            status="resolved",
+            tier=Tier.WARNING,
+            previous_tier=Tier.WARNING,
+            started_at=0.0,
+            tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+            change="resolved",
+            resolution="cleared",
+        ),
     )
     assert a.title == "[RESOLVED] credit-risk (prod): drift cleared (was warning)"
     assert "peaked at critical" in a.what_happened[0]
@@ -116,13 +121,15 @@ def _final_alert(verdict: PerformanceVerdict, finding: FinalFinding, tier: Tier)
     return build_final_alert(
         verdict,
         finding,
-        environment="prod",
-        status="firing",
-        tier=tier,
-        previous_tier=Tier.NONE,
-        started_at=verdict.window_start,
-        tiers_seen=(tier,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status="firing",
+            tier=tier,
+            previous_tier=Tier.NONE,
+            started_at=verdict.window_start,
+            tiers_seen=(tier,),
+            change="new",
+        ),
     )
 
 
@@ -165,13 +172,15 @@ def test_the_drift_incident_names_an_estimated_drop_as_estimated() -> None:
     held = dataclasses.replace(verdict(3, Tier.WARNING), performance=estimate)
     a = build_alert(
         held,
-        environment="prod",
-        status="firing",
-        tier=Tier.WARNING,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(Tier.WARNING,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status="firing",
+            tier=Tier.WARNING,
+            previous_tier=Tier.NONE,
+            started_at=0.0,
+            tiers_seen=(Tier.WARNING,),
+            change="new",
+        ),
     )
     assert a.title.startswith("[WARNING] credit-risk (prod): estimated performance dropped; drift")
     assert a.labels["alertname"] == "DriftwardenModelDrift"
