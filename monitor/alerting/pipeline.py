@@ -427,17 +427,15 @@ class AlertPipeline:
             return []
         with self._lock:
             if self._suspended:
-                self._log.warning(
+                self._skipped(
                     "alert_performance_while_suspended",
                     model=verdict.model_id,
                     window=verdict.window_index,
-                    consequence="not alerted here; the member that owns alerting judges it",
                 )
                 return []
             if judged_before(self.state.lifecycle, verdict.model_id, verdict.window_index):
                 return []
-            at = max(self.state.event_now or verdict.window_end, verdict.window_end)
-            self.state.event_now = at
+            at = self._event_time(verdict.window_end)
             self._place_final(verdict, "performance")
             self._place_final(verdict, "label_coverage")
             return self._flush(at, [])
@@ -450,11 +448,10 @@ class AlertPipeline:
         """
         with self._lock:
             if self._suspended:
-                self._log.warning(
+                self._skipped(
                     "alert_verdict_while_suspended",
                     model=verdict.model_id,
                     window_end=verdict.window_end,
-                    consequence="not alerted here; the member that owns alerting judges it",
                 )
                 return []
             if already_seen(self.state.lifecycle, verdict):
@@ -462,10 +459,24 @@ class AlertPipeline:
                     "verdict_already_seen", model=verdict.model_id, window_end=verdict.window_end
                 )
                 return []
-            at = max(self.state.event_now or verdict.window_end, verdict.window_end)
-            self.state.event_now = at
+            at = self._event_time(verdict.window_end)
             self._place(verdict)
             return self._flush(at, self._digest(verdict, at))
+
+    def _skipped(self, event: str, *, model: str, **window: float) -> None:
+        """Log a verdict a suspended member leaves to the member that owns alerting."""
+        self._log.warning(
+            event,
+            model=model,
+            **window,
+            consequence="not alerted here; the member that owns alerting judges it",
+        )
+
+    def _event_time(self, window_end: float) -> float:
+        """Event time moved on to `window_end`; it never goes back for a late verdict."""
+        at = max(self.state.event_now or window_end, window_end)
+        self.state.event_now = at
+        return at
 
     def _digest(self, verdict: WindowVerdict, at: float) -> list[Notification]:
         digest_to = self._settings.digest.receiver

@@ -147,6 +147,38 @@ def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop
     assert a.what_to_do[0].startswith("Check the outcome feed")
 
 
+def test_a_final_alert_cleared_says_no_action_and_one_below_its_route_keeps_its_steps() -> None:
+    verdict = _final(condition=Tier.NONE, tier=Tier.NONE, coverage_tier=Tier.WARNING, low=True)
+    moment = IncidentMoment(
+        environment="prod",
+        status="firing",
+        tier=Tier.WARNING,
+        previous_tier=Tier.NONE,
+        started_at=verdict.window_start,
+        tiers_seen=(Tier.WARNING,),
+        change="new",
+    )
+    firing_steps = build_final_alert(verdict, "label_coverage", moment).what_to_do
+    cleared = build_final_alert(verdict, "label_coverage", moment.resolved(Tier.WARNING, "cleared"))
+    routed = build_final_alert(
+        verdict, "label_coverage", moment.resolved(Tier.WARNING, "below_route")
+    )
+    assert cleared.title == (
+        "[RESOLVED] credit-risk (prod): label coverage finding cleared (was warning)"
+    )
+    assert cleared.what_to_do == ()
+    assert cleared.why_it_matters == "No action needed; the finding is no longer sustained."
+    assert routed.title == "[RESOLVED] credit-risk (prod): label coverage no longer warning"
+    assert routed.what_to_do == firing_steps != ()
+    for resolved in (cleared, routed):
+        assert (resolved.status, resolved.change, resolved.previous_tier) == (
+            "resolved",
+            "resolved",
+            Tier.WARNING,
+        )
+        assert resolved.ends_at == verdict.window_end
+
+
 def test_a_realised_drop_alerts_under_its_own_identity() -> None:
     verdict = _final(
         condition=Tier.CRITICAL, tier=Tier.CRITICAL, coverage_tier=Tier.NONE, low=False
