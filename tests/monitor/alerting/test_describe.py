@@ -15,20 +15,22 @@ from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
 
+def opened(tier: Tier, *, started_at: float = 0.0) -> IncidentMoment:
+    """An incident that opened at `tier` with this verdict."""
+    return IncidentMoment(
+        environment="prod",
+        status="firing",
+        tier=tier,
+        previous_tier=Tier.NONE,
+        started_at=started_at,
+        tiers_seen=(tier,),
+        change="new",
+    )
+
+
 def firing(tier: Tier, n_columns: int = 1) -> Alert:
     cols = [column(f"feature_{i:02d}_" + "x" * 30, tier) for i in range(n_columns)]
-    return build_alert(
-        verdict(3, tier, columns=cols),
-        IncidentMoment(
-            environment="prod",
-            status="firing",
-            tier=tier,
-            previous_tier=Tier.NONE,
-            started_at=0.0,
-            tiers_seen=(tier,),
-            change="new",
-        ),
-    )
+    return build_alert(verdict(3, tier, columns=cols), opened(tier))
 
 
 def test_one_alert_holds_every_drifting_column_and_the_three_parts() -> None:
@@ -118,19 +120,7 @@ def _final(*, condition: Tier, tier: Tier, coverage_tier: Tier, low: bool) -> Pe
 
 
 def _final_alert(verdict: PerformanceVerdict, finding: FinalFinding, tier: Tier) -> Alert:
-    return build_final_alert(
-        verdict,
-        finding,
-        IncidentMoment(
-            environment="prod",
-            status="firing",
-            tier=tier,
-            previous_tier=Tier.NONE,
-            started_at=verdict.window_start,
-            tiers_seen=(tier,),
-            change="new",
-        ),
-    )
+    return build_final_alert(verdict, finding, opened(tier, started_at=verdict.window_start))
 
 
 def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop() -> None:
@@ -149,15 +139,7 @@ def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop
 
 def test_a_final_alert_cleared_says_no_action_and_one_below_its_route_keeps_its_steps() -> None:
     verdict = _final(condition=Tier.NONE, tier=Tier.NONE, coverage_tier=Tier.WARNING, low=True)
-    moment = IncidentMoment(
-        environment="prod",
-        status="firing",
-        tier=Tier.WARNING,
-        previous_tier=Tier.NONE,
-        started_at=verdict.window_start,
-        tiers_seen=(Tier.WARNING,),
-        change="new",
-    )
+    moment = opened(Tier.WARNING, started_at=verdict.window_start)
     firing_steps = build_final_alert(verdict, "label_coverage", moment).what_to_do
     cleared = build_final_alert(verdict, "label_coverage", moment.resolved(Tier.WARNING, "cleared"))
     routed = build_final_alert(
@@ -202,17 +184,6 @@ def test_the_drift_incident_names_an_estimated_drop_as_estimated() -> None:
         labels=None,
     )
     held = dataclasses.replace(verdict(3, Tier.WARNING), performance=estimate)
-    a = build_alert(
-        held,
-        IncidentMoment(
-            environment="prod",
-            status="firing",
-            tier=Tier.WARNING,
-            previous_tier=Tier.NONE,
-            started_at=0.0,
-            tiers_seen=(Tier.WARNING,),
-            change="new",
-        ),
-    )
+    a = build_alert(held, opened(Tier.WARNING))
     assert a.title.startswith("[WARNING] credit-risk (prod): estimated performance dropped; drift")
     assert a.labels["alertname"] == "DriftwardenModelDrift"
