@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
+
 from driftwarden.monitor.alerting.fingerprint import (
+    ALERTNAME,
     COVERAGE_ALERTNAME,
     PERFORMANCE_ALERTNAME,
     alert_labels,
@@ -46,6 +49,41 @@ MAX_TITLE = 150  # a Slack header block holds 150 characters
 MAX_COLUMNS_LISTED = 8
 
 
+class IncidentMoment(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an incident stands when an alert is built for it, whatever the verdict's kind.
+
+    A window's drift alert and a final-labels alert take the same incident parts;
+    one structure keeps the two builders, and the pipeline that fills it, in step.
+    """
+
+    environment: str
+    status: Status
+    tier: Tier  # when resolved: the last tier that fired
+    previous_tier: Tier
+    started_at: float
+    tiers_seen: tuple[Tier, ...]
+    change: Change
+    resolution: Resolution | None = None
+    monitor: str | None = None
+    report_url: str | None = None
+
+    @property
+    def cleared(self) -> bool:
+        """Resolved because the incident ended, not because a route stopped taking it."""
+        return self.status == "resolved" and self.resolution != "below_route"
+
+    def resolved(self, tier: Tier, resolution: Resolution) -> IncidentMoment:
+        """This moment as the resolve of the incident last seen firing at `tier`."""
+        return msgspec.structs.replace(
+            self,
+            status="resolved",
+            tier=tier,
+            previous_tier=tier,
+            change="resolved",
+            resolution=resolution,
+        )
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -69,18 +107,11 @@ def alert_column(column: ColumnVerdict) -> AlertColumn:
     )
 
 
-def _title(  # noqa: PLR0917 - private, called once with every part of the title
-    verdict: WindowVerdict,
-    environment: str,
-    status: Status,
-    tier: Tier,
-    columns: tuple[AlertColumn, ...],
-    resolution: Resolution | None,
-) -> str:
-    model, now_tier = verdict.model_id, verdict.tier
-    where = f"{model} ({environment})"
-    if status == "resolved":
-        if resolution == "below_route":
+def _title(verdict: WindowVerdict, moment: IncidentMoment, columns: tuple[AlertColumn, ...]) -> str:
+    tier, now_tier = moment.tier, verdict.tier
+    where = f"{verdict.model_id} ({moment.environment})"
+    if moment.status == "resolved":
+        if moment.resolution == "below_route":
             return shorten(
                 f"[RESOLVED] {where}: no longer {tier.label} (now {now_tier.label})", MAX_TITLE
             )
@@ -98,25 +129,19 @@ def _title(  # noqa: PLR0917 - private, called once with every part of the title
 
 
 def _words(
-    verdict: WindowVerdict,
-    *,
-    status: Status,
-    resolution: Resolution | None,
-    started_at: float,
-    tiers_seen: tuple[Tier, ...],
-    runbook: str | None,
+    verdict: WindowVerdict, moment: IncidentMoment, runbook: str | None
 ) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     """What happened, why it matters, what to do: the incident's words for this verdict."""
     window = (
         f"Window {iso(verdict.window_start)} to {iso(verdict.window_end)}, "
         f"{verdict.events:,} events, baseline version {verdict.baseline_version}."
     )
-    if status == "resolved" and resolution != "below_route":
+    if moment.cleared:
         return (
             (
                 f"{verdict.model_id} is back within its baseline (tier none since this window); "
-                f"the incident ran from {iso(started_at)} to {iso(verdict.window_end)} and "
-                f"peaked at {max(tiers_seen).label}.",
+                f"the incident ran from {iso(moment.started_at)} to {iso(verdict.window_end)} and "
+                f"peaked at {max(moment.tiers_seen).label}.",
                 window,
             ),
             "No action needed; the drift is no longer sustained.",
@@ -134,141 +159,111 @@ def _words(
     return (window, *lines), why_it_matters(verdict), steps
 
 
-def build_alert(
-    verdict: WindowVerdict,
+class _Content(msgspec.Struct, frozen=True, kw_only=True):
+    """What an alert says: the part that depends on the kind of verdict."""
+
+    title: str
+    what_happened: tuple[str, ...]
+    why_it_matters: str
+    what_to_do: tuple[str, ...]
+    events: int
+    runbook_url: str | None = None
+    columns: tuple[AlertColumn, ...] = ()
+    traffic_affected: float = 0.0
+    outputs_moved: bool = False
+
+
+def _alert(
+    verdict: WindowVerdict | PerformanceVerdict,
+    moment: IncidentMoment,
+    content: _Content,
     *,
-    environment: str,
-    status: Status,
-    tier: Tier,
-    previous_tier: Tier,
-    started_at: float,
-    tiers_seen: tuple[Tier, ...],
-    change: Change,
-    resolution: Resolution | None = None,
-    monitor: str | None = None,
-    report_url: str | None = None,
+    alertname: str = ALERTNAME,
 ) -> Alert:
-    """The alert for the verdict's model at `tier` (when resolved: the last that fired)."""
+    """The alert of `moment` saying `content`: identity, window and incident in one place."""
     labels = alert_labels(
         model_id=verdict.model_id,
-        environment=environment,
-        tier=tier,
+        environment=moment.environment,
+        tier=moment.tier,
         baseline_version=verdict.baseline_version,
-        monitor=monitor,
-    )
-    columns = tuple(alert_column(c) for c in drifting_columns(verdict))
-    runbook = verdict.runbook_url or next((c.runbook_url for c in columns if c.runbook_url), None)
-    happened, why, steps = _words(
-        verdict,
-        status=status,
-        resolution=resolution,
-        started_at=started_at,
-        tiers_seen=tiers_seen,
-        runbook=runbook,
+        monitor=moment.monitor,
+        alertname=alertname,
     )
     return Alert(
         fingerprint=fingerprint(labels),
         model_id=verdict.model_id,
-        environment=environment,
-        status=status,
-        tier=tier,
-        previous_tier=previous_tier,
-        change=change,
+        environment=moment.environment,
+        status=moment.status,
+        tier=moment.tier,
+        previous_tier=moment.previous_tier,
+        change=moment.change,
         labels=labels,
-        title=_title(verdict, environment, status, tier, columns, resolution),
+        title=content.title,
+        what_happened=content.what_happened,
+        why_it_matters=content.why_it_matters,
+        what_to_do=content.what_to_do,
+        runbook_url=content.runbook_url,
+        columns=content.columns,
+        traffic_affected=content.traffic_affected,
+        outputs_moved=content.outputs_moved,
+        baseline_version=verdict.baseline_version,
+        starts_at=moment.started_at,
+        ends_at=verdict.window_end if moment.status == "resolved" else None,
+        window_start=verdict.window_start,
+        window_end=verdict.window_end,
+        window_index=verdict.window_index,
+        events=content.events,
+        tiers_seen=moment.tiers_seen,
+        resolution=moment.resolution,
+        report_url=moment.report_url,
+    )
+
+
+def build_alert(verdict: WindowVerdict, moment: IncidentMoment) -> Alert:
+    """The drift alert for the verdict's model at `moment.tier`."""
+    columns = tuple(alert_column(c) for c in drifting_columns(verdict))
+    runbook = verdict.runbook_url or next((c.runbook_url for c in columns if c.runbook_url), None)
+    happened, why, steps = _words(verdict, moment, runbook)
+    content = _Content(
+        title=_title(verdict, moment, columns),
         what_happened=happened,
         why_it_matters=why,
         what_to_do=steps,
+        events=verdict.events,
         runbook_url=runbook,
         columns=columns,
         traffic_affected=verdict.traffic_affected,
         outputs_moved=verdict.outputs_moved,
-        baseline_version=verdict.baseline_version,
-        starts_at=started_at,
-        ends_at=verdict.window_end if status == "resolved" else None,
-        window_start=verdict.window_start,
-        window_end=verdict.window_end,
-        window_index=verdict.window_index,
-        events=verdict.events,
-        tiers_seen=tiers_seen,
-        resolution=resolution,
-        report_url=report_url,
     )
+    return _alert(verdict, moment, content)
 
 
 def build_final_alert(
-    verdict: PerformanceVerdict,
-    finding: FinalFinding,
-    *,
-    environment: str,
-    status: Status,
-    tier: Tier,
-    previous_tier: Tier,
-    started_at: float,
-    tiers_seen: tuple[Tier, ...],
-    change: Change,
-    resolution: Resolution | None = None,
-    monitor: str | None = None,
-    report_url: str | None = None,
+    verdict: PerformanceVerdict, finding: FinalFinding, moment: IncidentMoment
 ) -> Alert:
     """The realised-performance or label-coverage alert of a window whose labels are final:
     an incident of its own (`ALERTNAME_OF`; see `fingerprint`)."""
-    labels = alert_labels(
-        model_id=verdict.model_id,
-        environment=environment,
-        tier=tier,
-        baseline_version=verdict.baseline_version,
-        monitor=monitor,
-        alertname=ALERTNAME_OF[finding],
-    )
-    labelled = verdict.labels
     words = realised_performance_words if finding == "performance" else label_coverage_words
     happened, why, steps = words(verdict)
-    title = _final_title(verdict, finding, environment, status, tier, resolution)
-    if status == "resolved" and resolution != "below_route":
+    if moment.cleared:
         why, steps = "No action needed; the finding is no longer sustained.", ()
-    return Alert(
-        fingerprint=fingerprint(labels),
-        model_id=verdict.model_id,
-        environment=environment,
-        status=status,
-        tier=tier,
-        previous_tier=previous_tier,
-        change=change,
-        labels=labels,
-        title=title,
+    labelled = verdict.labels
+    content = _Content(
+        title=_final_title(verdict, finding, moment),
         what_happened=(final_window_line(verdict), happened),
         why_it_matters=why,
         what_to_do=steps,
-        runbook_url=None,
-        columns=(),
-        traffic_affected=0.0,
-        outputs_moved=False,
-        baseline_version=verdict.baseline_version,
-        starts_at=started_at,
-        ends_at=verdict.window_end if status == "resolved" else None,
-        window_start=verdict.window_start,
-        window_end=verdict.window_end,
-        window_index=verdict.window_index,
         events=0 if labelled is None else labelled.n_predictions,
-        tiers_seen=tiers_seen,
-        resolution=resolution,
-        report_url=report_url,
     )
+    return _alert(verdict, moment, content, alertname=ALERTNAME_OF[finding])
 
 
-def _final_title(  # noqa: PLR0917 - private, called once with every part of the title
-    verdict: PerformanceVerdict,
-    finding: FinalFinding,
-    environment: str,
-    status: Status,
-    tier: Tier,
-    resolution: Resolution | None,
-) -> str:
-    where = f"{verdict.model_id} ({environment})"
-    if status == "resolved":
+def _final_title(verdict: PerformanceVerdict, finding: FinalFinding, moment: IncidentMoment) -> str:
+    tier = moment.tier
+    where = f"{verdict.model_id} ({moment.environment})"
+    if moment.status == "resolved":
         what = "realised performance" if finding == "performance" else "label coverage"
-        if resolution == "below_route":
+        if moment.resolution == "below_route":
             return shorten(f"[RESOLVED] {where}: {what} no longer {tier.label}", MAX_TITLE)
         return shorten(f"[RESOLVED] {where}: {what} finding cleared (was {tier.label})", MAX_TITLE)
     what = performance_title(verdict) if finding == "performance" else coverage_title(verdict)

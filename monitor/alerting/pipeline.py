@@ -53,6 +53,7 @@ import structlog
 from driftwarden.monitor.alerting.describe import (
     ALERTNAME_OF,
     FinalFinding,
+    IncidentMoment,
     build_alert,
     build_final_alert,
 )
@@ -356,23 +357,8 @@ class AlertPipeline:
     def _place(self, verdict: WindowVerdict) -> None:
         fp = self._fingerprint(verdict.model_id)
         step = advance(self.state.lifecycle, verdict, fingerprint=fp)
-        if step is None:
-            return
-        incident = step.incident
-        report_url = report_link(self._settings.report_url, verdict, environment=self._environment)
-
-        def build(**parts: Any) -> Alert:
-            return build_alert(
-                verdict,
-                environment=self._environment,
-                monitor=self._monitor,
-                started_at=incident.started_at,
-                tiers_seen=tuple(incident.tiers_seen),
-                report_url=report_url,
-                **parts,
-            )
-
-        self._apply(step, fp, build, now=verdict.window_end)
+        if step is not None:
+            self._apply(step, fp, verdict, lambda moment: build_alert(verdict, moment))
 
     def _place_final(self, verdict: PerformanceVerdict, finding: FinalFinding) -> None:
         """Issue 14: one of the two incidents a window's final labels step (`fingerprint`)."""
@@ -387,58 +373,47 @@ class AlertPipeline:
             started_at=verdict.window_start,
             fingerprint=fp,
         )
-        if step is None:
-            return
-        incident = step.incident
-        report_url = report_link(self._settings.report_url, verdict, environment=self._environment)
-
-        def build(**parts: Any) -> Alert:
-            return build_final_alert(
-                verdict,
-                finding,
-                environment=self._environment,
-                monitor=self._monitor,
-                started_at=incident.started_at,
-                tiers_seen=tuple(incident.tiers_seen),
-                report_url=report_url,
-                **parts,
+        if step is not None:
+            self._apply(
+                step, fp, verdict, lambda moment: build_final_alert(verdict, finding, moment)
             )
 
-        self._apply(step, fp, build, now=verdict.window_end)
-
-    def _apply(self, step: Step, fp: str, build: Callable[..., Alert], *, now: float) -> None:
+    def _apply(
+        self,
+        step: Step,
+        fp: str,
+        verdict: WindowVerdict | PerformanceVerdict,
+        build: Callable[[IncidentMoment], Alert],
+    ) -> None:
         """An incident's step into the groups: resolved, or firing at the incident's tier."""
+        now = verdict.window_end
+        incident = step.incident
+        moment = IncidentMoment(
+            environment=self._environment,
+            monitor=self._monitor,
+            status="firing",
+            tier=incident.tier,
+            previous_tier=step.previous_tier,
+            change=_CHANGE_FOR.get(step.transition, "unchanged"),
+            started_at=incident.started_at,
+            tiers_seen=tuple(incident.tiers_seen),
+            report_url=report_link(
+                self._settings.report_url, verdict, environment=self._environment
+            ),
+        )
         if step.transition == "resolved":
-            alert = build(
-                status="resolved",
-                tier=step.previous_tier,
-                previous_tier=step.previous_tier,
-                change="resolved",
-                resolution="cleared",
-            )
+            alert = build(moment.resolved(step.previous_tier, "cleared"))
             self.state.active.pop(fp, None)
             place(self.state.groups, alert, [], now=now, demote=lambda a: a)
             return
-        change: Change = _CHANGE_FOR.get(step.transition, "unchanged")
-        alert = build(
-            status="firing",
-            tier=step.incident.tier,
-            previous_tier=step.previous_tier,
-            change=change,
-        )
+        alert = build(moment)
         self.state.active[fp] = alert
-
-        def demote(member: Alert) -> Alert:
-            return build(
-                status="resolved",
-                tier=member.tier,
-                previous_tier=member.tier,
-                change="resolved",
-                resolution="below_route",
-            )
-
         place(
-            self.state.groups, alert, match_routes(self._root, alert.labels), now=now, demote=demote
+            self.state.groups,
+            alert,
+            match_routes(self._root, alert.labels),
+            now=now,
+            demote=lambda member: build(moment.resolved(member.tier, "below_route")),
         )
 
     def observe_performance(self, verdict: PerformanceVerdict) -> list[Notification]:
@@ -452,17 +427,15 @@ class AlertPipeline:
             return []
         with self._lock:
             if self._suspended:
-                self._log.warning(
+                self._skipped(
                     "alert_performance_while_suspended",
                     model=verdict.model_id,
                     window=verdict.window_index,
-                    consequence="not alerted here; the member that owns alerting judges it",
                 )
                 return []
             if judged_before(self.state.lifecycle, verdict.model_id, verdict.window_index):
                 return []
-            at = max(self.state.event_now or verdict.window_end, verdict.window_end)
-            self.state.event_now = at
+            at = self._event_time(verdict.window_end)
             self._place_final(verdict, "performance")
             self._place_final(verdict, "label_coverage")
             return self._flush(at, [])
@@ -475,11 +448,10 @@ class AlertPipeline:
         """
         with self._lock:
             if self._suspended:
-                self._log.warning(
+                self._skipped(
                     "alert_verdict_while_suspended",
                     model=verdict.model_id,
                     window_end=verdict.window_end,
-                    consequence="not alerted here; the member that owns alerting judges it",
                 )
                 return []
             if already_seen(self.state.lifecycle, verdict):
@@ -487,10 +459,24 @@ class AlertPipeline:
                     "verdict_already_seen", model=verdict.model_id, window_end=verdict.window_end
                 )
                 return []
-            at = max(self.state.event_now or verdict.window_end, verdict.window_end)
-            self.state.event_now = at
+            at = self._event_time(verdict.window_end)
             self._place(verdict)
             return self._flush(at, self._digest(verdict, at))
+
+    def _skipped(self, event: str, *, model: str, **window: float) -> None:
+        """Log a verdict a suspended member leaves to the member that owns alerting."""
+        self._log.warning(
+            event,
+            model=model,
+            **window,
+            consequence="not alerted here; the member that owns alerting judges it",
+        )
+
+    def _event_time(self, window_end: float) -> float:
+        """Event time moved on to `window_end`; it never goes back for a late verdict."""
+        at = max(self.state.event_now or window_end, window_end)
+        self.state.event_now = at
+        return at
 
     def _digest(self, verdict: WindowVerdict, at: float) -> list[Notification]:
         digest_to = self._settings.digest.receiver

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
 from driftwarden.monitor.verdicts.narrative import (
     column_line,
     finding_text,
@@ -61,13 +61,15 @@ def test_an_alert_leaves_out_only_the_runbook_it_links() -> None:
     cols = (column("age", Tier.WARNING, runbook_url=f"{MODEL_RUNBOOK}#age"),)
     alert = build_alert(
         critical(columns=cols),
-        environment="prod",
-        status="firing",
-        tier=Tier.CRITICAL,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(Tier.CRITICAL,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status="firing",
+            tier=Tier.CRITICAL,
+            previous_tier=Tier.NONE,
+            started_at=0.0,
+            tiers_seen=(Tier.CRITICAL,),
+            change="new",
+        ),
     )
     assert alert.runbook_url == MODEL_RUNBOOK
     assert f"Runbook: {MODEL_RUNBOOK}" not in alert.what_to_do

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
 from driftwarden.monitor.alerting.model import Alert, Change, Notification, Status
 from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
@@ -19,14 +19,16 @@ def alert(
     v = verdict(4, tier, columns=[column(column_name, tier, value=0.41, threshold=0.25)])
     return build_alert(
         v,
-        environment="prod",
-        status=status,
-        tier=tier,
-        previous_tier=previous,
-        started_at=v.window_start - 600,
-        tiers_seen=(tier,),
-        change=change,
-        resolution="cleared" if status == "resolved" else None,
+        IncidentMoment(
+            environment="prod",
+            status=status,
+            tier=tier,
+            previous_tier=previous,
+            started_at=v.window_start - 600,
+            tiers_seen=(tier,),
+            change=change,
+            resolution="cleared" if status == "resolved" else None,
+        ),
     )
 
 

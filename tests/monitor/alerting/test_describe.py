@@ -5,6 +5,7 @@ import dataclasses
 from driftwarden.monitor.alerting.describe import (
     MAX_TITLE,
     FinalFinding,
+    IncidentMoment,
     build_alert,
     build_final_alert,
 )
@@ -14,18 +15,22 @@ from driftwarden.monitor.verdicts.tier import Tier
 from tests.monitor.alerting.alert_verdicts import column, verdict
 
 
-def firing(tier: Tier, n_columns: int = 1) -> Alert:
-    cols = [column(f"feature_{i:02d}_" + "x" * 30, tier) for i in range(n_columns)]
-    return build_alert(
-        verdict(3, tier, columns=cols),
+def opened(tier: Tier, *, started_at: float = 0.0) -> IncidentMoment:
+    """An incident that opened at `tier` with this verdict."""
+    return IncidentMoment(
         environment="prod",
         status="firing",
         tier=tier,
         previous_tier=Tier.NONE,
-        started_at=0.0,
+        started_at=started_at,
         tiers_seen=(tier,),
         change="new",
     )
+
+
+def firing(tier: Tier, n_columns: int = 1) -> Alert:
+    cols = [column(f"feature_{i:02d}_" + "x" * 30, tier) for i in range(n_columns)]
+    return build_alert(verdict(3, tier, columns=cols), opened(tier))
 
 
 def test_one_alert_holds_every_drifting_column_and_the_three_parts() -> None:
@@ -64,14 +69,16 @@ def test_titles_fit_a_slack_header_and_long_column_lists_are_cut() -> None:
 def test_resolved_alert_says_it_cleared_and_what_it_peaked_at() -> None:
     a = build_alert(
         verdict(9, Tier.NONE),
-        environment="prod",
-        status="resolved",
-        tier=Tier.WARNING,
-        previous_tier=Tier.WARNING,
-        started_at=0.0,
-        tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-        change="resolved",
-        resolution="cleared",
+        IncidentMoment(
+            environment="prod",
+            status="resolved",
+            tier=Tier.WARNING,
+            previous_tier=Tier.WARNING,
+            started_at=0.0,
+            tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+            change="resolved",
+            resolution="cleared",
+        ),
     )
     assert a.title == "[RESOLVED] credit-risk (prod): drift cleared (was warning)"
     assert "peaked at critical" in a.what_happened[0]
@@ -113,17 +120,7 @@ def _final(*, condition: Tier, tier: Tier, coverage_tier: Tier, low: bool) -> Pe
 
 
 def _final_alert(verdict: PerformanceVerdict, finding: FinalFinding, tier: Tier) -> Alert:
-    return build_final_alert(
-        verdict,
-        finding,
-        environment="prod",
-        status="firing",
-        tier=tier,
-        previous_tier=Tier.NONE,
-        started_at=verdict.window_start,
-        tiers_seen=(tier,),
-        change="new",
-    )
+    return build_final_alert(verdict, finding, opened(tier, started_at=verdict.window_start))
 
 
 def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop() -> None:
@@ -138,6 +135,30 @@ def test_low_coverage_is_its_own_alert_in_its_own_words_never_a_performance_drop
     assert a.what_happened[0].startswith("Prediction window 2026-01-06T09:00:00Z to ")
     assert a.what_happened[1].startswith("Label coverage: label coverage 42% below")
     assert a.what_to_do[0].startswith("Check the outcome feed")
+
+
+def test_a_final_alert_cleared_says_no_action_and_one_below_its_route_keeps_its_steps() -> None:
+    verdict = _final(condition=Tier.NONE, tier=Tier.NONE, coverage_tier=Tier.WARNING, low=True)
+    moment = opened(Tier.WARNING, started_at=verdict.window_start)
+    firing_steps = build_final_alert(verdict, "label_coverage", moment).what_to_do
+    cleared = build_final_alert(verdict, "label_coverage", moment.resolved(Tier.WARNING, "cleared"))
+    routed = build_final_alert(
+        verdict, "label_coverage", moment.resolved(Tier.WARNING, "below_route")
+    )
+    assert cleared.title == (
+        "[RESOLVED] credit-risk (prod): label coverage finding cleared (was warning)"
+    )
+    assert cleared.what_to_do == ()
+    assert cleared.why_it_matters == "No action needed; the finding is no longer sustained."
+    assert routed.title == "[RESOLVED] credit-risk (prod): label coverage no longer warning"
+    assert routed.what_to_do == firing_steps != ()
+    for resolved in (cleared, routed):
+        assert (resolved.status, resolved.change, resolved.previous_tier) == (
+            "resolved",
+            "resolved",
+            Tier.WARNING,
+        )
+        assert resolved.ends_at == verdict.window_end
 
 
 def test_a_realised_drop_alerts_under_its_own_identity() -> None:
@@ -163,15 +184,6 @@ def test_the_drift_incident_names_an_estimated_drop_as_estimated() -> None:
         labels=None,
     )
     held = dataclasses.replace(verdict(3, Tier.WARNING), performance=estimate)
-    a = build_alert(
-        held,
-        environment="prod",
-        status="firing",
-        tier=Tier.WARNING,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(Tier.WARNING,),
-        change="new",
-    )
+    a = build_alert(held, opened(Tier.WARNING))
     assert a.title.startswith("[WARNING] credit-risk (prod): estimated performance dropped; drift")
     assert a.labels["alertname"] == "DriftwardenModelDrift"

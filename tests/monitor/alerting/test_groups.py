@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
 from driftwarden.monitor.alerting.groups import GroupsState, flush_due, place
 from driftwarden.monitor.alerting.model import Alert, Notification, Status
 from driftwarden.monitor.alerting.routing import RouteNode, compile_route, match_routes
@@ -30,13 +30,15 @@ def root(**kw: object) -> RouteNode:
 def alert(index: int, tier: Tier, *, model: str = "m", status: Status = "firing") -> Alert:
     return build_alert(
         verdict(index, tier, model=model),
-        environment="prod",
-        status=status,
-        tier=tier,
-        previous_tier=tier,
-        started_at=0.0,
-        tiers_seen=(tier,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status=status,
+            tier=tier,
+            previous_tier=tier,
+            started_at=0.0,
+            tiers_seen=(tier,),
+            change="new",
+        ),
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
 from driftwarden.monitor.alerting.inhibition import compile_rules, inhibited_by
 from driftwarden.monitor.alerting.model import Alert
 from driftwarden.monitor.config import InhibitRule
@@ -17,13 +17,15 @@ DEFAULT = compile_rules(
 def alert(model: str, tier: Tier, environment: str = "prod") -> Alert:
     return build_alert(
         verdict(0, tier, model=model),
-        environment=environment,
-        status="firing",
-        tier=tier,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(tier,),
-        change="new",
+        IncidentMoment(
+            environment=environment,
+            status="firing",
+            tier=tier,
+            previous_tier=Tier.NONE,
+            started_at=0.0,
+            tiers_seen=(tier,),
+            change="new",
+        ),
     )
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import msgspec
 
-from driftwarden.monitor.alerting.describe import build_alert
+from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
 from driftwarden.monitor.alerting.model import Alert, Notification, Status
 from driftwarden.monitor.alerting.outbox import Outbox
 from driftwarden.monitor.alerting.state import load_state
@@ -17,13 +17,15 @@ from tests.monitor.alerting.alert_verdicts import verdict
 def alert(model: str, status: Status = "firing") -> Alert:
     return build_alert(
         verdict(0, Tier.CRITICAL, model=model),
-        environment="prod",
-        status=status,
-        tier=Tier.CRITICAL,
-        previous_tier=Tier.NONE,
-        started_at=0.0,
-        tiers_seen=(Tier.CRITICAL,),
-        change="new",
+        IncidentMoment(
+            environment="prod",
+            status=status,
+            tier=Tier.CRITICAL,
+            previous_tier=Tier.NONE,
+            started_at=0.0,
+            tiers_seen=(Tier.CRITICAL,),
+            change="new",
+        ),
     )
 
 

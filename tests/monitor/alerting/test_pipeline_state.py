@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from structlog.testing import capture_logs
 
 from driftwarden.monitor.alerting import AlertPipeline
 from driftwarden.monitor.alerting.silences import Silence, SilenceFile, SilenceStore
@@ -175,6 +176,21 @@ def test_a_handover_pages_once_and_the_next_owner_resolves_once(clock: FakeClock
     feed(active, clock, verdicts[3:])  # a late verdict on the old owner is not alerted
     assert pages(fakes_a) == ["credit-risk:firing"]
     assert pages(fakes_b) == ["credit-risk:resolved"]
+
+
+def test_a_suspended_member_judges_no_verdict_and_logs_who_does(clock: FakeClock) -> None:
+    standby, _ = build(clock, MemoryAlertStore(), start_suspended=True)
+    late = verdict(0, C)
+    with capture_logs() as logs:
+        assert standby.observe(late) == []
+    assert {
+        "event": "alert_verdict_while_suspended",
+        "log_level": "warning",
+        "model": "credit-risk",
+        "window_end": late.window_end,
+        "consequence": "not alerted here; the member that owns alerting judges it",
+    } in logs
+    assert standby.state.event_now is None  # event time waits for the owner too
 
 
 def test_a_member_that_hands_over_during_a_fault_no_longer_reports_it(clock: FakeClock) -> None:
