@@ -166,7 +166,8 @@ def bare_confluent(bootstrap: str, topic: str, group: str, n: int, library_backo
 
 
 OTHER = (
-    "other: libraries' own Python code, mostly run once while importing them (scipy, numpy, typing)"
+    "other: libraries' own Python code (numpy's and scipy's Python layers in evaluating, "
+    "prometheus-client, structlog, module bodies run at import)"
 )
 
 
@@ -292,29 +293,22 @@ def render(result: dict[str, Any]) -> str:
             "",
             "Reading it: a bare confluent-kafka consumer spends "
             f"{bare_us:.1f} µs per record here (its median), almost all in librdkafka's C "
-            "code. The daemon spends, besides librdkafka's fetching "
-            f"({part('librdkafka'):.1f} µs per event in this profile), "
+            "code. The daemon spends "
+            f"{part('librdkafka'):.1f} µs per event in `consume()` (librdkafka building "
+            "each message's object, and any wait for a fetch: cProfile counts wall time), "
             f"{part('runs per'):.1f} µs turning a poll's messages into one run per "
-            "partition (a C-level call per message for its partition and one for its value; "
-            "no Python object per record), "
+            "partition (no Python object per record), "
             f"{part('JSON decoding'):.1f} µs decoding JSON into columns (each run's values "
             "joined into one block of lines, `LineBlock.joined`, decoded with msgspec's "
             "`decode_lines`) and "
             f"{part('counting') + part('closing'):.1f} µs on windows "
             f"and verdicts: {own:.1f} µs of its own per event, {own / bare_us:.1f}x the bare "
             "consumer's whole cost per record. In one process that bounds the ratio near "
-            f"{bare_us / (bare_us + own):.2f}x (the profile's per-record figures are inflated "
-            "by cProfile, so the bound is looser than this). By default the decoding and "
-            "counting run in a forked worker "
-            "(`decode_workers: auto` = 1 here) while the daemon fetches and frames runs, "
-            "but on 2 cores that worker shares them with the daemon and the broker. With more "
-            "cores `decode_workers` can be raised and the daemon's process keeps only "
-            "fetching and framing runs, where librdkafka's lead over kafka-python counts. "
-            "Found and fixed with this profile: the end offsets the loop "
-            "reads twice per partition and turn (lag, idle check) are asked of librdkafka "
-            "once per poll (each call retakes the GIL); the record built per message (1.2 "
-            "µs) and the daemon's regrouping of records by partition are gone: the loop "
-            "hands the runs over as they came (`monitor/kafka/polled.py`).",
+            f"{bare_us / (bare_us + own):.2f}x; cProfile inflates the per-record parts, so "
+            "the bound is looser than this. By default the decoding and counting run in a "
+            "forked worker (`decode_workers: auto` = 1 here) while the daemon fetches and "
+            "frames runs, but on 2 cores that worker shares them with the daemon and the "
+            "broker (`bench.client_cpu` measures the CPU per event of each).",
         ]
     return "\n".join(lines) + "\n"
 
