@@ -37,25 +37,27 @@ progress() {  # name pid
   done
 }
 wait_for() {  # name pid: a failed background installer fails the run under CI=true
-  if ! wait "$2"; then
+  wait "$2"
+  if [ "$(cat ".cache/logs/$1.status" 2> /dev/null)" != "0" ]; then
     if [ "${CI:-}" = "true" ]; then echo "FAILED: $1"; tail -n 60 ".cache/logs/$1.log"; exit 1; fi
     echo "warning: $1 failed; tests needing it will be skipped (see .cache/logs/$1.log)"
   fi
 }
-helm_pid=""
-if [ -f scripts/install-helm.sh ]; then
-  bash scripts/install-helm.sh > .cache/logs/install-helm.log 2>&1 &
-  helm_pid=$!
-  progress install-helm "$helm_pid" &
-fi
+background() {  # name: run scripts/<name>.sh in the background; its exit code lands in
+  # .cache/logs/<name>.status, which the tests that need it wait for
+  # (tests/support/components.py, await_background_install)
+  rm -f ".cache/logs/$1.status"
+  (bash "scripts/$1.sh" > ".cache/logs/$1.log" 2>&1; echo $? > ".cache/logs/$1.status") &
+  pids+=("$1:$!")
+  progress "$1" "$!" &
+  DRIFTWARDEN_BACKGROUND_INSTALLS="${DRIFTWARDEN_BACKGROUND_INSTALLS:+$DRIFTWARDEN_BACKGROUND_INSTALLS,}$1"
+}
+pids=()
+DRIFTWARDEN_BACKGROUND_INSTALLS=""
+[ -f scripts/install-helm.sh ] && background install-helm
 [ -f scripts/install-system-deps.sh ] && optional install-system-deps bash scripts/install-system-deps.sh
 # After the apt installs above (one dpkg lock): podman, the base image and the project's image.
-containers_pid=""
-if [ -f scripts/install-containers.sh ]; then
-  bash scripts/install-containers.sh > .cache/logs/install-containers.log 2>&1 &
-  containers_pid=$!
-  progress install-containers "$containers_pid" &
-fi
+[ -f scripts/install-containers.sh ] && background install-containers
 [ -f scripts/fetch-kafka.sh ] && optional fetch-kafka bash scripts/fetch-kafka.sh
 
 step "lint: ruff, mypy --strict, import layers"
@@ -64,21 +66,17 @@ step "lint: ruff, mypy --strict, import layers"
 "$UV" run --locked mypy
 "$UV" run --locked lint-imports
 
-if [ -n "$helm_pid" ]; then
-  step "waiting for helm"
-  wait_for install-helm "$helm_pid"
-fi
-if [ -n "$containers_pid" ]; then
-  step "waiting for the image build (podman)"
-  wait_for install-containers "$containers_pid"
-fi
 export PATH="$root/.tools/bin:$PATH"
+export DRIFTWARDEN_BACKGROUND_INSTALLS
 
-step "pytest"
+step "pytest (helm and the image still building in the background: their tests run last)"
 set +e
 "$UV" run --locked pytest "$@"
 code=$?
 set -e
+for entry in "${pids[@]}"; do  # never leave an installer writing into .tools behind
+  wait_for "${entry%%:*}" "${entry##*:}"
+done
 if [ "$code" -eq 5 ]; then
   echo "pytest collected no tests: failing on purpose"; exit 1
 fi

@@ -10,6 +10,14 @@ import structlog
 
 pytest_plugins = ("tests.support.kafka_fixtures",)
 
+_LAST = ("tests/helm/", "tests/container/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The chart and pod tests run last: the test command builds helm and the image in the
+    background meanwhile (tests.support.components.await_background_install)."""
+    items.sort(key=lambda item: item.nodeid.startswith(_LAST))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _structlog_never_caches_loggers() -> Iterator[None]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.components import require_component
+from tests.support.components import await_background_install, require_component
 from tests.support.kafka_broker import KafkaBroker, free_port
 
 from .pods import IMAGE, REPO, ChartPod, Podman, render
@@ -31,6 +31,7 @@ CONTAINERS_CONF = "[containers]\ndefault_ulimits = []\n"
 
 @pytest.fixture(scope="session")
 def podman(tmp_path_factory: pytest.TempPathFactory) -> Podman:
+    await_background_install("install-containers")  # installs podman, builds the image
     for tool in ("podman", "runc"):
         if shutil.which(tool) is None:
             require_component("podman", f"'{tool}' not on PATH; run scripts/install-containers.sh")
@@ -85,6 +86,7 @@ def note(pytestconfig: pytest.Config) -> Callable[[str], None]:
 
 @pytest.fixture(scope="session")
 def helm() -> Path:
+    await_background_install("install-helm")
     path = REPO / ".tools" / "bin" / "helm"
     if not os.access(path, os.X_OK):
         require_component("helm", "run scripts/install-helm.sh")

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.components import await_background_install
+
 from .rendering import REPO, Chart, tool_missing
 
 
 @pytest.fixture(scope="session")
 def helm_bin() -> Path:
+    await_background_install("install-helm")
     path = REPO / ".tools" / "bin" / "helm"
     if not os.access(path, os.X_OK):
         tool_missing("helm (.tools/bin/helm)", "run `bash scripts/install-helm.sh`")
@@ -28,6 +31,7 @@ def helm_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def manifest_check_bin() -> Path:
+    await_background_install("install-helm")
     path = REPO / ".tools" / "bin" / "manifest-check"
     if not os.access(path, os.X_OK):
         tool_missing("manifest-check", "run `bash scripts/install-helm.sh`")

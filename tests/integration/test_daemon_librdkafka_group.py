@@ -218,7 +218,6 @@ def test_a_member_that_counted_alone_goes_on_exactly_when_a_newcomer_joins_and_l
     then the newcomer leaves, as a refusing member does. The daemon fetches none of
     the share, neither refuses nor commits what another member would start after,
     gets every partition back and counts every window exactly as replay does."""
-    from confluent_kafka import Consumer
 
     baseline = write_baseline(tmp_path / "baselines")
     stream = synthetic_stream(6_000, seed=29, rate_per_second=200.0)
@@ -236,15 +235,7 @@ def test_a_member_that_counted_alone_goes_on_exactly_when_a_newcomer_joins_and_l
     half = len(stream.payloads) // 2
     produce(kafka_broker.bootstrap, topic, stream.payloads[:half])
     daemon = DaemonProcess(config, tmp_path / "d.log", name="d")
-    newcomer = Consumer(
-        {
-            "bootstrap.servers": kafka_broker.bootstrap,
-            "group.id": group_id,
-            "partition.assignment.strategy": "range",
-            "session.timeout.ms": 6000,
-            "enable.auto.commit": False,
-        }
-    )
+    newcomer = _plain_member(kafka_broker, group_id)
     try:
         daemon.wait_for_event("partitions_assigned", timeout=60)
         daemon.wait_until("a verdict", lambda: verdict_lines(verdicts) != [], timeout=60)
@@ -280,7 +271,6 @@ def test_a_member_that_joins_anyway_makes_the_daemon_refuse_its_share_before_cou
     range-assignor consumer joins the running daemon's group and stays; the daemon is
     offered a share of the partitions, fetches none of it, waits for the newcomer to
     leave and, as it stays, leaves with the fix instead of judging part of a model."""
-    from confluent_kafka import Consumer
 
     baseline = write_baseline(tmp_path / "baselines")
     produce(
@@ -298,15 +288,7 @@ def test_a_member_that_joins_anyway_makes_the_daemon_refuse_its_share_before_cou
         client="librdkafka",
     )
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
-    intruder = Consumer(
-        {
-            "bootstrap.servers": kafka_broker.bootstrap,
-            "group.id": group_id,
-            "partition.assignment.strategy": "range",
-            "session.timeout.ms": 6000,
-            "enable.auto.commit": False,
-        }
-    )
+    intruder = _plain_member(kafka_broker, group_id)
     try:
         daemon.wait_for_event("partitions_assigned", timeout=60)
         intruder.subscribe([topic])
@@ -325,3 +307,19 @@ def test_a_member_that_joins_anyway_makes_the_daemon_refuse_its_share_before_cou
     assert "runs one member per group" in output, output
     assigned = [e for e in daemon.events() if e.get("event") == "partitions_assigned"]
     assert [e["partitions"] for e in assigned] == [[[topic, p] for p in range(3)]]
+
+
+def _plain_member(broker: KafkaBroker, group_id: str) -> Any:
+    """A plain confluent-kafka consumer in the daemon's group, as any other application
+    would join it: librdkafka's range assignor, no commits of its own."""
+    from confluent_kafka import Consumer
+
+    return Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": group_id,
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": 6000,
+            "enable.auto.commit": False,
+        }
+    )
