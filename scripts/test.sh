@@ -27,11 +27,13 @@ step "environment (uv, locked dependencies)"
 source scripts/bootstrap.sh
 
 step "external components (background: helm build, image build; foreground: apt packages, Kafka jars)"
-# Background installers report progress: one line every 30 s while they run.
+# Background installers report progress: one line every 30 s while they run, until pytest
+# starts, so that pytest's output is not interleaved with them.
+rm -f .cache/logs/pytest.running
 progress() {  # name pid
   while kill -0 "$2" 2> /dev/null; do
     sleep 30
-    if kill -0 "$2" 2> /dev/null; then
+    if kill -0 "$2" 2> /dev/null && [ ! -e .cache/logs/pytest.running ]; then
       echo "   ... $1 still running: $(tail -n 1 ".cache/logs/$1.log" 2> /dev/null | cut -c1-120)"
     fi
   done
@@ -70,10 +72,12 @@ export PATH="$root/.tools/bin:$PATH"
 export DRIFTWARDEN_BACKGROUND_INSTALLS
 
 step "pytest (helm and the image still building in the background: their tests run last)"
+touch .cache/logs/pytest.running
 set +e
 "$UV" run --locked pytest "$@"
 code=$?
 set -e
+rm -f .cache/logs/pytest.running
 for entry in "${pids[@]}"; do  # never leave an installer writing into .tools behind
   wait_for "${entry%%:*}" "${entry##*:}"
 done
