@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from driftwarden.monitor.alerting.describe import IncidentMoment
 from driftwarden.monitor.verdicts.tier import Tier
 from driftwarden.monitor.verdicts.verdict import (
     ColumnStatistics,
@@ -95,3 +96,17 @@ def episode(
         out.append(verdict(start + i, tier, model=model, previous=previous, window=window))
         previous = tier
     return out
+
+
+def escalated(*, report_url: str | None = None) -> IncidentMoment:
+    """An incident in prod that went from warning to critical with this verdict."""
+    return IncidentMoment(
+        environment="prod",
+        status="firing",
+        tier=Tier.CRITICAL,
+        previous_tier=Tier.WARNING,
+        started_at=0.0,
+        tiers_seen=(Tier.WARNING, Tier.CRITICAL),
+        change="escalated",
+        report_url=report_url,
+    )

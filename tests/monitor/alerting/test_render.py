@@ -4,26 +4,15 @@ import json
 
 import msgspec
 
-from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert
+from driftwarden.monitor.alerting.describe import build_alert
 from driftwarden.monitor.alerting.model import Change, Notification
 from driftwarden.monitor.alerting.render import document, headline
 from driftwarden.monitor.verdicts.tier import Tier
-from tests.monitor.alerting.alert_verdicts import verdict
+from tests.monitor.alerting.alert_verdicts import escalated, verdict
 
 
 def note(change: Change = "escalated") -> Notification:
-    a = build_alert(
-        verdict(1, Tier.CRITICAL),
-        IncidentMoment(
-            environment="prod",
-            status="firing",
-            tier=Tier.CRITICAL,
-            previous_tier=Tier.WARNING,
-            started_at=0.0,
-            tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-            change=change,
-        ),
-    )
+    a = build_alert(verdict(1, Tier.CRITICAL), msgspec.structs.replace(escalated(), change=change))
     return Notification(
         id="n1",
         receiver="chat",

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from driftwarden.monitor.alerting import AlertPipeline
-from driftwarden.monitor.alerting.describe import IncidentMoment, build_alert, iso
+from driftwarden.monitor.alerting.describe import build_alert, iso
 from driftwarden.monitor.alerting.model import Alert, Notification
 from driftwarden.monitor.alerting.receivers.alertmanager import annotations_for
 from driftwarden.monitor.alerting.receivers.pagerduty import event
@@ -24,22 +24,10 @@ TEMPLATE = "https://reports.example/{environment}/{model}.html#window={window_en
 
 
 def _alert(report_url: str | None) -> Alert:
-    from tests.monitor.alerting.alert_verdicts import verdict
+    from tests.monitor.alerting.alert_verdicts import escalated, verdict
 
     v = verdict(1, Tier.CRITICAL)
-    return build_alert(
-        v,
-        IncidentMoment(
-            environment="prod",
-            status="firing",
-            tier=Tier.CRITICAL,
-            previous_tier=Tier.WARNING,
-            started_at=0.0,
-            tiers_seen=(Tier.WARNING, Tier.CRITICAL),
-            change="escalated",
-            report_url=report_link(report_url, v, environment="prod"),
-        ),
-    )
+    return build_alert(v, escalated(report_url=report_link(report_url, v, environment="prod")))
 
 
 def test_the_template_is_filled_with_the_alerts_model_environment_and_window() -> None:
