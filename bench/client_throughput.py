@@ -166,8 +166,8 @@ def bare_confluent(bootstrap: str, topic: str, group: str, n: int, library_backo
 
 
 OTHER = (
-    "other: libraries' own Python code (numpy's and scipy's Python layers in evaluating, "
-    "prometheus-client, structlog, module bodies run at import)"
+    "other: libraries' own Python code and what it calls (mostly once, importing: scipy "
+    "parses its docstrings; then numpy's and prometheus-client's wrappers)"
 )
 
 
