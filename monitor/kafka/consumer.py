@@ -53,7 +53,7 @@ from typing import Any, Final, Protocol
 import structlog
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
-from kafka.errors import InconsistentGroupProtocolError
+from kafka.errors import InconsistentGroupProtocolError, KafkaError
 
 from driftwarden.errors import DriftwardenError
 from driftwarden.monitor.config import CheckpointSettings
@@ -271,7 +271,8 @@ class ConsumerLoop:
             consumer.subscribe(topics=self._topics, listener=_Listener(self, consumer))
             self._load_topic_metadata(consumer)
             while not stop.is_set():
-                self._turn(consumer)
+                if not self._turn(consumer):
+                    stop.wait(self._kafka.poll_timeout)  # the broker refused at once
         except BaseException:
             self._failed = True
             self._close(consumer, timeout=min(5.0, grace_period))
@@ -309,22 +310,14 @@ class ConsumerLoop:
                     hint="create it, or check kafka.topics and the ACLs",
                 )
 
-    def _turn(self, consumer: Any) -> None:
+    def _turn(self, consumer: Any) -> bool:
+        """One poll and what follows it; False when the poll could not reach a broker."""
         if self._health is not None:
             self._health.beat()
         if self._metrics is not None:
             self._metrics.record_loop_iteration()
         self._apply_backpressure(consumer)
-        try:
-            batches = consumer.poll(timeout_ms=millis(self._kafka.poll_timeout))
-        except InconsistentGroupProtocolError:
-            raise SourceError(
-                f"consumer group {self._kafka.group_id!r} has members that use another "
-                "partition assignor (a driftwarden release from before the active/standby "
-                "assignor, or another application); members cannot share a group with "
-                "them: stop the old members first (chart: deploymentStrategy Recreate) or "
-                "give this one its own kafka.group_id"
-            ) from None
+        batches = self._poll(consumer)
         self._raise_listener_error()
         if batches:
             self._process(batches)
@@ -340,6 +333,37 @@ class ConsumerLoop:
             # Crashing would only re-read more.
             with contextlib.suppress(CheckpointError):
                 self._checkpoint_and_commit(consumer, reason="interval")
+        return batches is not None
+
+    def _poll(self, consumer: Any) -> Mapping[Any, Sequence[Any]] | None:
+        """The next records, or None when no broker could be reached.
+
+        A broker that is down or restarting must not end the daemon: kafka-python
+        3.0.12 lets a refused connection escape `poll()` while it looks for the
+        group coordinator (seen during a hard broker restart). Such retriable errors
+        leave the consumer usable, so the loop reports the broker unreachable
+        (readiness) and polls again; nothing read is lost, since positions and state
+        are untouched.
+        """
+        try:
+            batches: Mapping[Any, Sequence[Any]] = consumer.poll(
+                timeout_ms=millis(self._kafka.poll_timeout)
+            )
+        except InconsistentGroupProtocolError:
+            raise SourceError(
+                f"consumer group {self._kafka.group_id!r} has members that use another "
+                "partition assignor (a driftwarden release from before the active/standby "
+                "assignor, or another application); members cannot share a group with "
+                "them: stop the old members first (chart: deploymentStrategy Recreate) or "
+                "give this one its own kafka.group_id"
+            ) from None
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            # The next successful lag probe reports it reachable again.
+            self._set_reachable(False, error=f"{type(exc).__name__}: {exc}")
+            return None
+        return batches
 
     def _process(self, batches: Mapping[Any, Sequence[Any]]) -> None:
         runs: list[Sequence[Any]] = []

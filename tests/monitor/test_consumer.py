@@ -1020,3 +1020,41 @@ def test_alerting_is_given_up_at_every_revoke_after_the_checkpoint_and_taken_bac
     saved_at_release = [saved for o, saved in h.alerting if not o]
     assert all(saved >= 1 for saved in saved_at_release)  # checkpoint first, then handover
     assert [active for active, _ in h.roles] == [True, False]
+
+
+def test_a_broker_refusing_the_poll_leaves_the_loop_running_and_exact(tmp_path: Path) -> None:
+    """kafka-python 3.0.12 lets a refused connection escape `poll()` while it looks for
+    the coordinator (a hard broker restart): the member must wait and poll again,
+    reporting the broker unreachable meanwhile, and lose nothing."""
+    from kafka.errors import KafkaConnectionError
+
+    cluster = Cluster({0: 30, 1: 30})
+    h = Harness(tmp_path, cluster, poll_timeout=0.01)
+    stop = threading.Event()
+    processor = CountingProcessor()
+    readiness: list[bool] = []
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        if n in (3, 4, 5):
+            raise KafkaConnectionError("111 ECONNREFUSED")
+        if n == 6:
+            readiness.append(h.health.readiness()[1]["broker_reachable"])
+        if n == 20:
+            stop.set()
+
+    h.loop(processor, on_poll=hook).run(stop)
+    assert readiness == [False]
+    assert h.consumers[0].polls == 20  # the same consumer polled on; nothing rebuilt
+    _assert_exact(cluster, _final_counts(h.store))
+
+
+def test_a_kafka_error_that_is_not_retriable_still_ends_the_loop(tmp_path: Path) -> None:
+    from kafka.errors import GroupAuthorizationFailedError
+
+    h = Harness(tmp_path, Cluster({0: 5}))
+
+    def hook(consumer: FakeConsumer, n: int) -> None:
+        raise GroupAuthorizationFailedError(GROUP)
+
+    with pytest.raises(GroupAuthorizationFailedError):
+        h.loop(CountingProcessor(), on_poll=hook).run(threading.Event())
