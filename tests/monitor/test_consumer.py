@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import structlog
 from kafka import OffsetAndMetadata, TopicPartition
+from kafka.errors import GroupAuthorizationFailedError, KafkaConnectionError
 from kafka.protocol.consumer.metadata import ConsumerProtocolAssignment
 
 from driftwarden.monitor.config import CheckpointSettings, KafkaSettings
@@ -1026,8 +1027,6 @@ def test_a_broker_refusing_the_poll_leaves_the_loop_running_and_exact(tmp_path: 
     """kafka-python 3.0.12 lets a refused connection escape `poll()` while it looks for
     the coordinator (a hard broker restart): the member must wait and poll again,
     reporting the broker unreachable meanwhile, and lose nothing."""
-    from kafka.errors import KafkaConnectionError
-
     cluster = Cluster({0: 30, 1: 30})
     h = Harness(tmp_path, cluster, poll_timeout=0.01)
     stop = threading.Event()
@@ -1049,8 +1048,6 @@ def test_a_broker_refusing_the_poll_leaves_the_loop_running_and_exact(tmp_path: 
 
 
 def test_a_kafka_error_that_is_not_retriable_still_ends_the_loop(tmp_path: Path) -> None:
-    from kafka.errors import GroupAuthorizationFailedError
-
     h = Harness(tmp_path, Cluster({0: 5}))
 
     def hook(consumer: FakeConsumer, n: int) -> None:
