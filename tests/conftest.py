@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 import structlog
 
+from driftwarden.monitor.kafka.failed_connects import close_failed_connects
+
 pytest_plugins = ("tests.support.kafka_fixtures",)
 
 _LAST = ("tests/helm/", "tests/container/")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own Kafka clients (produce helpers, the broker harness) get the daemon's
+    fix too: a socket one test's refused connect leaked would otherwise be collected, as a
+    ResourceWarning and so an error here, inside whatever later test is running then."""
+    close_failed_connects()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
+from driftwarden.monitor.kafka.failed_connects import close_failed_connects
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
@@ -94,8 +95,12 @@ class KafkaClientConfig:
 
     @classmethod
     def from_settings(cls, settings: KafkaSettings) -> KafkaClientConfig:
-        """Validate timeouts and read password files; raises `ConfigError` naming the fix."""
+        """Validate timeouts and read password files; raises `ConfigError` naming the fix.
+
+        Every kafka-python client is built from this config, so this is where the
+        library's failed-connect socket leak is closed (`failed_connects`)."""
         _check_timeouts(settings)
+        close_failed_connects()
         sasl_password = None
         if settings.security_protocol.startswith("SASL"):
             sasl = settings.sasl
