@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,17 +10,21 @@ import pytest
 import structlog
 
 from driftwarden.monitor.kafka.failed_connects import close_failed_connects
+from driftwarden.monitor.kafka.half_built_clients import close_half_built_clients
 
 pytest_plugins = ("tests.support.kafka_fixtures",)
 
 _LAST = ("tests/helm/", "tests/container/")
+_REAL_COMPONENTS = ("kafka", "container", "alertmanager")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The suite's own Kafka clients (produce helpers, the broker harness) get the daemon's
-    fix too: a socket one test's refused connect leaked would otherwise be collected, as a
-    ResourceWarning and so an error here, inside whatever later test is running then."""
+    """The suite's own Kafka clients (produce helpers, the broker harness waiting for a
+    start) get the daemon's fixes too: a socket one test leaked would otherwise be
+    collected, as a ResourceWarning and so an error here, inside whatever later test is
+    running then."""
     close_failed_connects()
+    close_half_built_clients()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,3 +54,16 @@ def _structlog_defaults_after_each_test() -> Iterator[None]:
     `capture_logs` replaces processors, not the filter: every test starts from the defaults."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(autouse=True)
+def _unclosed_sockets_fail_the_test_that_left_them(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """A socket left open is reported when the garbage collector finds it, as an error in
+    whatever test runs then: a different victim from run to run. Collecting after every
+    test that talks to a real component fails the test that leaked it. (Not after every
+    test: a collection costs ~0.1 s in this session's heap.)"""
+    yield
+    if any(request.node.get_closest_marker(name) for name in _REAL_COMPONENTS):
+        gc.collect()

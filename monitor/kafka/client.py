@@ -28,6 +28,7 @@ from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
 from driftwarden.monitor.kafka.failed_connects import close_failed_connects
+from driftwarden.monitor.kafka.half_built_clients import close_half_built_clients
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
@@ -98,9 +99,11 @@ class KafkaClientConfig:
         """Validate timeouts and read password files; raises `ConfigError` naming the fix.
 
         Every kafka-python client is built from this config, so this is where the
-        library's failed-connect socket leak is closed (`failed_connects`)."""
+        library's leaks are closed: a refused connect's socket (`failed_connects`), and
+        what a constructor that could not bootstrap opened (`half_built_clients`)."""
         _check_timeouts(settings)
         close_failed_connects()
+        close_half_built_clients()
         sasl_password = None
         if settings.security_protocol.startswith("SASL"):
             sasl = settings.sasl

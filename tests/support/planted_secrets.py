@@ -73,10 +73,18 @@ def leaks(text: str, secrets: Mapping[str, str]) -> list[str]:
 
 
 def leaks_in_files(root: Path, secrets: Mapping[str, str]) -> dict[str, list[str]]:
-    """Per file under `root` (recursively), the secrets it contains; empty when none."""
+    """Per file under `root` (recursively), the secrets it contains; empty when none.
+
+    A running daemon writes by temporary file and rename: a file listed here may be gone
+    when it is read. Its content is then under the final name, which a scan after the
+    daemon stopped reads; that scan, not this one, is the complete one."""
     found: dict[str, list[str]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        names = leaks(path.read_bytes().decode("utf-8", errors="replace"), secrets)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        names = leaks(data.decode("utf-8", errors="replace"), secrets)
         if names:
             found[str(path)] = names
     return found
