@@ -4,10 +4,11 @@
 start its I/O thread, then bootstrap. When the broker does not answer in
 `bootstrap_timeout_ms` the constructor raises, and the caller never gets an object
 to close: the I/O thread, its selector and wake-up socket pair, and any connection
-that was already open stay behind. Whatever retries a construction while the broker
-is down (the merger's session loop does) gains a thread and three or more file
-descriptors per attempt, and each socket becomes a `ResourceWarning` whenever the
-garbage collector reaches it, inside whatever runs then.
+that was already open stay behind. Whatever builds clients while the broker is down
+(the merger restarting its session after an error, a test harness waiting for a
+broker) gains a thread and three or more file descriptors per failed attempt, and
+each socket becomes a `ResourceWarning` whenever the garbage collector reaches it,
+inside whatever runs then.
 
 The three classes take their network client from the `kafka_client` setting, a
 documented factory. `close_half_built_clients()` wraps each constructor so that it

@@ -7,8 +7,6 @@ attempt, as a broker that is down does.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
@@ -27,23 +25,6 @@ def refused_port() -> int:
     port = int(probe.getsockname()[1])
     probe.close()  # never listened: every connect is refused
     return port
-
-
-@pytest.fixture
-def opened_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[socket.socket]]:
-    """Every socket kafka-python opens for a connection attempt, while the test runs."""
-    opened: list[socket.socket] = []
-    make = KafkaNetSocket.socket
-
-    def recording(self: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        sock: socket.socket = make(self, *args, **kwargs)
-        opened.append(sock)
-        return sock
-
-    monkeypatch.setattr(KafkaNetSocket, "socket", recording)
-    yield opened
-    for sock in opened:
-        sock.close()
 
 
 def _bootstrap_against(port: int) -> None:

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
-from kafka.net.inet import KafkaNetSocket
 
 from driftwarden.monitor.kafka.half_built_clients import close_half_built_clients
 
@@ -32,23 +31,6 @@ def silent_port() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         yield int(listener.getsockname()[1])
-
-
-@pytest.fixture
-def opened_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[socket.socket]]:
-    """Every socket kafka-python opens for a connection, while the test runs."""
-    opened: list[socket.socket] = []
-    make = KafkaNetSocket.socket
-
-    def recording(self: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        sock: socket.socket = make(self, *args, **kwargs)
-        opened.append(sock)
-        return sock
-
-    monkeypatch.setattr(KafkaNetSocket, "socket", recording)
-    yield opened
-    for sock in opened:
-        sock.close()
 
 
 def _io_threads() -> set[threading.Thread]:
