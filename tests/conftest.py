@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import structlog
 
-from driftwarden.monitor.kafka.failed_connects import close_failed_connects
-from driftwarden.monitor.kafka.half_built_clients import close_half_built_clients
+from driftwarden.monitor.kafka.library_leaks import close_library_leaks
 
 pytest_plugins = ("tests.support.kafka_fixtures",)
 
@@ -23,8 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     start) get the daemon's fixes too: a socket one test leaked would otherwise be
     collected, as a ResourceWarning and so an error here, inside whatever later test is
     running then."""
-    close_failed_connects()
-    close_half_built_clients()
+    close_library_leaks()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -27,8 +27,7 @@ from pydantic import SecretStr
 from driftwarden.monitor.config import KafkaSettings
 from driftwarden.monitor.errors import ConfigError
 from driftwarden.monitor.kafka.active_standby import ActiveStandbyAssignor
-from driftwarden.monitor.kafka.failed_connects import close_failed_connects
-from driftwarden.monitor.kafka.half_built_clients import close_half_built_clients
+from driftwarden.monitor.kafka.library_leaks import close_library_leaks
 
 REDACTED: Final = "**********"
 SECRET_KEYS: Final = frozenset({"sasl_plain_password", "ssl_password"})
@@ -102,8 +101,7 @@ class KafkaClientConfig:
         library's leaks are closed: a refused connect's socket (`failed_connects`), and
         what a constructor that could not bootstrap opened (`half_built_clients`)."""
         _check_timeouts(settings)
-        close_failed_connects()
-        close_half_built_clients()
+        close_library_leaks()
         sasl_password = None
         if settings.security_protocol.startswith("SASL"):
             sasl = settings.sasl

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import socket
 import threading
@@ -125,10 +124,6 @@ def _wait(what: str, daemon: DaemonProcess, check: Callable[[], bool], timeout: 
     raise AssertionError(f"no {what} within {timeout}s:\n{daemon.output()}")
 
 
-def _open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.usefixtures("enough_descriptors")
 def test_full_checkpoint_disk_and_2000_idle_connections_degrade_and_recover_exactly(
@@ -204,7 +199,7 @@ def test_full_checkpoint_disk_and_2000_idle_connections_degrade_and_recover_exac
         assert _http(port, "/healthz")[0] == 200  # never a reason to restart
 
         # --- 2,000 idle connections while the disk is full -------------------------------
-        fds_before = _open_fds(daemon.proc.pid)
+        fds_before = daemon.open_files()
         idle: list[socket.socket] = []
         try:
             for i in range(IDLE_CONNECTIONS):
@@ -214,7 +209,7 @@ def test_full_checkpoint_disk_and_2000_idle_connections_degrade_and_recover_exac
             assert _http(port, "/healthz")[0] == 200
             status, held_metrics = _http(port, "/metrics")
             assert status == 200
-            fds_held = _open_fds(daemon.proc.pid)
+            fds_held = daemon.open_files()
             dropped = _sample(
                 held_metrics, 'driftwarden_http_connections_dropped_total{reason="limit"}'
             )

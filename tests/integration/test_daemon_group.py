@@ -25,7 +25,6 @@ of an incident is tested there.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 import time
@@ -535,10 +534,6 @@ def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker
 OUTAGE_SECONDS = 10.0
 
 
-def _open_files(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 @pytest.mark.timeout(240)
 def test_the_daemon_rides_out_a_broker_outage_with_exact_totals(
     own_broker: KafkaBroker, tmp_path: Path, note_timing: Callable[[str], None]
@@ -574,14 +569,14 @@ def test_the_daemon_rides_out_a_broker_outage_with_exact_totals(
         daemon.wait_until(
             "first closed window", lambda: bool(verdict_lines(tmp_path / "verdicts.jsonl")), 90
         )
-        files_before = _open_files(daemon.proc.pid)
+        files_before = daemon.open_files()
         own_broker.stop(signal.SIGKILL)
         began_outage = time.monotonic()
         # Seen within a lag probe, or after an offset commit already waiting on the
         # dead broker gives up (kafka.request_timeout, 30s).
         daemon.wait_for_event("broker_unreachable", timeout=60)
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - began_outage)))
-        files_during = _open_files(daemon.proc.pid)
+        files_during = daemon.open_files()
         assert daemon.proc.poll() is None, daemon.output()
         # Its broker connections are gone; leaked sockets would outnumber them.
         assert files_during <= files_before, (files_before, files_during)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -233,6 +234,10 @@ class DaemonProcess(ChildProcess):
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
+
+    def open_files(self) -> int:
+        """File descriptors the daemon holds now (sockets included), from /proc."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def events(self) -> list[dict[str, Any]]:
         """This run's JSON log lines (other lines, e.g. tracebacks, are skipped)."""
